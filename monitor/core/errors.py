@@ -1,0 +1,31 @@
+"""The one exception tree of slawatch.
+
+    MonitorError                 anything slawatch refuses, with a message that says what to fix
+    ├── ConfigError              a configuration file or key is wrong (names file, field, fix)
+    ├── InputError               a bad event, request or argument (names the line or field)
+    ├── JournalError             the journal cannot be opened, read or written
+    └── ProbeSetupError          a probe cannot be set up (missing privilege, bad socket)
+
+An unreachable target is *not* an error: probes report it as data (``ok=False``).
+Library errors are translated at the boundary with ``raise ... from exc``.
+"""
+
+
+class MonitorError(Exception):
+    """Base of every error slawatch raises on purpose."""
+
+
+class ConfigError(MonitorError):
+    """Configuration is invalid; the message names the file, the field and the fix."""
+
+
+class InputError(MonitorError):
+    """An event, request or argument is malformed; the message says where and what."""
+
+
+class JournalError(MonitorError):
+    """The journal (SQLite) cannot be opened, read or written."""
+
+
+class ProbeSetupError(MonitorError):
+    """A probe transport cannot be set up (e.g. no CAP_NET_RAW)."""

@@ -1,0 +1,114 @@
+"""Values shared by every layer: paths, probe results, states, windows.
+
+All datetimes are timezone-aware; the core keeps them in UTC. Durations are ``timedelta``
+or float seconds where a field name ends in ``_s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from monitor.core.errors import InputError
+
+
+class Router(StrEnum):
+    """The two routers at the carrier's network centre (SLA.md §1)."""
+
+    ACTIVE = "active"
+    STANDBY = "standby"
+
+
+class Demarc(StrEnum):
+    """The two demarcation points of an ExpressRoute circuit (SLA.md §1)."""
+
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+
+
+class PathState(StrEnum):
+    """A path's (or control target's) state after hysteresis (SLA.md §6.1)."""
+
+    UNKNOWN = "unknown"
+    UP = "up"
+    DOWN = "down"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PathKey:
+    """One router x demarc path of one circuit."""
+
+    circuit: str
+    router: Router
+    demarc: Demarc
+
+    @property
+    def name(self) -> str:
+        """``"router/demarc"``, the form used in events and reports."""
+        return f"{self.router}/{self.demarc}"
+
+    def __str__(self) -> str:
+        return f"{self.circuit}:{self.name}"
+
+    @classmethod
+    def parse(cls, circuit: str, name: str) -> PathKey:
+        """Parse ``"active/primary"``; raises InputError naming the accepted forms."""
+        router, sep, demarc = name.partition("/")
+        try:
+            if not sep:
+                raise ValueError(name)
+            return cls(circuit=circuit, router=Router(router), demarc=Demarc(demarc))
+        except ValueError:
+            raise InputError(
+                f"path {name!r}: expected ROUTER/DEMARC with ROUTER in "
+                f"{[r.value for r in Router]} and DEMARC in {[d.value for d in Demarc]}"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProbeResult:
+    """One probe's outcome. ``at`` is when the probe was sent (aware, UTC); ``rtt`` in seconds.
+
+    ``target`` is the probe engine's key for what it probed (an address, or a path name);
+    a failed or timed-out probe has ``ok=False`` and ``error`` says why.
+    """
+
+    target: str
+    at: datetime
+    ok: bool
+    rtt: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Interval:
+    """A half-open span of wall-clock time ``[start, end)``; ``end`` is None while open."""
+
+    start: datetime
+    end: datetime | None = None
+
+    def overlap(self, start: datetime, end: datetime) -> timedelta:
+        """Length of the intersection with ``[start, end)``; never negative."""
+        lo = max(self.start, start)
+        hi = end if self.end is None else min(self.end, end)
+        return max(hi - lo, timedelta(0))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MaintenanceWindow:
+    """An announced suspension of service (SLA.md §1): excluded from counted durations."""
+
+    start: datetime
+    end: datetime
+    note: str = ""
+
+    def contains(self, at: datetime) -> bool:
+        return self.start <= at < self.end
+
+
+def require_aware(at: datetime, what: str) -> datetime:
+    """Return ``at`` unchanged if it carries a timezone; raise InputError otherwise."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InputError(f"{what}: naive datetime {at.isoformat()}; give an offset, e.g. +09:00")
+    return at
