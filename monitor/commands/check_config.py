@@ -1,0 +1,37 @@
+"""``slawatch check-config FILE``: validate a configuration and print what it describes."""
+
+from __future__ import annotations
+
+import argparse
+
+from monitor import config
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("check-config", help="validate a configuration file and summarise it")
+    p.add_argument("file", help="YAML configuration file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    s = config.load(args.file)
+    print(f"{s.source}: OK")
+    print(
+        f"  timezone {s.timezone}; fail_after {s.fail_after}, recover_after {s.recover_after}; "
+        f"probe every {s.probe_interval_s:g} s, timeout {s.probe_timeout_s:g} s"
+    )
+    print(f"  journal {s.journal}; http {s.http.listen}")
+    controls = ", ".join(f"{t.name} ({t.address})" for t in s.control_targets) or "none"
+    print(f"  control targets: {controls}")
+    relays = ", ".join(f"{r.host}:{r.port}/{r.tls}" for r in s.notify.smtp)
+    relays = relays or f"none (Maildir {s.notify.maildir})"
+    print(f"  notify from {s.notify.from_}; relays: {relays}")
+    for c in s.circuits:
+        print(
+            f"  circuit {c.id}: fee ¥{c.monthly_fee_yen:,}/month, tz {c.timezone or s.timezone}, "
+            f"{len(c.paths)} paths, {len(c.contacts)} contact(s), "
+            f"{len(c.maintenance)} maintenance window(s)"
+        )
+        for p in c.paths:
+            print(f"    {p.router}/{p.demarc} -> {p.address}")
+    return 0

@@ -1,0 +1,324 @@
+"""YAML configuration -> validated, frozen settings. The only module that knows the file format.
+
+Every mistake is reported with its location in the file (``circuits[0].paths[2].address``)
+and what to do about it, as one :class:`ConfigError`. See ``config/example.yaml``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from monitor.core.assess import CircuitTerms
+from monitor.core.errors import ConfigError
+from monitor.core.model import Demarc, MaintenanceWindow, PathKey, Router
+from monitor.core.tracker import CircuitSpec
+
+DEMO_CONFIG = "demo.yaml"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {name!r}; use an IANA name such as Asia/Tokyo"
+        ) from None
+    return name
+
+
+def _address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp has no UTC offset; write it like 2026-10-05T01:00:00+09:00")
+    return value
+
+
+Address = Annotated[str, Field(min_length=1)]
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
+class PathConfig(_Model):
+    router: Router
+    demarc: Demarc
+    address: Address
+
+    _check_address = field_validator("address")(_address)
+
+
+class MaintenanceConfig(_Model):
+    start: datetime
+    end: datetime
+    note: str = ""
+
+    _check_aware = field_validator("start", "end")(_aware)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError(
+                f"end {self.end.isoformat()} is not after start "
+                f"{self.start.isoformat()}; swap them or fix the date"
+            )
+        return self
+
+
+class ContactConfig(_Model):
+    address: Email
+    lang: Literal["ja", "en"] = "ja"
+
+
+def _contact(value: Any) -> Any:
+    return {"address": value} if isinstance(value, str) else value
+
+
+Contact = Annotated[ContactConfig, Field()]
+
+
+class EscalationConfig(_Model):
+    """A contact group notified ``after_min`` minutes after detection if still open."""
+
+    name: str
+    after_min: float = Field(ge=0)
+    contacts: tuple[ContactConfig, ...]
+
+    _contacts = field_validator("contacts", mode="before")(
+        lambda v: [_contact(c) for c in v] if isinstance(v, list) else v
+    )
+
+
+class CircuitConfig(_Model):
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    monthly_fee_yen: int = Field(gt=0)
+    contacts: tuple[ContactConfig, ...]
+    paths: tuple[PathConfig, ...]
+    maintenance: tuple[MaintenanceConfig, ...] = ()
+    timezone: str | None = None
+    probe_interval_s: float | None = Field(default=None, gt=0, le=3600)
+    escalation: tuple[EscalationConfig, ...] = ()
+
+    _contacts = field_validator("contacts", mode="before")(
+        lambda v: [_contact(c) for c in v] if isinstance(v, list) else v
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        return None if value is None else _zone(value)
+
+    @field_validator("contacts")
+    @classmethod
+    def _some_contacts(cls, contacts: tuple[ContactConfig, ...]) -> tuple[ContactConfig, ...]:
+        if not contacts:
+            raise ValueError("list at least one designated fault contact (an email address)")
+        return contacts
+
+    @field_validator("paths")
+    @classmethod
+    def _unique_paths(cls, paths: tuple[PathConfig, ...]) -> tuple[PathConfig, ...]:
+        if not paths:
+            raise ValueError("list the circuit's router x demarc paths (normally 4)")
+        seen: set[tuple[Router, Demarc]] = set()
+        for p in paths:
+            if (p.router, p.demarc) in seen:
+                raise ValueError(
+                    f"duplicate path {p.router}/{p.demarc}; list each router x demarc pair once"
+                )
+            seen.add((p.router, p.demarc))
+        return paths
+
+
+class ControlTargetConfig(_Model):
+    name: str = Field(min_length=1)
+    address: Address
+
+    _check_address = field_validator("address")(_address)
+
+
+class HttpConfig(_Model):
+    listen: str = "127.0.0.1:9713"
+    token_file: Path | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        _, sep, port = value.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r}: write HOST:PORT, e.g. 127.0.0.1:9713")
+        return value
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+class SmtpRelayConfig(_Model):
+    host: str = Field(min_length=1)
+    port: int = Field(default=25, gt=0, lt=65536)
+    tls: Literal["none", "starttls", "implicit"] = "none"
+    username: str | None = None
+    password_file: Path | None = None
+    password_env: str | None = None
+    timeout_s: float = Field(default=10.0, gt=0)
+    ca_file: Path | None = None
+
+
+class NotifyConfig(_Model):
+    from_: Email = Field(default="slawatch@localhost", alias="from")
+    noc: tuple[Email, ...] = ()
+    warn_before_deadline_min: float = Field(default=10, ge=0, lt=30)
+    reminder_every_min: float | None = Field(default=60, gt=0)
+    smtp: tuple[SmtpRelayConfig, ...] = ()
+    maildir: Path = Path("./var/maildir")
+
+
+class Settings(_Model):
+    """The whole configuration; ``source`` names the file it came from."""
+
+    timezone: str = "Asia/Tokyo"
+    fail_after: int = Field(default=3, ge=1, le=100)
+    recover_after: int = Field(default=2, ge=1, le=100)
+    probe_interval_s: float = Field(default=1.0, gt=0, le=3600)
+    probe_timeout_s: float = Field(default=1.0, gt=0, le=60)
+    journal: Path = Path("./var/slawatch.db")
+    http: HttpConfig = HttpConfig()
+    control_targets: tuple[ControlTargetConfig, ...] = ()
+    notify: NotifyConfig = NotifyConfig()
+    circuits: tuple[CircuitConfig, ...]
+    source: str = Field(default="<memory>", exclude=True)
+
+    _tz = field_validator("timezone")(_zone)
+
+    @field_validator("circuits")
+    @classmethod
+    def _unique_circuits(cls, circuits: tuple[CircuitConfig, ...]) -> tuple[CircuitConfig, ...]:
+        if not circuits:
+            raise ValueError("list at least one circuit")
+        ids = [c.id for c in circuits]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate circuit id {', '.join(dupes)}; each id must be unique")
+        return circuits
+
+    @field_validator("control_targets")
+    @classmethod
+    def _unique_controls(
+        cls, targets: tuple[ControlTargetConfig, ...]
+    ) -> tuple[ControlTargetConfig, ...]:
+        names = [t.name for t in targets]
+        if len(set(names)) != len(names):
+            raise ValueError("duplicate control target name; each name must be unique")
+        return targets
+
+    # -- views for the core --------------------------------------------------------------
+    def circuit(self, circuit_id: str) -> CircuitConfig:
+        for c in self.circuits:
+            if c.id == circuit_id:
+                return c
+        raise ConfigError(
+            f"{self.source}: no circuit {circuit_id!r}; known: "
+            f"{', '.join(c.id for c in self.circuits)}"
+        )
+
+    def tz(self, circuit: CircuitConfig) -> ZoneInfo:
+        return ZoneInfo(circuit.timezone or self.timezone)
+
+    def interval(self, circuit: CircuitConfig) -> float:
+        return circuit.probe_interval_s or self.probe_interval_s
+
+    def specs(self) -> list[CircuitSpec]:
+        return [
+            CircuitSpec(
+                id=c.id,
+                fail_after=self.fail_after,
+                recover_after=self.recover_after,
+                paths=tuple(
+                    PathKey(circuit=c.id, router=p.router, demarc=p.demarc) for p in c.paths
+                ),
+            )
+            for c in self.circuits
+        ]
+
+    def terms(self) -> dict[str, CircuitTerms]:
+        return {
+            c.id: CircuitTerms(
+                circuit=c.id,
+                fee_yen=c.monthly_fee_yen,
+                tz=self.tz(c),
+                maintenance=tuple(
+                    MaintenanceWindow(start=m.start, end=m.end, note=m.note) for m in c.maintenance
+                ),
+            )
+            for c in self.circuits
+        }
+
+
+def _location(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not part.startswith(("function-", "function ")):
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _message(err: Any) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        return "unknown key; check the spelling against config/example.yaml"
+    if kind == "missing":
+        return "required key is missing"
+    return str(msg).removeprefix("Value error, ")
+
+
+def parse(data: Any, source: str = "<memory>") -> Settings:
+    """Validate already-loaded YAML data; raise ConfigError listing every mistake."""
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{source}: the file must hold a mapping of keys (timezone, circuits, ...)"
+        )
+    try:
+        return Settings.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        lines = [f"{_location(e['loc'])}: {_message(e)}" for e in exc.errors()]
+        raise ConfigError(f"{source}: {len(lines)} error(s)\n  " + "\n  ".join(lines)) from None
+
+
+def load(path: str | Path) -> Settings:
+    """Read and validate a YAML file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    return parse(data, str(p))
+
+
+def load_demo() -> Settings:
+    """The built-in demo configuration (probes loopback; mail to ./var/maildir)."""
+    text = resources.files("monitor").joinpath("demo", DEMO_CONFIG).read_text(encoding="utf-8")
+    return parse(yaml.safe_load(text), f"<built-in {DEMO_CONFIG}>")

@@ -1,0 +1,179 @@
+"""SLA arithmetic (SLA.md §2-4, §6.3-6.7): tiers, counted time, notification deadline and
+breach, month attribution, the monthly cap, yen rounding and claim deadlines.
+
+Plain functions over aware datetimes; ``tz`` arguments are IANA zone objects
+(``zoneinfo.ZoneInfo``) for the circuit's timezone, used only where the calendar matters
+(month of an outage, the claim date). Money stays an exact ``Fraction`` of the monthly fee
+until :func:`yen` rounds down.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from enum import StrEnum
+from fractions import Fraction
+
+from monitor.core.model import MaintenanceWindow
+
+NOTIFY_WITHIN = timedelta(minutes=30)
+"""The carrier must notify the fault contact within 30 minutes of detection (§3)."""
+
+NOTIFY_BREACH_CREDIT = Fraction(1, 30)
+"""Credit for a missed notification, per incident (§3, Decision)."""
+
+CLAIM_MONTHS = 3
+"""A credit must be claimed within 3 months of the day it could first be claimed (§4)."""
+
+MONTHLY_CAP = Fraction(1)
+"""A month's total credit never exceeds its base fee (§4)."""
+
+
+class Tier(StrEnum):
+    """Credit tiers of §2, named by their upper bound."""
+
+    NONE = "none"
+    MIN60 = "30m-60m"
+    H12 = "1h-12h"
+    H24 = "12h-24h"
+    D3 = "1d-3d"
+    D7 = "3d-7d"
+    D14 = "7d-14d"
+    OVER14 = ">14d"
+
+
+# (upper bound inclusive, tier, credit). Lower bounds are strict: the previous upper bound.
+TIERS: tuple[tuple[timedelta, Tier, Fraction], ...] = (
+    (timedelta(minutes=30), Tier.NONE, Fraction(0)),
+    (timedelta(minutes=60), Tier.MIN60, Fraction(1, 90)),
+    (timedelta(hours=12), Tier.H12, Fraction(1, 30)),
+    (timedelta(hours=24), Tier.H24, Fraction(1, 10)),
+    (timedelta(days=3), Tier.D3, Fraction(1, 5)),
+    (timedelta(days=7), Tier.D7, Fraction(1, 3)),
+    (timedelta(days=14), Tier.D14, Fraction(1, 2)),
+)
+
+
+def tier_of(counted: timedelta) -> tuple[Tier, Fraction]:
+    """The tier and credit (fraction of the monthly fee) for a counted duration."""
+    for upper, tier, credit in TIERS:
+        if counted <= upper:
+            return tier, credit
+    return Tier.OVER14, Fraction(1)
+
+
+def merge_windows(windows: Iterable[MaintenanceWindow]) -> list[tuple[datetime, datetime]]:
+    """Union of windows as sorted, disjoint ``(start, end)`` pairs (overlaps counted once)."""
+    merged: list[tuple[datetime, datetime]] = []
+    for w in sorted(windows, key=lambda w: w.start):
+        if merged and w.start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], w.end))
+        else:
+            merged.append((w.start, w.end))
+    return merged
+
+
+def overlap(
+    start: datetime, end: datetime, spans: Iterable[tuple[datetime, datetime]]
+) -> timedelta:
+    """Total overlap of ``[start, end)`` with disjoint spans; never negative."""
+    total = timedelta(0)
+    for lo, hi in spans:
+        total += max(min(end, hi) - max(start, lo), timedelta(0))
+    return total
+
+
+def counted_duration(
+    start: datetime, end: datetime, maintenance: Sequence[MaintenanceWindow]
+) -> timedelta:
+    """(end - start) minus its overlap with announced maintenance (§6.3); never negative."""
+    raw = max(end - start, timedelta(0))
+    return max(raw - overlap(start, end, merge_windows(maintenance)), timedelta(0))
+
+
+def notify_deadline(
+    detected: datetime, end: datetime | None, maintenance: Sequence[MaintenanceWindow]
+) -> datetime | None:
+    """Detection + 30 min; if detected inside maintenance, the clock starts when the window
+    (merged with any windows it runs into) ends, if the outage is still open then (§6.4).
+    None when the outage ended inside the window: no notification is owed."""
+    clock = detected
+    for lo, hi in merge_windows(maintenance):
+        if lo <= detected < hi:
+            if end is not None and end <= hi:
+                return None
+            clock = hi
+            break
+    return clock + NOTIFY_WITHIN
+
+
+def notify_breach(deadline: datetime | None, notified: datetime | None, now: datetime) -> bool:
+    """True once the deadline has passed with no accepted notice by then (§6.4).
+
+    A notice accepted exactly at the deadline is in time; before the deadline the incident is
+    pending, not breached."""
+    if deadline is None:
+        return False
+    if notified is not None and notified <= deadline:
+        return False
+    return now > deadline
+
+
+def month_of(at: datetime, tz: tzinfo) -> str:
+    """``"YYYY-MM"`` of ``at`` in the circuit's timezone (§6.6)."""
+    return at.astimezone(tz).strftime("%Y-%m")
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day of month ``months`` later, or that month's last day where there is none."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def claim_by(claimable_from: datetime, tz: tzinfo) -> date:
+    """Last day to claim: the local date of ``claimable_from`` plus 3 months (§4, §6.7)."""
+    return add_months(claimable_from.astimezone(tz).date(), CLAIM_MONTHS)
+
+
+def yen(fee_yen: int, fraction: Fraction) -> int:
+    """Whole yen of ``fraction`` of the fee, rounded down (§6.6)."""
+    return (fee_yen * fraction.numerator) // fraction.denominator
+
+
+def cap(total: Fraction) -> Fraction:
+    """A month's credit, capped at the fee (§4)."""
+    return min(total, MONTHLY_CAP)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MonthTotal:
+    """One circuit's credit for one calendar month in its timezone; yen rounded down."""
+
+    circuit: str
+    month: str
+    fee_yen: int
+    uncapped: Fraction
+    credit: Fraction
+    credit_yen: int
+
+    @classmethod
+    def of(cls, *, circuit: str, month: str, fee_yen: int, parts: Iterable[Fraction]) -> MonthTotal:
+        uncapped = sum(parts, Fraction(0))
+        credit = cap(uncapped)
+        return cls(
+            circuit=circuit,
+            month=month,
+            fee_yen=fee_yen,
+            uncapped=uncapped,
+            credit=credit,
+            credit_yen=yen(fee_yen, credit),
+        )
+
+
+def fraction_text(value: Fraction) -> str:
+    """``"0"``, ``"1/90"``, ``"1"``: an exact reduced fraction as text."""
+    return str(value)

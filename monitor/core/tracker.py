@@ -1,0 +1,322 @@
+"""The incident tracker: probe results in, path changes and incidents out (SLA.md §6.1-6.5).
+
+Theory of operation
+-------------------
+Every path (router x demarc of a circuit) and every control target has a ``Hysteresis``
+machine (paths.py). Most results change nothing and cost one dict lookup and a counter bump;
+only a *change* of a path's state reaches the circuit logic, which is where incidents live.
+
+A circuit is unavailable while **every** path is ``down`` (``unknown`` is not down). When the
+last path goes down, the outage is backdated to the latest ``down_since`` among the paths (the
+moment the last path began to fail) and its *detection* is the time of the result that
+confirmed it (not backdated: that is when the NOC could first know). When any path comes back
+``up``, the outage ends at that path's ``up_since`` (backdated to the first success), but
+never before its start; a recovery run that began before the start voids the outage
+(duration 0) rather than producing a negative one.
+
+Control targets answer the question "can the monitor see at all?". While any control target is
+``down`` the monitor is *blind*: a circuit whose paths all go down then is not opened (it may
+be the NOC's own isolation); it is opened when sight returns, if its paths are still all down,
+backdated as usual and detected at the moment sight returned. Blind intervals are kept so
+reports can show how much of an outage was seen blind (``blind_s``). An incident already open
+when blindness starts stays open: its paths were seen failing while the monitor could see.
+
+Nothing here reads a clock: times are the probe results' own. Results for one path must come
+in time order; across paths, order only decides which path's change is handled first, and
+all start/end times are backdated values, so they do not depend on it.
+
+Outputs are event values (``PathChanged``, ``IncidentOpened`` ...); the shell journals them
+before acting. ``restore_*`` rebuilds state from the journal after a restart.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from monitor.core.errors import InputError
+from monitor.core.model import Interval, PathKey, PathState
+from monitor.core.paths import Change, Hysteresis
+
+RECENT_PER_CIRCUIT = 32
+"""Closed incidents kept per circuit so a late notice can still be attached to one."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Incident:
+    """One outage of one circuit. Times aware UTC; ``end`` None while open."""
+
+    id: int
+    circuit: str
+    start: datetime
+    detected: datetime
+    end: datetime | None = None
+    notified: datetime | None = None
+    excluded: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PathChanged:
+    path: PathKey
+    change: Change
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControlChanged:
+    target: str
+    change: Change
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentOpened:
+    incident: Incident
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentClosed:
+    incident: Incident
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentNotified:
+    incident: Incident
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BlindStarted:
+    since: datetime
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BlindEnded:
+    interval: Interval
+    at: datetime
+
+
+Event = (
+    PathChanged
+    | ControlChanged
+    | IncidentOpened
+    | IncidentClosed
+    | IncidentNotified
+    | BlindStarted
+    | BlindEnded
+)
+
+NO_EVENTS: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CircuitSpec:
+    """What the tracker needs of a circuit: its id, its paths and its hysteresis."""
+
+    id: str
+    paths: tuple[PathKey, ...]
+    fail_after: int = 3
+    recover_after: int = 2
+
+
+class _Circuit:
+    __slots__ = ("id", "open", "paths", "recent")
+
+    def __init__(self, spec: CircuitSpec) -> None:
+        self.id = spec.id
+        self.paths = {
+            p: Hysteresis(fail_after=spec.fail_after, recover_after=spec.recover_after)
+            for p in spec.paths
+        }
+        self.open: Incident | None = None
+        self.recent: deque[Incident] = deque(maxlen=RECENT_PER_CIRCUIT)
+
+    def all_down(self) -> bool:
+        return all(h.state is PathState.DOWN for h in self.paths.values())
+
+    def outage_start(self) -> datetime:
+        return max(h.since for h in self.paths.values() if h.since is not None)
+
+
+class Tracker:
+    """Incident tracker over many circuits; see the module docstring."""
+
+    def __init__(
+        self,
+        circuits: Iterable[CircuitSpec],
+        *,
+        controls: Iterable[str] = (),
+        fail_after: int = 3,
+        recover_after: int = 2,
+        first_id: int = 1,
+    ) -> None:
+        self._circuits: dict[str, _Circuit] = {}
+        self._paths: dict[PathKey, tuple[Hysteresis, _Circuit]] = {}
+        for spec in circuits:
+            self.add_circuit(spec)
+        self._controls = {
+            name: Hysteresis(fail_after=fail_after, recover_after=recover_after)
+            for name in controls
+        }
+        self._blind_since: datetime | None = None
+        self.blind_intervals: list[Interval] = []
+        self._next_id = first_id
+
+    # -- configuration ------------------------------------------------------------------
+    def add_circuit(self, spec: CircuitSpec) -> None:
+        """Start tracking a circuit (all its paths ``unknown``)."""
+        if spec.id in self._circuits:
+            raise InputError(f"circuit {spec.id!r} is already tracked")
+        circuit = _Circuit(spec)
+        self._circuits[spec.id] = circuit
+        for key, h in circuit.paths.items():
+            self._paths[key] = (h, circuit)
+
+    def remove_circuit(self, circuit_id: str) -> None:
+        """Stop tracking a circuit (config reload); its open incident is forgotten here."""
+        circuit = self._circuits.pop(circuit_id)
+        for key in circuit.paths:
+            del self._paths[key]
+
+    # -- inputs ----------------------------------------------------------------------------
+    def observe(self, path: PathKey, at: datetime, ok: bool) -> tuple[Event, ...]:
+        """Feed one probe result of a path; returns the events it causes (usually none)."""
+        try:
+            h, circuit = self._paths[path]
+        except KeyError:
+            raise InputError(f"unknown path {path}") from None
+        change = h.observe(at, ok)
+        if change is None:
+            return NO_EVENTS
+        events: list[Event] = [PathChanged(path=path, change=change)]
+        if change.state is PathState.DOWN:
+            self._maybe_open(circuit, change.at, events)
+        elif circuit.open is not None:
+            self._close(circuit, change.since, events)
+        return tuple(events)
+
+    def observe_control(self, target: str, at: datetime, ok: bool) -> tuple[Event, ...]:
+        """Feed one probe result of a control target (§6.5)."""
+        try:
+            h = self._controls[target]
+        except KeyError:
+            raise InputError(f"unknown control target {target!r}") from None
+        change = h.observe(at, ok)
+        if change is None:
+            return NO_EVENTS
+        events: list[Event] = [ControlChanged(target=target, change=change)]
+        if change.state is PathState.DOWN and self._blind_since is None:
+            self._blind_since = change.since
+            events.append(BlindStarted(since=change.since, at=at))
+        elif change.state is PathState.UP and self._blind_since is not None and not self.blind:
+            interval = Interval(start=self._blind_since, end=max(change.since, self._blind_since))
+            self._blind_since = None
+            self.blind_intervals.append(interval)
+            events.append(BlindEnded(interval=interval, at=at))
+            for circuit in self._circuits.values():
+                self._maybe_open(circuit, at, events)
+        return tuple(events)
+
+    def notified(self, circuit_id: str, at: datetime) -> tuple[Event, ...]:
+        """A notice about the circuit was accepted at ``at``: it belongs to the open incident,
+        or else the latest un-notified one. The first acceptance is kept; later ones change
+        nothing."""
+        circuit = self._circuit(circuit_id)
+        target = circuit.open
+        if target is None:
+            target = next((i for i in reversed(circuit.recent) if i.notified is None), None)
+        if target is None or target.notified is not None:
+            return NO_EVENTS
+        updated = replace(target, notified=at)
+        self._replace(circuit, updated)
+        return (IncidentNotified(incident=updated),)
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def blind(self) -> bool:
+        """True while any control target is down."""
+        return any(h.state is PathState.DOWN for h in self._controls.values())
+
+    @property
+    def blind_since(self) -> datetime | None:
+        return self._blind_since
+
+    def blind_spans(self) -> list[Interval]:
+        """Closed blind intervals, plus the open one (``end=None``) while blind."""
+        spans = list(self.blind_intervals)
+        if self._blind_since is not None:
+            spans.append(Interval(start=self._blind_since))
+        return spans
+
+    def path_state(self, path: PathKey) -> tuple[PathState, datetime | None]:
+        h = self._paths[path][0]
+        return h.state, h.since
+
+    def control_state(self, target: str) -> tuple[PathState, datetime | None]:
+        h = self._controls[target]
+        return h.state, h.since
+
+    def open_incident(self, circuit_id: str) -> Incident | None:
+        return self._circuit(circuit_id).open
+
+    def incidents(self, circuit_id: str) -> list[Incident]:
+        """Recent closed incidents then the open one, oldest first."""
+        circuit = self._circuit(circuit_id)
+        return [*circuit.recent, *([circuit.open] if circuit.open else [])]
+
+    @property
+    def circuit_ids(self) -> list[str]:
+        return list(self._circuits)
+
+    # -- restart -----------------------------------------------------------------------------
+    def restore_path(self, path: PathKey, state: PathState, since: datetime | None) -> None:
+        """Resume a path state read back from the journal."""
+        self._paths[path][0].restore(state, since)
+
+    def restore_control(self, target: str, state: PathState, since: datetime | None) -> None:
+        self._controls[target].restore(state, since)
+        if state is PathState.DOWN and self._blind_since is None:
+            self._blind_since = since
+
+    def restore_incident(self, incident: Incident) -> None:
+        """Resume an incident read back from the journal (open ones stay open)."""
+        circuit = self._circuit(incident.circuit)
+        if incident.end is None:
+            circuit.open = incident
+        else:
+            circuit.recent.append(incident)
+        self._next_id = max(self._next_id, incident.id + 1)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _circuit(self, circuit_id: str) -> _Circuit:
+        try:
+            return self._circuits[circuit_id]
+        except KeyError:
+            raise InputError(f"unknown circuit {circuit_id!r}") from None
+
+    def _maybe_open(self, circuit: _Circuit, at: datetime, events: list[Event]) -> None:
+        if circuit.open is not None or self.blind or not circuit.all_down():
+            return
+        incident = Incident(
+            id=self._next_id, circuit=circuit.id, start=circuit.outage_start(), detected=at
+        )
+        self._next_id += 1
+        circuit.open = incident
+        events.append(IncidentOpened(incident=incident))
+
+    def _close(self, circuit: _Circuit, up_since: datetime, events: list[Event]) -> None:
+        incident = circuit.open
+        assert incident is not None
+        closed = replace(incident, end=max(up_since, incident.start))
+        circuit.open = None
+        circuit.recent.append(closed)
+        events.append(IncidentClosed(incident=closed))
+
+    def _replace(self, circuit: _Circuit, updated: Incident) -> None:
+        if circuit.open is not None and circuit.open.id == updated.id:
+            circuit.open = updated
+            return
+        for i, old in enumerate(circuit.recent):
+            if old.id == updated.id:
+                circuit.recent[i] = updated
+                return
