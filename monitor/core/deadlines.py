@@ -1,0 +1,221 @@
+"""The deadline ledger: which notice is owed to whom, and when (SLA.md §3, §6.4).
+
+Theory of operation
+-------------------
+For every open incident the ledger knows the *notification clock*: it starts at detection
+(or, if detection fell inside announced maintenance, when that window ends) and the deadline
+is the clock + 30 minutes. From the clock it derives a fixed schedule:
+
+    clock                      OPENED notice to the designated contacts ("primary")
+    clock + group.after        OPENED notice to each escalation group, if still open
+    clock + k * reminder       REMINDER k (k = 1, 2, ...) to the designated contacts
+    deadline - warn_before     DEADLINE_AT_RISK to the NOC, if no notice accepted yet
+    deadline (passed)          BREACH, if no notice accepted by then
+    close                      RECOVERED to every group that was sent OPENED
+
+``due(now)`` returns the actions whose time has come and marks them emitted; ``next_wakeup()``
+tells the shell when to call again. Nothing here sends mail or reads a clock.
+
+Every action has a stable key (incident, kind, group, seq), from which the shell derives the
+Message-ID. After a restart the ledger is rebuilt from the journal's open incidents and simply
+emits again whatever is due; the durable outbox drops a Message-ID it already holds, so a
+notice is never lost and never doubled. Reminders already overdue collapse to the latest one,
+so a restart after a long gap sends one reminder, not a burst.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from monitor.core.sla import NOTIFY_WITHIN
+
+PRIMARY = "primary"
+NOC = "noc"
+
+
+class ActionKind(StrEnum):
+    OPENED = "opened"
+    REMINDER = "reminder"
+    RECOVERED = "recovered"
+    DEADLINE_AT_RISK = "deadline-at-risk"
+    BREACH = "breach"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Group:
+    """A contact group notified ``after`` the clock starts (``primary`` is at zero)."""
+
+    name: str
+    after: timedelta
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
+    """A circuit's notification policy; ``groups[0]`` should be the designated contacts."""
+
+    groups: tuple[Group, ...]
+    noc: tuple[str, ...] = ()
+    warn_before: timedelta = timedelta(minutes=10)
+    reminder_every: timedelta | None = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Action:
+    """Something owed at ``due``. ``seq`` numbers reminders (0 otherwise)."""
+
+    kind: ActionKind
+    incident: int
+    circuit: str
+    group: str
+    recipients: tuple[str, ...]
+    due: datetime
+    seq: int = 0
+
+    @property
+    def key(self) -> str:
+        """Stable identity of this action: the basis of its Message-ID."""
+        suffix = f".{self.seq}" if self.seq else ""
+        return f"{self.circuit}.{self.incident}.{self.kind}.{self.group}{suffix}"
+
+
+@dataclass(slots=True, kw_only=True)
+class _Entry:
+    incident: int
+    circuit: str
+    policy: Policy
+    clock: datetime
+    notified: bool = False
+    emitted: set[str] = field(default_factory=set)
+    last_reminder: int = 0
+
+    @property
+    def deadline(self) -> datetime:
+        return self.clock + NOTIFY_WITHIN
+
+    def action(self, kind: ActionKind, group: Group | None, due: datetime, seq: int = 0) -> Action:
+        g = group or Group(name=NOC, after=timedelta(0), recipients=self.policy.noc)
+        return Action(
+            kind=kind,
+            incident=self.incident,
+            circuit=self.circuit,
+            group=g.name,
+            recipients=g.recipients,
+            due=due,
+            seq=seq,
+        )
+
+
+class Ledger:
+    """Notification schedule of the open incidents; see the module docstring."""
+
+    def __init__(self) -> None:
+        self._open: dict[int, _Entry] = {}
+
+    def track(
+        self,
+        *,
+        incident: int,
+        circuit: str,
+        policy: Policy,
+        deadline: datetime | None,
+        notified: bool = False,
+    ) -> None:
+        """Start (or re-start after a restart) the schedule of an open incident. ``deadline``
+        comes from ``sla.notify_deadline``; None means no notice is owed (yet)."""
+        if deadline is None:
+            self._open.pop(incident, None)
+            return
+        entry = self._open.get(incident)
+        clock = deadline - NOTIFY_WITHIN
+        if entry is None:
+            self._open[incident] = _Entry(
+                incident=incident, circuit=circuit, policy=policy, clock=clock, notified=notified
+            )
+        else:
+            entry.clock, entry.policy = clock, policy
+            entry.notified = entry.notified or notified
+
+    def notified(self, incident: int) -> None:
+        """A notice for the incident was accepted by a relay: no warning or breach follows."""
+        if incident in self._open:
+            self._open[incident].notified = True
+
+    def close(self, incident: int, at: datetime) -> list[Action]:
+        """The incident ended at ``at``: RECOVERED to every group already sent OPENED."""
+        entry = self._open.pop(incident, None)
+        if entry is None:
+            return []
+        return [
+            entry.action(ActionKind.RECOVERED, g, at)
+            for g in entry.policy.groups
+            if f"{ActionKind.OPENED}.{g.name}" in entry.emitted
+        ]
+
+    def due(self, now: datetime) -> list[Action]:
+        """Every action whose time has come, each returned once."""
+        actions: list[Action] = []
+        for entry in self._open.values():
+            actions.extend(self._due(entry, now))
+        return sorted(actions, key=lambda a: a.due)
+
+    def next_wakeup(self) -> datetime | None:
+        """The earliest time at which ``due`` would return something new."""
+        times = [t for e in self._open.values() if (t := self._next(e)) is not None]
+        return min(times, default=None)
+
+    def pending(self) -> list[tuple[int, str, datetime]]:
+        """(incident, circuit, deadline) of open incidents still waiting for a notice."""
+        return [(e.incident, e.circuit, e.deadline) for e in self._open.values() if not e.notified]
+
+    # -- internals -----------------------------------------------------------------------
+    def _schedule(self, e: _Entry) -> list[tuple[datetime, str, ActionKind, Group | None]]:
+        items: list[tuple[datetime, str, ActionKind, Group | None]] = [
+            (e.clock + g.after, f"{ActionKind.OPENED}.{g.name}", ActionKind.OPENED, g)
+            for g in e.policy.groups
+        ]
+        if not e.notified:
+            items.append(
+                (
+                    e.deadline - e.policy.warn_before,
+                    str(ActionKind.DEADLINE_AT_RISK),
+                    ActionKind.DEADLINE_AT_RISK,
+                    None,
+                )
+            )
+            items.append((e.deadline + _EPS, str(ActionKind.BREACH), ActionKind.BREACH, None))
+        return [i for i in items if i[1] not in e.emitted]
+
+    def _due(self, e: _Entry, now: datetime) -> list[Action]:
+        out = []
+        for when, key, kind, group in self._schedule(e):
+            if when <= now:
+                e.emitted.add(key)
+                out.append(e.action(kind, group, when))
+        every = e.policy.reminder_every
+        if every and e.policy.groups and now >= e.clock + every:
+            seq = int((now - e.clock) / every)
+            if seq > e.last_reminder:
+                e.last_reminder = seq
+                out.append(
+                    e.action(ActionKind.REMINDER, e.policy.groups[0], e.clock + seq * every, seq)
+                )
+        return out
+
+    def _next(self, e: _Entry) -> datetime | None:
+        times = [when for when, *_ in self._schedule(e)]
+        if e.policy.reminder_every and e.policy.groups:
+            times.append(e.clock + (e.last_reminder + 1) * e.policy.reminder_every)
+        return min(times, default=None)
+
+
+_EPS = timedelta(microseconds=1)
+"""A breach is *after* the deadline: a notice accepted exactly at it is in time."""
+
+
+def policy_groups(contacts: Sequence[str], escalation: Sequence[Group]) -> tuple[Group, ...]:
+    """The designated contacts as the ``primary`` group, then the escalation groups."""
+    return (Group(name=PRIMARY, after=timedelta(0), recipients=tuple(contacts)), *escalation)

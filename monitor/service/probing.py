@@ -1,0 +1,134 @@
+"""Probe scheduling: every target at its own interval, spread evenly, on one heap.
+
+Each target gets a fixed random phase inside its interval (jitter), so 10,000 paths at 1 s
+fire as a steady ~10,000/s stream instead of one burst per second. Due targets are probed in
+batches (one ``probe_many`` per tick), not with a task per target. The next due time is the
+previous due time plus the interval, so the schedule does not drift; a tick that is late by
+more than an interval skips ahead instead of firing a catch-up burst. Times are the event
+loop's monotonic clock (seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import random
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from monitor.core.model import ProbeResult
+
+BATCH_WINDOW_S = 0.005
+"""Targets due within this window of each other are probed in one batch."""
+
+
+class Prober(Protocol):
+    async def probe_many(self, targets: Sequence[str], *, timeout: float) -> list[ProbeResult]: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """What to probe: ``key`` identifies it to the caller (a PathKey or a control name)."""
+
+    key: Hashable
+    address: str
+    interval_s: float
+
+
+OnResults = Callable[[list[tuple[Hashable, ProbeResult]]], None]
+
+
+class ProbeScheduler:
+    """Fires every target at its interval and hands results to ``on_results`` in batches."""
+
+    def __init__(
+        self,
+        prober: Prober,
+        on_results: OnResults,
+        *,
+        timeout_s: float,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._prober = prober
+        self._on_results = on_results
+        self._timeout = timeout_s
+        self._rng = rng or random.Random()
+        self._targets: dict[Hashable, Target] = {}
+        self._heap: list[tuple[float, int, Hashable]] = []
+        self._seq = 0
+        self._changed = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self.lateness: list[float] = []
+        """Seconds each batch fired after it was due (kept for the last 10,000 batches)."""
+
+    def set_targets(self, targets: Sequence[Target]) -> None:
+        """Replace the target set; unchanged targets keep their phase."""
+        loop = asyncio.get_running_loop()
+        new = {t.key: t for t in targets}
+        now = loop.time()
+        added = [t for k, t in new.items() if k not in self._targets]
+        self._targets = new
+        self._heap = [e for e in self._heap if e[2] in new]
+        heapq.heapify(self._heap)
+        for t in added:
+            self._push(now + self._rng.uniform(0, t.interval_s), t.key)
+        self._changed.set()
+
+    def _push(self, due: float, key: Hashable) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (due, self._seq, key))
+
+    async def run(self) -> None:
+        """Probe until cancelled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._heap:
+                self._changed.clear()
+                await self._changed.wait()
+                continue
+            delay = self._heap[0][0] - loop.time()
+            if delay > 0:
+                self._changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), delay)
+                continue
+            self._fire(loop.time())
+
+    def _fire(self, now: float) -> None:
+        batch: list[Target] = []
+        first_due = self._heap[0][0]
+        while self._heap and self._heap[0][0] <= now + BATCH_WINDOW_S:
+            due, _, key = heapq.heappop(self._heap)
+            target = self._targets[key]
+            batch.append(target)
+            nxt = due + target.interval_s
+            if nxt <= now:  # we fell behind by a whole interval: skip, don't burst
+                nxt = now + target.interval_s
+            self._push(nxt, key)
+        self.lateness.append(now - first_due)
+        if len(self.lateness) > 10_000:
+            del self.lateness[:5_000]
+        task = asyncio.create_task(self._probe(batch))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    async def _probe(self, batch: list[Target]) -> None:
+        results = await self._prober.probe_many([t.address for t in batch], timeout=self._timeout)
+        self._on_results([(t.key, r) for t, r in zip(batch, results, strict=True)])
+
+    async def probe_now(
+        self, keys: Sequence[Hashable], *, count: int = 3, spacing_s: float = 0.2
+    ) -> None:
+        """Confirm quickly (after a trap): ``count`` rounds ``spacing_s`` apart, off-schedule."""
+        targets = [self._targets[k] for k in keys if k in self._targets]
+        for i in range(count):
+            if i:
+                await asyncio.sleep(spacing_s)
+            await self._probe(targets)
+
+    async def close(self) -> None:
+        for task in list(self._inflight):
+            task.cancel()
+        await asyncio.gather(*self._inflight, return_exceptions=True)
