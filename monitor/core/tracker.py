@@ -217,13 +217,19 @@ class Tracker:
                 self._maybe_open(circuit, at, events)
         return tuple(events)
 
-    def notified(self, circuit_id: str, at: datetime) -> tuple[Event, ...]:
-        """A notice about the circuit was accepted at ``at``: it belongs to the open incident,
-        or else the latest un-notified one. The first acceptance is kept; later ones change
-        nothing."""
+    def notified(
+        self, circuit_id: str, at: datetime, incident: int | None = None
+    ) -> tuple[Event, ...]:
+        """A notice about the circuit was accepted at ``at``: it belongs to ``incident`` when
+        given, else to the open incident, or else the latest un-notified one. The first
+        acceptance is kept; later ones change nothing."""
         circuit = self._circuit(circuit_id)
-        target = circuit.open
-        if target is None:
+        if incident is not None:
+            known = [*circuit.recent, *([circuit.open] if circuit.open else [])]
+            target = next((i for i in known if i.id == incident), None)
+        else:
+            target = circuit.open
+        if target is None and incident is None:
             target = next((i for i in reversed(circuit.recent) if i.notified is None), None)
         if target is None or target.notified is not None:
             return NO_EVENTS
