@@ -1,0 +1,68 @@
+"""``slawatch run [--config FILE]``: the daemon. With no --config, the built-in demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from monitor import config
+
+log = logging.getLogger("slawatch")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("run", help="run the monitoring daemon")
+    p.add_argument("--config", help="YAML configuration (default: the built-in loopback demo)")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = config.load(args.config) if args.config else config.load_demo()
+    if not args.config:
+        print("slawatch: no --config given: running the built-in demo (loopback targets)",
+              file=sys.stderr)
+    return asyncio.run(_main(settings, args.config))
+
+
+async def _main(settings: config.Settings, path: str | None) -> int:
+    from monitor.service.app import App  # imported late: keeps `slawatch --help` fast
+
+    app = App(settings)
+    await app.start()
+    host, port = settings.http.host_port
+    print(f"slawatch: running. Status page http://{host}:{port}/  metrics http://{host}:{port}"
+          f"/metrics  API http://{host}:{port}/api/circuits  journal {settings.journal}",
+          file=sys.stderr, flush=True)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: _reload(app, path))
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        await app.stop()
+    return 0
+
+
+def _reload(app: object, path: str | None) -> None:
+    from monitor.core.errors import MonitorError
+    from monitor.service.app import App
+
+    assert isinstance(app, App)
+    if path is None:
+        log.warning("SIGHUP: running the built-in demo, nothing to reload")
+        return
+    try:
+        new = config.load(path)
+    except MonitorError as exc:
+        log.error("reload refused, the old configuration stays in force: %s", exc)
+        return
+    app.reload(new)
