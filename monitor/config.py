@@ -185,6 +185,7 @@ class SmtpRelayConfig(_Model):
 class NotifyConfig(_Model):
     from_: Email = Field(default="slawatch@localhost", alias="from")
     noc: tuple[Email, ...] = ()
+    noc_lang: Literal["ja", "en"] = "ja"
     warn_before_deadline_min: float = Field(default=10, ge=0, lt=30)
     reminder_every_min: float | None = Field(default=60, gt=0)
     smtp: tuple[SmtpRelayConfig, ...] = ()
@@ -244,6 +245,14 @@ class Settings(_Model):
 
     def interval(self, circuit: CircuitConfig) -> float:
         return circuit.probe_interval_s or self.probe_interval_s
+
+    def languages(self) -> dict[str, str]:
+        """Language of every configured contact address (``ja`` or ``en``)."""
+        out: dict[str, str] = {}
+        for c in self.circuits:
+            for contact in (*c.contacts, *(x for e in c.escalation for x in e.contacts)):
+                out[contact.address] = contact.lang
+        return out
 
     def specs(self) -> list[CircuitSpec]:
         return [
