@@ -75,6 +75,10 @@ class Relay:
         """A relay from its configuration keys, with the password resolved now (ConfigError
         naming the relay and the fix when it cannot be)."""
         label = name or f"{host}:{port}"
+        if tls not in set(TlsMode):
+            raise ConfigError(
+                f"notify.smtp relay {label}: tls {tls!r}; use one of none, starttls, implicit"
+            )
         return cls(
             host=host,
             port=port,
@@ -132,6 +136,13 @@ class Backoff:
     base_s: float = 1.0
     cap_s: float = 60.0
     jitter: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not (0 < self.base_s <= self.cap_s and 0 <= self.jitter <= 1):
+            raise ConfigError(
+                f"backoff base_s={self.base_s} cap_s={self.cap_s} jitter={self.jitter}: "
+                "need 0 < base_s <= cap_s and 0 <= jitter <= 1"
+            )
 
     def delay(self, n: int, rng: Callable[[], float]) -> float:
         full = min(self.cap_s, self.base_s * 2.0 ** min(n, 62))

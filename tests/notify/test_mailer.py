@@ -307,3 +307,24 @@ async def test_starttls_required_but_not_offered_is_a_tls_error(
     report = await Mailer([secure(relay.port, TlsMode.STARTTLS, cert)]).deliver(notice(), [A])
     assert outcomes(report.attempts) == [("starttls", "tls-error")]
     assert relay.received == []
+
+
+async def test_a_notice_read_back_from_the_outbox_is_delivered_unchanged(
+    relay: SmtpServer,
+) -> None:
+    """The outbox stores ``bytes(msg)`` and parses it back with the SMTP policy."""
+    import email
+    import email.policy
+
+    original = notice()
+    stored = email.message_from_bytes(bytes(original), policy=email.policy.SMTP)
+    assert isinstance(stored, EmailMessage)
+    report = await Mailer([plain(relay.port, "r1")]).deliver(stored, [A])
+    assert report.results[0].accepted
+    got = relay.received[0].message()
+    assert got["Message-ID"] == original["Message-ID"]
+    for kind in ("plain", "html"):
+        sent, arrived = original.get_body((kind,)), got.get_body((kind,))
+        assert sent is not None and arrived is not None
+        # On the wire text is CRLF-canonical; what matters is the same text.
+        assert arrived.get_content().replace("\r\n", "\n") == sent.get_content()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from monitor.core.errors import ConfigError
-from monitor.notify.mailer import Mailer, Relay, TlsMode, resolve_password
+from monitor.notify.mailer import Backoff, Mailer, Relay, TlsMode, resolve_password
 
 
 def test_password_from_the_environment_is_resolved_and_never_shown() -> None:
@@ -97,3 +97,12 @@ def test_the_issues_config_keys_build_relays(tmp_path: Path) -> None:
         ("127.0.0.1:2525", TlsMode.NONE, None),
         ("relay2.example.net:587", TlsMode.STARTTLS, "secret"),
     ]
+
+
+def test_bad_tls_mode_and_backoff_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="use one of none, starttls, implicit"):
+        Relay.build(host="r", tls="ssl")
+    with pytest.raises(ConfigError, match="0 <= jitter <= 1"):
+        Backoff(jitter=2.0)
+    with pytest.raises(ConfigError, match="base_s <= cap_s"):
+        Backoff(base_s=10.0, cap_s=1.0)
