@@ -19,7 +19,9 @@ After a round with recipients still pending, ``deliver`` sleeps ``Backoff`` (exp
 with jitter so that many notices do not retry in step) and starts another round, until
 ``give_up_at`` (monotonic seconds). ``give_up_at=None`` means one round, no retries: the
 caller (the outbox) owns the retry schedule. When every relay has refused the message for
-good, the remaining recipients fail permanently.
+good, the remaining recipients fail permanently. A TLS or AUTH failure is usually a
+configuration mistake, but a relay can also be mid-restart: it costs one connection per
+round to ask again, and the attempts show ``tls-error``/``auth-error`` for the operator.
 
 A stall after the data was sent is a timeout: the relay may have taken the message, and the
 next relay will take it again. That duplicate carries the same Message-ID, so it is
