@@ -208,34 +208,18 @@ class Mailer:
             port=relay.port,
             timeout=budget,
             use_tls=relay.tls is TlsMode.IMPLICIT,
-            start_tls=False,  # done explicitly below, so a failure is known to be TLS's
+            start_tls=False,  # done explicitly in _exchange, so a failure is known to be TLS's
             tls_context=self._tls.get(relay.name),
             local_hostname=self._local_hostname,
         )
         progress = _Progress()
-
-        def logged(outcome: Outcome, code: int | None, reply: str) -> AttemptLog:
-            entry = AttemptLog(
-                relay=relay.name,
-                recipients=rcpts,
-                started=started,
-                finished=self._wall(),
-                elapsed_s=max(self._mono() - t0, 0.0),
-                outcome=outcome,
-                code=code,
-                reply=reply,
-            )
-            level = logging.INFO if outcome is Outcome.ACCEPTED else logging.WARNING
-            log.log(level, "relay %s: %s %s (%s)", relay.name, outcome, reply, msg["Message-ID"])
-            return entry
-
         try:
             errors, reply, at = await asyncio.wait_for(
                 self._exchange(smtp, relay, msg, rcpts, progress), budget
             )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             outcome, code, text = _classify(exc, progress.phase)
-            attempt = _Attempt(log=logged(outcome, code, text))
+            attempt = _Attempt(log=self._log(relay, rcpts, started, t0, outcome, code, text))
             if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
                 _sort_refusals(attempt, relay.name, exc.recipients)
             elif outcome is Outcome.PERMFAIL:
@@ -243,24 +227,44 @@ class Mailer:
             return attempt
         finally:
             await self._hang_up(smtp, polite=not progress.cut)
-        attempt = _Attempt(log=logged(Outcome.ACCEPTED, 250, reply))
-        _sort_refusals(
-            attempt,
-            relay.name,
-            [aiosmtplib.SMTPRecipientRefused(e.code, e.message, r) for r, e in errors.items()],
-        )
-        for r in rcpts:
-            if r not in errors:
-                attempt.accepted[r] = RecipientResult(
-                    recipient=r,
-                    relay=relay.name,
-                    accepted=True,
-                    at=at,
-                    code=250,
-                    reply=reply,
-                    permanent=False,
-                )
+        attempt = _Attempt(log=self._log(relay, rcpts, started, t0, Outcome.ACCEPTED, 250, reply))
+        refusals = [
+            aiosmtplib.SMTPRecipientRefused(e.code, e.message, r) for r, e in errors.items()
+        ]
+        _sort_refusals(attempt, relay.name, refusals)
+        attempt.accepted = {
+            r: RecipientResult(
+                recipient=r, relay=relay.name, accepted=True, at=at, code=250, reply=reply,
+                permanent=False,
+            )
+            for r in rcpts
+            if r not in errors
+        }  # fmt: skip
         return attempt
+
+    def _log(
+        self,
+        relay: Relay,
+        rcpts: tuple[str, ...],
+        started: datetime,
+        t0: float,
+        outcome: Outcome,
+        code: int | None,
+        reply: str,
+    ) -> AttemptLog:
+        """The attempt's record, ending now; logged too (failures as warnings)."""
+        level = logging.INFO if outcome is Outcome.ACCEPTED else logging.WARNING
+        log.log(level, "relay %s: %s %s (to %s)", relay.name, outcome, reply, ", ".join(rcpts))
+        return AttemptLog(
+            relay=relay.name,
+            recipients=rcpts,
+            started=started,
+            finished=self._wall(),
+            elapsed_s=max(self._mono() - t0, 0.0),
+            outcome=outcome,
+            code=code,
+            reply=reply,
+        )
 
     async def _exchange(
         self,

@@ -356,11 +356,7 @@ def render(
         )
         msg["In-Reply-To"] = opening
         msg["References"] = opening
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Slawatch-Circuit"] = _one_line(facts.circuit)
-    if facts.incident > 0 and facts.kind not in BLIND_KINDS:
-        msg["X-Slawatch-Incident"] = str(facts.incident)
-    msg["X-Slawatch-Kind"] = str(facts.kind)
+    _label(msg, facts)
     text, page = _text(content), _html(content, lang)
     msg.set_content(text)
     msg.add_alternative(page, subtype="html")
@@ -369,6 +365,15 @@ def render(
     msg["Content-Language"] = lang  # after set_content, which clears Content-* headers
     msg.set_boundary(_boundary(mid, text + page))
     return msg
+
+
+def _label(msg: EmailMessage, facts: NoticeFacts) -> None:
+    """Headers for machines: autoresponders stay quiet, filters can sort by circuit/kind."""
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Slawatch-Circuit"] = _one_line(facts.circuit)
+    if facts.incident > 0 and facts.kind not in BLIND_KINDS:
+        msg["X-Slawatch-Incident"] = str(facts.incident)
+    msg["X-Slawatch-Kind"] = str(facts.kind)
 
 
 def _boundary(mid: str, bodies: str) -> str:
