@@ -180,6 +180,8 @@ class SmtpRelayConfig(_Model):
     password_env: str | None = None
     timeout_s: float = Field(default=10.0, gt=0)
     ca_file: Path | None = None
+    verify: bool = True
+    name: str | None = None
 
 
 class NotifyConfig(_Model):
