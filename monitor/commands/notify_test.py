@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     settings = config.load(args.config) if args.config else config.load_demo()
     circuit = settings.circuit(args.circuit)
     recipients = args.to or [c.address for c in circuit.contacts]
-    lang = "en" if circuit.contacts[0].lang == "en" else "ja"
+    lang = circuit.contacts[0].lang
     facts = NoticeFacts(
         circuit=circuit.id,
         incident=0,
