@@ -1,0 +1,91 @@
+"""Schema and migrations, versioned with ``PRAGMA user_version``.
+
+Times are stored as integer microseconds since the Unix epoch, UTC (exact round trip, sorts
+and compares as numbers). ``MIGRATIONS[n]`` takes a journal from version n to n + 1; a
+journal newer than the code is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+MIGRATIONS: tuple[str, ...] = (
+    # 0 -> 1: the first schema
+    """
+    CREATE TABLE daemon_events (
+        id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL
+    );
+    CREATE TABLE path_changes (
+        id INTEGER PRIMARY KEY, circuit TEXT NOT NULL, router TEXT NOT NULL,
+        demarc TEXT NOT NULL, state TEXT NOT NULL, since INTEGER NOT NULL, at INTEGER NOT NULL
+    );
+    CREATE INDEX path_changes_circuit_at ON path_changes (circuit, at);
+    CREATE TABLE control_changes (
+        id INTEGER PRIMARY KEY, target TEXT NOT NULL, state TEXT NOT NULL,
+        since INTEGER NOT NULL, at INTEGER NOT NULL
+    );
+    CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY, circuit TEXT NOT NULL, start INTEGER NOT NULL,
+        detected INTEGER NOT NULL, "end" INTEGER, notified INTEGER,
+        excluded_reason TEXT, excluded_at INTEGER
+    );
+    CREATE INDEX incidents_circuit_start ON incidents (circuit, start);
+    CREATE TABLE blind_intervals (
+        id INTEGER PRIMARY KEY, start INTEGER NOT NULL, "end" INTEGER
+    );
+    CREATE TABLE gaps (
+        id INTEGER PRIMARY KEY, start INTEGER NOT NULL, "end" INTEGER NOT NULL
+    );
+    CREATE TABLE maintenance (
+        id INTEGER PRIMARY KEY, circuit TEXT NOT NULL, start INTEGER NOT NULL,
+        "end" INTEGER NOT NULL, note TEXT NOT NULL, source TEXT NOT NULL,
+        created_at INTEGER NOT NULL, removed_at INTEGER
+    );
+    CREATE TABLE snmp_evidence (
+        id INTEGER PRIMARY KEY, circuit TEXT NOT NULL, router TEXT NOT NULL,
+        demarc TEXT NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL, value INTEGER,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX snmp_evidence_circuit_at ON snmp_evidence (circuit, at);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY, message_id TEXT NOT NULL UNIQUE, incident_id INTEGER,
+        circuit TEXT NOT NULL, kind TEXT NOT NULL, recipients TEXT NOT NULL,
+        created_at INTEGER NOT NULL, due_at INTEGER NOT NULL, state TEXT NOT NULL,
+        body BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX outbox_state_due ON outbox (state, due_at);
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY, outbox_id INTEGER NOT NULL REFERENCES outbox (id),
+        recipient TEXT NOT NULL, relay TEXT, accepted INTEGER NOT NULL, at INTEGER,
+        code INTEGER, reply TEXT NOT NULL, permanent INTEGER NOT NULL
+    );
+    CREATE INDEX deliveries_outbox ON deliveries (outbox_id);
+    CREATE TABLE snapshots (
+        id INTEGER PRIMARY KEY, at INTEGER NOT NULL, month TEXT NOT NULL,
+        circuit TEXT NOT NULL, payload TEXT NOT NULL
+    );
+    """,
+)
+
+VERSION = len(MIGRATIONS)
+
+
+def to_db(at: datetime | None) -> int | None:
+    """Aware datetime -> integer microseconds since the epoch (UTC)."""
+    if at is None:
+        return None
+    return (at - EPOCH) // timedelta(microseconds=1)
+
+
+def from_db(value: int | None) -> datetime | None:
+    """Integer microseconds since the epoch -> aware UTC datetime."""
+    if value is None:
+        return None
+    return EPOCH + timedelta(microseconds=value)
+
+
+def at_db(value: int) -> datetime:
+    """Like :func:`from_db` for NOT NULL columns."""
+    return EPOCH + timedelta(microseconds=value)
