@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from monitor.core import sla
 from monitor.core.assess import CircuitTerms
 from monitor.core.deadlines import Group, Ledger, Policy, policy_groups
 from monitor.core.errors import InputError
-from monitor.core.model import Interval, PathKey, PathState, ProbeResult
+from monitor.core.model import Demarc, Interval, MaintenanceWindow, PathKey, ProbeResult, Router
 from monitor.core.tracker import (
     BlindEnded,
     BlindStarted,
@@ -83,6 +83,7 @@ class Daemon:
         self.wall = wall
         self.tracker = self._new_tracker(settings)
         self.ledger = Ledger()
+        self.extra_windows: dict[str, list[MaintenanceWindow]] = {}
         self.terms: dict[str, CircuitTerms] = settings.terms()
         self.gaps: list[Interval] = []
         self.live = LiveState()
@@ -136,22 +137,45 @@ class Daemon:
     async def _restore(self, now: datetime) -> None:
         state = await self.journal.restore()
         for (circuit, router, demarc), (st, since) in state.paths.items():
-            key = PathKey(circuit=circuit, router=router, demarc=demarc)
-            with contextlib.suppress(KeyError):
-                self.tracker.restore_path(key, PathState(st), since)
+            key = PathKey(circuit=circuit, router=Router(router), demarc=Demarc(demarc))
+            with contextlib.suppress(InputError, KeyError):
+                self.tracker.restore_path(key, st, since)
         for name, (st, since) in state.controls.items():
-            with contextlib.suppress(KeyError):
-                self.tracker.restore_control(name, PathState(st), since)
+            with contextlib.suppress(InputError, KeyError):
+                self.tracker.restore_control(name, st, since)
         for incident in state.incidents:
             if incident.circuit in self.terms:
                 self.tracker.restore_incident(incident)
                 if incident.end is None:
                     self._track(incident)
+        self.tracker.blind_intervals.extend(i for i in state.blind if i.end is not None)
+        for w in await self.journal.maintenance():
+            self.extra_windows.setdefault(w.circuit, []).append(w.window)
+        self.terms = self._terms(self.settings)
         gap = await self.journal.daemon_started(now)
         self.gaps = list(await self.journal.gaps(None, None))
         if gap is not None:
             log.warning("unmonitored gap %s .. %s (daemon was not running)", gap.start, gap.end)
             self.metrics.unmonitored((gap.end - gap.start).total_seconds())
+
+    def _terms(self, settings: Settings) -> dict[str, CircuitTerms]:
+        """Terms from the configuration plus maintenance announced through the API."""
+        terms = settings.terms()
+        return {
+            cid: replace(t, maintenance=(*t.maintenance, *self.extra_windows.get(cid, ())))
+            for cid, t in terms.items()
+        }
+
+    async def add_maintenance(self, circuit: str, window: MaintenanceWindow) -> int:
+        """Record an announced suspension; counted durations change retroactively."""
+        wid: int = await self.journal.add_maintenance(circuit, window, "api", self.wall())
+        self.extra_windows.setdefault(circuit, []).append(window)
+        self.terms = self._terms(self.settings)
+        for cid in self.tracker.circuit_ids:  # a window may move an open incident's deadline
+            incident = self.tracker.open_incident(cid)
+            if incident is not None:
+                self._track(incident)
+        return wid
 
     def _targets(self) -> list[Target]:
         s = self.settings
@@ -348,6 +372,6 @@ class Daemon:
                 changes.append(f"added {cid}")
             self.tracker.add_circuit(specs[cid])
         self.settings = new
-        self.terms = new.terms()
+        self.terms = self._terms(new)
         self.scheduler.set_targets(self._targets())
         return changes

@@ -1,0 +1,242 @@
+"""What the HTTP API and the status page read and change, over the daemon and its journal.
+
+Incidents come from the journal (the record of fact) and are assessed here with the
+circuit's current terms, so a maintenance window added later changes counted durations
+retroactively, as announced suspensions should.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from monitor.core.assess import Assessment, assess, month_totals
+from monitor.core.errors import InputError
+from monitor.core.model import Interval, MaintenanceWindow, PathKey
+from monitor.core.tracker import Incident
+from monitor.core.views import incident_view, iso, month_view
+from monitor.web_page import CircuitStatus, OpenIncident, PathStatus, StatusView
+
+if TYPE_CHECKING:
+    from monitor.service.daemon import Daemon
+
+STALE_PROBES = timedelta(seconds=30)
+"""/healthz fails when no probe result arrived for this long."""
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """First day of ``YYYY-MM`` and of the month after."""
+    year, mon = (int(x) for x in month.split("-"))
+    first = date(year, mon, 1)
+    nxt = date(year + mon // 12, mon % 12 + 1, 1)
+    return first, nxt
+
+
+class DaemonBackend:
+    """Implements ``monitor.web.Backend`` over a running :class:`Daemon`."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.d = daemon
+
+    # -- reading -------------------------------------------------------------------------
+    def _assess(self, incident: Incident, now: datetime) -> Assessment:
+        terms = self.d.terms[incident.circuit]
+        return assess(
+            incident, terms, now=now, blind=self.d.tracker.blind_spans(), gaps=self.d.gaps
+        )
+
+    def _view(self, a: Assessment) -> dict[str, Any]:
+        tz = self.d.terms[a.incident.circuit].tz
+        return {
+            "id": a.incident.id,
+            **incident_view(a, tz),
+            "gaps": [{"start": iso(g.start, tz), "end": iso(g.end, tz)} for g in a.gaps],
+        }
+
+    async def circuits(self) -> list[dict[str, Any]]:
+        d = self.d
+        out = []
+        for c in d.settings.circuits:
+            paths = []
+            for p in c.paths:
+                key = PathKey(circuit=c.id, router=p.router, demarc=p.demarc)
+                state, since = d.tracker.path_state(key)
+                rtt = d.live.rtt.get(key)
+                paths.append(
+                    {
+                        "router": p.router.value,
+                        "demarc": p.demarc.value,
+                        "address": p.address,
+                        "state": state.value,
+                        "since": iso(since, UTC),
+                        "rtt_ms": None if rtt is None else rtt * 1000,
+                    }
+                )
+            incident = d.tracker.open_incident(c.id)
+            out.append(
+                {
+                    "id": c.id,
+                    "monthly_fee_yen": c.monthly_fee_yen,
+                    "timezone": str(d.terms[c.id].tz),
+                    "available": incident is None,
+                    "open_incident": None if incident is None else incident.id,
+                    "paths": paths,
+                }
+            )
+        return out
+
+    async def incidents(
+        self, circuit: str | None, start: datetime | None, end: datetime | None
+    ) -> list[dict[str, Any]]:
+        if circuit is not None and circuit not in self.d.terms:
+            raise InputError(f"unknown circuit {circuit!r}")
+        now = self.d.wall()
+        found = await self.d.journal.incidents(circuit, start, end)
+        return [self._view(self._assess(i, now)) for i in found if i.circuit in self.d.terms]
+
+    async def incident(self, incident_id: int) -> dict[str, Any] | None:
+        found = await self.d.journal.incident(incident_id)
+        if found is None or found.circuit not in self.d.terms:
+            return None
+        now = self.d.wall()
+        view = self._view(self._assess(found, now))
+        tz = self.d.terms[found.circuit].tz
+        view["timeline"] = [
+            {"at": iso(e.at, tz), "kind": e.kind, "text": e.text}
+            for e in await self.d.journal.timeline(incident_id, now)
+        ]
+        return view
+
+    async def month_assessments(self, month: str) -> list[Assessment]:
+        """Assessments of every incident that can count in ``month`` (start or detection)."""
+        first, nxt = month_bounds(month)
+        lo = datetime.combine(first, datetime.min.time(), UTC) - timedelta(days=2)
+        hi = datetime.combine(nxt, datetime.min.time(), UTC) + timedelta(days=2)
+        now = self.d.wall()
+        found = await self.d.journal.incidents(None, lo, hi)
+        return [self._assess(i, now) for i in found if i.circuit in self.d.terms]
+
+    async def sla(self, month: str) -> dict[str, Any]:
+        assessed = await self.month_assessments(month)
+        relevant = [a for a in assessed if month in (a.month, a.notify_month)]
+        rows = [m for m in month_totals(relevant, self.d.terms) if m.month == month]
+        by = {m.circuit: m for m in rows}
+        circuits = []
+        for cid, terms in self.d.terms.items():
+            m = by.get(cid)
+            circuits.append(
+                month_view(m)
+                if m
+                else {
+                    "circuit": cid,
+                    "month": month,
+                    "fee_yen": terms.fee_yen,
+                    "credit": "0",
+                    "credit_yen": 0,
+                    "uncapped": "0",
+                }
+            )
+        return {
+            "month": month,
+            "circuits": circuits,
+            "incidents": [
+                self._view(a) for a in relevant if a.month == month or a.notify_month == month
+            ],
+        }
+
+    # -- changing ---------------------------------------------------------------------------
+    async def add_maintenance(
+        self, circuit: str, start: datetime, end: datetime, note: str
+    ) -> dict[str, Any]:
+        if circuit not in self.d.terms:
+            raise InputError(f"unknown circuit {circuit!r}")
+        window = MaintenanceWindow(start=start.astimezone(UTC), end=end.astimezone(UTC), note=note)
+        wid = await self.d.add_maintenance(circuit, window)
+        tz = self.d.terms[circuit].tz
+        return {
+            "id": wid,
+            "circuit": circuit,
+            "start": iso(window.start, tz),
+            "end": iso(window.end, tz),
+            "note": note,
+        }
+
+    async def exclude(self, incident_id: int, reason: str) -> dict[str, Any]:
+        await self.d.journal.exclude(incident_id, reason, self.d.wall())
+        found = await self.incident(incident_id)
+        if found is None:
+            raise InputError(f"no incident {incident_id}")
+        return found
+
+    # -- the page ----------------------------------------------------------------------------
+    async def status(self) -> StatusView:
+        d = self.d
+        now = d.wall()
+        since = now - timedelta(days=31)
+        recent = await d.journal.incidents(None, since, None)
+        circuits = []
+        for c in await self.circuits():
+            tz = d.terms[c["id"]].tz
+            open_i = d.tracker.open_incident(c["id"])
+            circuits.append(
+                CircuitStatus(
+                    id=c["id"],
+                    timezone=str(tz),
+                    available=c["available"],
+                    paths=tuple(
+                        PathStatus(
+                            router=p["router"],
+                            demarc=p["demarc"],
+                            state=p["state"],
+                            rtt_ms=p["rtt_ms"],
+                            since=datetime.fromisoformat(p["since"]) if p["since"] else None,
+                        )
+                        for p in c["paths"]
+                    ),
+                    incident=None if open_i is None else self._open(open_i, now),
+                    days=self._days([i for i in recent if i.circuit == c["id"]], now, tz),
+                    maintenance=tuple(
+                        (w.start, w.end, w.note)
+                        for w in d.terms[c["id"]].maintenance
+                        if w.end > now
+                    ),
+                )
+            )
+        return StatusView(generated_at=now, blind=d.tracker.blind, circuits=tuple(circuits))
+
+    def _open(self, i: Incident, now: datetime) -> OpenIncident:
+        a = self._assess(i, now)
+        return OpenIncident(
+            id=i.id,
+            start=i.start,
+            detected=i.detected,
+            deadline=a.notify_deadline,
+            notified=i.notified,
+        )
+
+    @staticmethod
+    def _days(
+        incidents: list[Incident], now: datetime, tz: Any
+    ) -> tuple[tuple[date, float | None], ...]:
+        today = now.astimezone(tz).date()
+        out: list[tuple[date, float | None]] = []
+        for back in range(29, -1, -1):
+            day = today - timedelta(days=back)
+            lo = datetime.combine(day, datetime.min.time(), tz)
+            hi = min(lo + timedelta(days=1), now)
+            down = sum(
+                (Interval(start=i.start, end=i.end or now).overlap(lo, hi) for i in incidents),
+                timedelta(0),
+            )
+            span = (hi - lo).total_seconds()
+            out.append((day, None if span <= 0 else 1 - down.total_seconds() / span))
+        return tuple(out)
+
+    def healthy(self) -> tuple[bool, str]:
+        last = self.d.live.last_probe
+        if last is None:
+            return True, "starting: no probe result yet"
+        age = self.d.wall() - last
+        if age > STALE_PROBES:
+            return False, f"no probe result for {age.total_seconds():.0f} s"
+        return True, f"last probe result {age.total_seconds():.1f} s ago"
