@@ -159,6 +159,7 @@ class SmtpServer:
         self,
         *,
         port: int | None = None,
+        host: str = HOST,
         tls: Literal["none", "starttls", "implicit"] = "none",
         cert: Cert | None = None,
         users: dict[str, str] | None = None,
@@ -179,7 +180,7 @@ class SmtpServer:
             # With implicit TLS aiosmtpd does not know the session is encrypted, so it would
             # hide AUTH; the client insists on TLS anyway (Relay refuses AUTH over none).
             kwargs |= {"authenticator": _Users(users), "auth_require_tls": tls == "starttls"}
-        self._controller = Controller(self.handler, hostname=HOST, port=self.port, **kwargs)
+        self._controller = Controller(self.handler, hostname=host, port=self.port, **kwargs)
         self.running = False
 
     @property
