@@ -141,6 +141,13 @@ class Metrics:
             version=version
         ).set(1)
 
+    def init_circuit(self, circuit: str) -> None:
+        """Create a circuit's counters at 0, so ``increase()`` sees the first event."""
+        for counter in (self._incidents, self._outage, self._breaches):
+            counter.labels(circuit)
+        for result in ("ok", "fail"):
+            self._probes.labels(result)
+
     def path_state(self, path: PathKey, state: PathState) -> None:
         labels = (path.circuit, path.router.value, path.demarc.value)
         if state is PathState.UNKNOWN:
@@ -200,14 +207,15 @@ class Metrics:
 
     def forget_circuit(self, circuit: str) -> None:
         """Drop a circuit's series (it was removed from the configuration)."""
-        for gauge in (self._available, self._open, self._deadline):
-            _remove(gauge, circuit)
+        for metric in (self._available, self._open, self._deadline, self._incidents,
+                       self._outage, self._breaches):
+            _remove(metric, circuit)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
-def _remove(metric: Gauge, *labels: str) -> None:
+def _remove(metric: Gauge | Counter, *labels: str) -> None:
     with contextlib.suppress(KeyError):
         metric.remove(*labels)

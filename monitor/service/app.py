@@ -18,6 +18,7 @@ from monitor.probes.icmp import IcmpEngine
 from monitor.service import systemd
 from monitor.service.backend import DaemonBackend
 from monitor.service.daemon import Daemon
+from monitor.service.jobs import Jobs
 from monitor.service.notifying import Notifier
 from monitor.service.transports import build_transport
 from monitor.store.aio import AsyncJournal
@@ -35,8 +36,10 @@ def read_token(path: Path | None) -> str | None:
     except OSError as exc:
         raise ConfigError(f"http.token_file {path}: cannot read: {exc.strerror}") from None
     if len(token) < 16:
-        raise ConfigError(f"http.token_file {path}: token shorter than 16 characters; "
-                          "generate one with `openssl rand -hex 32`")
+        raise ConfigError(
+            f"http.token_file {path}: token shorter than 16 characters; "
+            "generate one with `openssl rand -hex 32`"
+        )
     return token
 
 
@@ -52,6 +55,7 @@ class App:
         self.daemon: Daemon | None = None
         self._runner: object | None = None
         self._watchdog: asyncio.Task[None] | None = None
+        self.jobs: Jobs | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -59,10 +63,13 @@ class App:
         self.journal = await AsyncJournal.open(s.journal)
         transport = build_transport(s)
         notifier = Notifier(journal=self.journal, transport=transport, metrics=self.metrics)
-        self.daemon = Daemon(s, prober=self.engine, journal=self.journal, metrics=self.metrics,
-                             notifier=notifier)
+        self.daemon = Daemon(
+            s, prober=self.engine, journal=self.journal, metrics=self.metrics, notifier=notifier
+        )
         await self.daemon.start()
         backend = DaemonBackend(self.daemon)
+        self.jobs = Jobs(backend, self.metrics)
+        self.jobs.start()
         host, port = s.http.host_port
         self._runner = await serve(make_app(backend, self.metrics, token=self.token), host, port)
         systemd.notify("READY=1")
@@ -87,6 +94,8 @@ class App:
         systemd.notify("STOPPING=1")
         if self._watchdog:
             self._watchdog.cancel()
+        if self.jobs is not None:
+            self.jobs.stop()
         if self._runner is not None:
             await self._runner.cleanup()  # type: ignore[attr-defined]
         if self.daemon is not None:

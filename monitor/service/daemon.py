@@ -108,6 +108,8 @@ class Daemon:
         now = self.wall()
         self.started_at = now
         await self._restore(now)
+        for cid in self.tracker.circuit_ids:
+            self.metrics.init_circuit(cid)
         self.scheduler.set_targets(self._targets())
         self._tasks = [
             asyncio.create_task(coro, name=name)
@@ -361,6 +363,7 @@ class Daemon:
         changes = []
         for cid in old.keys() - fresh.keys():
             self.tracker.remove_circuit(cid)
+            self.metrics.forget_circuit(cid)
             changes.append(f"removed {cid}")
         for cid, c in fresh.items():
             if cid in old and old[cid].paths != c.paths:
@@ -370,6 +373,7 @@ class Daemon:
                 continue
             else:
                 changes.append(f"added {cid}")
+                self.metrics.init_circuit(cid)
             self.tracker.add_circuit(specs[cid])
         self.settings = new
         self.terms = self._terms(new)

@@ -114,6 +114,9 @@ class AsyncJournal:
     ) -> None:
         await self._call(self.sync.snapshot, at, month, circuit, payload)
 
+    async def prune_snapshots(self, before: datetime) -> int:
+        return await self._call(self.sync.prune_snapshots, before)
+
     # -- outbox ------------------------------------------------------------------------------
     async def enqueue(
         self,

@@ -374,6 +374,11 @@ class Journal:
                 (to_db(at), month, circuit, json.dumps(payload)),
             )
 
+    def prune_snapshots(self, before: datetime) -> int:
+        """Delete hourly snapshots older than ``before``; returns how many."""
+        with self._tx() as tx:
+            return int(tx.execute("DELETE FROM snapshots WHERE at < ?", (to_db(before),)).rowcount)
+
     def timeline(self, incident_id: int, now: datetime) -> list[TimelineEntry]:
         """Path changes, SNMP evidence, gaps and notices around one incident, in time order."""
         from monitor.store.outbox import notice_timeline

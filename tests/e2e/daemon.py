@@ -23,22 +23,34 @@ INTERVAL = 0.2
 def config(topo: Topology, tmp: Path, *, port: int, smtp_port: int | None = None) -> Path:
     """A config for the topology's circuit: fast probes, journal and maildir under tmp."""
     data: dict[str, Any] = {
-        "timezone": "Asia/Tokyo", "fail_after": 3, "recover_after": 2,
-        "probe_interval_s": INTERVAL, "probe_timeout_s": INTERVAL,
+        "timezone": "Asia/Tokyo",
+        "fail_after": 3,
+        "recover_after": 2,
+        "probe_interval_s": INTERVAL,
+        "probe_timeout_s": INTERVAL,
         "journal": str(tmp / "journal.db"),
         "http": {"listen": f"{topo.noc_mgmt_address}:{port}", "token_file": None},
         "control_targets": [{"name": "noc-gw", "address": topo.gateway_address}],
-        "notify": {"from": "slawatch@noc.example", "noc": ["noc-duty@noc.example"],
-                   "maildir": str(tmp / "maildir"),
-                   "smtp": [] if smtp_port is None else [
-                       {"host": "198.18.4.1", "port": smtp_port, "tls": "none",
-                        "timeout_s": 2}]},
-        "circuits": [{
-            "id": "er-test-1", "monthly_fee_yen": 300000,
-            "contacts": ["fault@customer.example"],
-            "paths": [{"router": r, "demarc": d, "address": topo.path_address(r, d)}
-                      for r in ("active", "standby") for d in ("primary", "secondary")],
-        }],
+        "notify": {
+            "from": "slawatch@noc.example",
+            "noc": ["noc-duty@noc.example"],
+            "maildir": str(tmp / "maildir"),
+            "smtp": []
+            if smtp_port is None
+            else [{"host": "198.18.4.1", "port": smtp_port, "tls": "none", "timeout_s": 2}],
+        },
+        "circuits": [
+            {
+                "id": "er-test-1",
+                "monthly_fee_yen": 300000,
+                "contacts": ["fault@customer.example"],
+                "paths": [
+                    {"router": r, "demarc": d, "address": topo.path_address(r, d)}
+                    for r in ("active", "standby")
+                    for d in ("primary", "secondary")
+                ],
+            }
+        ],
     }
     path = tmp / "config.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
@@ -52,9 +64,13 @@ class Daemon:
 
     def start(self) -> None:
         with open(self.log, "ab") as fh:  # the child keeps its own copy of the descriptor
-            self.proc = self.topo.popen("noc", [sys.executable, "-m", "monitor", "run",
-                                               "--config", str(self.cfg)],
-                                        stdout=fh, stderr=fh, cwd=str(self.cfg.parent))
+            self.proc = self.topo.popen(
+                "noc",
+                [sys.executable, "-m", "monitor", "run", "--config", str(self.cfg)],
+                stdout=fh,
+                stderr=fh,
+                cwd=str(self.cfg.parent),
+            )
         self.wait_for(lambda: self.get("/healthz") is not None, 15, "daemon answering")
 
     def url(self, path: str) -> str:
@@ -75,14 +91,18 @@ class Daemon:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
-                raise AssertionError(f"daemon exited ({self.proc.returncode}) waiting for {what}:"
-                                     f"\n{self.log.read_text(errors='replace')[-3000:]}")
+                raise AssertionError(
+                    f"daemon exited ({self.proc.returncode}) waiting for {what}:"
+                    f"\n{self.log.read_text(errors='replace')[-3000:]}"
+                )
             value = cond()
             if value:
                 return value
             time.sleep(0.1)
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}:\n"
-                             f"{self.log.read_text(errors='replace')[-3000:]}")
+        raise AssertionError(
+            f"timed out after {timeout} s waiting for {what}:\n"
+            f"{self.log.read_text(errors='replace')[-3000:]}"
+        )
 
     def incidents(self) -> list[dict[str, Any]]:
         return self.get("/api/incidents?circuit=er-test-1") or []

@@ -52,9 +52,11 @@ def test_two_paths_cut_opens_no_incident(daemon: Daemon, topology: Topology) -> 
     daemon.wait_for(lambda: all_up(daemon), 10, "all paths up")
     topology.cut("active", "primary")
     topology.cut("standby", "primary")
-    daemon.wait_for(lambda: sum(p["state"] == "down" for p in
-                                daemon.get("/api/circuits")[0]["paths"]) == 2,
-                    10, "two paths down")
+    daemon.wait_for(
+        lambda: sum(p["state"] == "down" for p in daemon.get("/api/circuits")[0]["paths"]) == 2,
+        10,
+        "two paths down",
+    )
     time.sleep(1.0)
     assert daemon.incidents() == []
     assert daemon.get("/api/circuits")[0]["available"] is True
@@ -69,8 +71,9 @@ def test_outage_duration_matches_the_cut(daemon: Daemon, topology: Topology) -> 
     time.sleep(3.0)
     restore_at = time.time()
     topology.restore_all()
-    closed = daemon.wait_for(lambda: [i for i in daemon.incidents() if i["end"]], 10,
-                             "the incident closed")[0]
+    closed = daemon.wait_for(
+        lambda: [i for i in daemon.incidents() if i["end"]], 10, "the incident closed"
+    )[0]
     cut_s = restore_at - cut_at
     # start is the first failed probe after the cut, end the first answered one after the
     # restore: each at most one interval late (plus a little for the ip commands)
@@ -81,8 +84,9 @@ def test_outage_duration_matches_the_cut(daemon: Daemon, topology: Topology) -> 
     assert closed["detected"] >= closed["start"]
 
 
-def test_kill_9_mid_outage_keeps_the_start_and_records_a_gap(daemon: Daemon,
-                                                             topology: Topology) -> None:
+def test_kill_9_mid_outage_keeps_the_start_and_records_a_gap(
+    daemon: Daemon, topology: Topology
+) -> None:
     daemon.wait_for(lambda: all_up(daemon), 10, "all paths up")
     topology.cut_all()
     opened = daemon.wait_for(lambda: daemon.incidents(), 10, "an incident")[0]
@@ -93,12 +97,14 @@ def test_kill_9_mid_outage_keeps_the_start_and_records_a_gap(daemon: Daemon,
     assert still["id"] == opened["id"] and still["start"] == opened["start"]
     assert still["end"] is None
     topology.restore_all()
-    closed = daemon.wait_for(lambda: [i for i in daemon.incidents() if i["end"]], 10,
-                             "the incident closed")[0]
+    closed = daemon.wait_for(
+        lambda: [i for i in daemon.incidents() if i["end"]], 10, "the incident closed"
+    )[0]
     assert closed["start"] == opened["start"]
     assert len(closed["gaps"]) == 1
     gap = closed["gaps"][0]
-    gap_s = (datetime.fromisoformat(gap["end"]) - datetime.fromisoformat(gap["start"])
-             ).total_seconds()
+    gap_s = (
+        datetime.fromisoformat(gap["end"]) - datetime.fromisoformat(gap["start"])
+    ).total_seconds()
     assert 1.0 <= gap_s <= 15.0  # heartbeat every 10 s bounds how early the gap can start
     assert daemon.get(f"/api/incidents/{closed['id']}")["timeline"]

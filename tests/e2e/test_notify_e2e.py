@@ -15,19 +15,25 @@ from tests.topology import MGMT, Topology
 pytestmark = pytest.mark.netns
 
 
-def test_notice_accepted_within_a_second_of_detection(topology: Topology,
-                                                      tmp_path: Path) -> None:
+def test_notice_accepted_within_a_second_of_detection(topology: Topology, tmp_path: Path) -> None:
     topology.restore_all()
     port = free_port()
     with SmtpServer(host=MGMT[0]) as relay:
-        d = Daemon(topology, config(topology, tmp_path, port=port, smtp_port=relay.port),
-                   port, tmp_path / "daemon.log")
+        d = Daemon(
+            topology,
+            config(topology, tmp_path, port=port, smtp_port=relay.port),
+            port,
+            tmp_path / "daemon.log",
+        )
         d.start()
         try:
             d.wait_for(lambda: all_up(d), 10, "all paths up")
             topology.cut_all()
-            incident = d.wait_for(lambda: [i for i in d.incidents() if i["notified"]], 10,
-                                  "an incident with an accepted notice")[0]
+            incident = d.wait_for(
+                lambda: [i for i in d.incidents() if i["notified"]],
+                10,
+                "an incident with an accepted notice",
+            )[0]
             detected = datetime.fromisoformat(incident["detected"])
             notified = datetime.fromisoformat(incident["notified"])
             assert 0 <= (notified - detected).total_seconds() < 1.0
@@ -38,8 +44,11 @@ def test_notice_accepted_within_a_second_of_detection(topology: Topology,
             timeline = d.get(f"/api/incidents/{incident['id']}")["timeline"]
             assert any(e["kind"] == "delivery" and "accepted" in e["text"] for e in timeline)
             topology.restore_all()
-            d.wait_for(lambda: any("recovered" in r.message_id for r in relay.received), 10,
-                       "the recovery notice")
+            d.wait_for(
+                lambda: any("recovered" in r.message_id for r in relay.received),
+                10,
+                "the recovery notice",
+            )
             metrics = d.text("/metrics")
             assert "slawatch_notification_latency_seconds_count 1.0" in metrics
         finally:
