@@ -92,13 +92,27 @@ class Topology:
             raise
         return topo
 
-    def ns_exec(self, short: str, *cmd: str, check: bool = True
-                ) -> subprocess.CompletedProcess[str]:
+    def ns_exec(
+        self, short: str, *cmd: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         return sh("ip", "netns", "exec", self.ns(short), *cmd, check=check)
 
     def _link(self, a: str, a_if: str, a_addr: str, b: str, b_if: str, b_addr: str) -> None:
-        sh("ip", "link", "add", a_if, "netns", self.ns(a), "type", "veth", "peer", "name",
-           b_if, "netns", self.ns(b))
+        sh(
+            "ip",
+            "link",
+            "add",
+            a_if,
+            "netns",
+            self.ns(a),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            b_if,
+            "netns",
+            self.ns(b),
+        )
         for n, i, addr in ((a, a_if, a_addr), (b, b_if, b_addr)):
             self.ns_exec(n, "ip", "addr", "add", f"{addr}/30", "dev", i)
             self.ns_exec(n, "ip", "link", "set", i, "up")
@@ -121,8 +135,19 @@ class Topology:
 
     def _mgmt(self) -> None:
         self.mgmt_if = f"{self.prefix}m"[:15]
-        sh("ip", "link", "add", self.mgmt_if, "type", "veth", "peer", "name", "mgmt",
-           "netns", self.ns("noc"))
+        sh(
+            "ip",
+            "link",
+            "add",
+            self.mgmt_if,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "mgmt",
+            "netns",
+            self.ns("noc"),
+        )
         sh("ip", "addr", "add", f"{MGMT[0]}/30", "dev", self.mgmt_if)
         sh("ip", "link", "set", self.mgmt_if, "up")
         self.ns_exec("noc", "ip", "addr", "add", f"{MGMT[1]}/30", "dev", "mgmt")
@@ -131,8 +156,9 @@ class Topology:
     def _routes(self, r: str, d: str) -> None:
         """NOC -> path target via router r; demarc d -> NOC's r-link address via r."""
         n, rn = PATH_NETS[(r, d)], ROUTER_NETS[r]
-        self.ns_exec("noc", "ip", "route", "replace", f"198.18.2.{n}/30",
-                     "via", f"198.18.1.{rn + 2}")
+        self.ns_exec(
+            "noc", "ip", "route", "replace", f"198.18.2.{n}/30", "via", f"198.18.1.{rn + 2}"
+        )
         self.ns_exec(d, "ip", "route", "replace", f"198.18.1.{rn}/30", "via", f"198.18.2.{n + 1}")
 
     # -- faults -------------------------------------------------------------------------------
@@ -169,8 +195,13 @@ class Topology:
         self.ns_exec(short, "ip", "link", "set", "targets", "up")
         addrs = [f"{base}.{i // 250}.{i % 250 + 1}" for i in range(count)]
         batch = "\n".join(f"address add {a}/32 dev targets" for a in addrs)
-        subprocess.run(["ip", "netns", "exec", self.ns(short), "ip", "-batch", "-"],
-                       input=batch, text=True, check=True, capture_output=True)
+        subprocess.run(
+            ["ip", "netns", "exec", self.ns(short), "ip", "-batch", "-"],
+            input=batch,
+            text=True,
+            check=True,
+            capture_output=True,
+        )
         return addrs
 
     def popen(self, short: str, cmd: Sequence[str], **kw: object) -> subprocess.Popen[bytes]:
