@@ -184,7 +184,8 @@ class Tracker:
         try:
             h, circuit = self._paths[path]
         except KeyError:
-            raise InputError(f"unknown path {path}") from None
+            self._circuit(path.circuit)  # names an unknown circuit as such
+            raise InputError(f"circuit {path.circuit!r} has no path {path.name}") from None
         change = h.observe(at, ok)
         if change is None:
             return NO_EVENTS

@@ -1,0 +1,250 @@
+"""The incident tracker (SLA.md §6.1, 6.2, 6.5): hysteresis, backdating, blindness, restart."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from fractions import Fraction
+
+import pytest
+
+from monitor.core.assess import assess
+from monitor.core.errors import InputError
+from monitor.core.model import PathState
+from monitor.core.paths import Hysteresis
+from monitor.core.tracker import (
+    BlindEnded,
+    BlindStarted,
+    IncidentClosed,
+    IncidentNotified,
+    IncidentOpened,
+    PathChanged,
+)
+from tests.core.helpers import AP, AS, MIN, PATHS, SP, SS, T0, feed, run, terms, tracker
+
+S = timedelta(seconds=1)
+
+
+def opened(events: list) -> list:  # type: ignore[type-arg]
+    return [e.incident for e in events if isinstance(e, IncidentOpened)]
+
+
+def closed(events: list) -> list:  # type: ignore[type-arg]
+    return [e.incident for e in events if isinstance(e, IncidentClosed)]
+
+
+# -- hysteresis ----------------------------------------------------------------------------
+def test_blip_shorter_than_fail_after_changes_nothing() -> None:
+    h = Hysteresis(fail_after=3, recover_after=2)
+    assert h.observe(T0, True) is None
+    assert h.observe(T0 + S, True) is not None  # up after 2
+    assert h.observe(T0 + 2 * S, False) is None
+    assert h.observe(T0 + 3 * S, False) is None
+    assert h.observe(T0 + 4 * S, True) is None
+    assert h.state is PathState.UP
+
+
+def test_down_backdated_to_first_failure_up_to_first_success() -> None:
+    h = Hysteresis(fail_after=3, recover_after=2)
+    changes = [h.observe(T0 + i * S, ok) for i, ok in
+               enumerate([False, False, False, False, True, True, True])]
+    down, up = (c for c in changes if c is not None)
+    assert (down.state, down.since, down.at) == (PathState.DOWN, T0, T0 + 2 * S)
+    assert (up.state, up.since, up.at) == (PathState.UP, T0 + 4 * S, T0 + 5 * S)
+
+
+@pytest.mark.parametrize(("fail_after", "recover_after"), [(1, 1), (5, 3), (2, 4)])
+def test_other_thresholds(fail_after: int, recover_after: int) -> None:
+    h = Hysteresis(fail_after=fail_after, recover_after=recover_after)
+    results = [h.observe(T0 + i * S, False) for i in range(fail_after)]
+    assert results[-1] is not None and all(r is None for r in results[:-1])
+    results = [h.observe(T0 + (10 + i) * S, True) for i in range(recover_after)]
+    assert results[-1] is not None and results[-1].since == T0 + 10 * S
+
+
+def test_out_of_order_result_is_refused() -> None:
+    h = Hysteresis(fail_after=3, recover_after=2)
+    h.observe(T0 + S, True)
+    with pytest.raises(InputError):
+        h.observe(T0, True)
+
+
+def test_unknown_is_not_down() -> None:
+    t = tracker()
+    events = run(t, T0, 5, False, paths=[AP, AS, SP])  # SS never probed: unknown
+    assert opened(events) == []
+
+
+# -- circuit logic ---------------------------------------------------------------------------
+def test_staggered_failures_start_at_the_last_path_detected_when_confirmed() -> None:
+    t = tracker()
+    run(t, T0, 2, True)
+    events = []
+    for i, p in enumerate(PATHS):  # paths start failing 1 min apart
+        events += run(t, T0 + (5 + i) * MIN, 10 - i, False, paths=[p])
+    incident = opened(events)[0]
+    assert incident.start == T0 + 8 * MIN           # when SS, the last path, began to fail
+    assert incident.detected == T0 + 10 * MIN       # its 3rd failure confirmed it
+
+
+def test_two_of_four_down_is_no_incident() -> None:
+    t = tracker()
+    events = run(t, T0, 10, False, paths=[AP, SS]) + run(t, T0, 10, True, paths=[AS, SP])
+    assert opened(events) == []
+    assert t.open_incident("er-tokyo-1") is None
+
+
+def test_end_is_the_first_recovering_paths_up_since() -> None:
+    t = tracker()
+    run(t, T0, 2, True)
+    events = run(t, T0 + 2 * MIN, 40, False)
+    events += run(t, T0 + 42 * MIN, 2, True, paths=[SP])
+    c = closed(events)[0]
+    assert c.start == T0 + 2 * MIN and c.end == T0 + 42 * MIN
+    a = assess(c, terms(), now=T0 + 50 * MIN)
+    assert a.duration_s == 40 * 60 and a.credit == Fraction(1, 90)
+
+
+def test_recovery_run_that_began_before_the_start_voids_the_outage() -> None:
+    t = tracker()
+    run(t, T0, 2, True)
+    run(t, T0 + MIN, 3, False, paths=[AP, AS, SP])          # three paths down
+    feed(t, T0 + 4 * MIN, False, [AP, AS, SP])
+    feed(t, T0 + 4 * MIN, True, [SS])                       # SS healthy so far
+    feed(t, T0 + 5 * MIN, False, [SS])                      # SS starts failing at 5
+    feed(t, T0 + 5 * MIN, True, [AP])                       # AP's recovery run starts at 5
+    feed(t, T0 + 6 * MIN, False, [SS])
+    events = feed(t, T0 + 7 * MIN, False, [SS])             # SS down: all down, start 5
+    incident = opened(events)[0]
+    assert incident.start == T0 + 5 * MIN
+    events = feed(t, T0 + 7 * MIN, True, [AP])              # AP up since 5 = the start
+    c = closed(events)[0]
+    assert c.end == c.start
+    assert assess(c, terms(), now=T0 + 8 * MIN).duration_s == 0
+
+
+def test_notices() -> None:
+    t = tracker()
+    run(t, T0, 3, False)
+    incident = t.open_incident("er-tokyo-1")
+    assert incident is not None
+    first = t.notified("er-tokyo-1", T0 + 10 * MIN)
+    assert isinstance(first[0], IncidentNotified)
+    assert t.notified("er-tokyo-1", T0 + 11 * MIN) == ()  # the first acceptance is kept
+    assert t.open_incident("er-tokyo-1").notified == T0 + 10 * MIN  # type: ignore[union-attr]
+
+
+def test_notice_after_close_attaches_to_latest_unnotified() -> None:
+    t = tracker()
+    run(t, T0, 3, False)
+    run(t, T0 + 3 * MIN, 2, True)
+    events = t.notified("er-tokyo-1", T0 + 20 * MIN)
+    assert events[0].incident.notified == T0 + 20 * MIN  # type: ignore[union-attr]
+    assert t.notified("er-tokyo-1", T0 + 21 * MIN) == ()
+
+
+def test_notice_naming_its_incident() -> None:
+    t = tracker()
+    run(t, T0, 3, False)
+    run(t, T0 + 3 * MIN, 2, True)
+    run(t, T0 + 10 * MIN, 3, False)
+    first, second = t.incidents("er-tokyo-1")
+    events = t.notified("er-tokyo-1", T0 + 14 * MIN, incident=first.id)
+    assert events[0].incident.id == first.id  # type: ignore[union-attr]
+    assert t.open_incident("er-tokyo-1").notified is None  # type: ignore[union-attr]
+    assert second.id != first.id
+
+
+def test_late_and_missing_notices_breach() -> None:
+    t = tracker()
+    run(t, T0, 3, False)  # detected at T0 + 2 min
+    incident = t.open_incident("er-tokyo-1")
+    assert incident is not None
+    pending = assess(incident, terms(), now=T0 + 20 * MIN)
+    assert pending.notify_deadline == T0 + 32 * MIN and not pending.notify_breach
+    missing = assess(incident, terms(), now=T0 + 33 * MIN)
+    assert missing.notify_breach and missing.notify_credit == Fraction(1, 30)
+    t.notified("er-tokyo-1", T0 + 40 * MIN)
+    late = assess(t.open_incident("er-tokyo-1"), terms(), now=T0 + 50 * MIN)  # type: ignore[arg-type]
+    assert late.notify_breach
+
+
+def test_unknown_path_and_circuit_are_input_errors() -> None:
+    t = tracker()
+    from monitor.core.model import PathKey
+
+    with pytest.raises(InputError):
+        t.observe(PathKey.parse("nope", "active/primary"), T0, True)
+    with pytest.raises(InputError):
+        PathKey.parse("c", "active-primary")
+    with pytest.raises(InputError):
+        t.notified("nope", T0)
+
+
+# -- blindness ---------------------------------------------------------------------------
+def test_blind_monitor_opens_nothing_until_sight_returns() -> None:
+    t = tracker(controls=["gw"])
+    run(t, T0, 2, True)
+    for i in range(2):
+        t.observe_control("gw", T0 + i * MIN, True)
+    events = []
+    for i in range(3):  # control fails from T0+2 min: blind from there
+        events += t.observe_control("gw", T0 + (2 + i) * MIN, False)
+    assert any(isinstance(e, BlindStarted) for e in events)
+    events = run(t, T0 + 3 * MIN, 5, False)  # paths fail from T0+3 min while blind
+    assert opened(events) == [] and t.blind
+    events = []
+    for i in range(2):  # sight returns: control ok from T0+10 min, confirmed T0+11
+        events += t.observe_control("gw", T0 + (10 + i) * MIN, True)
+    ended = [e for e in events if isinstance(e, BlindEnded)][0]
+    assert ended.interval.start == T0 + 2 * MIN and ended.interval.end == T0 + 10 * MIN
+    incident = opened(events)[0]
+    assert incident.start == T0 + 3 * MIN and incident.detected == T0 + 11 * MIN
+    events = run(t, T0 + 20 * MIN, 2, True)
+    c = closed(events)[0]
+    a = assess(c, terms(), now=T0 + 30 * MIN, blind=t.blind_spans())
+    assert a.blind_s == 7 * 60 and a.duration_s == 17 * 60
+
+
+def test_incident_open_before_blindness_stays_open() -> None:
+    t = tracker(controls=["gw"])
+    t.observe_control("gw", T0, True)
+    t.observe_control("gw", T0 + S, True)
+    run(t, T0, 3, False)
+    assert t.open_incident("er-tokyo-1") is not None
+    for i in range(3):
+        t.observe_control("gw", T0 + (5 + i) * MIN, False)
+    assert t.blind and t.open_incident("er-tokyo-1") is not None
+
+
+def test_outage_that_ends_while_blind_is_never_opened() -> None:
+    t = tracker(controls=["gw"])
+    for i in range(3):
+        t.observe_control("gw", T0 + i * S, False)
+    events = run(t, T0, 5, False) + run(t, T0 + 5 * MIN, 2, True)
+    for i in range(2):
+        events += t.observe_control("gw", T0 + (10 + i) * MIN, True)
+    assert opened(events) == []
+
+
+# -- restart -----------------------------------------------------------------------------
+def test_restore_keeps_the_open_incident_and_its_start() -> None:
+    t = tracker()
+    run(t, T0, 3, False)
+    incident = t.open_incident("er-tokyo-1")
+    assert incident is not None
+    fresh = tracker()
+    for p in PATHS:
+        fresh.restore_path(p, *t.path_state(p))
+    fresh.restore_incident(incident)
+    events = run(fresh, T0 + 30 * MIN, 2, True)
+    c = closed(events)[0]
+    assert c.id == incident.id and c.start == T0 and c.end == T0 + 30 * MIN
+    run(fresh, T0 + 40 * MIN, 3, False)
+    assert fresh.open_incident("er-tokyo-1").id == incident.id + 1  # type: ignore[union-attr]
+
+
+def test_path_changed_events_carry_backdated_times() -> None:
+    t = tracker()
+    events = run(t, T0, 3, False, paths=[AP])
+    change = [e for e in events if isinstance(e, PathChanged)][0]
+    assert change.path == AP and change.change.since == T0 and change.change.at == T0 + 2 * MIN
