@@ -1,6 +1,14 @@
 """``slawatch ping``: an fping-like operator tool on the daemon's own ICMP engine.
 
-Exit code 0 when every target answered at least once, 1 when some did not, 2 for bad input.
+    slawatch ping [-f FILE | TARGET...] [--count N] [--period S] [--timeout S] [--json]
+
+One line per target, like fping's summary (``-C``/``-c`` with ``-q``)::
+
+    198.18.2.2 : xmt/rcv/%loss = 5/5/0%, min/avg/max = 0.031/0.052/0.090 ms
+
+``--json`` prints a list of ``{"target", "sent", "received", "loss", "min_ms", "avg_ms",
+"max_ms"}`` (loss a fraction 0..1; the ms fields null when nothing came back). Exit code 0
+when every target answered at least once, 1 when some did not (as fping), 2 for bad input.
 """
 
 from __future__ import annotations
@@ -19,7 +27,11 @@ from monitor.probes.icmp import IcmpEngine
 
 @dataclass(slots=True)
 class Summary:
+    """One target's tally over all rounds: ``target`` as given, ``address`` as probed; RTTs
+    in seconds."""
+
     target: str
+    address: str
     sent: int = 0
     rtts: list[float] = field(default_factory=list)
 
@@ -30,10 +42,21 @@ class Summary:
             "sent": self.sent,
             "received": len(ms),
             "loss": 0.0 if not self.sent else 1 - len(ms) / self.sent,
-            "min_ms": min(ms) if ms else None,
-            "avg_ms": sum(ms) / len(ms) if ms else None,
-            "max_ms": max(ms) if ms else None,
+            "min_ms": round(min(ms), 4) if ms else None,
+            "avg_ms": round(sum(ms) / len(ms), 4) if ms else None,
+            "max_ms": round(max(ms), 4) if ms else None,
         }
+
+    def line(self, width: int) -> str:
+        """The fping-style summary line, the target padded to ``width``."""
+        v = self.view()
+        text = (
+            f"{self.target:<{width}} : xmt/rcv/%loss = {v['sent']}/{v['received']}/"
+            f"{v['loss'] * 100:.0f}%"
+        )
+        if v["received"]:
+            text += f", min/avg/max = {v['min_ms']:.3f}/{v['avg_ms']:.3f}/{v['max_ms']:.3f} ms"
+        return text
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,66 +64,64 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("targets", nargs="*", metavar="TARGET", help="addresses or host names")
     p.add_argument("-f", "--file", help="read targets from FILE, one a line ('-': stdin)")
     p.add_argument("--count", type=int, default=1, help="rounds (default 1)")
-    p.add_argument("--period", type=float, default=1.0, help="seconds between rounds")
-    p.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for a reply")
+    p.add_argument("--period", type=float, default=1.0, help="seconds between rounds (1.0)")
+    p.add_argument("--timeout", type=float, default=1.0, help="seconds to wait per echo (1.0)")
     p.add_argument("--json", action="store_true", help="print a JSON list of summaries")
     p.set_defaults(func=run)
 
 
 def read_targets(args: argparse.Namespace) -> list[str]:
+    """The targets as given: on the command line, or in FILE (``#`` comments, blank lines)."""
     names = list(args.targets)
+    if args.file and names:
+        raise InputError("give either -f FILE or TARGETs, not both")
     if args.file:
         try:
             fh = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
             raise InputError(f"{args.file}: cannot read: {exc.strerror}") from None
         with fh:
-            names += [ln.split("#")[0].strip() for ln in fh if ln.split("#")[0].strip()]
+            names = [ln.split("#")[0].strip() for ln in fh]
+        names = [n for n in names if n]
     if not names:
-        raise InputError("no targets: give addresses, or -f FILE")
-    return [resolve(n) for n in names]
+        raise InputError("no targets: give addresses or host names, or -f FILE")
+    return names
 
 
 def resolve(name: str) -> str:
-    """An address as given, or a host name resolved once."""
+    """An address as given, or a host name resolved once (the first address getaddrinfo
+    returns); InputError when it does not resolve."""
     try:
         return str(socket.getaddrinfo(name, None, type=socket.SOCK_RAW)[0][4][0])
     except (socket.gaierror, UnicodeError) as exc:
-        raise InputError(f"{name!r} does not resolve: {exc}") from None
+        raise InputError(f"target {name!r} does not resolve: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
     if args.count < 1 or args.period < 0 or args.timeout <= 0:
         raise InputError("--count must be >= 1, --period >= 0 and --timeout > 0")
-    targets = read_targets(args)
-    summaries = asyncio.run(_rounds(targets, args.count, args.period, args.timeout))
-    views = [s.view() for s in summaries]
+    summaries = [Summary(target=n, address=resolve(n)) for n in read_targets(args)]
+    asyncio.run(_rounds(summaries, args.count, args.period, args.timeout))
     if args.json:
-        print(json.dumps(views, indent=2))
+        print(json.dumps([s.view() for s in summaries], indent=2))
     else:
-        width = max(len(v["target"]) for v in views)
-        for v in views:
-            line = (
-                f"{v['target']:<{width}} : xmt/rcv/%loss = {v['sent']}/{v['received']}/"
-                f"{v['loss'] * 100:.0f}%"
-            )
-            if v["received"]:
-                line += f", min/avg/max = {v['min_ms']:.3f}/{v['avg_ms']:.3f}/{v['max_ms']:.3f} ms"
-            print(line)
-    return 0 if all(v["received"] for v in views) else 1
+        width = max(len(s.target) for s in summaries)
+        print("\n".join(s.line(width) for s in summaries))
+    return 0 if all(s.rtts for s in summaries) else 1
 
 
-async def _rounds(targets: list[str], count: int, period: float, timeout: float) -> list[Summary]:
-    summaries = [Summary(target=t) for t in targets]
+async def _rounds(summaries: list[Summary], count: int, period: float, timeout: float) -> None:
+    """``count`` rounds, each one echo to every target, starting ``period`` seconds apart
+    (or as soon as the previous round ends, if it took longer)."""
+    addresses = [s.address for s in summaries]
     loop = asyncio.get_running_loop()
     async with IcmpEngine() as engine:
         start = loop.time()
         for n in range(count):
             if n:
                 await asyncio.sleep(max(start + n * period - loop.time(), 0))
-            results = await engine.probe_many(targets, timeout=timeout)
+            results = await engine.probe_many(addresses, timeout=timeout)
             for s, r in zip(summaries, results, strict=True):
                 s.sent += 1
                 if r.ok and r.rtt is not None:
                     s.rtts.append(r.rtt)
-    return summaries

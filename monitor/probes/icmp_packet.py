@@ -1,9 +1,19 @@
 """ICMP echo packets: build, parse and check, with no sockets (pure functions).
 
-An echo request carries our identifier and sequence number and a payload of an 8-byte magic
-plus the sequence again, so a reply is ours only if type, identifier, sequence, payload and
-source all match. IPv4 raw sockets deliver the IP header too; IPv6 raw and datagram sockets
-deliver the ICMP message alone.
+An echo request carries our identifier, a 16-bit wire sequence and a 16-byte payload::
+
+    b"slawatch" | nonce (4 bytes, one per engine) | sequence (32 bits)
+
+The payload comes back verbatim in the reply, so a reply is ours only if the identifier, the
+wire sequence, the payload token (nonce + 32-bit sequence) and the source address all agree.
+The nonce tells apart two engines that happen to share an identifier (1 in 65,536 for two
+processes, and always for datagram sockets, where the kernel picks the identifier); the
+32-bit sequence tells a late reply from the reply to a newer probe that reuses the 16-bit
+wire number.
+
+IPv4 raw sockets deliver the IP header too; IPv6 raw sockets and datagram ("ping") sockets
+deliver the ICMP message alone. The IPv4 checksum is verified here; for ICMPv6 the kernel
+verifies it (it covers a pseudo-header we never see) and fills it in on send.
 """
 
 from __future__ import annotations
@@ -15,12 +25,35 @@ from dataclasses import dataclass
 ECHO_REQUEST_V4, ECHO_REPLY_V4, UNREACHABLE_V4, TIME_EXCEEDED_V4 = 8, 0, 3, 11
 ECHO_REQUEST_V6, ECHO_REPLY_V6, UNREACHABLE_V6, TIME_EXCEEDED_V6 = 128, 129, 1, 3
 MAGIC = b"slawatch"
-PAYLOAD_LEN = len(MAGIC) + 4
-_HEADER = struct.Struct("!BBHHH")
+TOKEN_LEN = 8
+"""Bytes after the magic: nonce (4) + 32-bit sequence (4)."""
+PAYLOAD_LEN = len(MAGIC) + TOKEN_LEN
+HEADER = struct.Struct("!BBHHH")  # type, code, checksum, identifier, sequence
+_TOKEN = struct.Struct("!4sI")
+
+# Why a destination was unreachable, by ICMP code, for the result's error text.
+_UNREACHABLE_V4 = {
+    0: "network unreachable",
+    1: "host unreachable",
+    2: "protocol unreachable",
+    3: "port unreachable",
+    4: "fragmentation needed",
+    9: "network administratively prohibited",
+    10: "host administratively prohibited",
+    13: "communication administratively prohibited",
+}
+_UNREACHABLE_V6 = {
+    0: "no route to destination",
+    1: "communication administratively prohibited",
+    3: "address unreachable",
+    4: "port unreachable",
+    5: "source address failed policy",
+    6: "reject route to destination",
+}
 
 
 def checksum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071) of ``data``."""
+    """The Internet checksum (RFC 1071) of ``data``: 0 when computed over a valid message."""
     if len(data) % 2:
         data += b"\0"
     total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
@@ -29,74 +62,100 @@ def checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
-def echo_request(ident: int, seq: int, *, v6: bool = False) -> bytes:
-    """An echo request; for IPv6 the kernel fills in the checksum (it covers a pseudo-header)."""
+def token(nonce: bytes, seq: int) -> bytes:
+    """The 8 payload bytes after the magic that identify one probe of one engine."""
+    return _TOKEN.pack(nonce, seq & 0xFFFFFFFF)
+
+
+def echo_request(ident: int, seq: int, nonce: bytes, *, v6: bool = False) -> bytes:
+    """An echo request with wire sequence ``seq & 0xFFFF`` and our payload.
+
+    For IPv6 the checksum field is left 0: the kernel computes it over its pseudo-header.
+    """
     kind = ECHO_REQUEST_V6 if v6 else ECHO_REQUEST_V4
-    payload = MAGIC + struct.pack("!I", seq)
+    payload = MAGIC + token(nonce, seq)
+    body = HEADER.pack(kind, 0, 0, ident & 0xFFFF, seq & 0xFFFF) + payload
     if v6:
-        return _HEADER.pack(kind, 0, 0, ident, seq & 0xFFFF) + payload
-    body = _HEADER.pack(kind, 0, 0, ident, seq & 0xFFFF) + payload
-    return _HEADER.pack(kind, 0, checksum(body), ident, seq & 0xFFFF) + payload
+        return body
+    return HEADER.pack(kind, 0, checksum(body), ident & 0xFFFF, seq & 0xFFFF) + payload
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Parsed:
-    """What a received packet says: an echo reply, or an error about one of our echoes."""
+    """What a received packet says about an echo: its reply, or an ICMP error quoting it.
+
+    ``seq`` is the 16-bit wire sequence; ``token`` the payload's nonce + 32-bit sequence
+    (None when an error quotes too little of the request to include it). For errors,
+    ``error`` is the text for the probe result and ``quoted_dest`` the address the quoted
+    echo was sent to.
+    """
 
     reply: bool
     ident: int
     seq: int
+    token: bytes | None
     error: str | None = None
-    request: bool = False  # an echo request (ours looped back, or someone's): not a reply
-    quoted_dest: str | None = None  # for errors: where the quoted echo was going
+    quoted_dest: str | None = None
 
 
 def _strip_ipv4(packet: bytes) -> bytes | None:
+    """The IPv4 payload, or None if this is not a whole IPv4 header."""
     if len(packet) < 20 or packet[0] >> 4 != 4:
         return None
     ihl = (packet[0] & 0x0F) * 4
-    return packet[ihl:] if len(packet) >= ihl else None
+    return packet[ihl:] if ihl >= 20 and len(packet) >= ihl else None
+
+
+def _token_of(icmp: bytes) -> bytes | None:
+    """The token of an echo carrying our magic, None for a foreign or truncated payload."""
+    payload = icmp[HEADER.size : HEADER.size + PAYLOAD_LEN]
+    if len(payload) != PAYLOAD_LEN or payload[: len(MAGIC)] != MAGIC:
+        return None
+    return payload[len(MAGIC) :]
 
 
 def parse(packet: bytes, *, v6: bool, has_ip_header: bool) -> Parsed | None:
-    """Our echo reply or an ICMP error quoting our echo request; None for anything else
-    (truncated, corrupt checksum, other types, foreign payload)."""
+    """An echo reply carrying our payload, or an ICMP error quoting an echo request.
+
+    None for anything else: truncated packets, a bad IPv4 checksum, other ICMP types
+    (echo requests included), replies without our magic.
+    """
     icmp = _strip_ipv4(packet) if has_ip_header else packet
-    if icmp is None or len(icmp) < _HEADER.size:
+    if icmp is None or len(icmp) < HEADER.size:
         return None
-    kind, code, _, ident, seq = _HEADER.unpack_from(icmp)
+    kind, code, _, ident, seq = HEADER.unpack_from(icmp)
     if not v6 and checksum(icmp) != 0:
         return None
     if kind == (ECHO_REPLY_V6 if v6 else ECHO_REPLY_V4):
-        payload = icmp[_HEADER.size : _HEADER.size + PAYLOAD_LEN]
-        if len(payload) != PAYLOAD_LEN or payload[:8] != MAGIC:
+        tok = _token_of(icmp)
+        if tok is None or _TOKEN.unpack(tok)[1] & 0xFFFF != seq:
             return None
-        (full_seq,) = struct.unpack("!I", payload[8:])
-        if full_seq & 0xFFFF != seq:
-            return None
-        return Parsed(reply=True, ident=ident, seq=full_seq)
-    if kind == (ECHO_REQUEST_V6 if v6 else ECHO_REQUEST_V4):
-        return Parsed(reply=False, ident=ident, seq=seq, request=True)
-    errors = (UNREACHABLE_V6, TIME_EXCEEDED_V6) if v6 else (UNREACHABLE_V4, TIME_EXCEEDED_V4)
-    if kind in errors:
-        return _quoted(icmp[8:], kind, code, v6=v6)
+        return Parsed(reply=True, ident=ident, seq=seq, token=tok)
+    if kind in ((UNREACHABLE_V6, TIME_EXCEEDED_V6) if v6 else (UNREACHABLE_V4, TIME_EXCEEDED_V4)):
+        return _quoted(icmp[HEADER.size :], kind, code, v6=v6)
     return None
 
 
 def _quoted(inner: bytes, kind: int, code: int, *, v6: bool) -> Parsed | None:
-    """An ICMP error quotes the offending packet: find our echo request in it."""
-    quoted = inner[40:] if v6 else _strip_ipv4(inner)
+    """An ICMP error quotes the offending packet (IP header + at least 8 bytes of ICMP)."""
     if v6:
-        dest = str(ipaddress.IPv6Address(inner[24:40])) if len(inner) >= 40 else None
+        if len(inner) < 40 or inner[0] >> 4 != 6 or inner[6] != 58:  # next header: ICMPv6
+            return None
+        dest, quoted = str(ipaddress.IPv6Address(inner[24:40])), inner[40:]
     else:
-        dest = str(ipaddress.IPv4Address(inner[16:20])) if len(inner) >= 20 else None
-    if quoted is None or len(quoted) < _HEADER.size:
+        stripped = _strip_ipv4(inner)
+        if stripped is None or inner[9] != 1:  # protocol: ICMP
+            return None
+        dest, quoted = str(ipaddress.IPv4Address(inner[16:20])), stripped
+    if len(quoted) < HEADER.size:
         return None
-    qkind, _, _, ident, seq = _HEADER.unpack_from(quoted)
+    qkind, _, _, ident, seq = HEADER.unpack_from(quoted)
     if qkind != (ECHO_REQUEST_V6 if v6 else ECHO_REQUEST_V4):
         return None
-    unreachable = kind == (UNREACHABLE_V6 if v6 else UNREACHABLE_V4)
-    what = "unreachable" if unreachable else "time exceeded"
-    return Parsed(
-        reply=False, ident=ident, seq=seq, error=f"{what} (code {code})", quoted_dest=dest
-    )
+    if kind == (UNREACHABLE_V6 if v6 else UNREACHABLE_V4):
+        why = (_UNREACHABLE_V6 if v6 else _UNREACHABLE_V4).get(code, f"code {code}")
+        error = f"unreachable: ICMP {why}"
+    else:
+        error = f"time exceeded: ICMP {'hop limit' if v6 else 'TTL'} exceeded in transit"
+    tok = _token_of(quoted)
+    return Parsed(reply=False, ident=ident, seq=seq, token=tok, error=error, quoted_dest=dest)
