@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import mailbox
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -40,9 +40,11 @@ class MaildirSink:
         *,
         wall: WallClock = utcnow,
         monotonic: Monotonic = time.monotonic,
+        on_attempt: Callable[[AttemptLog], None] | None = None,
     ) -> None:
         self.root = root
         self._wall, self._mono = wall, monotonic
+        self._on_attempt = on_attempt
 
     async def deliver(
         self, msg: EmailMessage, recipients: Sequence[str], *, give_up_at: float | None = None
@@ -69,6 +71,8 @@ class MaildirSink:
             code=None,
             reply=reply,
         )
+        if self._on_attempt is not None:
+            self._on_attempt(attempt)
         results = tuple(
             RecipientResult(
                 recipient=r,

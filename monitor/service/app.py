@@ -61,7 +61,9 @@ class App:
         s = self.settings
         await self.engine.start()
         self.journal = await AsyncJournal.open(s.journal)
-        transport = build_transport(s)
+        transport = build_transport(
+            s, on_attempt=lambda a: self.metrics.notification_attempt(str(a.outcome))
+        )
         notifier = Notifier(journal=self.journal, transport=transport, metrics=self.metrics)
         self.daemon = Daemon(
             s, prober=self.engine, journal=self.journal, metrics=self.metrics, notifier=notifier

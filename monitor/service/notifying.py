@@ -229,8 +229,6 @@ class Notifier:
             report = await self.transport.deliver(
                 msg, item.recipients, give_up_at=loop.time() + CLAIM_BUDGET.total_seconds()
             )
-            for attempt in report.attempts:
-                self.metrics.notification_attempt(attempt.outcome)
             done = all(r.accepted or r.permanent for r in report.results)
             await self.journal.record_delivery(
                 item.id, report.results, "done" if done else "pending"

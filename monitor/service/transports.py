@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from monitor.config import Settings
 from monitor.notify.maildir import MaildirSink
 from monitor.notify.mailer import Mailer
 from monitor.notify.relays import Relay
-from monitor.notify.transport import Transport
+from monitor.notify.transport import AttemptLog, Transport, WallClock, utcnow
 
 
 def build_relays(settings: Settings) -> list[Relay]:
@@ -14,8 +16,14 @@ def build_relays(settings: Settings) -> list[Relay]:
     return [Relay.build(**r.model_dump()) for r in settings.notify.smtp]
 
 
-def build_transport(settings: Settings) -> Transport:
-    """SMTP relays tried in order, or the local Maildir when none is configured."""
+def build_transport(
+    settings: Settings,
+    wall: WallClock = utcnow,
+    on_attempt: Callable[[AttemptLog], None] | None = None,
+) -> Transport:
+    """SMTP relays tried in order, or the local Maildir when none is configured. ``wall``
+    stamps acceptances: the daemon's own clock, so detection and notification compare.
+    ``on_attempt`` sees every attempt as it ends (metrics), not when a delivery gives up."""
     if not settings.notify.smtp:
-        return MaildirSink(settings.notify.maildir)
-    return Mailer(build_relays(settings))
+        return MaildirSink(settings.notify.maildir, wall=wall, on_attempt=on_attempt)
+    return Mailer(build_relays(settings), wall=wall, on_attempt=on_attempt)

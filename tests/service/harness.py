@@ -1,0 +1,149 @@
+"""A Daemon with an injected wall clock and a scripted prober (time travel, no waiting).
+
+ICMP itself is tested for real elsewhere (tests/probes, tests/e2e); here the question is what
+the shell does when the clock says 31 minutes have passed, which a real network cannot fast
+forward. The journal, the outbox, the mailer and the relays are real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from monitor import config
+from monitor.core.model import ProbeResult
+from monitor.metrics import Metrics
+from monitor.service.backend import DaemonBackend
+from monitor.service.daemon import Daemon
+from monitor.service.notifying import Notifier
+from monitor.service.transports import build_transport
+from monitor.store.aio import AsyncJournal
+
+T0 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+class ScriptedProber:
+    """Answers every probe with ``self.ok``, stamped with the injected clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.ok = True
+
+    async def probe_many(self, targets: Sequence[str], *, timeout: float) -> list[ProbeResult]:
+        await asyncio.sleep(0)
+        return [
+            ProbeResult(
+                target=t,
+                at=self.clock(),
+                ok=self.ok,
+                rtt=0.001 if self.ok else None,
+                error=None if self.ok else "timeout",
+            )
+            for t in targets
+        ]
+
+
+def settings(tmp: Path, *, relay_ports: Sequence[int] = ()) -> config.Settings:
+    return config.parse(
+        {
+            "fail_after": 3,
+            "recover_after": 2,
+            "probe_interval_s": 0.05,
+            "probe_timeout_s": 0.05,
+            "journal": str(tmp / "journal.db"),
+            "notify": {
+                "from": "slawatch@noc.example",
+                "noc": ["noc-duty@noc.example"],
+                "maildir": str(tmp / "maildir"),
+                "smtp": [
+                    {"host": "127.0.0.1", "port": p, "tls": "none", "timeout_s": 0.5}
+                    for p in relay_ports
+                ],
+            },
+            "circuits": [
+                {
+                    "id": "c1",
+                    "monthly_fee_yen": 300000,
+                    "contacts": ["fault@cust.example"],
+                    "paths": [
+                        {"router": r, "demarc": d, "address": f"127.0.0.{i + 2}"}
+                        for i, (r, d) in enumerate(
+                            (r, d) for r in ("active", "standby") for d in ("primary", "secondary")
+                        )
+                    ],
+                }
+            ],
+        },
+        "test",
+    )
+
+
+class Harness:
+    def __init__(self, tmp: Path, *, relay_ports: Sequence[int] = ()) -> None:
+        self.settings = settings(tmp, relay_ports=relay_ports)
+        self.clock = Clock()
+        self.prober = ScriptedProber(self.clock)
+        self.metrics = Metrics()
+        self.daemon: Daemon | None = None
+
+    async def start(self) -> Daemon:
+        journal = await AsyncJournal.open(self.settings.journal)
+        notifier = Notifier(
+            journal=journal,
+            transport=build_transport(
+                self.settings,
+                self.clock,
+                lambda a: self.metrics.notification_attempt(str(a.outcome)),
+            ),
+            metrics=self.metrics,
+        )
+        self.daemon = Daemon(
+            self.settings,
+            prober=self.prober,
+            journal=journal,
+            metrics=self.metrics,
+            notifier=notifier,
+            wall=self.clock,
+        )
+        await self.daemon.start()
+        self.backend = DaemonBackend(self.daemon)
+        return self.daemon
+
+    async def stop(self) -> None:
+        assert self.daemon is not None
+        await self.daemon.stop()
+        await self.daemon.journal.close()
+
+    async def until(self, cond: Any, timeout: float = 5.0) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            value = cond()
+            if asyncio.iscoroutine(value):
+                value = await value
+            if value:
+                return value
+            await asyncio.sleep(0.02)
+        raise AssertionError("condition not met in time")
+
+    def travel(self, delta: timedelta) -> None:
+        self.clock.advance(delta)
+        assert self.daemon is not None
+        self.daemon._wake.set()
+
+    def sample(self, name: str, **labels: str) -> float | None:
+        return self.metrics.registry.get_sample_value(name, labels)
