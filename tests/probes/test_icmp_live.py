@@ -1,0 +1,71 @@
+"""The engine on real sockets against loopback (in this process; no traffic leaves lo)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.core.errors import ProbeSetupError
+from monitor.probes.icmp import IcmpEngine
+
+
+async def started(**kw: object) -> IcmpEngine:
+    engine = IcmpEngine(**kw)  # type: ignore[arg-type]
+    try:
+        await engine.start()
+    except ProbeSetupError as exc:
+        pytest.skip(f"no ICMP socket here: {exc}")
+    return engine
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[IcmpEngine]:
+    e = await started()
+    async with e:
+        yield e
+
+
+async def test_loopback_answers_with_a_positive_rtt(engine: IcmpEngine) -> None:
+    before = datetime.now(UTC)
+    result = await engine.probe("127.0.0.1", timeout=1.0)
+    after = datetime.now(UTC)
+    assert result.ok and result.target == "127.0.0.1" and result.error is None
+    assert result.rtt is not None and 0 < result.rtt < 0.5
+    assert before <= result.at <= after and result.at.tzinfo == UTC
+    assert engine.stats.sent == 1 and engine.stats.received == 1
+
+
+async def test_ipv6_loopback(engine: IcmpEngine) -> None:
+    try:  # IPv6 may be disabled in the kernel
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.connect(("::1", 9))
+    except OSError as exc:
+        pytest.skip(f"no IPv6 loopback: {exc}")
+    result = await engine.probe("::1", timeout=1.0)
+    assert result.ok and result.rtt is not None and result.rtt > 0
+
+
+async def test_thousands_in_flight_lose_nothing(engine: IcmpEngine) -> None:
+    results = await engine.probe_many(["127.0.0.1"] * 5000, timeout=2.0)
+    assert sum(r.ok for r in results) == 5000
+    assert engine.stats.received == 5000 and engine.stats.timeouts == 0
+
+
+async def test_two_engines_with_the_same_identifier_never_take_each_others_replies() -> None:
+    """Both raw sockets see every reply; identifier, sequence and nonce keep them apart."""
+    a, b = await started(ident=0x5157), await started(ident=0x5157)
+    async with a, b:
+        if a.mode != "raw":
+            pytest.skip("datagram sockets only see their own replies")
+        ra, rb = await asyncio.gather(
+            a.probe_many(["127.0.0.1"] * 300, timeout=2.0),
+            b.probe_many(["127.0.0.1"] * 300, timeout=2.0),
+        )
+    assert all(r.ok for r in ra + rb)
+    for e in (a, b):
+        assert e.stats.received == 300 and e.stats.sent == 300
+        assert e.stats.foreign_ignored >= 300  # the other engine's replies, every one
