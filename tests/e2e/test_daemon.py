@@ -108,3 +108,31 @@ def test_kill_9_mid_outage_keeps_the_start_and_records_a_gap(
     ).total_seconds()
     assert 1.0 <= gap_s <= 15.0  # heartbeat every 10 s bounds how early the gap can start
     assert daemon.get(f"/api/incidents/{closed['id']}")["timeline"]
+
+
+def test_sighup_reload_refuses_errors_and_keeps_unchanged_circuits(
+    daemon: Daemon, topology: Topology
+) -> None:
+    import yaml
+
+    daemon.wait_for(lambda: all_up(daemon), 10, "all paths up")
+    good = daemon.cfg.read_text()
+    daemon.cfg.write_text(good.replace("monthly_fee_yen: 300000", "monthly_fee_yen: -1"))
+    assert daemon.proc is not None
+    daemon.proc.send_signal(signal.SIGHUP)
+    daemon.wait_for(lambda: "reload refused" in daemon.log.read_text(), 10, "refusal logged")
+    assert "monthly_fee_yen" in daemon.log.read_text()
+    assert all_up(daemon)  # still running on the old configuration
+    data = yaml.safe_load(good)
+    extra = dict(data["circuits"][0], id="er-test-2", monthly_fee_yen=100000)
+    data["circuits"].append(extra)
+    daemon.cfg.write_text(yaml.safe_dump(data))
+    daemon.proc.send_signal(signal.SIGHUP)
+    circuits = daemon.wait_for(
+        lambda: len(daemon.get("/api/circuits") or []) == 2 and daemon.get("/api/circuits"),
+        10,
+        "the added circuit",
+    )
+    first = next(c for c in circuits if c["id"] == "er-test-1")
+    assert all(p["state"] == "up" for p in first["paths"])  # state kept across the reload
+    assert "added er-test-2" in daemon.log.read_text()

@@ -1,0 +1,238 @@
+"""The HTTP side over a small in-memory backend: routes, errors, auth, escaping.
+
+The real backend (the daemon) is exercised end to end in tests/e2e; here every error path
+is driven on purpose, which a live daemon would make slow and indirect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from monitor.core.errors import InputError
+from monitor.metrics import Metrics
+from monitor.web import make_app
+from monitor.web_page import CircuitStatus, OpenIncident, PathStatus, StatusView
+
+TOKEN = "s3cret-token-0123456789"
+NOW = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
+HOSTILE = "<script>alert(1)</script>"
+
+
+class Backend:
+    def __init__(self) -> None:
+        self.windows: list[tuple[str, datetime, datetime, str]] = []
+        self.excluded: dict[int, str] = {}
+        self.seen: list[tuple[Any, ...]] = []
+
+    async def circuits(self) -> list[dict[str, Any]]:
+        return [{"id": "c1", "available": False}]
+
+    async def incidents(
+        self, circuit: str | None, start: datetime | None, end: datetime | None
+    ) -> list[dict[str, Any]]:
+        if circuit == "nope":
+            raise InputError("unknown circuit 'nope'")
+        self.seen.append((circuit, start, end))
+        return [{"id": 1, "circuit": "c1"}]
+
+    async def incident(self, incident_id: int) -> dict[str, Any] | None:
+        return {"id": 1, "timeline": []} if incident_id == 1 else None
+
+    async def sla(self, month: str) -> dict[str, Any]:
+        return {"month": month, "circuits": []}
+
+    async def add_maintenance(
+        self, circuit: str, start: datetime, end: datetime, note: str
+    ) -> dict[str, Any]:
+        if circuit != "c1":
+            raise InputError(f"unknown circuit {circuit!r}")
+        self.windows.append((circuit, start, end, note))
+        return {"id": len(self.windows)}
+
+    async def exclude(self, incident_id: int, reason: str) -> dict[str, Any]:
+        self.excluded[incident_id] = reason
+        return {"id": incident_id, "excluded": reason}
+
+    async def status(self) -> StatusView:
+        paths = tuple(
+            PathStatus(router=r, demarc=d, state="down", since=NOW, rtt_ms=None)
+            for r in ("active", "standby")
+            for d in ("primary", "secondary")
+        )
+        return StatusView(
+            generated_at=NOW,
+            blind=False,
+            circuits=(
+                CircuitStatus(
+                    id=HOSTILE,
+                    timezone="Asia/Tokyo",
+                    available=False,
+                    paths=paths,
+                    incident=OpenIncident(
+                        id=7,
+                        start=NOW,
+                        detected=NOW + timedelta(minutes=2),
+                        deadline=NOW + timedelta(minutes=32),
+                        notified=None,
+                    ),
+                    days=tuple((date(2026, 9, 8) + timedelta(days=i), 1.0) for i in range(30)),
+                    maintenance=(
+                        (
+                            NOW + timedelta(days=1),
+                            NOW + timedelta(days=1, hours=2),
+                            f"note {HOSTILE}",
+                        ),
+                    ),
+                ),
+            ),
+        )
+
+    def healthy(self) -> tuple[bool, str]:
+        return True, "ok"
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[tuple[TestClient[Any, Any], Backend]]:
+    backend = Backend()
+    metrics = Metrics()
+    metrics.circuit_available("c1", False)
+    async with TestClient(TestServer(make_app(backend, metrics, token=TOKEN))) as c:
+        yield c, backend
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+async def test_reads(client: tuple[TestClient[Any, Any], Backend]) -> None:
+    c, backend = client
+    assert (await (await c.get("/api/circuits")).json())[0]["id"] == "c1"
+    r = await c.get("/api/incidents?circuit=c1&from=2026-10-01&to=2026-10-07T00:00:00%2B09:00")
+    assert r.status == 200
+    _, start, end = backend.seen[-1]
+    assert start == datetime(2026, 10, 1, tzinfo=UTC) and end.utcoffset() == timedelta(hours=9)
+    assert (await c.get("/api/incidents/1")).status == 200
+    assert (await (await c.get("/api/sla?month=2026-10")).json())["month"] == "2026-10"
+    assert (await (await c.get("/healthz")).json())["ok"] is True
+    metrics = await c.get("/metrics")
+    assert metrics.headers["Content-Type"].startswith("text/plain")
+    assert 'slawatch_circuit_available{circuit="c1"} 0.0' in await metrics.text()
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "field"),
+    [
+        ("/api/incidents?from=yesterday", 400, "from"),
+        ("/api/incidents?to=2026-10-07T10:00:00", 400, "to"),  # no offset
+        ("/api/incidents?circuit=nope", 400, None),
+        ("/api/incidents/abc", 400, "id"),
+        ("/api/incidents/2", 404, "id"),
+        ("/api/sla?month=2026-13", 400, "month"),
+        ("/api/sla", 400, "month"),
+        ("/no/such/route", 404, None),
+    ],
+)
+async def test_bad_reads_get_json_errors(
+    client: tuple[TestClient[Any, Any], Backend], url: str, status: int, field: str | None
+) -> None:
+    r = await client[0].get(url)
+    assert r.status == status
+    body = await r.json()
+    assert body["error"] and body["field"] == field
+
+
+async def test_wrong_method_is_405(client: tuple[TestClient[Any, Any], Backend]) -> None:
+    r = await client[0].get("/api/maintenance")
+    assert r.status == 405 and "error" in await r.json()
+
+
+async def test_maintenance_and_exclusion_need_the_token(
+    client: tuple[TestClient[Any, Any], Backend],
+) -> None:
+    c, backend = client
+    body = {
+        "circuit": "c1",
+        "start": "2026-10-08T01:00:00+09:00",
+        "end": "2026-10-08T03:00:00+09:00",
+        "note": "fibre work",
+    }
+    assert (await c.post("/api/maintenance", json=body)).status == 401
+    assert (
+        await c.post("/api/maintenance", json=body, headers={"Authorization": "Bearer wrong"})
+    ).status == 401
+    r = await c.post("/api/maintenance", json=body, headers=AUTH)
+    assert r.status == 201 and backend.windows[0][3] == "fibre work"
+    r = await c.post("/api/incidents/1/exclude", json={"reason": "customer power"}, headers=AUTH)
+    assert r.status == 200 and backend.excluded == {1: "customer power"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "field"),
+    [
+        ("/api/maintenance", b"{not json", 400, None),
+        ("/api/maintenance", b"[1, 2]", 400, None),
+        (
+            "/api/maintenance",
+            b'{"circuit": "c1", "start": "2026-10-08T03:00:00+09:00", '
+            b'"end": "2026-10-08T01:00:00+09:00"}',
+            400,
+            "end",
+        ),
+        (
+            "/api/maintenance",
+            b'{"circuit": "c1", "start": "2026-10-08T01:00:00", '
+            b'"end": "2026-10-08T03:00:00+09:00"}',
+            400,
+            "start",
+        ),
+        (
+            "/api/maintenance",
+            b'{"circuit": "zz", "start": "2026-10-08T01:00:00+09:00", '
+            b'"end": "2026-10-08T03:00:00+09:00"}',
+            400,
+            None,
+        ),
+        ("/api/maintenance", b'{"start": "2026-10-08T01:00:00+09:00"}', 400, "end"),
+        ("/api/incidents/1/exclude", b'{"reason": ""}', 400, "reason"),
+        ("/api/incidents/1/exclude", b"{}", 400, "reason"),
+        ("/api/incidents/1/exclude", b'{"reason": "' + b"x" * 70_000 + b'"}', 413, None),
+    ],
+)
+async def test_malformed_bodies(
+    client: tuple[TestClient[Any, Any], Backend],
+    path: str,
+    body: bytes,
+    status: int,
+    field: str | None,
+) -> None:
+    c, backend = client
+    r = await c.post(path, data=body, headers={**AUTH, "Content-Type": "application/json"})
+    assert r.status == status
+    payload = await r.json()
+    assert payload["error"] and payload["field"] == field
+    assert backend.windows == [] and backend.excluded == {}  # nothing changed
+
+
+async def test_posts_refused_without_a_configured_token() -> None:
+    async with TestClient(TestServer(make_app(Backend(), None, token=None))) as c:
+        r = await c.post("/api/incidents/1/exclude", json={"reason": "x"}, headers=AUTH)
+        assert r.status == 403 and "http.token_file" in (await r.json())["error"]
+        assert (await c.get("/metrics")).status == 404
+
+
+async def test_status_page_escapes_and_counts_down(
+    client: tuple[TestClient[Any, Any], Backend],
+) -> None:
+    r = await client[0].get("/")
+    html = await r.text()
+    assert r.status == 200 and r.headers["Content-Type"].startswith("text/html")
+    assert HOSTILE not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "UNAVAILABLE" in html and "Incident #7" in html
+    assert "data-until='2026-10-07T01:32:00+00:00'" in html
+    assert html.count("class='badge down'") >= 4
+    status = await (await client[0].get("/api/status")).json()
+    assert status["circuits"][0]["incident"]["id"] == 7
