@@ -54,9 +54,11 @@ def main() -> None:
         elapsed, results, incidents = once(circuits, ticks)
         best = elapsed if best is None else min(best, elapsed)
     assert best is not None
-    print(f"{results:,} results through the tracker ({circuits:,} circuits x 4 paths x "
-          f"{ticks} ticks), {incidents} incidents: best {best:.3f} s = "
-          f"{results / best:,.0f} results/s")
+    print(
+        f"{results:,} results through the tracker ({circuits:,} circuits x 4 paths x "
+        f"{ticks} ticks), {incidents} incidents: best {best:.3f} s = "
+        f"{results / best:,.0f} results/s"
+    )
 
 
 if __name__ == "__main__":

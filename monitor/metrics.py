@@ -207,8 +207,14 @@ class Metrics:
 
     def forget_circuit(self, circuit: str) -> None:
         """Drop a circuit's series (it was removed from the configuration)."""
-        for metric in (self._available, self._open, self._deadline, self._incidents,
-                       self._outage, self._breaches):
+        for metric in (
+            self._available,
+            self._open,
+            self._deadline,
+            self._incidents,
+            self._outage,
+            self._breaches,
+        ):
             _remove(metric, circuit)
 
     def render(self) -> tuple[bytes, str]:

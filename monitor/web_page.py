@@ -54,7 +54,8 @@ body{font-family:system-ui,sans-serif;margin:0;padding:1rem;background:#111;colo
 h1{font-size:1.3rem;margin:0 0 .5rem}h2{font-size:1.1rem;margin:.2rem 0}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(22rem,1fr));gap:1rem}
 .card{background:#1d1d1d;border-radius:.5rem;padding:.8rem;border:3px solid #2e7d32}
-.card.card-down{border-color:#c62828;background:#2a1414}.badge{font-weight:700;padding:.1rem .4rem;border-radius:.3rem}
+.card.card-down{border-color:#c62828;background:#2a1414}
+.badge{font-weight:700;padding:.1rem .4rem;border-radius:.3rem}
 .up{background:#2e7d32}.down{background:#c62828}.unknown{background:#616161}
 table.m{width:100%;border-collapse:collapse;margin:.4rem 0}
 table.m td,table.m th{border:1px solid #333;padding:.35rem;text-align:center}

@@ -15,8 +15,13 @@ ISSUE2 = FIXTURES / "issue2.yaml"
 
 
 def slawatch(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "monitor", *args], input=stdin,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_issue_yaml_is_accepted_and_summarised() -> None:
@@ -36,22 +41,27 @@ def broken(tmp_path: Path, change: str, value: object) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("change", "value", "message"), [
-    ("circuits.0.colour", "red", "circuits[0].colour: unknown key"),
-    ("circuits.0.paths.2.address", "198.18.3.999", "circuits[0].paths[2].address:"),
-    ("circuits.0.maintenance.0.start", "2026-10-05T01:00:00", "circuits[0].maintenance[0].start"),
-    ("circuits.0.maintenance.0.end", "2026-10-04T01:00:00+09:00", "is not after start"),
-    ("circuits.0.monthly_fee_yen", 0, "circuits[0].monthly_fee_yen"),
-    ("timezone", "Asia/Atlantis", "unknown timezone"),
-    ("circuits.0.contacts", [], "at least one designated fault contact"),
-])
-def test_every_mistake_is_located(tmp_path: Path, change: str, value: object,
-                                  message: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "value", "message"),
+    [
+        ("circuits.0.colour", "red", "circuits[0].colour: unknown key"),
+        ("circuits.0.paths.2.address", "198.18.3.999", "circuits[0].paths[2].address:"),
+        (
+            "circuits.0.maintenance.0.start",
+            "2026-10-05T01:00:00",
+            "circuits[0].maintenance[0].start",
+        ),
+        ("circuits.0.maintenance.0.end", "2026-10-04T01:00:00+09:00", "is not after start"),
+        ("circuits.0.monthly_fee_yen", 0, "circuits[0].monthly_fee_yen"),
+        ("timezone", "Asia/Atlantis", "unknown timezone"),
+        ("circuits.0.contacts", [], "at least one designated fault contact"),
+    ],
+)
+def test_every_mistake_is_located(tmp_path: Path, change: str, value: object, message: str) -> None:
     done = slawatch("check-config", str(broken(tmp_path, change, value)))
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
-    done = slawatch("check-config", str(broken(tmp_path, "circuits.0.paths.1.demarc",
-                                                "primary")))
+    done = slawatch("check-config", str(broken(tmp_path, "circuits.0.paths.1.demarc", "primary")))
     assert "duplicate path active/primary" in done.stderr
 
 
@@ -72,8 +82,7 @@ def outage_lines(minutes_down: int, notified_at: int | None = None) -> list[str]
     paths = ["active/primary", "active/secondary", "standby/primary", "standby/secondary"]
     lines = []
     for i in range(minutes_down + 6):
-        t = f"2026-10-07T10:{i:02d}:00+09:00" if i < 60 else \
-            f"2026-10-07T11:{i - 60:02d}:00+09:00"
+        t = f"2026-10-07T10:{i:02d}:00+09:00" if i < 60 else f"2026-10-07T11:{i - 60:02d}:00+09:00"
         ok = not 2 <= i < 2 + minutes_down
         lines += [event(t, circuit="er-tokyo-1", path=p, ok=ok) for p in paths]
         if notified_at == i:
@@ -94,8 +103,16 @@ def test_replay_output_fields_exactly(tmp_path: Path) -> None:
     assert i["notify_deadline"] == "2026-10-07T10:34:00+09:00"
     assert i["notified"] == "2026-10-07T10:10:00+09:00" and i["notify_breach"] is False
     assert (i["month"], i["claim_by"], i["blind_s"]) == ("2026-10", "2027-01-07", 0.0)
-    assert out["months"] == [{"circuit": "er-tokyo-1", "month": "2026-10", "fee_yen": 300000,
-                              "credit": "1/90", "credit_yen": 3333, "uncapped": "1/90"}]
+    assert out["months"] == [
+        {
+            "circuit": "er-tokyo-1",
+            "month": "2026-10",
+            "fee_yen": 300000,
+            "credit": "1/90",
+            "credit_yen": 3333,
+            "uncapped": "1/90",
+        }
+    ]
 
 
 def test_open_incident_measured_to_now() -> None:
@@ -106,23 +123,41 @@ def test_open_incident_measured_to_now() -> None:
     assert i["notify_breach"] is True  # detected 10:04, nothing by 10:34, now 10:39
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ("not json", "line 2: not JSON"),
-    (event("2026-10-07T09:00:00+09:00", circuit="er-tokyo-1", path="active/primary",
-           ok=True), "line 2: time"),
-    (event("2026-10-07T10:05:00", circuit="er-tokyo-1", path="active/primary", ok=True),
-     "naive datetime"),
-    (event("2026-10-07T10:05:00+09:00", circuit="nope", path="active/primary", ok=True),
-     "line 2: unknown circuit"),
-    (event("2026-10-07T10:05:00+09:00", circuit="er-tokyo-1", path="active/tertiary",
-           ok=True), "line 2: path 'active/tertiary'"),
-    (event("2026-10-07T10:05:00+09:00", "bogus"), "line 2: field 'kind'"),
-    (event("2026-10-07T10:05:00+09:00", circuit="er-tokyo-1", path="active/primary",
-           ok="yes"), "field 'ok' must be a bool"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("not json", "line 2: not JSON"),
+        (
+            event(
+                "2026-10-07T09:00:00+09:00", circuit="er-tokyo-1", path="active/primary", ok=True
+            ),
+            "line 2: time",
+        ),
+        (
+            event("2026-10-07T10:05:00", circuit="er-tokyo-1", path="active/primary", ok=True),
+            "naive datetime",
+        ),
+        (
+            event("2026-10-07T10:05:00+09:00", circuit="nope", path="active/primary", ok=True),
+            "line 2: unknown circuit",
+        ),
+        (
+            event(
+                "2026-10-07T10:05:00+09:00", circuit="er-tokyo-1", path="active/tertiary", ok=True
+            ),
+            "line 2: path 'active/tertiary'",
+        ),
+        (event("2026-10-07T10:05:00+09:00", "bogus"), "line 2: field 'kind'"),
+        (
+            event(
+                "2026-10-07T10:05:00+09:00", circuit="er-tokyo-1", path="active/primary", ok="yes"
+            ),
+            "field 'ok' must be a bool",
+        ),
+    ],
+)
 def test_malformed_line_stops_with_its_number(line: str, message: str) -> None:
-    first = event("2026-10-07T10:00:00+09:00", circuit="er-tokyo-1", path="active/primary",
-                  ok=True)
+    first = event("2026-10-07T10:00:00+09:00", circuit="er-tokyo-1", path="active/primary", ok=True)
     done = slawatch("replay", "--config", str(ISSUE2), "-", stdin=f"{first}\n{line}\n")
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr

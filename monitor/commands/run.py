@@ -21,12 +21,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     settings = config.load(args.config) if args.config else config.load_demo()
     if not args.config:
-        print("slawatch: no --config given: running the built-in demo (loopback targets)",
-              file=sys.stderr)
+        print(
+            "slawatch: no --config given: running the built-in demo (loopback targets)",
+            file=sys.stderr,
+        )
     return asyncio.run(_main(settings, args.config))
 
 
@@ -36,9 +41,12 @@ async def _main(settings: config.Settings, path: str | None) -> int:
     app = App(settings)
     await app.start()
     host, port = settings.http.host_port
-    print(f"slawatch: running. Status page http://{host}:{port}/  metrics http://{host}:{port}"
-          f"/metrics  API http://{host}:{port}/api/circuits  journal {settings.journal}",
-          file=sys.stderr, flush=True)
+    print(
+        f"slawatch: running. Status page http://{host}:{port}/  metrics http://{host}:{port}"
+        f"/metrics  API http://{host}:{port}/api/circuits  journal {settings.journal}",
+        file=sys.stderr,
+        flush=True,
+    )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

@@ -20,17 +20,21 @@ AP, AS, SP, SS = PATHS
 
 
 def tracker(fail_after: int = 3, recover_after: int = 2, controls: Iterable[str] = ()) -> Tracker:
-    return Tracker([CircuitSpec(id=CID, paths=PATHS, fail_after=fail_after,
-                                recover_after=recover_after)],
-                   controls=list(controls), fail_after=fail_after, recover_after=recover_after)
+    return Tracker(
+        [CircuitSpec(id=CID, paths=PATHS, fail_after=fail_after, recover_after=recover_after)],
+        controls=list(controls),
+        fail_after=fail_after,
+        recover_after=recover_after,
+    )
 
 
 def terms(*windows: MaintenanceWindow, fee: int = 300_000) -> CircuitTerms:
     return CircuitTerms(circuit=CID, fee_yen=fee, tz=TOKYO, maintenance=windows)
 
 
-def feed(t: Tracker, at: datetime, ok: dict[PathKey, bool] | bool,
-         paths: Iterable[PathKey] = PATHS) -> list[Event]:
+def feed(
+    t: Tracker, at: datetime, ok: dict[PathKey, bool] | bool, paths: Iterable[PathKey] = PATHS
+) -> list[Event]:
     """One probe result per path at ``at`` (all the same ``ok`` unless a dict is given)."""
     events: list[Event] = []
     for p in paths:
@@ -38,8 +42,14 @@ def feed(t: Tracker, at: datetime, ok: dict[PathKey, bool] | bool,
     return events
 
 
-def run(t: Tracker, start: datetime, ticks: int, ok: bool, step: timedelta = MIN,
-        paths: Iterable[PathKey] = PATHS) -> list[Event]:
+def run(
+    t: Tracker,
+    start: datetime,
+    ticks: int,
+    ok: bool,
+    step: timedelta = MIN,
+    paths: Iterable[PathKey] = PATHS,
+) -> list[Event]:
     """``ticks`` rounds of results ``step`` apart from ``start``."""
     events: list[Event] = []
     for i in range(ticks):

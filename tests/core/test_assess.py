@@ -14,10 +14,22 @@ from tests.core.helpers import CID, MIN, T0, terms
 H = timedelta(hours=1)
 
 
-def inc(start: datetime, minutes: float, *, iid: int = 1, notified: datetime | None = None,
-        detected: timedelta = 2 * MIN) -> Incident:
-    return Incident(id=iid, circuit=CID, start=start, detected=start + detected,
-                    end=start + timedelta(minutes=minutes), notified=notified)
+def inc(
+    start: datetime,
+    minutes: float,
+    *,
+    iid: int = 1,
+    notified: datetime | None = None,
+    detected: timedelta = 2 * MIN,
+) -> Incident:
+    return Incident(
+        id=iid,
+        circuit=CID,
+        start=start,
+        detected=start + detected,
+        end=start + timedelta(minutes=minutes),
+        notified=notified,
+    )
 
 
 def test_cross_month_outage_belongs_to_its_start_month() -> None:
@@ -39,8 +51,11 @@ def test_breach_belongs_to_the_month_of_detection() -> None:
 
 def test_monthly_cap_and_fifteen_day_outage() -> None:
     a = assess(inc(T0, 15 * 24 * 60, notified=T0), terms(), now=T0 + 16 * 24 * H)
-    b = assess(inc(T0 + 16 * 24 * H, 8 * 24 * 60, iid=2, notified=T0 + 16 * 24 * H), terms(),
-               now=T0 + 30 * 24 * H)
+    b = assess(
+        inc(T0 + 16 * 24 * H, 8 * 24 * 60, iid=2, notified=T0 + 16 * 24 * H),
+        terms(),
+        now=T0 + 30 * 24 * H,
+    )
     assert a.credit == 1 and b.credit == Fraction(1, 2)
     [row] = month_totals([a, b], {CID: terms()})
     assert row.uncapped == Fraction(3, 2) and row.credit == 1 and row.credit_yen == 300_000

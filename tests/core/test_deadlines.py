@@ -10,8 +10,10 @@ T0 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
 
 POLICY = Policy(
-    groups=policy_groups(["fault@cust.example"], [
-        Group(name="escalation", after=15 * MIN, recipients=("boss@cust.example",))]),
+    groups=policy_groups(
+        ["fault@cust.example"],
+        [Group(name="escalation", after=15 * MIN, recipients=("boss@cust.example",))],
+    ),
     noc=("noc@carrier.example",),
     warn_before=10 * MIN,
     reminder_every=60 * MIN,

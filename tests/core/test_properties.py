@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from hypothesis import given, settings
@@ -15,8 +16,11 @@ from tests.core.helpers import CID, PATHS, T0, terms, tracker
 STEP = timedelta(minutes=7)
 
 # a stream: per tick, one bool per path, one for the control target, and a notice flag
-ticks = st.lists(st.tuples(st.tuples(*[st.booleans()] * 4), st.booleans(), st.booleans()),
-                 min_size=1, max_size=150)
+ticks = st.lists(
+    st.tuples(st.tuples(*[st.booleans()] * 4), st.booleans(), st.booleans()),
+    min_size=1,
+    max_size=150,
+)
 thresholds = st.tuples(st.integers(1, 4), st.integers(1, 4))
 
 
@@ -55,7 +59,7 @@ def test_incidents_never_overlap_or_go_negative(stream: list, th: tuple[int, int
         assert i.detected >= i.start  # type: ignore[attr-defined]
         spans.append((i.start, i.end or now))  # type: ignore[attr-defined]
     spans.sort()
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert end <= start
     assert sum(i.end is None for i in found) <= 1  # type: ignore[attr-defined]
     for m in month_totals([assess(i, terms(), now=now) for i in found], {CID: terms()}):  # type: ignore[arg-type]
@@ -64,8 +68,11 @@ def test_incidents_never_overlap_or_go_negative(stream: list, th: tuple[int, int
 
 @settings(max_examples=150, deadline=None)
 @given(ticks, thresholds, st.data())
-def test_result_does_not_depend_on_how_the_stream_is_split(stream: list, th: tuple[int, int],  # type: ignore[type-arg]
-                                                          data: st.DataObject) -> None:
+def test_result_does_not_depend_on_how_the_stream_is_split(
+    stream: list,
+    th: tuple[int, int],  # type: ignore[type-arg]
+    data: st.DataObject,
+) -> None:
     whole = incidents(drive(tracker(*th, controls=["gw"]), stream))
     cut = data.draw(st.integers(0, len(stream)))
     t = tracker(*th, controls=["gw"])
@@ -74,10 +81,12 @@ def test_result_does_not_depend_on_how_the_stream_is_split(stream: list, th: tup
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(*[st.booleans()] * 4), min_size=1, max_size=120), thresholds,
-       st.data())
-def test_restart_keeps_open_incidents_and_loses_none(stream: list, th: tuple[int, int],  # type: ignore[type-arg]
-                                                    data: st.DataObject) -> None:
+@given(st.lists(st.tuples(*[st.booleans()] * 4), min_size=1, max_size=120), thresholds, st.data())
+def test_restart_keeps_open_incidents_and_loses_none(
+    stream: list,
+    th: tuple[int, int],  # type: ignore[type-arg]
+    data: st.DataObject,
+) -> None:
     plain = [(oks, True, False) for oks in stream]
     whole = incidents(drive(tracker(*th, controls=["gw"]), plain))
     cut = data.draw(st.integers(0, len(plain)))

@@ -16,14 +16,23 @@ H = timedelta(hours=1)
 D = timedelta(days=1)
 
 BOUNDARIES = [
-    (30 * MIN, Fraction(0)), (30 * MIN + S, Fraction(1, 90)),
-    (60 * MIN, Fraction(1, 90)), (60 * MIN + S, Fraction(1, 30)),
-    (12 * H, Fraction(1, 30)), (12 * H + S, Fraction(1, 10)),
-    (24 * H, Fraction(1, 10)), (24 * H + S, Fraction(1, 5)),
-    (3 * D, Fraction(1, 5)), (3 * D + S, Fraction(1, 3)),
-    (7 * D, Fraction(1, 3)), (7 * D + S, Fraction(1, 2)),
-    (14 * D, Fraction(1, 2)), (14 * D + S, Fraction(1)),
-    (15 * D, Fraction(1)), (timedelta(0), Fraction(0)), (S, Fraction(0)),
+    (30 * MIN, Fraction(0)),
+    (30 * MIN + S, Fraction(1, 90)),
+    (60 * MIN, Fraction(1, 90)),
+    (60 * MIN + S, Fraction(1, 30)),
+    (12 * H, Fraction(1, 30)),
+    (12 * H + S, Fraction(1, 10)),
+    (24 * H, Fraction(1, 10)),
+    (24 * H + S, Fraction(1, 5)),
+    (3 * D, Fraction(1, 5)),
+    (3 * D + S, Fraction(1, 3)),
+    (7 * D, Fraction(1, 3)),
+    (7 * D + S, Fraction(1, 2)),
+    (14 * D, Fraction(1, 2)),
+    (14 * D + S, Fraction(1)),
+    (15 * D, Fraction(1)),
+    (timedelta(0), Fraction(0)),
+    (S, Fraction(0)),
 ]
 
 
@@ -43,17 +52,21 @@ def w(start: timedelta, end: timedelta) -> MaintenanceWindow:
     return MaintenanceWindow(start=T0 + start, end=T0 + end, note="m")
 
 
-@pytest.mark.parametrize(("windows", "expected"), [
-    ([], 60 * MIN),
-    ([w(-30 * MIN, 20 * MIN)], 40 * MIN),          # outage starts inside a window
-    ([w(50 * MIN, 2 * H)], 50 * MIN),              # outage ends inside a window
-    ([w(10 * MIN, 20 * MIN)], 50 * MIN),           # window inside the outage
-    ([w(-H, 2 * H)], timedelta(0)),                # outage entirely inside: counts 0
-    ([w(10 * MIN, 30 * MIN), w(20 * MIN, 40 * MIN)], 30 * MIN),  # overlapping: counted once
-    ([w(2 * H, 3 * H)], 60 * MIN),                 # window elsewhere
-])
-def test_counted_duration_minus_maintenance(windows: list[MaintenanceWindow],
-                                            expected: timedelta) -> None:
+@pytest.mark.parametrize(
+    ("windows", "expected"),
+    [
+        ([], 60 * MIN),
+        ([w(-30 * MIN, 20 * MIN)], 40 * MIN),  # outage starts inside a window
+        ([w(50 * MIN, 2 * H)], 50 * MIN),  # outage ends inside a window
+        ([w(10 * MIN, 20 * MIN)], 50 * MIN),  # window inside the outage
+        ([w(-H, 2 * H)], timedelta(0)),  # outage entirely inside: counts 0
+        ([w(10 * MIN, 30 * MIN), w(20 * MIN, 40 * MIN)], 30 * MIN),  # overlapping: counted once
+        ([w(2 * H, 3 * H)], 60 * MIN),  # window elsewhere
+    ],
+)
+def test_counted_duration_minus_maintenance(
+    windows: list[MaintenanceWindow], expected: timedelta
+) -> None:
     assert sla.counted_duration(T0, T0 + 60 * MIN, windows) == expected
 
 
@@ -73,11 +86,11 @@ def test_detection_inside_maintenance_moves_the_clock_to_its_end() -> None:
 
 def test_breach_rules() -> None:
     deadline = T0 + 30 * MIN
-    assert sla.notify_breach(deadline, deadline, T0 + H) is False          # exactly at: in time
-    assert sla.notify_breach(deadline, deadline + S, T0 + H) is True       # late
-    assert sla.notify_breach(deadline, None, deadline) is False            # pending
-    assert sla.notify_breach(deadline, None, deadline + S) is True         # missing
-    assert sla.notify_breach(None, None, T0 + 10 * H) is False             # none owed
+    assert sla.notify_breach(deadline, deadline, T0 + H) is False  # exactly at: in time
+    assert sla.notify_breach(deadline, deadline + S, T0 + H) is True  # late
+    assert sla.notify_breach(deadline, None, deadline) is False  # pending
+    assert sla.notify_breach(deadline, None, deadline + S) is True  # missing
+    assert sla.notify_breach(None, None, T0 + 10 * H) is False  # none owed
 
 
 def test_month_in_tokyo() -> None:
@@ -88,13 +101,16 @@ def test_month_in_tokyo() -> None:
     assert sla.month_of(early_nov, TOKYO) == "2026-11"
 
 
-@pytest.mark.parametrize(("day", "claim"), [
-    (date(2026, 10, 7), date(2027, 1, 7)),
-    (date(2026, 11, 30), date(2027, 2, 28)),
-    (date(2027, 11, 30), date(2028, 2, 29)),   # leap year
-    (date(2026, 12, 31), date(2027, 3, 31)),
-    (date(2026, 8, 31), date(2026, 11, 30)),
-])
+@pytest.mark.parametrize(
+    ("day", "claim"),
+    [
+        (date(2026, 10, 7), date(2027, 1, 7)),
+        (date(2026, 11, 30), date(2027, 2, 28)),
+        (date(2027, 11, 30), date(2028, 2, 29)),  # leap year
+        (date(2026, 12, 31), date(2027, 3, 31)),
+        (date(2026, 8, 31), date(2026, 11, 30)),
+    ],
+)
 def test_claim_deadline_three_calendar_months(day: date, claim: date) -> None:
     end = datetime(day.year, day.month, day.day, 12, tzinfo=TOKYO)
     assert sla.claim_by(end, TOKYO) == claim
@@ -110,7 +126,11 @@ def test_yen_rounds_down_and_cap() -> None:
     assert sla.yen(300_000, Fraction(1, 90)) == 3333
     assert sla.yen(300_000, Fraction(1, 30)) == 10_000
     assert sla.yen(100, Fraction(2, 3)) == 66
-    total = sla.MonthTotal.of(circuit="c", month="2026-10", fee_yen=300_000,
-                              parts=[Fraction(1, 2), Fraction(1, 2), Fraction(1, 3)])
+    total = sla.MonthTotal.of(
+        circuit="c",
+        month="2026-10",
+        fee_yen=300_000,
+        parts=[Fraction(1, 2), Fraction(1, 2), Fraction(1, 3)],
+    )
     assert total.uncapped == Fraction(4, 3)
     assert total.credit == 1 and total.credit_yen == 300_000

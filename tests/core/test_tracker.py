@@ -45,8 +45,10 @@ def test_blip_shorter_than_fail_after_changes_nothing() -> None:
 
 def test_down_backdated_to_first_failure_up_to_first_success() -> None:
     h = Hysteresis(fail_after=3, recover_after=2)
-    changes = [h.observe(T0 + i * S, ok) for i, ok in
-               enumerate([False, False, False, False, True, True, True])]
+    changes = [
+        h.observe(T0 + i * S, ok)
+        for i, ok in enumerate([False, False, False, False, True, True, True])
+    ]
     down, up = (c for c in changes if c is not None)
     assert (down.state, down.since, down.at) == (PathState.DOWN, T0, T0 + 2 * S)
     assert (up.state, up.since, up.at) == (PathState.UP, T0 + 4 * S, T0 + 5 * S)
@@ -82,8 +84,8 @@ def test_staggered_failures_start_at_the_last_path_detected_when_confirmed() -> 
     for i, p in enumerate(PATHS):  # paths start failing 1 min apart
         events += run(t, T0 + (5 + i) * MIN, 10 - i, False, paths=[p])
     incident = opened(events)[0]
-    assert incident.start == T0 + 8 * MIN           # when SS, the last path, began to fail
-    assert incident.detected == T0 + 10 * MIN       # its 3rd failure confirmed it
+    assert incident.start == T0 + 8 * MIN  # when SS, the last path, began to fail
+    assert incident.detected == T0 + 10 * MIN  # its 3rd failure confirmed it
 
 
 def test_two_of_four_down_is_no_incident() -> None:
@@ -107,16 +109,16 @@ def test_end_is_the_first_recovering_paths_up_since() -> None:
 def test_recovery_run_that_began_before_the_start_voids_the_outage() -> None:
     t = tracker()
     run(t, T0, 2, True)
-    run(t, T0 + MIN, 3, False, paths=[AP, AS, SP])          # three paths down
+    run(t, T0 + MIN, 3, False, paths=[AP, AS, SP])  # three paths down
     feed(t, T0 + 4 * MIN, False, [AP, AS, SP])
-    feed(t, T0 + 4 * MIN, True, [SS])                       # SS healthy so far
-    feed(t, T0 + 5 * MIN, False, [SS])                      # SS starts failing at 5
-    feed(t, T0 + 5 * MIN, True, [AP])                       # AP's recovery run starts at 5
+    feed(t, T0 + 4 * MIN, True, [SS])  # SS healthy so far
+    feed(t, T0 + 5 * MIN, False, [SS])  # SS starts failing at 5
+    feed(t, T0 + 5 * MIN, True, [AP])  # AP's recovery run starts at 5
     feed(t, T0 + 6 * MIN, False, [SS])
-    events = feed(t, T0 + 7 * MIN, False, [SS])             # SS down: all down, start 5
+    events = feed(t, T0 + 7 * MIN, False, [SS])  # SS down: all down, start 5
     incident = opened(events)[0]
     assert incident.start == T0 + 5 * MIN
-    events = feed(t, T0 + 7 * MIN, True, [AP])              # AP up since 5 = the start
+    events = feed(t, T0 + 7 * MIN, True, [AP])  # AP up since 5 = the start
     c = closed(events)[0]
     assert c.end == c.start
     assert assess(c, terms(), now=T0 + 8 * MIN).duration_s == 0
@@ -195,7 +197,7 @@ def test_blind_monitor_opens_nothing_until_sight_returns() -> None:
     events = []
     for i in range(2):  # sight returns: control ok from T0+10 min, confirmed T0+11
         events += t.observe_control("gw", T0 + (10 + i) * MIN, True)
-    ended = [e for e in events if isinstance(e, BlindEnded)][0]
+    ended = next(e for e in events if isinstance(e, BlindEnded))
     assert ended.interval.start == T0 + 2 * MIN and ended.interval.end == T0 + 10 * MIN
     incident = opened(events)[0]
     assert incident.start == T0 + 3 * MIN and incident.detected == T0 + 11 * MIN
@@ -246,5 +248,5 @@ def test_restore_keeps_the_open_incident_and_its_start() -> None:
 def test_path_changed_events_carry_backdated_times() -> None:
     t = tracker()
     events = run(t, T0, 3, False, paths=[AP])
-    change = [e for e in events if isinstance(e, PathChanged)][0]
+    change = next(e for e in events if isinstance(e, PathChanged))
     assert change.path == AP and change.change.since == T0 and change.change.at == T0 + 2 * MIN
