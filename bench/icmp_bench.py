@@ -1,0 +1,320 @@
+"""ICMP benchmark (issue 3): slawatch's engine against fping, aioping and icmplib.
+
+Run by hand, as root, from the repository (not a test; about two minutes)::
+
+    sudo .venv/bin/python bench/icmp_bench.py [--targets 4096] [--rounds 5]
+
+It builds its own namespaces (prefix ``swbench``: the test topology with ``add_targets``:
+4,096 addresses answered by one namespace behind the NOC, so the NOC needs one neighbour
+entry), then runs each tool in the NOC, one after the other, on the same targets:
+
+* ``fping -C ROUNDS -q -p 1000 -i 0.2``: fping's own pacing, one round per second;
+* ``slawatch ping --count ROUNDS --period 1``: the command, interpreter start-up included;
+* the engine alone, per round (a child that times each round with getrusage);
+* the engine at a steady 10,000 probes/s for 10 s, batched every 5 ms as the daemon's
+  scheduler does: the CPU a monitor of 10,000 paths at 1 s would need;
+* aioping and icmplib, installed into a throwaway venv under /tmp (never the project's).
+
+For each: replies received, wall time, CPU seconds (user + system, of the child, from
+wait4: the kernel's work answering the echoes in the target namespace runs in the sender's
+context and is counted for every tool alike), CPU per 1,000 probes, peak RSS. Results are
+printed as a Markdown table to paste into bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+VENV = Path("/tmp/slawatch-bench-venv")
+OTHERS = {"aioping": "aioping==0.4.0", "icmplib": "icmplib==3.0.4"}
+
+# -- children: each runs inside the NOC namespace and prints one JSON line --------------------
+
+
+def _cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _rounds(rounds: int, period: float, one_round: Any) -> list[dict[str, float]]:
+    """Run ``one_round()`` (returns replies received) ``rounds`` times, ``period`` apart."""
+    out, start = [], time.monotonic()
+    for n in range(rounds):
+        time.sleep(max(0.0, start + n * period - time.monotonic()))
+        wall, cpu = time.monotonic(), _cpu()
+        received = one_round()
+        out.append({"received": received, "wall_s": time.monotonic() - wall, "cpu_s": _cpu() - cpu})
+    return out
+
+
+def child_engine(targets: list[str], rounds: int) -> dict[str, Any]:
+    from monitor.probes.icmp import IcmpEngine
+
+    async def main() -> list[dict[str, float]]:
+        async with IcmpEngine() as engine:
+            loop = asyncio.get_running_loop()
+            out, start = [], loop.time()
+            for n in range(rounds):
+                await asyncio.sleep(max(0.0, start + n - loop.time()))
+                wall, cpu = loop.time(), _cpu()
+                results = await engine.probe_many(targets, timeout=1.0)
+                received = sum(r.ok for r in results)
+                out.append(
+                    {"received": received, "wall_s": loop.time() - wall, "cpu_s": _cpu() - cpu}
+                )
+            return out
+
+    return {"rounds": asyncio.run(main())}
+
+
+def child_steady(targets: list[str], rate: int, seconds: float) -> dict[str, Any]:
+    """``rate`` probes/s in batches every 5 ms (the daemon scheduler's window), cycling
+    through the targets, for 1 s of warm-up and then ``seconds`` measured."""
+    from monitor.probes.icmp import IcmpEngine
+
+    async def main() -> dict[str, Any]:
+        async with IcmpEngine() as engine:
+            loop = asyncio.get_running_loop()
+            per_batch, tick = rate // 200, 0.005
+            measured: list[asyncio.Future[Any]] = []
+            warm: list[asyncio.Future[Any]] = []
+            start = loop.time()
+            cpu0, wall0 = 0.0, 0.0
+            for n in range(int((seconds + 1) / tick)):
+                if n == int(1 / tick):
+                    cpu0, wall0 = _cpu(), loop.time()
+                batch = [targets[(n * per_batch + k) % len(targets)] for k in range(per_batch)]
+                batches = measured if wall0 else warm
+                batches.append(asyncio.ensure_future(engine.probe_many(batch, timeout=1.0)))
+                await asyncio.sleep(max(0.0, start + (n + 1) * tick - loop.time()))
+            cpu, wall = _cpu() - cpu0, loop.time() - wall0
+            results = [r for f in await asyncio.gather(*measured, *warm) for r in f]
+            counted = results[: len(measured) * per_batch]
+            return {
+                "sent": len(counted),
+                "received": sum(r.ok for r in counted),
+                "cpu_s": cpu,
+                "wall_s": wall,
+            }
+
+    return asyncio.run(main())
+
+
+def child_aioping(targets: list[str], rounds: int) -> dict[str, Any]:
+    import aioping  # type: ignore[import-not-found]
+
+    async def one(t: str) -> bool:
+        try:
+            await aioping.ping(t, timeout=1.0)
+            return True
+        except (TimeoutError, OSError):
+            return False
+
+    def one_round() -> int:
+        async def all_targets() -> int:
+            return sum(await asyncio.gather(*(one(t) for t in targets)))
+
+        return asyncio.run(all_targets())
+
+    return {"rounds": _rounds(rounds, 1.0, one_round)}
+
+
+def child_icmplib(targets: list[str], rounds: int) -> dict[str, Any]:
+    from icmplib import multiping  # type: ignore[import-not-found]
+
+    def one_round() -> int:
+        hosts = multiping(targets, count=1, timeout=1.0, concurrent_tasks=512, privileged=True)
+        return sum(h.is_alive for h in hosts)
+
+    return {"rounds": _rounds(rounds, 1.0, one_round)}
+
+
+CHILDREN = {
+    "engine": child_engine,
+    "aioping": child_aioping,
+    "icmplib": child_icmplib,
+}
+
+# -- the parent: topology, runs, table ---------------------------------------------------------
+
+
+def run_measured(topo: Any, cmd: list[str]) -> tuple[str, str, dict[str, Any]]:
+    """Run ``cmd`` in the NOC; its stdout, stderr and own wall, CPU and peak RSS
+    (``ip netns exec`` execs in place, so the pid's rusage is the command's)."""
+    start = time.monotonic()
+    proc = topo.popen("noc", cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    # Read both pipes to the end before reaping, so wait4 gets this child's own rusage.
+    out, err = proc.stdout.read(), proc.stderr.read()
+    _, status, ru = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    usage = {
+        "wall_s": time.monotonic() - start,
+        "cpu_s": ru.ru_utime + ru.ru_stime,
+        "rss_mib": ru.ru_maxrss / 1024,
+        "exit": proc.returncode,
+    }
+    return out.decode(errors="replace"), err.decode(errors="replace"), usage
+
+
+def other_venv() -> str | None:
+    """Python of a throwaway venv with aioping and icmplib, or None if not installable."""
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    pip = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", *OTHERS.values()],
+        capture_output=True,
+        text=True,
+    )
+    if pip.returncode:
+        print(f"aioping/icmplib not installable: {pip.stderr.strip()[-300:]}", file=sys.stderr)
+        return None
+    return str(python)
+
+
+def fping_received(stderr: str) -> int:
+    """Replies in ``fping -C`` output: lines ``addr : 0.05 0.04 - 0.03``, "-" is a loss."""
+    return sum(
+        tok != "-"
+        for line in stderr.splitlines()
+        if " : " in line
+        for tok in line.split(" : ")[1].split()
+    )
+
+
+def row(
+    name: str, sent: int, received: int, u: dict[str, Any], rounds: list[Any]
+) -> dict[str, Any]:
+    per_round = f"{sum(r['wall_s'] for r in rounds) / len(rounds):.3f}" if rounds else "n/a"
+    round_cpu = sum(r["cpu_s"] for r in rounds) if rounds else None
+    return {
+        "tool": name,
+        "sent": sent,
+        "received": received,
+        "wall_s": u["wall_s"],
+        "round_wall_s": per_round,
+        "cpu_s": u["cpu_s"],
+        "cpu_ms_per_1000": 1e6 * u["cpu_s"] / sent,
+        "round_cpu_ms_per_1000": None if round_cpu is None else 1e6 * round_cpu / sent,
+        "probes_per_cpu_s": sent / u["cpu_s"] if u["cpu_s"] else float("inf"),
+        "rss_mib": u["rss_mib"],
+        "exit": u["exit"],
+    }
+
+
+def bench(topo: Any, n: int, rounds: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    targets = topo.add_targets(n)
+    file = Path(f"/tmp/swbench-targets-{os.getpid()}.txt")
+    file.write_text("\n".join(targets) + "\n")
+    me, sent, rows = str(Path(__file__).resolve()), n * rounds, []
+    try:
+        _, err, u = run_measured(
+            topo, ["fping", "-C", str(rounds), "-q", "-p", "1000", "-i", "0.2", "-t", "1000",
+                   "-f", str(file)]
+        )  # fmt: skip
+        rows.append(row(f"fping -C{rounds} -q -p1000 -i0.2", sent, fping_received(err), u, []))
+
+        out, _, u = run_measured(
+            topo, [sys.executable, "-m", "monitor", "ping", "--json", "--count", str(rounds),
+                   "--period", "1", "-f", str(file)]
+        )  # fmt: skip
+        received = sum(s["received"] for s in json.loads(out))
+        rows.append(row(f"slawatch ping --count {rounds}", sent, received, u, []))
+
+        for kind, python in (("engine", sys.executable), *((k, other_venv()) for k in OTHERS)):
+            if python is None:
+                rows.append({"tool": kind, "error": "not installable here"})
+                continue
+            out, err, u = run_measured(topo, [python, me, "--child", kind, str(file), str(rounds)])
+            if u["exit"] != 0:
+                rows.append({"tool": kind, "error": err.strip()[-300:]})
+                continue
+            res = json.loads(out)["rounds"]
+            name = "slawatch engine (child)" if kind == "engine" else kind
+            rows.append(row(name, sent, sum(r["received"] for r in res), u, res))
+
+        out, err, u = run_measured(
+            topo, [sys.executable, me, "--child", "steady", str(file), "10000", "10"]
+        )
+        steady = json.loads(out) if u["exit"] == 0 else {"error": err[-300:]}
+    finally:
+        file.unlink()
+    return rows, steady
+
+
+def table(rows: list[dict[str, Any]], steady: dict[str, Any]) -> str:
+    lines = [
+        "| tool | sent | received | wall s (total) | wall s per round | CPU s | "
+        "CPU ms / 1,000 probes | probes per CPU-s | peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['tool']} | {r['error']} |||||||")
+            continue
+        lines.append(
+            f"| {r['tool']} | {r['sent']} | {r['received']} | {r['wall_s']:.2f} | "
+            f"{r['round_wall_s']} | {r['cpu_s']:.3f} | {r['cpu_ms_per_1000']:.1f}"
+            + (
+                f" ({r['round_cpu_ms_per_1000']:.1f} in rounds)"
+                if r["round_cpu_ms_per_1000"]
+                else ""
+            )
+            + f" | {r['probes_per_cpu_s']:,.0f} | {r['rss_mib']:.1f} |"
+        )
+    if "error" not in steady:
+        share = steady["cpu_s"] / steady["wall_s"]
+        lines.append(
+            f"\nSteady 10,000 probes/s for {steady['wall_s']:.1f} s (batches every 5 ms): "
+            f"{steady['sent']} sent, {steady['received']} received, CPU {steady['cpu_s']:.2f} s "
+            f"= {100 * share:.1f} % of one core."
+        )
+    else:
+        lines.append(f"\nSteady run failed: {steady['error']}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", type=int, default=4096)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, file, *rest = args.child
+        targets = Path(file).read_text().split()
+        if kind == "steady":
+            result = child_steady(targets, int(rest[0]), float(rest[1]))
+        else:
+            result = CHILDREN[kind](targets, int(rest[0]))
+        print(json.dumps(result))
+        return 0
+    if os.geteuid() != 0:
+        print("run as root: it builds network namespaces", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(REPO))
+    from tests.topology import Topology
+
+    topo = Topology.build("swbench", mgmt=False)
+    try:
+        rows, steady = bench(topo, args.targets, args.rounds)
+    finally:
+        topo.teardown()
+    print(json.dumps({"rows": rows, "steady": steady}), file=sys.stderr)
+    print(table(rows, steady))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
