@@ -132,6 +132,12 @@ class Metrics:
             "Journal writes that failed (retried)",
             registry=r,
         )
+        self._late = Histogram(
+            "slawatch_probe_tick_lateness_seconds",
+            "How late the scheduler fired a batch of probes",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=r,
+        )
         self._unmonitored = Counter(
             "slawatch_unmonitored_seconds_total",
             "Seconds the daemon was not running (gaps found at start)",
@@ -162,6 +168,9 @@ class Metrics:
         self._probes.labels("ok" if ok else "fail").inc()
         if ok and rtt is not None:
             self._rtt.observe(max(rtt, 0.0))
+
+    def tick_late(self, seconds: float) -> None:
+        self._late.observe(max(seconds, 0.0))
 
     def last_probe(self, at: datetime) -> None:
         self._last_probe.set(at.timestamp())

@@ -87,7 +87,9 @@ class Daemon:
         self.terms: dict[str, CircuitTerms] = settings.terms()
         self.gaps: list[Interval] = []
         self.live = LiveState()
-        self.scheduler = ProbeScheduler(prober, self.on_results, timeout_s=settings.probe_timeout_s)
+        self.scheduler = ProbeScheduler(
+            prober, self.on_results, timeout_s=settings.probe_timeout_s, on_late=metrics.tick_late
+        )
         self._queue: asyncio.Queue[Sequence[Event]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()

@@ -50,6 +50,7 @@ class ProbeScheduler:
         *,
         timeout_s: float,
         rng: random.Random | None = None,
+        on_late: Callable[[float], None] | None = None,
     ) -> None:
         self._prober = prober
         self._on_results = on_results
@@ -60,8 +61,7 @@ class ProbeScheduler:
         self._seq = 0
         self._changed = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
-        self.lateness: list[float] = []
-        """Seconds each batch fired after it was due (kept for the last 10,000 batches)."""
+        self._on_late = on_late
 
     def set_targets(self, targets: Sequence[Target]) -> None:
         """Replace the target set; unchanged targets keep their phase."""
@@ -107,9 +107,8 @@ class ProbeScheduler:
             if nxt <= now:  # we fell behind by a whole interval: skip, don't burst
                 nxt = now + target.interval_s
             self._push(nxt, key)
-        self.lateness.append(now - first_due)
-        if len(self.lateness) > 10_000:
-            del self.lateness[:5_000]
+        if self._on_late is not None:
+            self._on_late(now - first_due)
         task = asyncio.create_task(self._probe(batch))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
