@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import configparser
 import json
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.support import require_tool
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PROM = DEPLOY / "prometheus"
@@ -38,12 +39,7 @@ EXPORTED = {
 
 
 def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("promtool missing in CI: `make test` installs Debian's prometheus")
-        pytest.skip("promtool not installed (Debian package prometheus)")
-    return path
+    return require_tool("promtool", "prometheus")
 
 
 def run(*cmd: str) -> None:

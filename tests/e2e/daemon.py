@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -57,7 +58,22 @@ def config(topo: Topology, tmp: Path, *, port: int, smtp_port: int | None = None
     return path
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 class Daemon:
+    @classmethod
+    def launch(cls, topo: Topology, tmp: Path, *, smtp_port: int | None = None) -> Daemon:
+        """Write a config for ``topo`` under ``tmp`` and start the daemon on a free port."""
+        topo.restore_all()
+        port = free_port()
+        d = cls(topo, config(topo, tmp, port=port, smtp_port=smtp_port), port, tmp / "daemon.log")
+        d.start()
+        return d
+
     def __init__(self, topo: Topology, cfg: Path, port: int, log: Path) -> None:
         self.topo, self.cfg, self.port, self.log = topo, cfg, port, log
         self.proc: subprocess.Popen[bytes] | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -11,24 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.daemon import INTERVAL, Daemon, config
+from tests.e2e.daemon import INTERVAL, Daemon
 from tests.topology import Topology
 
 pytestmark = pytest.mark.netns
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def daemon(topology: Topology, tmp_path: Path) -> Iterator[Daemon]:
-    topology.restore_all()
-    port = free_port()
-    d = Daemon(topology, config(topology, tmp_path, port=port), port, tmp_path / "daemon.log")
-    d.start()
+    d = Daemon.launch(topology, tmp_path)
     try:
         yield d
     finally:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.daemon import Daemon, config
-from tests.e2e.test_daemon import all_up, free_port
+from tests.e2e.daemon import Daemon
+from tests.e2e.test_daemon import all_up
 from tests.notify.smtp_server import SmtpServer
 from tests.topology import MGMT, Topology
 
@@ -16,16 +16,8 @@ pytestmark = pytest.mark.netns
 
 
 def test_notice_accepted_within_a_second_of_detection(topology: Topology, tmp_path: Path) -> None:
-    topology.restore_all()
-    port = free_port()
     with SmtpServer(host=MGMT[0]) as relay:
-        d = Daemon(
-            topology,
-            config(topology, tmp_path, port=port, smtp_port=relay.port),
-            port,
-            tmp_path / "daemon.log",
-        )
-        d.start()
+        d = Daemon.launch(topology, tmp_path, smtp_port=relay.port)
         try:
             d.wait_for(lambda: all_up(d), 10, "all paths up")
             topology.cut_all()

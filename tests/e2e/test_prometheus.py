@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.deploy.prometheus_fixture import Prometheus
 from tests.deploy.test_deploy_files import dashboard_metric_names
-from tests.e2e.daemon import Daemon, config
-from tests.e2e.test_daemon import all_up, free_port
+from tests.e2e.daemon import Daemon, free_port
+from tests.e2e.test_daemon import all_up
+from tests.support import require_tool
 from tests.topology import Topology
 
 pytestmark = pytest.mark.netns
 
 
 def test_prometheus_sees_the_outage_and_the_alert(topology: Topology, tmp_path: Path) -> None:
-    if shutil.which("prometheus") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("prometheus missing in CI: `make test` installs it")
-        pytest.skip("prometheus not installed")
-    topology.restore_all()
-    port = free_port()
+    require_tool("prometheus")
     # the relay is down (nothing listens), so the notice stays pending: the deadline countdown
     # series exists while the outage lasts
-    cfg = config(topology, tmp_path, port=port, smtp_port=free_port())
-    d = Daemon(topology, cfg, port, tmp_path / "daemon.log")
-    d.start()
-    prom = Prometheus(tmp_path, f"{topology.noc_mgmt_address}:{port}")
+    d = Daemon.launch(topology, tmp_path, smtp_port=free_port())
+    prom = Prometheus(tmp_path, f"{topology.noc_mgmt_address}:{d.port}")
     try:
         d.wait_for(lambda: all_up(d), 10, "all paths up")
         d.wait_for(

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.daemon import Daemon, config
-from tests.e2e.test_daemon import all_up, free_port
+from tests.e2e.daemon import Daemon, free_port
+from tests.e2e.test_daemon import all_up
+from tests.support import require_tool
 from tests.topology import Topology
 
 pytestmark = pytest.mark.netns
@@ -30,12 +29,7 @@ CHROMIUM_FLAGS = [
 
 
 def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium missing in CI: `make test` installs it")
-        pytest.skip("chromium not installed")
-    return path
+    return require_tool("chromium")
 
 
 def browse(url: str, tmp: Path, *extra: str) -> str:
@@ -51,16 +45,8 @@ def browse(url: str, tmp: Path, *extra: str) -> str:
 
 def test_status_page_shows_the_outage_with_a_countdown(topology: Topology, tmp_path: Path) -> None:
     chromium()
-    topology.restore_all()
-    port = free_port()
     # the relay is down, so the notification countdown keeps running on the page
-    d = Daemon(
-        topology,
-        config(topology, tmp_path, port=port, smtp_port=free_port()),
-        port,
-        tmp_path / "daemon.log",
-    )
-    d.start()
+    d = Daemon.launch(topology, tmp_path, smtp_port=free_port())
     try:
         d.wait_for(lambda: all_up(d), 10, "all paths up")
         topology.cut_all()
