@@ -8,7 +8,8 @@ It builds its own namespaces (prefix ``swbench``: the test topology with ``add_t
 4,096 addresses answered by one namespace behind the NOC, so the NOC needs one neighbour
 entry), then runs each tool in the NOC, one after the other, on the same targets:
 
-* ``fping -C ROUNDS -q -p 1000 -i 0.2``: fping's own pacing, one round per second;
+* ``fping -C ROUNDS -q -p 1000 -i 0.2`` and ``-i 0``: a round per second, each round paced
+  over ~0.8 s, or sent back to back (fping's CPU per probe depends mostly on its pacing);
 * ``slawatch ping --count ROUNDS --period 1``: the command, interpreter start-up included;
 * the engine alone, per round (a child that times each round with getrusage);
 * the engine at a steady 10,000 probes/s for 10 s, batched every 5 ms as the daemon's
@@ -28,8 +29,10 @@ import asyncio
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -151,20 +154,20 @@ CHILDREN = {
 def run_measured(topo: Any, cmd: list[str]) -> tuple[str, str, dict[str, Any]]:
     """Run ``cmd`` in the NOC; its stdout, stderr and own wall, CPU and peak RSS
     (``ip netns exec`` execs in place, so the pid's rusage is the command's)."""
-    start = time.monotonic()
-    proc = topo.popen("noc", cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
-    # Read both pipes to the end before reaping, so wait4 gets this child's own rusage.
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _, status, ru = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    usage = {
-        "wall_s": time.monotonic() - start,
-        "cpu_s": ru.ru_utime + ru.ru_stime,
-        "rss_mib": ru.ru_maxrss / 1024,
-        "exit": proc.returncode,
-    }
-    return out.decode(errors="replace"), err.decode(errors="replace"), usage
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.monotonic()
+        proc = topo.popen("noc", cmd, stdout=out, stderr=err)  # files: no pipe to fill up
+        _, status, ru = os.wait4(proc.pid, 0)  # this child's own rusage
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        usage = {
+            "wall_s": time.monotonic() - start,
+            "cpu_s": ru.ru_utime + ru.ru_stime,
+            "rss_mib": ru.ru_maxrss / 1024,
+            "exit": proc.returncode,
+        }
+        out.seek(0)
+        err.seek(0)
+        return out.read().decode(errors="replace"), err.read().decode(errors="replace"), usage
 
 
 def other_venv() -> str | None:
@@ -219,11 +222,13 @@ def bench(topo: Any, n: int, rounds: int) -> tuple[list[dict[str, Any]], dict[st
     file.write_text("\n".join(targets) + "\n")
     me, sent, rows = str(Path(__file__).resolve()), n * rounds, []
     try:
-        _, err, u = run_measured(
-            topo, ["fping", "-C", str(rounds), "-q", "-p", "1000", "-i", "0.2", "-t", "1000",
-                   "-f", str(file)]
-        )  # fmt: skip
-        rows.append(row(f"fping -C{rounds} -q -p1000 -i0.2", sent, fping_received(err), u, []))
+        for interval in ("0.2", "0"):  # fping's CPU per probe depends on its pacing
+            _, err, u = run_measured(
+                topo, ["fping", "-C", str(rounds), "-q", "-p", "1000", "-i", interval,
+                       "-t", "1000", "-f", str(file)]
+            )  # fmt: skip
+            name = f"fping -C{rounds} -q -p1000 -i{interval}"
+            rows.append(row(name, sent, fping_received(err), u, []))
 
         out, _, u = run_measured(
             topo, [sys.executable, "-m", "monitor", "ping", "--json", "--count", str(rounds),
@@ -306,6 +311,7 @@ def main() -> int:
     sys.path.insert(0, str(REPO))
     from tests.topology import Topology
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that teardown runs
     topo = Topology.build("swbench", mgmt=False)
     try:
         rows, steady = bench(topo, args.targets, args.rounds)

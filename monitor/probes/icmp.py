@@ -214,6 +214,14 @@ class IcmpEngine:
         if at is not None:
             at = require_aware(at, "probe time").astimezone(UTC)
         self._family(v6)  # open the IPv6 socket on first use; raises ProbeSetupError
+        if len(self._pending) > 0xFFFF:  # every 16-bit wire sequence is in flight
+            self._counts["send_errors"] += 1
+            future = loop.create_future()
+            error = "not sent: 65,536 echoes in flight already (lower the rate or the timeout)"
+            future.set_result(
+                ProbeResult(target=target, at=at or self._wall(), ok=False, error=error)
+            )
+            return future
         seq = self._next_seq()
         p = _Probe(
             target=target,
@@ -234,7 +242,7 @@ class IcmpEngine:
 
     def _next_seq(self) -> int:
         seq = (self._seq + 1) & 0xFFFFFFFF
-        while (seq & 0xFFFF) in self._pending:  # 65,536 in flight: skip numbers still busy
+        while (seq & 0xFFFF) in self._pending:  # skip wire numbers still in flight
             seq = (seq + 1) & 0xFFFFFFFF
         self._seq = seq
         return seq

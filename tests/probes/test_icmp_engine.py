@@ -227,6 +227,16 @@ async def test_many_probes_share_one_deadline_timer() -> None:
     assert e.stats.timeouts == 2500 and e.stats.received == 2500
 
 
+async def test_at_most_65536_in_flight_then_an_immediate_loss() -> None:
+    async with engine(Net(on_send=None), rate=1e9, burst=70_000) as e:
+        pending = asyncio.ensure_future(e.probe_many([TARGET] * 65_536, timeout=1.0))
+        await asyncio.sleep(0)  # all 65,536 wire sequence numbers are now taken
+        extra = await e.probe(TARGET, timeout=1.0)
+        results = await pending
+    assert not extra.ok and extra.error is not None and "65,536" in extra.error
+    assert len({r.error for r in results}) == 1 and results[0].error == "timeout"
+
+
 async def test_sends_are_paced_by_the_token_bucket() -> None:
     net = Net()
     async with engine(net, rate=2000.0, burst=10) as e:
