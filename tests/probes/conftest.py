@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.probes.nsengine import EngineProcess
+from tests.support import skip_or_fail
 from tests.topology import Topology, available
 
 
@@ -16,7 +17,7 @@ from tests.topology import Topology, available
 def icmp_topology() -> Iterator[Topology]:
     reason = available()
     if reason:
-        pytest.skip(reason)
+        skip_or_fail(reason)
     topo = Topology.build(f"swi{os.getpid()}", mgmt=False)
     try:
         yield topo
