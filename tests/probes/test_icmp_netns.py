@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.probes.nsengine import EngineProcess
+from tests.support import require_tool
 from tests.topology import Topology
 
 pytestmark = pytest.mark.netns
@@ -77,14 +78,13 @@ def foreign_pinger(icmp_topology: Topology) -> Iterator[subprocess.Popen[bytes]]
     targets = [*OTHER_PATHS, ACTIVE_PRIMARY, Topology.unanswered_address]
     proc = icmp_topology.popen(
         "noc",
-        ["fping", "--loop", "--period=50", "--interval=1", "--quiet", *targets],
+        [require_tool("fping"), "--loop", "--period=50", "--interval=1", "--quiet", *targets],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         time.sleep(0.2)
-        if proc.poll() is not None:
-            pytest.skip("fping is not installed or would not run")
+        assert proc.poll() is None, "fping exited at once"
         yield proc
     finally:
         proc.kill()
