@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line a job run is noise
     settings = config.load(args.config) if args.config else config.load_demo()
     if not args.config:
         print(
