@@ -10,6 +10,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from monitor.core.assess import Assessment
+from monitor.core.report import MonthReport
 from monitor.core.sla import MonthTotal, fraction_text
 
 
@@ -54,4 +55,27 @@ def month_view(m: MonthTotal) -> dict[str, Any]:
         "credit": fraction_text(m.credit),
         "credit_yen": m.credit_yen,
         "uncapped": fraction_text(m.uncapped),
+    }
+
+
+def stored_incident_view(a: Assessment, tz: tzinfo) -> dict[str, Any]:
+    """An incident of the journal as the API shows it: ``id``, the replay's fields, ``gaps``."""
+    return {
+        "id": a.incident.id,
+        **incident_view(a, tz),
+        "gaps": [{"start": iso(g.start, tz), "end": iso(g.end, tz)} for g in a.gaps],
+    }
+
+
+def sla_view(report: MonthReport) -> dict[str, Any]:
+    """``GET /api/sla``: per circuit the month's capped credit, and every incident listed in
+    the month (oldest first, across circuits)."""
+    entries = sorted(
+        ((e, c.tz) for c in report.circuits for e in c.entries),
+        key=lambda pair: (pair[0].incident.start, pair[0].incident.id),
+    )
+    return {
+        "month": report.month,
+        "circuits": [month_view(c.total) for c in report.circuits],
+        "incidents": [stored_incident_view(e.assessment, tz) for e, tz in entries],
     }

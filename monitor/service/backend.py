@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from monitor.core.assess import Assessment, assess, month_totals
+from monitor.core.assess import Assessment, assess
 from monitor.core.errors import InputError
 from monitor.core.model import Interval, MaintenanceWindow, PathKey
+from monitor.core.report import fetch_span, month_report
 from monitor.core.tracker import Incident
-from monitor.core.views import incident_view, iso, month_view
+from monitor.core.views import iso, sla_view, stored_incident_view
 from monitor.web_page import CircuitStatus, OpenIncident, PathStatus, StatusView
 
 if TYPE_CHECKING:
@@ -22,14 +23,6 @@ if TYPE_CHECKING:
 
 STALE_PROBES = timedelta(seconds=30)
 """/healthz fails when no probe result arrived for this long."""
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    """First day of ``YYYY-MM`` and of the month after."""
-    year, mon = (int(x) for x in month.split("-"))
-    first = date(year, mon, 1)
-    nxt = date(year + mon // 12, mon % 12 + 1, 1)
-    return first, nxt
 
 
 class DaemonBackend:
@@ -46,12 +39,7 @@ class DaemonBackend:
         )
 
     def _view(self, a: Assessment) -> dict[str, Any]:
-        tz = self.d.terms[a.incident.circuit].tz
-        return {
-            "id": a.incident.id,
-            **incident_view(a, tz),
-            "gaps": [{"start": iso(g.start, tz), "end": iso(g.end, tz)} for g in a.gaps],
-        }
+        return stored_incident_view(a, self.d.terms[a.incident.circuit].tz)
 
     async def circuits(self) -> list[dict[str, Any]]:
         d = self.d
@@ -107,42 +95,18 @@ class DaemonBackend:
         ]
         return view
 
-    async def month_assessments(self, month: str) -> list[Assessment]:
-        """Assessments of every incident that can count in ``month`` (start or detection)."""
-        first, nxt = month_bounds(month)
-        lo = datetime.combine(first, datetime.min.time(), UTC) - timedelta(days=2)
-        hi = datetime.combine(nxt, datetime.min.time(), UTC) + timedelta(days=2)
-        now = self.d.wall()
-        found = await self.d.journal.incidents(None, lo, hi)
-        return [self._assess(i, now) for i in found if i.circuit in self.d.terms]
-
     async def sla(self, month: str) -> dict[str, Any]:
-        assessed = await self.month_assessments(month)
-        relevant = [a for a in assessed if month in (a.month, a.notify_month)]
-        rows = [m for m in month_totals(relevant, self.d.terms) if m.month == month]
-        by = {m.circuit: m for m in rows}
-        circuits = []
-        for cid, terms in self.d.terms.items():
-            m = by.get(cid)
-            circuits.append(
-                month_view(m)
-                if m
-                else {
-                    "circuit": cid,
-                    "month": month,
-                    "fee_yen": terms.fee_yen,
-                    "credit": "0",
-                    "credit_yen": 0,
-                    "uncapped": "0",
-                }
-            )
-        return {
-            "month": month,
-            "circuits": circuits,
-            "incidents": [
-                self._view(a) for a in relevant if a.month == month or a.notify_month == month
-            ],
-        }
+        """The month's figures from monitor.core.report, the same as ``slawatch report``."""
+        lo, hi = fetch_span(month)
+        report = month_report(
+            month,
+            incidents=await self.d.journal.incidents(None, lo, hi),
+            terms=self.d.terms,
+            now=self.d.wall(),
+            blind=self.d.tracker.blind_spans(),
+            gaps=self.d.gaps,
+        )
+        return sla_view(report)
 
     # -- changing ---------------------------------------------------------------------------
     async def add_maintenance(

@@ -1,0 +1,337 @@
+"""A circuit's month, as a report shows it: the figures behind ``slawatch report`` and
+``GET /api/sla`` (one function, so the two cannot disagree).
+
+Pure: incidents, terms, blind and unmonitored intervals, maintenance and ``now`` come in as
+arguments; frozen values come out. Every SLA figure comes from :func:`assess.assess` and
+:func:`assess.month_totals`; this module only decides what belongs to the month and adds what
+the SLA does not define.
+
+What counts in a month (SLA.md §6.6)
+------------------------------------
+An incident's outage credit belongs to the month its outage started in; a notification
+breach belongs to the month of detection. An incident is *listed* in month M when it started
+in M, or when its notification breach was detected in M (then only the breach credit is M's).
+The month is the circuit's calendar month in its own timezone.
+
+Availability (not defined by the SLA: **Decision**)
+-----------------------------------------------------
+    availability = 1 - unavailable / service time
+
+measured over the part of the month that has passed (``[month start, min(month end, now))``):
+
+- *unavailable*: the union of every outage of the circuit inside that span (an open outage up
+  to ``now``), excluded incidents included (an exclusion decides who pays, not whether the
+  circuit worked), less announced maintenance. An outage across a month boundary counts in
+  each month for its part in it, though its credit belongs to the month it started in.
+- *service time*: the span less announced maintenance (config and journal windows, overlaps
+  counted once) and less *unmonitored* time: unmonitored gaps (the daemon was not running) and
+  blind intervals (§6.5) outside any outage and maintenance, which the monitor saw neither up
+  nor down. Time inside an outage is unavailable even where the monitor was blind or not
+  running, as the outage's own duration is (README: ``blind_s`` and ``gaps`` are reported
+  beside a duration, never subtracted).
+- None when no service time has passed (a future month; a month all maintenance).
+
+Claim deadlines (§4, §6.7)
+--------------------------
+Each non-zero credit of the month is a :class:`Claim` with its last day to claim (None while
+its outage is open: it cannot be claimed yet). It is ``expiring`` from 30 days before that day
+through the day itself and ``expired`` after it, counted in the circuit's local dates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from enum import StrEnum
+from fractions import Fraction
+
+from monitor.core import sla
+from monitor.core.assess import Assessment, CircuitTerms, assess, month_totals
+from monitor.core.errors import InputError
+from monitor.core.model import Interval, MaintenanceWindow
+from monitor.core.tracker import Incident
+
+EXPIRING_WITHIN = timedelta(days=30)
+"""A claim is flagged ``expiring`` this long before its last day (the day itself included)."""
+
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+Span = tuple[datetime, datetime]
+_ZERO = timedelta(0)
+_US = timedelta(microseconds=1)
+
+
+class ClaimKind(StrEnum):
+    """Which credit of an incident a claim is for."""
+
+    OUTAGE = "outage"  # §2, by the tier of the counted duration
+    NOTIFY = "notify"  # §3, the 1/30 of a missed fault notification
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Claim:
+    """One credit to claim. ``claim_by`` is a local date (None while the outage is open);
+    ``days_left`` counts from ``now``'s local date (negative once expired)."""
+
+    incident: int
+    kind: ClaimKind
+    credit: Fraction
+    claim_by: date | None
+    days_left: int | None
+    expiring: bool
+    expired: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entry:
+    """An incident listed in the month: its figures, the part of its credit that is this
+    month's (``month_credit``, before the cap) and its claims."""
+
+    assessment: Assessment
+    month_credit: Fraction
+    claims: tuple[Claim, ...]
+
+    @property
+    def incident(self) -> Incident:
+        return self.assessment.incident
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Announced:
+    """An announced maintenance window and where it was announced (``config``, ``api`` ...)."""
+
+    circuit: str
+    window: MaintenanceWindow
+    source: str = "config"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CircuitMonth:
+    """One circuit's month. Times aware UTC; ``start``/``end`` are the local month's bounds,
+    ``measured_to`` is where the measured part ends (``end``, or ``now`` within the month).
+
+    ``outages``, ``unmonitored`` (gaps and blind time) and ``maintenance`` are the intervals
+    that touch the month, clipped to ``[start, measured_to)`` except the maintenance windows,
+    which are given whole with their notes. Seconds are over the measured span."""
+
+    circuit: str
+    month: str
+    tz: tzinfo
+    fee_yen: int
+    start: datetime
+    end: datetime
+    measured_to: datetime
+    entries: tuple[Entry, ...]
+    total: sla.MonthTotal
+    unavailable_s: float
+    maintenance_s: float
+    unmonitored_s: float
+    service_s: float
+    availability: Fraction | None
+    outages: tuple[Interval, ...]
+    unmonitored: tuple[Interval, ...]
+    maintenance: tuple[Announced, ...]
+
+    @property
+    def exclusions(self) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if e.incident.excluded is not None)
+
+    @property
+    def claims(self) -> tuple[Claim, ...]:
+        return tuple(c for e in self.entries for c in e.claims)
+
+    @property
+    def capped(self) -> bool:
+        return self.total.uncapped > self.total.credit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MonthReport:
+    """Every requested circuit's ``month`` as of ``now`` (aware)."""
+
+    month: str
+    now: datetime
+    circuits: tuple[CircuitMonth, ...]
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """``"2026-10"`` -> ``(2026, 10)``; InputError otherwise."""
+    m = MONTH.match(text)
+    if m is None:
+        raise InputError(f"{text!r} is not a month: write YYYY-MM, e.g. 2026-10")
+    return int(m.group(1)), int(m.group(2))
+
+
+def month_span(month: str, tz: tzinfo) -> Span:
+    """The local calendar month ``[first 00:00, next first 00:00)`` in ``tz``, as UTC."""
+    year, mon = parse_month(month)
+    first = datetime(year, mon, 1, tzinfo=tz)
+    nxt = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=tz)
+    return first.astimezone(UTC), nxt.astimezone(UTC)
+
+
+def fetch_span(month: str) -> Span:
+    """A UTC span wide enough to hold ``month`` in any timezone (±2 days): what to ask a
+    journal for, as incidents overlapping it."""
+    year, mon = parse_month(month)
+    first = datetime(year, mon, 1, tzinfo=UTC)
+    nxt = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=UTC)
+    return first - timedelta(days=2), nxt + timedelta(days=2)
+
+
+def month_report(
+    month: str,
+    *,
+    incidents: Iterable[Incident],
+    terms: Mapping[str, CircuitTerms],
+    now: datetime,
+    blind: Sequence[Interval] = (),
+    gaps: Sequence[Interval] = (),
+    announced: Iterable[Announced] = (),
+    circuits: Sequence[str] | None = None,
+) -> MonthReport:
+    """The month of every circuit in ``terms`` (or of ``circuits``, in that order).
+
+    ``terms`` carry the configured maintenance; ``announced`` adds windows from elsewhere
+    (the journal), as the daemon does. ``incidents`` may hold any incidents: those that
+    neither touch the month nor count in it are ignored, as are unknown circuits."""
+    parse_month(month)
+    by_circuit: dict[str, list[Incident]] = defaultdict(list)
+    for i in incidents:
+        by_circuit[i.circuit].append(i)
+    extra: dict[str, list[Announced]] = defaultdict(list)
+    for a in announced:
+        extra[a.circuit].append(a)
+    wanted = list(terms) if circuits is None else list(circuits)
+    return MonthReport(
+        month=month,
+        now=now,
+        circuits=tuple(
+            _circuit_month(
+                month, terms[c], by_circuit.get(c, []), extra.get(c, []), now, blind, gaps
+            )
+            for c in wanted
+        ),
+    )
+
+
+def _circuit_month(
+    month: str,
+    base: CircuitTerms,
+    incidents: list[Incident],
+    extra: list[Announced],
+    now: datetime,
+    blind: Sequence[Interval],
+    gaps: Sequence[Interval],
+) -> CircuitMonth:
+    windows = (
+        *(Announced(circuit=base.circuit, window=w) for w in base.maintenance),
+        *extra,
+    )
+    terms = replace(base, maintenance=tuple(a.window for a in windows))
+    start, end = month_span(month, terms.tz)
+    stop = min(end, max(now, start))
+    incidents = sorted(incidents, key=lambda i: (i.start, i.id))
+    assessed = [assess(i, terms, now=now, blind=blind, gaps=gaps) for i in incidents]
+    listed = [a for a in assessed if _listed(a, month)]
+    total = next(
+        (m for m in month_totals(listed, {terms.circuit: terms}) if m.month == month),
+        sla.MonthTotal.of(circuit=terms.circuit, month=month, fee_yen=terms.fee_yen, parts=()),
+    )
+    today = now.astimezone(terms.tz).date()
+    outages = _union((i.start, i.end or max(now, i.start)) for i in incidents)
+    maint = _union((w.start, w.end) for w in terms.maintenance)
+    blind_or_gap = _union((s.start, s.end or max(now, s.start)) for s in (*blind, *gaps))
+    span = [(start, stop)] if stop > start else []
+    maint_in = _clip(maint, start, stop)
+    down_in = _clip(outages, start, stop)
+    unseen_in = _clip(blind_or_gap, start, stop)
+    maintenance = _length(maint_in)
+    unavailable = _length(down_in) - _common(down_in, maint_in)
+    unmonitored = _length(unseen_in) - _common(unseen_in, _union([*maint_in, *down_in]))
+    service = _length(span) - maintenance - unmonitored
+    return CircuitMonth(
+        circuit=terms.circuit,
+        month=month,
+        tz=terms.tz,
+        fee_yen=terms.fee_yen,
+        start=start,
+        end=end,
+        measured_to=stop,
+        entries=tuple(_entry(a, month, today) for a in listed),
+        total=total,
+        unavailable_s=unavailable.total_seconds(),
+        maintenance_s=maintenance.total_seconds(),
+        unmonitored_s=unmonitored.total_seconds(),
+        service_s=service.total_seconds(),
+        availability=None if service <= _ZERO else 1 - Fraction(unavailable // _US, service // _US),
+        outages=tuple(Interval(start=lo, end=hi) for lo, hi in down_in),
+        unmonitored=tuple(Interval(start=lo, end=hi) for lo, hi in unseen_in),
+        maintenance=tuple(
+            sorted(
+                (a for a in windows if a.window.start < end and a.window.end > start),
+                key=lambda a: (a.window.start, a.window.end),
+            )
+        ),
+    )
+
+
+def _listed(a: Assessment, month: str) -> bool:
+    return a.month == month or (a.notify_breach and a.notify_month == month)
+
+
+def _entry(a: Assessment, month: str, today: date) -> Entry:
+    claims = []
+    part = Fraction(0)
+    if a.month == month:
+        part += a.credit
+        if a.credit:
+            claims.append(_claim(a.incident.id, ClaimKind.OUTAGE, a.credit, a.claim_by, today))
+    if a.notify_month == month and a.notify_credit:
+        part += a.notify_credit
+        claims.append(
+            _claim(a.incident.id, ClaimKind.NOTIFY, a.notify_credit, a.notify_claim_by, today)
+        )
+    return Entry(assessment=a, month_credit=part, claims=tuple(claims))
+
+
+def _claim(
+    incident: int, kind: ClaimKind, credit: Fraction, claim_by: date | None, today: date
+) -> Claim:
+    left = None if claim_by is None else (claim_by - today).days
+    return Claim(
+        incident=incident,
+        kind=kind,
+        credit=credit,
+        claim_by=claim_by,
+        days_left=left,
+        expiring=left is not None and 0 <= left <= EXPIRING_WITHIN.days,
+        expired=left is not None and left < 0,
+    )
+
+
+# -- interval arithmetic over sorted, disjoint [lo, hi) spans ------------------------------
+def _union(spans: Iterable[Span]) -> list[Span]:
+    merged: list[Span] = []
+    for lo, hi in sorted(s for s in spans if s[1] > s[0]):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _clip(spans: list[Span], start: datetime, stop: datetime) -> list[Span]:
+    return [(max(lo, start), min(hi, stop)) for lo, hi in spans if lo < stop and hi > start]
+
+
+def _length(spans: list[Span]) -> timedelta:
+    return sum((hi - lo for lo, hi in spans), _ZERO)
+
+
+def _common(a: list[Span], b: list[Span]) -> timedelta:
+    """How much time two disjoint span lists share."""
+    return sum((sla.overlap(lo, hi, b) for lo, hi in a), _ZERO)
