@@ -220,6 +220,15 @@ class Topology:
         self.ns_exec(r, "ip", "link", "set", f"to-{d}", "up")
         self._routes(r, d)
 
+    def renumber(self, router: str, demarc: str) -> None:
+        """Delete and re-create the router <-> demarc link (a line card swap): same names and
+        addresses, new ifIndex on both ends. The path works again afterwards."""
+        r, d = ROUTERS[router], DEMARCS[demarc]
+        n = PATH_NETS[(r, d)]
+        self.ns_exec(r, "ip", "link", "del", f"to-{d}")
+        self._link(r, f"to-{d}", f"198.18.2.{n + 1}", d, f"to-{r}", f"198.18.2.{n + 2}")
+        self._routes(r, d)
+
     def cut_all(self) -> None:
         """Cut all four paths: the circuit is down."""
         for router, demarc in self.paths():

@@ -15,11 +15,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class EngineProcess:
-    """``python -m tests.probes.engine_server`` inside namespace ``short`` of ``topo``;
-    ``prefix`` goes before python (e.g. setpriv to drop CAP_NET_RAW)."""
+    """``python -m tests.probes.engine_server`` (or another JSON-line ``module``, such as
+    snmp_server) inside namespace ``short`` of ``topo``; ``prefix`` goes before python
+    (e.g. setpriv to drop CAP_NET_RAW)."""
 
-    def __init__(self, topo: Topology, short: str = "noc", *, prefix: tuple[str, ...] = ()):
-        cmd = [*prefix, sys.executable, "-m", "tests.probes.engine_server"]
+    def __init__(
+        self,
+        topo: Topology,
+        short: str = "noc",
+        *,
+        prefix: tuple[str, ...] = (),
+        module: str = "tests.probes.engine_server",
+    ):
+        cmd = [*prefix, sys.executable, "-m", module]
         self.proc = topo.popen(
             short, cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
         )

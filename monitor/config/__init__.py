@@ -6,70 +6,55 @@ and what to do about it, as one :class:`ConfigError`. See ``config/example.yaml`
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from monitor.config.fields import (
+    Address,
+    Email,
+    Strict,
+    check_address,
+    check_aware,
+    check_host_port,
+    check_zone,
+    split_host_port,
+)
+from monitor.config.snmp import RouterConfig, TrapsConfig, read_secret
 from monitor.core.assess import CircuitTerms
 from monitor.core.errors import ConfigError
 from monitor.core.model import Demarc, MaintenanceWindow, PathKey, Router
 from monitor.core.tracker import CircuitSpec
 
+__all__ = ["Settings", "load", "load_demo", "parse", "read_secret"]
+
 DEMO_CONFIG = "demo.yaml"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+class PathConfig(Strict):
+    """One router x demarc path. ``probe: snmp`` takes its state from the router's SNMP view
+    of the demarc (ifOperStatus, and bgpPeerState where configured) instead of ICMP."""
 
-
-def _zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown timezone {name!r}; use an IANA name such as Asia/Tokyo"
-        ) from None
-    return name
-
-
-def _address(value: str) -> str:
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
-
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("timestamp has no UTC offset; write it like 2026-10-05T01:00:00+09:00")
-    return value
-
-
-Address = Annotated[str, Field(min_length=1)]
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
-
-
-class PathConfig(_Model):
     router: Router
     demarc: Demarc
     address: Address
+    probe: Literal["icmp", "snmp"] = "icmp"
 
-    _check_address = field_validator("address")(_address)
+    _check_address = field_validator("address")(check_address)
 
 
-class MaintenanceConfig(_Model):
+class MaintenanceConfig(Strict):
     start: datetime
     end: datetime
     note: str = ""
 
-    _check_aware = field_validator("start", "end")(_aware)
+    _check_aware = field_validator("start", "end")(check_aware)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -81,7 +66,7 @@ class MaintenanceConfig(_Model):
         return self
 
 
-class ContactConfig(_Model):
+class ContactConfig(Strict):
     address: Email
     lang: Literal["ja", "en"] = "ja"
 
@@ -93,7 +78,7 @@ def _contact(value: Any) -> Any:
 Contact = Annotated[ContactConfig, Field()]
 
 
-class EscalationConfig(_Model):
+class EscalationConfig(Strict):
     """A contact group notified ``after_min`` minutes after detection if still open."""
 
     name: str
@@ -105,7 +90,7 @@ class EscalationConfig(_Model):
     )
 
 
-class CircuitConfig(_Model):
+class CircuitConfig(Strict):
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
     monthly_fee_yen: int = Field(gt=0)
     contacts: tuple[ContactConfig, ...]
@@ -114,15 +99,31 @@ class CircuitConfig(_Model):
     timezone: str | None = None
     probe_interval_s: float | None = Field(default=None, gt=0, le=3600)
     escalation: tuple[EscalationConfig, ...] = ()
+    routers: dict[Router, RouterConfig] = Field(default_factory=dict)
 
     _contacts = field_validator("contacts", mode="before")(
         lambda v: [_contact(c) for c in v] if isinstance(v, list) else v
     )
 
+    @model_validator(mode="after")
+    def _snmp_paths(self) -> Self:
+        for i, p in enumerate(self.paths):
+            if p.probe != "snmp":
+                continue
+            router = self.routers.get(p.router)
+            if router is None or (
+                p.demarc not in router.interfaces and p.demarc not in router.bgp_peers
+            ):
+                raise ValueError(
+                    f"paths[{i}] has probe: snmp, so routers.{p.router}.interfaces.{p.demarc} "
+                    f"(or bgp_peers.{p.demarc}) must say what to poll"
+                )
+        return self
+
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str | None) -> str | None:
-        return None if value is None else _zone(value)
+        return None if value is None else check_zone(value)
 
     @field_validator("contacts")
     @classmethod
@@ -146,32 +147,25 @@ class CircuitConfig(_Model):
         return paths
 
 
-class ControlTargetConfig(_Model):
+class ControlTargetConfig(Strict):
     name: str = Field(min_length=1)
     address: Address
 
-    _check_address = field_validator("address")(_address)
+    _check_address = field_validator("address")(check_address)
 
 
-class HttpConfig(_Model):
+class HttpConfig(Strict):
     listen: str = "127.0.0.1:9713"
     token_file: Path | None = None
 
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, value: str) -> str:
-        _, sep, port = value.rpartition(":")
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"{value!r}: write HOST:PORT, e.g. 127.0.0.1:9713")
-        return value
+    _listen = field_validator("listen")(lambda v: check_host_port(v))
 
     @property
     def host_port(self) -> tuple[str, int]:
-        host, _, port = self.listen.rpartition(":")
-        return host.strip("[]"), int(port)
+        return split_host_port(self.listen)
 
 
-class SmtpRelayConfig(_Model):
+class SmtpRelayConfig(Strict):
     host: str = Field(min_length=1)
     port: int = Field(default=25, gt=0, lt=65536)
     tls: Literal["none", "starttls", "implicit"] = "none"
@@ -184,7 +178,7 @@ class SmtpRelayConfig(_Model):
     name: str | None = None
 
 
-class NotifyConfig(_Model):
+class NotifyConfig(Strict):
     from_: Email = Field(default="slawatch@localhost", alias="from")
     noc: tuple[Email, ...] = ()
     noc_lang: Literal["ja", "en"] = "ja"
@@ -194,7 +188,7 @@ class NotifyConfig(_Model):
     maildir: Path = Path("./var/maildir")
 
 
-class Settings(_Model):
+class Settings(Strict):
     """The whole configuration; ``source`` names the file it came from."""
 
     timezone: str = "Asia/Tokyo"
@@ -206,10 +200,11 @@ class Settings(_Model):
     http: HttpConfig = HttpConfig()
     control_targets: tuple[ControlTargetConfig, ...] = ()
     notify: NotifyConfig = NotifyConfig()
+    snmp_traps: TrapsConfig | None = None
     circuits: tuple[CircuitConfig, ...]
     source: str = Field(default="<memory>", exclude=True)
 
-    _tz = field_validator("timezone")(_zone)
+    _tz = field_validator("timezone")(check_zone)
 
     @field_validator("circuits")
     @classmethod

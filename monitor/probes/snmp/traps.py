@@ -1,0 +1,129 @@
+"""SNMP trap receiver (pysnmp 7, asyncio transport): v2c communities and v3 USM users.
+
+Each accepted notification becomes a :class:`Trap` handed to ``on_trap`` synchronously on the
+event loop; pysnmp drops messages with an unknown community or failed USM authentication
+before we see them (``rejected`` counts what our own parsing refused). SNMPv1 traps are
+accepted too (pysnmp translates them to v2 form).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pysnmp.carrier.asyncio.dgram import udp, udp6
+from pysnmp.entity import config, engine
+from pysnmp.entity.rfc3413 import ntfrcv
+from pysnmp.proto.rfc1902 import OctetString
+
+from monitor.core.errors import ProbeSetupError
+from monitor.probes.snmp.model import (
+    SNMP_TRAP_ADDRESS,
+    SNMP_TRAP_OID,
+    TRAP_KINDS,
+    V3,
+    Trap,
+    TrapKind,
+)
+from monitor.probes.snmp.poller import AUTH, PRIV, text_of
+
+log = logging.getLogger("slawatch.snmp")
+
+
+class TrapReceiver:
+    """Listens on ``host:port`` (UDP) and calls ``on_trap`` for every accepted notification.
+
+    ``users`` pairs each V3 user with the hex engine ID of the agent that sends as it."""
+
+    def __init__(
+        self,
+        on_trap: Callable[[Trap], None],
+        *,
+        communities: Sequence[str] = (),
+        users: Sequence[tuple[V3, str]] = (),
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._on_trap = on_trap
+        self._communities = list(communities)
+        self._users = list(users)
+        self._wall = wall
+        self._engine: Any = None
+        self.address: tuple[str, int] | None = None
+        """Where we listen, once started (host, port): useful after binding port 0."""
+        self.rejected = 0
+
+    def start(self, host: str, port: int) -> None:
+        """Bind (ProbeSetupError naming the fix if it cannot) and start receiving."""
+        ipv6 = ":" in host
+        sock = socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            raise ProbeSetupError(
+                f"snmp_traps.listen {host}:{port}: cannot bind: {exc.strerror}; port 162 needs "
+                "root or CAP_NET_BIND_SERVICE (or choose another port)"
+            ) from None
+        sock.setblocking(False)
+        self.address = sock.getsockname()[:2]
+        eng = engine.SnmpEngine()
+        transport = (udp6.Udp6AsyncioTransport if ipv6 else udp.UdpAsyncioTransport)()
+        transport.open_server_mode(sock=sock)
+        domain = (*(udp6.DOMAIN_NAME if ipv6 else udp.DOMAIN_NAME), 1)
+        config.add_transport(eng, domain, transport)
+        for n, community in enumerate(self._communities):
+            config.add_v1_system(eng, f"slawatch-{n}", community)
+        for user, engine_id in self._users:
+            config.add_v3_user(
+                eng,
+                user.user,
+                AUTH[user.auth_protocol],
+                user.auth_key,
+                PRIV[user.priv_protocol],
+                user.priv_key,
+                securityEngineId=OctetString(hexValue=engine_id.removeprefix("0x")),
+            )
+        ntfrcv.NotificationReceiver(eng, self._received)
+        self._engine = eng
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close_dispatcher()
+            self._engine = None
+
+    def _received(
+        self, eng: Any, state: Any, context_engine: Any, context: Any, binds: Any, ctx: Any
+    ) -> None:
+        try:
+            _, (source, _port) = eng.message_dispatcher.get_transport_info(state)
+            values: dict[str, int | str] = {}
+            for name, value in binds:
+                values[str(name)] = _plain(value)
+            oid = str(values.get(SNMP_TRAP_OID, ""))
+            trap = Trap(
+                source=str(values.get(SNMP_TRAP_ADDRESS) or source),
+                kind=TRAP_KINDS.get(oid, TrapKind.OTHER),
+                oid=oid,
+                varbinds=values,
+                at=self._wall(),
+            )
+        except Exception as exc:  # a malformed trap must not kill the receiver
+            self.rejected += 1
+            log.warning("ignored a malformed SNMP notification: %s", exc)
+            return
+        self._on_trap(trap)
+
+
+def _plain(value: Any) -> int | str:
+    """A varbind value as int (numbers), dotted text (OIDs, IP addresses) or text."""
+    kind = type(value).__name__
+    if kind in ("Integer", "Integer32", "Counter32", "Gauge32", "Unsigned32", "TimeTicks"):
+        return int(value)
+    if kind == "IpAddress":
+        return ".".join(str(b) for b in bytes(value.asOctets()))
+    if kind == "ObjectIdentifier" or kind == "ObjectName":
+        return str(value)
+    return text_of(value)

@@ -1,0 +1,133 @@
+"""Real SNMP agents for tests: Debian's ``snmpd`` inside the router namespaces of a Topology.
+
+Each agent listens on the router's NOC-facing address, port 161, and answers SNMPv2c
+(community ``COMMUNITY``) and SNMPv3 authPriv (user ``V3_USER``, SHA/AES). Its IF-MIB is the
+real one of the namespace (interfaces ``to-noc``, ``to-dp``, ``to-ds``; snmpd caches it, so a
+change shows 2-3 s later). There is no BGP daemon here, so BGP4-MIB ``bgpPeerState`` is
+served through snmpd's ``pass_persist`` hook from one file per peer (``set_bgp``): the agent and the
+SNMP traffic are real, only the BGP state is set by the test.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support import require_tool
+from tests.topology import ROUTERS, Topology
+
+COMMUNITY = "sw-test-community"
+V3_USER = "slawatch"
+V3_AUTH = "auth-key-for-tests"
+V3_PRIV = "priv-key-for-tests"
+TRAP_ENGINE_ID = "8000000001020304"
+BGP_STATE = ".1.3.6.1.2.1.15.3.1.2"
+
+PASS_SCRIPT = """#!/bin/sh
+# snmpd pass_persist hook: bgpPeerState.<peer> from the file $DIR/<peer> (GET only).
+# (plain ``pass`` output is cached by snmpd for 30 s; pass_persist is asked every time)
+DIR="$(dirname "$0")/bgp"
+while read -r cmd; do
+  case "$cmd" in
+    PING) echo PONG ;;
+    get) read -r oid; peer="${oid#BASE.}"
+         if [ -f "$DIR/$peer" ]; then echo "$oid"; echo integer; cat "$DIR/$peer"
+         else echo NONE; fi ;;
+    getnext) read -r oid; echo NONE ;;
+    set) read -r oid; read -r value; echo not-writable ;;
+    *) exit 0 ;;
+  esac
+done
+""".replace("BASE", BGP_STATE)
+
+
+@dataclass
+class Agents:
+    """snmpd in each router namespace; ``stop`` ends them (also safe to call twice)."""
+
+    topo: Topology
+    root: Path
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, topo: Topology, root: Path, routers: tuple[str, ...] = ("active", "standby")):
+        require_tool("snmpd")
+        agents = cls(topo=topo, root=root)
+        try:
+            for router in routers:
+                agents._start(router)
+        except BaseException:
+            agents.stop()
+            raise
+        return agents
+
+    def dir(self, router: str) -> Path:
+        return self.root / f"snmpd-{router}"
+
+    def _start(self, router: str) -> None:
+        d = self.dir(router)
+        (d / "bgp").mkdir(parents=True, exist_ok=True)
+        script = d / "bgp.sh"
+        script.write_text(PASS_SCRIPT, encoding="utf-8")
+        script.chmod(0o755)
+        address = self.topo.router_address(router)
+        (d / "snmpd.conf").write_text(
+            f"agentAddress udp:{address}:161\n"
+            f"rocommunity {COMMUNITY} 198.18.0.0/15\n"
+            f"createUser {V3_USER} SHA {V3_AUTH} AES {V3_PRIV}\n"
+            f"rouser {V3_USER} priv\n"
+            f"pass_persist {BGP_STATE} /bin/sh {script}\n"
+            # a re-created interface replaces the old row of the same name, as on a router
+            "interface_replace_old yes\n",
+            encoding="utf-8",
+        )
+        env = dict(os.environ, SNMP_PERSISTENT_DIR=str(d))
+        cmd = ["snmpd", "-f", "-C", "-c", str(d / "snmpd.conf"), "-Lf", str(d / "log"),
+               "-p", str(d / "pid"), "-M", "/nonexistent", "-m", ""]  # fmt: skip
+        self.procs[router] = self.topo.popen(ROUTERS[router], cmd, env=env)
+        self._wait_listening(router)
+
+    def _wait_listening(self, router: str) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            out = self.topo.ns_exec(ROUTERS[router], "ss", "-Hlun", check=False).stdout
+            if ":161 " in out:
+                return
+            if self.procs[router].poll() is not None:
+                break
+            time.sleep(0.05)
+        log = (self.dir(router) / "log").read_text(errors="replace")
+        raise AssertionError(f"snmpd in {router} did not start:\n{log}")
+
+    def set_bgp(self, router: str, peer: str, state: int) -> None:
+        """Make the agent of ``router`` report ``bgpPeerState.<peer> = state`` (6 = up)."""
+        path = self.dir(router) / "bgp" / peer
+        path.write_text(f"{state}\n", encoding="utf-8")
+
+    def clear_bgp(self, router: str, peer: str) -> None:
+        (self.dir(router) / "bgp" / peer).unlink(missing_ok=True)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=5)
+        self.procs.clear()
+
+
+def send_trap(topo: Topology, router: str, dest: str, trap_oid: str, *binds: str,
+              community: str = COMMUNITY) -> None:  # fmt: skip
+    """``snmptrap -v2c`` from the router's namespace to ``dest`` (HOST:PORT); ``binds`` are
+    snmptrap's OID TYPE VALUE triples, flattened."""
+    require_tool("snmptrap")
+    topo.ns_exec(
+        ROUTERS[router], "snmptrap", "-v2c", "-c", community, "-m", "", "-M", "/nonexistent",
+        dest, "", trap_oid, *binds,
+    )  # fmt: skip
