@@ -113,9 +113,10 @@ class CircuitMonth:
     """One circuit's month. Times aware UTC; ``start``/``end`` are the local month's bounds,
     ``measured_to`` is where the measured part ends (``end``, or ``now`` within the month).
 
-    ``outages``, ``unmonitored`` (gaps and blind time) and ``maintenance`` are the intervals
-    that touch the month, clipped to ``[start, measured_to)`` except the maintenance windows,
-    which are given whole with their notes. Seconds are over the measured span."""
+    ``outages`` are the outages clipped to ``[start, measured_to)``; ``unmonitored`` the time
+    taken out of the service time for it (gaps and blind time outside outages and
+    maintenance); ``maintenance`` the windows touching the month, whole, with their notes.
+    Seconds are over the measured span."""
 
     circuit: str
     month: str
@@ -249,10 +250,10 @@ def _circuit_month(
     maint_in = _clip(maint, start, stop)
     down_in = _clip(outages, start, stop)
     unseen_in = _clip(blind_or_gap, start, stop)
+    unseen = _minus(unseen_in, _union([*maint_in, *down_in]))
     maintenance = _length(maint_in)
     unavailable = _length(down_in) - _common(down_in, maint_in)
-    unmonitored = _length(unseen_in) - _common(unseen_in, _union([*maint_in, *down_in]))
-    service = _length(span) - maintenance - unmonitored
+    service = _length(span) - maintenance - _length(unseen)
     return CircuitMonth(
         circuit=terms.circuit,
         month=month,
@@ -265,11 +266,11 @@ def _circuit_month(
         total=total,
         unavailable_s=unavailable.total_seconds(),
         maintenance_s=maintenance.total_seconds(),
-        unmonitored_s=unmonitored.total_seconds(),
+        unmonitored_s=_length(unseen).total_seconds(),
         service_s=service.total_seconds(),
         availability=None if service <= _ZERO else 1 - Fraction(unavailable // _US, service // _US),
         outages=tuple(Interval(start=lo, end=hi) for lo, hi in down_in),
-        unmonitored=tuple(Interval(start=lo, end=hi) for lo, hi in unseen_in),
+        unmonitored=tuple(Interval(start=lo, end=hi) for lo, hi in unseen),
         maintenance=tuple(
             sorted(
                 (a for a in windows if a.window.start < end and a.window.end > start),
@@ -330,6 +331,23 @@ def _clip(spans: list[Span], start: datetime, stop: datetime) -> list[Span]:
 
 def _length(spans: list[Span]) -> timedelta:
     return sum((hi - lo for lo, hi in spans), _ZERO)
+
+
+def _minus(a: list[Span], b: list[Span]) -> list[Span]:
+    """The parts of ``a`` outside ``b`` (both sorted and disjoint)."""
+    out: list[Span] = []
+    for lo, hi in a:
+        for blo, bhi in b:
+            if bhi <= lo or blo >= hi:
+                continue
+            if blo > lo:
+                out.append((lo, blo))
+            lo = max(lo, bhi)
+            if lo >= hi:
+                break
+        if lo < hi:
+            out.append((lo, hi))
+    return out
 
 
 def _common(a: list[Span], b: list[Span]) -> timedelta:

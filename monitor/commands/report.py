@@ -1,0 +1,210 @@
+"""``slawatch report``: a month's SLA report per circuit, from the journal or recorded events.
+
+    slawatch report --month YYYY-MM[..YYYY-MM] [--circuit ID] [--format FMT] [--lang ja|en]
+                    [--config FILE] [--journal FILE | --events FILE] [--now TIME] [-o OUT]
+
+The figures are :func:`monitor.core.report.month_report`'s, the same as ``GET /api/sla``
+(from the journal, with the maintenance windows announced through the API) or as
+``slawatch replay`` (from ``--events``). ``--now`` fixes the "as of" time (default: the
+clock; with ``--events``, the last event, as replay does), so a report can be made again
+exactly. Progress goes to stderr, and only when stderr is a terminal or ``--progress`` asks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from monitor import config, replay
+from monitor.core.errors import InputError
+from monitor.core.model import require_aware
+from monitor.core.report import (
+    Announced,
+    MonthReport,
+    fetch_span,
+    month_report,
+    parse_month,
+)
+from monitor.report import FORMATS, pdf, render
+from monitor.report.words import LANGS
+from monitor.store.journal import Journal
+
+MONTH_HELP = "write YYYY-MM (e.g. 2026-10) or a range YYYY-MM..YYYY-MM (e.g. 2026-01..2026-12)"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("report", help="a month's SLA report per circuit (text, md, csv, ...)")
+    p.add_argument("--month", required=True, help=f"the month: {MONTH_HELP}")
+    p.add_argument("--circuit", help="only this circuit (default: every configured circuit)")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format (text)")
+    p.add_argument("--lang", choices=LANGS, default="ja", help="language of text/md/html/pdf")
+    p.add_argument("--config", help="YAML configuration (default: the built-in demo)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--journal", help="the daemon's journal (default: the config's journal)")
+    source.add_argument("--events", help="replay this JSON lines file instead of a journal")
+    p.add_argument("--now", help="report as of this time (ISO 8601 with offset)")
+    p.add_argument("-o", "--output", help="write here instead of stdout (required for pdf)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress on stderr (default: when stderr is a terminal)",
+    )
+    p.set_defaults(func=run)
+
+
+def months(text: str) -> list[str]:
+    """``2026-10`` or ``2026-01..2026-12`` (inclusive) as a list of months."""
+    first, sep, last = text.partition("..")
+    try:
+        lo, hi = parse_month(first), parse_month(last if sep else first)
+    except InputError:
+        raise InputError(f"--month {text!r}: {MONTH_HELP}") from None
+    a, b = lo[0] * 12 + lo[1] - 1, hi[0] * 12 + hi[1] - 1
+    if b < a:
+        raise InputError(f"--month {text!r}: the range ends before it starts")
+    return [f"{n // 12:04d}-{n % 12 + 1:02d}" for n in range(a, b + 1)]
+
+
+def _now(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"--now {text!r}: write an ISO 8601 time like 2026-11-01T09:00+09:00"
+        ) from None
+    return require_aware(at, "--now").astimezone(UTC)
+
+
+class Progress:
+    """``slawatch report: 3/12 2026-03`` on one rewritten stderr line, when enabled."""
+
+    def __init__(self, enabled: bool, total: int, stream: TextIO) -> None:
+        self.enabled, self.total, self.stream, self.done = enabled, total, stream, 0
+
+    def step(self, what: str) -> None:
+        self.done += 1
+        if self.enabled:
+            self.stream.write(f"\rslawatch report: {self.done}/{self.total} {what}\033[K")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.done:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    wanted = months(args.month)
+    now = _now(args.now)
+    if args.format == "pdf" and not args.output:
+        raise InputError("--format pdf writes a file: give -o FILE.pdf")
+    settings = config.load(args.config) if args.config else config.load_demo()
+    terms = settings.terms()
+    circuits = None
+    if args.circuit is not None:
+        if args.circuit not in terms:
+            raise InputError(
+                f"--circuit {args.circuit!r}: no such circuit in {settings.source} "
+                f"(known: {', '.join(terms)}); check --config"
+            )
+        circuits = [args.circuit]
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    progress = Progress(show, len(wanted) + 1, sys.stderr)
+    try:
+        reports = list(_reports(args, settings, wanted, now, circuits, progress))
+        progress.step(f"writing {args.format}")
+    finally:
+        progress.close()
+    if args.format == "pdf":
+        pdf.print_pdf(render(reports, "html", args.lang), Path(args.output))
+        return 0
+    _write(render(reports, args.format, args.lang), args.output)
+    return 0
+
+
+def _reports(
+    args: argparse.Namespace,
+    settings: config.Settings,
+    wanted: list[str],
+    now: datetime | None,
+    circuits: list[str] | None,
+    progress: Progress,
+) -> Iterator[MonthReport]:
+    terms = settings.terms()
+    if args.events:
+        result = _replay(settings, args.events)
+        at = now or result.now
+        if at is None:
+            raise InputError(f"--events {args.events}: no events, so no time to report as of")
+        for month in wanted:
+            yield month_report(
+                month,
+                incidents=result.incidents.values(),
+                terms=terms,
+                now=at,
+                blind=result.tracker.blind_spans(),
+                circuits=circuits,
+            )
+            progress.step(month)
+        return
+    journal = _journal(Path(args.journal) if args.journal else settings.journal, args.journal)
+    try:
+        at = now or datetime.now(UTC)
+        announced = [
+            Announced(circuit=w.circuit, window=w.window, source=w.source)
+            for w in journal.maintenance()
+        ]
+        blind, gaps = journal.blind_intervals(), journal.gaps()
+        only = circuits[0] if circuits else None
+        for month in wanted:
+            lo, hi = fetch_span(month)
+            yield month_report(
+                month,
+                incidents=journal.incidents(only, lo, hi),
+                terms=terms,
+                now=at,
+                blind=blind,
+                gaps=gaps,
+                announced=announced,
+                circuits=circuits,
+            )
+            progress.step(month)
+    finally:
+        journal.close()
+
+
+def _replay(settings: config.Settings, events: str) -> replay.ReplayResult:
+    try:
+        with open(events, encoding="utf-8") as fh:
+            return replay.run(settings, fh)
+    except OSError as exc:
+        raise InputError(f"--events {events}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"--events {events}: not UTF-8 text ({exc.reason})") from None
+
+
+def _journal(path: Path, given: str | None) -> Journal:
+    if not path.is_file():
+        where = "--journal" if given else "the config's journal"
+        raise InputError(
+            f"{where} {path}: no such file; name the daemon's journal with --journal FILE "
+            "(or set journal: in --config), or replay recorded events with --events FILE"
+        )
+    return Journal.open(path)
+
+
+def _write(text: str, output: str | None) -> None:
+    if not output:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    try:
+        Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"-o {output}: cannot write: {exc.strerror}") from None

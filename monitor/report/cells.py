@@ -1,0 +1,234 @@
+"""What the human formats (text, md, html, pdf) show, as plain strings: one place decides
+how a time, a duration, yen or an incident's row reads, so the formats differ only in layout.
+
+Times are shown in the circuit's timezone; durations as ``H:MM:SS`` (hours may exceed 24);
+availability as a percentage rounded *down* to 3 decimals, so 99.9996% never shows as 100%.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from fractions import Fraction
+
+from monitor.core import sla
+from monitor.core.report import CircuitMonth, Claim, Entry, MonthReport
+from monitor.report.words import WORDS, Lang
+
+COLUMNS = (
+    "col_id",
+    "col_start",
+    "col_end",
+    "col_duration",
+    "col_counted",
+    "col_tier",
+    "col_credit",
+    "col_notice",
+    "col_claim",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """``w("key", field=...)``: one language's text with its fields filled."""
+
+    lang: Lang
+
+    def __call__(self, key: str, **fields: object) -> str:
+        return WORDS[self.lang][key].format(**fields)
+
+
+def when(at: datetime | None, tz: tzinfo, *, seconds: bool = True) -> str:
+    """``2026-10-05 00:40:00`` in ``tz`` (no offset: the circuit's zone is stated once)."""
+    if at is None:
+        return "-"
+    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def short(at: datetime | None, tz: tzinfo) -> str:
+    """``10-05 00:40:00``: a table cell (the report's heading gives the year)."""
+    return "-" if at is None else at.astimezone(tz).strftime("%m-%d %H:%M:%S")
+
+
+def stamp(at: datetime, tz: tzinfo) -> str:
+    """A time with its offset, for the report's "as of" line."""
+    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+def duration(seconds: float) -> str:
+    """``H:MM:SS``; fractions of a second are dropped (the JSON keeps them)."""
+    whole = max(int(seconds), 0)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def percent_digits(value: Fraction) -> str:
+    """``"99.861"``: a fraction as a percentage rounded down to 3 decimals."""
+    thousandths = value * 100_000 // 1
+    return f"{thousandths // 1000}.{thousandths % 1000:03d}"
+
+
+def percent(value: Fraction | None) -> str:
+    """``99.861%``, rounded down to 3 decimals; ``-`` for None."""
+    return "-" if value is None else f"{percent_digits(value)}%"
+
+
+def yen(w: Words, amount: int) -> str:
+    return w("yen", n=f"{amount:,}")
+
+
+def credit(w: Words, fee_yen: int, fraction: Fraction) -> str:
+    """``1/90（3,333円）``: a fraction of the fee and its yen, rounded down."""
+    if not fraction:
+        return "0"
+    return w("paren", text=fraction, note=yen(w, sla.yen(fee_yen, fraction)))
+
+
+def notice(w: Words, e: Entry, tz: tzinfo) -> str:
+    a, i = e.assessment, e.incident
+    if a.notify_deadline is None:
+        return w("notice_none")
+    if a.notify_breach:
+        if i.notified is None:
+            return w("notice_breach", deadline=short(a.notify_deadline, tz))
+        return w("notice_late", at=short(i.notified, tz))
+    if i.notified is not None:
+        return w("notice_ok", at=short(i.notified, tz))
+    return w("notice_pending", deadline=short(a.notify_deadline, tz))
+
+
+def claim_state(w: Words, c: Claim) -> str:
+    if c.claim_by is None or c.days_left is None:
+        return w("claim_open")
+    if c.expired:
+        return w("claim_expired")
+    if c.expiring:
+        return w("claim_expiring", days=c.days_left)
+    return w("claim_ok", days=c.days_left)
+
+
+def claim_cell(w: Words, e: Entry) -> str:
+    """The earliest claim deadline of the entry (the claims list says which are expiring)."""
+    if not e.claims:
+        return "-"
+    first = min(e.claims, key=lambda c: (c.claim_by is None, c.claim_by))
+    return w("claim_open") if first.claim_by is None else first.claim_by.isoformat()
+
+
+def row(w: Words, c: CircuitMonth, e: Entry) -> tuple[str, ...]:
+    """One incident's cells, in :data:`COLUMNS` order."""
+    a, i = e.assessment, e.incident
+    return (
+        str(i.id),
+        short(i.start, c.tz),
+        w("open") if i.end is None else short(i.end, c.tz),
+        duration(a.duration_s),
+        duration(a.counted_s),
+        str(a.tier),
+        w("excluded") if i.excluded is not None else str(e.month_credit),
+        notice(w, e, c.tz),
+        claim_cell(w, e),
+    )
+
+
+def header(w: Words) -> tuple[str, ...]:
+    return tuple(w(k) for k in COLUMNS)
+
+
+def claim_header(w: Words) -> tuple[str, ...]:
+    return tuple(w(k) for k in ("col_id", "col_kind", "col_credit", "col_claim", "col_state"))
+
+
+def summary(w: Words, c: CircuitMonth) -> list[tuple[str, str]]:
+    """The circuit's key figures as (label, value) pairs."""
+    avail = (
+        w("availability_none")
+        if c.availability is None
+        else w(
+            "availability_of",
+            pct=percent(c.availability),
+            down=duration(c.unavailable_s),
+            service=duration(c.service_s),
+        )
+    )
+    total = w(
+        "total_of",
+        fraction=c.total.credit,
+        yen=yen(w, c.total.credit_yen),
+    )
+    pairs = [
+        (w("timezone"), str(c.tz)),
+        (w("fee"), yen(w, c.fee_yen)),
+        (w("availability"), avail),
+        (w("maintenance"), duration(c.maintenance_s)),
+        (w("unmonitored"), duration(c.unmonitored_s)),
+        (w("total"), total),
+    ]
+    if c.capped:
+        pairs.append(("", w("capped", uncapped=c.total.uncapped)))
+    return pairs
+
+
+def maintenance_lines(w: Words, c: CircuitMonth) -> list[str]:
+    out = []
+    for a in c.maintenance:
+        source = w("source_config") if a.source == "config" else w("source_other", source=a.source)
+        note = f" {a.window.note}" if a.window.note else ""
+        span = f"{when(a.window.start, c.tz, seconds=False)} - "
+        span += f"{when(a.window.end, c.tz, seconds=False)}{note}"
+        out.append(w("paren", text=span, note=source))
+    return out
+
+
+def exclusion_lines(c: CircuitMonth) -> list[str]:
+    return [f"#{e.incident.id}: {e.incident.excluded}" for e in c.exclusions]
+
+
+def gap_lines(w: Words, c: CircuitMonth) -> list[str]:
+    """Incidents with time the monitor did not see: not running (gaps) or blind."""
+    out = []
+    for e in c.entries:
+        a = e.assessment
+        notes = []
+        if a.gaps:
+            spans = ", ".join(f"{short(g.start, c.tz)} - {short(g.end, c.tz)}" for g in a.gaps)
+            notes.append(w("gaps_note", spans=spans))
+        if a.blind_s:
+            notes.append(w("blind_note", time=duration(a.blind_s)))
+        if notes:
+            out.append(f"#{e.incident.id}: {'; '.join(notes)}")
+    return out
+
+
+def claim_rows(w: Words, c: CircuitMonth) -> list[tuple[str, str, str, str, str]]:
+    """(incident, kind, credit, claim by, state) for each credit of the month."""
+    return [
+        (
+            f"#{cl.incident}",
+            w("kind_outage") if cl.kind == "outage" else w("kind_notify"),
+            credit(w, c.fee_yen, cl.credit),
+            "-" if cl.claim_by is None else cl.claim_by.isoformat(),
+            claim_state(w, cl),
+        )
+        for cl in sorted(c.claims, key=lambda cl: (cl.claim_by is None, cl.claim_by, cl.incident))
+    ]
+
+
+def title(w: Words, r: MonthReport) -> str:
+    return w("title", month=r.month)
+
+
+def as_of(w: Words, r: MonthReport) -> str:
+    tz = r.circuits[0].tz if r.circuits else r.now.tzinfo
+    assert tz is not None
+    return w("as_of", at=stamp(r.now, tz))
+
+
+def width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: East Asian wide and full-width characters
+    take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, cols: int) -> str:
+    return text + " " * max(cols - width(text), 0)

@@ -1,0 +1,104 @@
+"""CSV: one row per incident listed in a month, with its circuit's month figures repeated,
+and one row (incident fields empty) for a circuit with none. For spreadsheets and billing.
+
+Values are written as the JSON output writes them (ISO times with the circuit's offset, exact
+fractions, seconds as floats, ``true``/``false``), so a figure reads the same in every
+format. Header names are the JSON field names; the circuit's month figures are prefixed ``month_``,
+the incident's id and own month are ``incident`` and ``incident_month``. Language-neutral
+(``--lang`` does not apply). UTF-8, CRLF line ends (RFC 4180).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from monitor.core.report import MonthReport
+from monitor.report.json_out import month_object
+
+CIRCUIT_FIELDS = (
+    ("month", "month"),
+    ("circuit", "circuit"),
+    ("timezone", "timezone"),
+    ("fee_yen", "fee_yen"),
+    ("month_credit", "credit"),
+    ("month_credit_yen", "credit_yen"),
+    ("month_uncapped", "uncapped"),
+    ("month_capped", "capped"),
+    ("month_availability_pct", "availability_pct"),
+    ("month_unavailable_s", "unavailable_s"),
+    ("month_maintenance_s", "maintenance_s"),
+    ("month_unmonitored_s", "unmonitored_s"),
+)
+INCIDENT_FIELDS = (
+    ("incident", "id"),
+    ("incident_month", "month"),
+    *(
+        (f, f)
+        for f in (
+            "start",
+            "end",
+            "detected",
+            "duration_s",
+            "counted_s",
+            "maintenance_s",
+            "blind_s",
+            "tier",
+            "credit",
+            "notify_deadline",
+            "notified",
+            "notify_breach",
+            "notify_credit",
+            "excluded",
+            "claim_by",
+            "notify_claim_by",
+        )
+    ),
+)
+HEADER = (
+    *(name for name, _ in CIRCUIT_FIELDS),
+    *(name for name, _ in INCIDENT_FIELDS),
+    "claim_status",
+)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _status(claims: list[dict[str, Any]], incident: int) -> str:
+    """``expired``, ``expiring``, ``open`` (not claimable yet), ``ok``, or empty: the most
+    urgent state among the incident's claims in this month."""
+    mine = [c for c in claims if c["incident"] == incident]
+    for state in ("expired", "expiring"):
+        if any(c[state] for c in mine):
+            return state
+    if any(c["claim_by"] is None for c in mine):
+        return "open"
+    return "ok" if mine else ""
+
+
+def render(reports: Sequence[MonthReport]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    for r in reports:
+        data = month_object(r)
+        for row in data["circuits"]:
+            lead = [_cell(row[key]) for _, key in CIRCUIT_FIELDS]
+            mine = [i for i in data["incidents"] if i["circuit"] == row["circuit"]]
+            if not mine:
+                writer.writerow(lead + [""] * (len(INCIDENT_FIELDS) + 1))
+            for i in mine:
+                writer.writerow(
+                    lead
+                    + [_cell(i[key]) for _, key in INCIDENT_FIELDS]
+                    + [_status(row["claims"], i["id"])]
+                )
+    return out.getvalue()

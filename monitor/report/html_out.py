@@ -1,0 +1,202 @@
+"""HTML: one self-contained page (inline CSS and SVG, no script, nothing fetched), for a
+browser, for mail, and as the source of the PDF.
+
+Every piece of text is escaped where it is put into the page (``html.escape`` with quotes),
+whatever its origin: circuit ids, maintenance notes and exclusion reasons come from operators
+and must not be able to add markup. A Content-Security-Policy that forbids scripts and
+every fetch backs this up in a browser.
+
+The timeline is an SVG strip per circuit over the local calendar month: outages (red),
+announced maintenance (blue) and unmonitored time (amber, hatched), with a tick per day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from html import escape
+
+from monitor.core.report import CircuitMonth, MonthReport
+from monitor.report import cells
+from monitor.report.cells import Words
+from monitor.report.words import Lang
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+STYLE = """
+@page { size: A4 landscape; margin: 12mm; }
+body { font-family: "Noto Sans CJK JP", "IPAPGothic", "IPAGothic", sans-serif; color: #1b1f24;
+  margin: 0 auto; max-width: 1100px; padding: 16px; font-size: 13px; }
+h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 24px 0 6px;
+  border-bottom: 2px solid #1b1f24; } h3 { font-size: 13px; margin: 12px 0 4px; }
+.asof { color: #555; margin: 0 0 12px; }
+h2, h3 { break-after: avoid-page; } tr, svg, dl { break-inside: avoid-page; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; margin: 0 0 8px; }
+dt { color: #555; } dd { margin: 0; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid #c9ced6; padding: 3px 6px; text-align: left; white-space: nowrap; }
+th { background: #eef1f5; } td.num { text-align: right; }
+tr.excluded td { color: #777; text-decoration: line-through; }
+tr.excluded td.keep { text-decoration: none; }
+.bad { color: #b3261e; font-weight: bold; } .warn { color: #8a5a00; font-weight: bold; }
+ul { margin: 2px 0; padding-left: 20px; }
+svg { display: block; margin: 6px 0 10px; }
+footer { color: #555; margin-top: 24px; font-size: 11px; }
+"""
+
+WIDTH, LEFT, BAR, TOP = 1000, 4, 18, 6
+COLOURS = {"outage": "#d93025", "maintenance": "#4a7bd0", "unmonitored": "url(#hatch{n})"}
+
+
+def _x(at: datetime, c: CircuitMonth) -> float:
+    whole = (c.end - c.start).total_seconds()
+    return LEFT + (WIDTH - 2 * LEFT) * max(min((at - c.start).total_seconds() / whole, 1), 0)
+
+
+def _rects(
+    kind: str, spans: Iterable[tuple[datetime, datetime, str]], c: CircuitMonth, n: int
+) -> list[str]:
+    out = []
+    for lo, hi, label in spans:
+        x0, x1 = _x(lo, c), _x(hi, c)
+        out.append(
+            f"<rect class='{kind}' x='{x0:.1f}' y='{TOP}' width='{max(x1 - x0, 1.5):.1f}' "
+            f"height='{BAR}' fill='{COLOURS[kind].format(n=n)}'>"
+            f"<title>{escape(label)}</title></rect>"
+        )
+    return out
+
+
+def timeline(w: Words, c: CircuitMonth, n: int = 0) -> str:
+    """The month as an SVG strip; every label escaped. ``n`` keeps ids unique in a page."""
+    local = c.start.astimezone(c.tz)
+    days, ticks = int((c.end - c.start) / timedelta(days=1) + 0.5), []
+    for d in range(days):
+        at = datetime(local.year, local.month, d + 1, tzinfo=c.tz).astimezone(UTC)
+        x = _x(at, c)
+        ticks.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{TOP}' y2='{TOP + BAR + 4}'/>")
+        if d == 0 or (d + 1) % 5 == 0:
+            ticks.append(f"<text x='{x + 2:.1f}' y='{TOP + BAR + 16}'>{d + 1}</text>")
+
+    def label(kind: str, lo: datetime, hi: datetime, note: str = "") -> str:
+        extra = f" {note}" if note else ""
+        return f"{w(kind)} {cells.when(lo, c.tz)} - {cells.when(hi, c.tz)}{extra}"
+
+    maint = [
+        (
+            a.window.start,
+            a.window.end,
+            label("legend_maintenance", a.window.start, a.window.end, a.window.note),
+        )
+        for a in c.maintenance
+    ]
+    parts = [
+        *_rects("maintenance", maint, c, n),
+        *_rects(
+            "unmonitored",
+            ((s.start, s.end or c.measured_to, w("legend_unmonitored")) for s in c.unmonitored),
+            c,
+            n,
+        ),
+        *_rects(
+            "outage",
+            (
+                (s.start, s.end or c.measured_to, label("legend_outage", s.start, s.end or c.end))
+                for s in c.outages
+            ),
+            c,
+            n,
+        ),
+    ]
+    legend = " ".join(
+        f"<tspan fill='{'#b07a00' if k == 'unmonitored' else COLOURS[k]}'>■</tspan> "
+        f"{escape(w('legend_' + k))}"
+        for k in ("outage", "maintenance", "unmonitored")
+    )
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {WIDTH} 52' width='100%' "
+        f"role='img' aria-label='{escape(w('timeline', month=c.month))}'>"
+        f"<defs><pattern id='hatch{n}' width='6' height='6' patternUnits='userSpaceOnUse' "
+        "patternTransform='rotate(45)'><rect width='6' height='6' fill='#f6d37a'/>"
+        "<line y2='6' stroke='#b07a00' stroke-width='2'/></pattern></defs>"
+        f"<rect x='{LEFT}' y='{TOP}' width='{WIDTH - 2 * LEFT}' height='{BAR}' fill='#e8f3e8' "
+        "stroke='#9aa5b1'/>"
+        f"<g stroke='#9aa5b1' font-size='10' fill='#555'>{''.join(ticks)}</g>"
+        f"{''.join(parts)}"
+        f"<text x='{WIDTH - LEFT}' y='{TOP + BAR + 16}' text-anchor='end' font-size='10'>"
+        f"{legend}</text></svg>"
+    )
+
+
+def _list(title: str, lines: Sequence[str]) -> str:
+    if not lines:
+        return ""
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return f"<h3>{escape(title)}</h3><ul>{items}</ul>"
+
+
+def _table(w: Words, c: CircuitMonth) -> str:
+    if not c.entries:
+        return f"<p>{escape(w('no_incidents'))}</p>"
+    head = "".join(f"<th>{escape(h)}</th>" for h in cells.header(w))
+    body = []
+    for e in c.entries:
+        row = cells.row(w, c, e)
+        klass = " class='excluded'" if e.incident.excluded is not None else ""
+        tds = []
+        for n, cell in enumerate(row):
+            attrs = " class='num'" if 3 <= n <= 4 else ""
+            if n == 7 and e.assessment.notify_breach:
+                attrs = " class='bad keep'"
+            tds.append(f"<td{attrs}>{escape(cell)}</td>")
+        body.append(f"<tr{klass}>{''.join(tds)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _claims(w: Words, c: CircuitMonth) -> str:
+    rows = cells.claim_rows(w, c)
+    if not rows:
+        return ""
+    ordered = sorted(c.claims, key=lambda cl: (cl.claim_by is None, cl.claim_by, cl.incident))
+    body = []
+    for cl, cols in zip(ordered, rows, strict=True):
+        state = "bad" if cl.expired else "warn" if cl.expiring else ""
+        tds = "".join(f"<td>{escape(x)}</td>" for x in cols[:-1])
+        body.append(f"<tr>{tds}<td class='{state}'>{escape(cols[-1])}</td></tr>")
+    head = "".join(f"<th>{escape(h)}</th>" for h in cells.claim_header(w))
+    return (
+        f"<h3>{escape(w('claims'))}</h3><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _circuit(w: Words, c: CircuitMonth, n: int) -> str:
+    summary = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in cells.summary(w, c))
+    return (
+        f"<section><h2>{escape(w('circuit'))} {escape(c.circuit)}</h2>"
+        f"<dl>{summary}</dl>{timeline(w, c, n)}{_table(w, c)}"
+        f"{_list(w('exclusions'), cells.exclusion_lines(c))}"
+        f"{_list(w('gaps'), cells.gap_lines(w, c))}"
+        f"{_list(w('maintenance_list'), cells.maintenance_lines(w, c))}"
+        f"{_claims(w, c)}</section>"
+    )
+
+
+def render(reports: Sequence[MonthReport], lang: Lang) -> str:
+    w = Words(lang)
+    title = " / ".join(cells.title(w, r) for r in reports)
+    body, n = [], 0
+    for r in reports:
+        body.append(
+            f"<h1>{escape(cells.title(w, r))}</h1><p class='asof'>{escape(cells.as_of(w, r))}</p>"
+        )
+        for c in r.circuits:
+            body.append(_circuit(w, c, n))
+            n += 1
+    return (
+        f"<!DOCTYPE html>\n<html lang='{lang}'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
+        f"{''.join(body)}<footer>{escape(w('footer'))}</footer></body></html>\n"
+    )

@@ -1,0 +1,57 @@
+"""Plain text for a terminal: a block per circuit with its figures and an aligned table.
+
+Columns are padded by display width (a Japanese character takes two columns), so the table
+lines up in a terminal with a monospaced font.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from monitor.core.report import CircuitMonth, MonthReport
+from monitor.report import cells
+from monitor.report.cells import Words, pad, width
+from monitor.report.words import Lang
+
+
+def table(head: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
+    """Left-aligned columns two spaces apart; no trailing spaces."""
+    cols = [max(width(r[i]) for r in (head, *rows)) for i in range(len(head))]
+    return [
+        (indent + "  ".join(pad(cell, cols[i]) for i, cell in enumerate(r))).rstrip()
+        for r in (head, *rows)
+    ]
+
+
+def _circuit(w: Words, c: CircuitMonth) -> list[str]:
+    out = [f"{w('circuit')} {c.circuit}", "=" * (width(w("circuit")) + 1 + len(c.circuit))]
+    pairs = cells.summary(w, c)
+    label = max(width(k) for k, _ in pairs)
+    out += [f"  {pad(k, label)}  {v}".rstrip() for k, v in pairs]
+    out.append("")
+    if c.entries:
+        out += table(cells.header(w), [cells.row(w, c, e) for e in c.entries])
+    else:
+        out.append(f"  {w('no_incidents')}")
+    for key, lines in (
+        ("exclusions", cells.exclusion_lines(c)),
+        ("gaps", cells.gap_lines(w, c)),
+        ("maintenance_list", cells.maintenance_lines(w, c)),
+    ):
+        if lines:
+            out += ["", f"  {w(key)}", *(f"    {line}" for line in lines)]
+    claims = cells.claim_rows(w, c)
+    if claims:
+        out += ["", f"  {w('claims')}", *table(cells.claim_header(w), claims, "    ")]
+    return out
+
+
+def render(reports: Sequence[MonthReport], lang: Lang) -> str:
+    w = Words(lang)
+    out: list[str] = []
+    for r in reports:
+        heading = f"{cells.title(w, r)} ({cells.as_of(w, r)})"
+        out += [heading, ""]
+        for c in r.circuits:
+            out += [*_circuit(w, c), ""]
+    return "\n".join(out)
