@@ -113,7 +113,8 @@ class CircuitMonth:
     """One circuit's month. Times aware UTC; ``start``/``end`` are the local month's bounds,
     ``measured_to`` is where the measured part ends (``end``, or ``now`` within the month).
 
-    ``outages`` are the outages clipped to ``[start, measured_to)``; ``unmonitored`` the time
+    ``outages`` are the outages that touch ``[start, measured_to)``, whole (``end`` None while
+    open), whether or not they count in the month; ``unmonitored`` the time
     taken out of the service time for it (gaps and blind time outside outages and
     maintenance); ``maintenance`` the windows touching the month, whole, with their notes.
     Seconds are over the measured span."""
@@ -269,7 +270,11 @@ def _circuit_month(
         unmonitored_s=_length(unseen).total_seconds(),
         service_s=service.total_seconds(),
         availability=None if service <= _ZERO else 1 - Fraction(unavailable // _US, service // _US),
-        outages=tuple(Interval(start=lo, end=hi) for lo, hi in down_in),
+        outages=tuple(
+            Interval(start=i.start, end=i.end)
+            for i in incidents
+            if i.start < stop and (i.end is None or i.end > start)
+        ),
         unmonitored=tuple(Interval(start=lo, end=hi) for lo, hi in unseen),
         maintenance=tuple(
             sorted(

@@ -45,6 +45,7 @@ footer { color: #555; margin-top: 24px; font-size: 11px; }
 """
 
 WIDTH, LEFT, BAR, TOP = 1000, 4, 18, 6
+NL = "\n"
 COLOURS = {"outage": "#d93025", "maintenance": "#4a7bd0", "unmonitored": "url(#hatch{n})"}
 
 
@@ -78,9 +79,10 @@ def timeline(w: Words, c: CircuitMonth, n: int = 0) -> str:
         if d == 0 or (d + 1) % 5 == 0:
             ticks.append(f"<text x='{x + 2:.1f}' y='{TOP + BAR + 16}'>{d + 1}</text>")
 
-    def label(kind: str, lo: datetime, hi: datetime, note: str = "") -> str:
+    def label(kind: str, lo: datetime, hi: datetime | None, note: str = "") -> str:
         extra = f" {note}" if note else ""
-        return f"{w(kind)} {cells.when(lo, c.tz)} - {cells.when(hi, c.tz)}{extra}"
+        until = w("open") if hi is None else cells.when(hi, c.tz)
+        return f"{w(kind)} {cells.when(lo, c.tz)} - {until}{extra}"
 
     maint = [
         (
@@ -94,14 +96,17 @@ def timeline(w: Words, c: CircuitMonth, n: int = 0) -> str:
         *_rects("maintenance", maint, c, n),
         *_rects(
             "unmonitored",
-            ((s.start, s.end or c.measured_to, w("legend_unmonitored")) for s in c.unmonitored),
+            (
+                (s.start, s.end or c.measured_to, label("legend_unmonitored", s.start, s.end))
+                for s in c.unmonitored
+            ),
             c,
             n,
         ),
         *_rects(
             "outage",
             (
-                (s.start, s.end or c.measured_to, label("legend_outage", s.start, s.end or c.end))
+                (s.start, s.end or c.measured_to, label("legend_outage", s.start, s.end))
                 for s in c.outages
             ),
             c,
@@ -121,36 +126,41 @@ def timeline(w: Words, c: CircuitMonth, n: int = 0) -> str:
         "<line y2='6' stroke='#b07a00' stroke-width='2'/></pattern></defs>"
         f"<rect x='{LEFT}' y='{TOP}' width='{WIDTH - 2 * LEFT}' height='{BAR}' fill='#e8f3e8' "
         "stroke='#9aa5b1'/>"
-        f"<g stroke='#9aa5b1' font-size='10' fill='#555'>{''.join(ticks)}</g>"
-        f"{''.join(parts)}"
+        f"\n<g stroke='#9aa5b1' font-size='10' fill='#555'>{''.join(ticks)}</g>\n"
+        f"{NL.join(parts)}\n"
         f"<text x='{WIDTH - LEFT}' y='{TOP + BAR + 16}' text-anchor='end' font-size='10'>"
-        f"{legend}</text></svg>"
+        f"{legend}</text></svg>\n"
     )
 
 
 def _list(title: str, lines: Sequence[str]) -> str:
     if not lines:
         return ""
-    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
-    return f"<h3>{escape(title)}</h3><ul>{items}</ul>"
+    items = NL.join(f"<li>{escape(line)}</li>" for line in lines)
+    return f"<h3>{escape(title)}</h3>\n<ul>\n{items}\n</ul>\n"
+
+
+def _grid(head: Sequence[str], rows: Sequence[str]) -> str:
+    cols = "".join(f"<th>{escape(h)}</th>" for h in head)
+    return (
+        f"<table>\n<thead><tr>{cols}</tr></thead>\n<tbody>\n{NL.join(rows)}\n</tbody>\n</table>\n"
+    )
 
 
 def _table(w: Words, c: CircuitMonth) -> str:
     if not c.entries:
-        return f"<p>{escape(w('no_incidents'))}</p>"
-    head = "".join(f"<th>{escape(h)}</th>" for h in cells.header(w))
+        return f"<p>{escape(w('no_incidents'))}</p>\n"
     body = []
     for e in c.entries:
-        row = cells.row(w, c, e)
         klass = " class='excluded'" if e.incident.excluded is not None else ""
         tds = []
-        for n, cell in enumerate(row):
+        for n, cell in enumerate(cells.row(w, c, e)):
             attrs = " class='num'" if 3 <= n <= 4 else ""
             if n == 7 and e.assessment.notify_breach:
                 attrs = " class='bad keep'"
             tds.append(f"<td{attrs}>{escape(cell)}</td>")
         body.append(f"<tr{klass}>{''.join(tds)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return _grid(cells.header(w), body)
 
 
 def _claims(w: Words, c: CircuitMonth) -> str:
@@ -163,22 +173,18 @@ def _claims(w: Words, c: CircuitMonth) -> str:
         state = "bad" if cl.expired else "warn" if cl.expiring else ""
         tds = "".join(f"<td>{escape(x)}</td>" for x in cols[:-1])
         body.append(f"<tr>{tds}<td class='{state}'>{escape(cols[-1])}</td></tr>")
-    head = "".join(f"<th>{escape(h)}</th>" for h in cells.claim_header(w))
-    return (
-        f"<h3>{escape(w('claims'))}</h3><table><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>"
-    )
+    return f"<h3>{escape(w('claims'))}</h3>\n" + _grid(cells.claim_header(w), body)
 
 
 def _circuit(w: Words, c: CircuitMonth, n: int) -> str:
-    summary = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in cells.summary(w, c))
+    summary = NL.join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in cells.summary(w, c))
     return (
-        f"<section><h2>{escape(w('circuit'))} {escape(c.circuit)}</h2>"
-        f"<dl>{summary}</dl>{timeline(w, c, n)}{_table(w, c)}"
+        f"<section>\n<h2>{escape(w('circuit'))} {escape(c.circuit)}</h2>\n"
+        f"<dl>\n{summary}\n</dl>\n{timeline(w, c, n)}{_table(w, c)}"
         f"{_list(w('exclusions'), cells.exclusion_lines(c))}"
         f"{_list(w('gaps'), cells.gap_lines(w, c))}"
         f"{_list(w('maintenance_list'), cells.maintenance_lines(w, c))}"
-        f"{_claims(w, c)}</section>"
+        f"{_claims(w, c)}</section>\n"
     )
 
 
@@ -188,15 +194,16 @@ def render(reports: Sequence[MonthReport], lang: Lang) -> str:
     body, n = [], 0
     for r in reports:
         body.append(
-            f"<h1>{escape(cells.title(w, r))}</h1><p class='asof'>{escape(cells.as_of(w, r))}</p>"
+            f"<h1>{escape(cells.title(w, r))}</h1>\n"
+            f"<p class='asof'>{escape(cells.as_of(w, r))}</p>\n"
         )
         for c in r.circuits:
             body.append(_circuit(w, c, n))
             n += 1
     return (
-        f"<!DOCTYPE html>\n<html lang='{lang}'><head><meta charset='utf-8'>"
-        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
-        f"{''.join(body)}<footer>{escape(w('footer'))}</footer></body></html>\n"
+        f"<!DOCTYPE html>\n<html lang='{lang}'>\n<head>\n<meta charset='utf-8'>\n"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">\n"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>\n"
+        f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        f"{''.join(body)}<footer>{escape(w('footer'))}</footer>\n</body>\n</html>\n"
     )

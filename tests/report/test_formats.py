@@ -1,0 +1,130 @@
+"""``slawatch report`` over a recorded journal: every format against its golden file.
+
+The journal is tests/report/scenario.py's October (maintenance from the config and from the
+API, an exclusion, notification breaches, an unmonitored gap, blindness, an outage across the
+month end, the cap). Regenerate the goldens after an intended change with
+
+    UPDATE_GOLDEN=1 .venv/bin/pytest tests/report
+
+and read the diff before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from tests.report import scenario
+from tests.support import require_tool
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    return scenario.build(tmp_path_factory.mktemp("october"))
+
+
+def report(cfg: Path, out: Path, *args: str) -> str:
+    code = main(["report", "--config", str(cfg), "--now", scenario.NOW, "-o", str(out), *args])
+    assert code == 0
+    return out.read_bytes().decode("utf-8")  # as written: CSV keeps its CRLF
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.write_bytes(text.encode("utf-8"))
+    assert path.exists(), f"no golden {name}: run UPDATE_GOLDEN=1 pytest tests/report"
+    assert text == path.read_bytes().decode("utf-8"), f"{name} differs from golden"
+
+
+CASES = [
+    ("2026-10", "text", "ja"),
+    ("2026-10", "text", "en"),
+    ("2026-10", "md", "ja"),
+    ("2026-10", "md", "en"),
+    ("2026-10", "html", "ja"),
+    ("2026-10", "html", "en"),
+    ("2026-10", "csv", "ja"),
+    ("2026-10", "json", "ja"),
+    ("2026-11", "text", "en"),  # the outage from October 31st, seen from November
+]
+
+
+@pytest.mark.parametrize(("month", "fmt", "lang"), CASES)
+def test_format_matches_golden(
+    recorded: tuple[Path, Path, Path], tmp_path: Path, month: str, fmt: str, lang: str
+) -> None:
+    cfg, _, _ = recorded
+    out = tmp_path / f"report.{fmt}"
+    text = report(cfg, out, "--month", month, "--format", fmt, "--lang", lang)
+    neutral = fmt in ("csv", "json")
+    check_golden(f"{month}.{fmt}" if neutral else f"{month}.{lang}.{fmt}", text)
+
+
+def test_the_month_s_figures_in_text(recorded: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """The scenario's arithmetic, stated once here so a golden cannot quietly drift."""
+    cfg, _, _ = recorded
+    text = report(cfg, tmp_path / "r.txt", "--month", "2026-10", "--lang", "en")
+    assert "31/90 of the monthly fee (JPY 103,333)" in text  # er-tokyo-1
+    assert "1 of the monthly fee (JPY 123,457)" in text  # er-osaka-2, capped
+    assert "capped: the credits add up to 11/10 of the fee" in text
+    assert "96.521% (unavailable 25:31:00 of 733:30:00 service time)" in text
+    assert "expired" in text and "expiring: 5 days left" in text and "31 days left" in text
+
+
+def test_november_sees_the_tail_of_october_s_outage(
+    recorded: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    cfg, _, _ = recorded
+    text = report(cfg, tmp_path / "r.txt", "--month", "2026-11", "--lang", "en")
+    # 11-01 00:00 to 11-02 03:50 is November's unavailable time; the credit stays October's
+    assert "(unavailable 27:50:00 of" in text
+    assert "No outage counts in this month." in text
+
+
+def test_one_circuit_and_a_range_of_months(
+    recorded: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    cfg, _, _ = recorded
+    text = report(cfg, tmp_path / "r.txt", "--month", "2026-09..2026-11", "--circuit", "er-osaka-2")
+    assert [line for line in text.splitlines() if line.startswith("SLA ")] == [
+        f"SLA 月次報告 {m} (2027-01-02 10:00:00 +0900 時点)"
+        for m in ("2026-09", "2026-10", "2026-11")
+    ]
+    assert "er-tokyo-1" not in text and text.count("回線 er-osaka-2") == 3
+
+
+def test_html_escapes_operator_text(recorded: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    cfg, _, _ = recorded
+    page = report(cfg, tmp_path / "r.html", "--month", "2026-10", "--format", "html")
+    for raw in ("<script>", "<b>", "<img"):
+        assert raw not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "fibre work &lt;img src=x onerror=alert(1)&gt; &amp; splice" in page
+    assert "default-src 'none'" in page  # the CSP: no script, no fetch
+    assert page.count("<svg") == 2 and "class='outage'" in page
+
+
+def test_markdown_escapes_operator_text(recorded: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    cfg, _, _ = recorded
+    text = report(cfg, tmp_path / "r.md", "--month", "2026-10", "--format", "md")
+    assert "<script>" not in text and "<img" not in text
+    assert r"outage \| rack 3" in text  # the pipe cannot split a table cell
+
+
+def test_pdf_has_pages(recorded: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    require_tool("chromium")
+    cfg, _, _ = recorded
+    out = tmp_path / "r.pdf"
+    report_args = ["--month", "2026-10", "--format", "pdf", "-o", str(out)]
+    assert main(["report", "--config", str(cfg), "--now", scenario.NOW, *report_args]) == 0
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-")
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", data)) >= 1
