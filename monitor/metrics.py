@@ -143,6 +143,18 @@ class Metrics:
             "Seconds the daemon was not running (gaps found at start)",
             registry=r,
         )
+        self._snmp_polls = Counter(
+            "slawatch_snmp_polls_total",
+            "SNMP readings by kind (ifOperStatus, bgpPeerState) and result (up, down, error)",
+            ["kind", "result"],
+            registry=r,
+        )
+        self._traps = Counter(
+            "slawatch_snmp_traps_total",
+            "SNMP notifications received, by kind, and whether they named a monitored router",
+            ["kind", "matched"],
+            registry=r,
+        )
         Gauge("slawatch_build_info", "Build information", ["version"], registry=r).labels(
             version=version
         ).set(1)
@@ -213,6 +225,13 @@ class Metrics:
 
     def unmonitored(self, seconds: float) -> None:
         self._unmonitored.inc(max(seconds, 0.0))
+
+    def snmp_reading(self, kind: str, ok: bool | None) -> None:
+        result = "error" if ok is None else "up" if ok else "down"
+        self._snmp_polls.labels(kind, result).inc()
+
+    def snmp_trap(self, kind: str, matched: bool) -> None:
+        self._traps.labels(kind, "yes" if matched else "no").inc()
 
     def forget_circuit(self, circuit: str) -> None:
         """Drop a circuit's series (it was removed from the configuration)."""

@@ -20,6 +20,7 @@ from monitor.service.backend import DaemonBackend
 from monitor.service.daemon import Daemon
 from monitor.service.jobs import Jobs
 from monitor.service.notifying import Notifier
+from monitor.service.snmp_watch import SnmpWatch
 from monitor.service.transports import build_transport
 from monitor.store.aio import AsyncJournal
 from monitor.web import make_app, serve
@@ -56,6 +57,7 @@ class App:
         self._runner: object | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self.jobs: Jobs | None = None
+        self.snmp: SnmpWatch | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -69,6 +71,9 @@ class App:
             s, prober=self.engine, journal=self.journal, metrics=self.metrics, notifier=notifier
         )
         await self.daemon.start()
+        if SnmpWatch.wanted(s):
+            self.snmp = SnmpWatch(s, self.daemon)
+            self.snmp.start()
         backend = DaemonBackend(self.daemon)
         self.jobs = Jobs(backend, self.metrics)
         self.jobs.start()
@@ -87,7 +92,11 @@ class App:
     def reload(self, new: Settings) -> None:
         systemd.notify("RELOADING=1")
         assert self.daemon is not None
+        if self.snmp is not None:  # first: it re-reads secrets and may refuse the new config
+            self.snmp.reload(new)
         changes = self.daemon.reload(new)
+        if self.snmp is None and SnmpWatch.wanted(new):
+            changes.append("SNMP was added: restart slawatch to start polling")
         self.settings = new
         log.info("configuration reloaded: %s", "; ".join(changes) or "no circuit changed")
         systemd.notify("READY=1")
@@ -100,6 +109,8 @@ class App:
             self.jobs.stop()
         if self._runner is not None:
             await self._runner.cleanup()  # type: ignore[attr-defined]
+        if self.snmp is not None:
+            await self.snmp.close()
         if self.daemon is not None:
             await self.daemon.stop()
         await self.engine.close()

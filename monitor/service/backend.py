@@ -58,6 +58,11 @@ class DaemonBackend:
                         "state": state.value,
                         "since": iso(since, UTC),
                         "rtt_ms": None if rtt is None else rtt * 1000,
+                        "probe": p.probe,
+                        "snmp": {
+                            kind: {**r, "at": iso(r["at"], UTC)}
+                            for kind, r in d.live.snmp.get(key, {}).items()
+                        },
                     }
                 )
             incident = d.tracker.open_incident(c.id)

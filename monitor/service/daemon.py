@@ -57,10 +57,12 @@ class Control:
 
 @dataclass(slots=True)
 class LiveState:
-    """What the status page and API show between journal reads: last RTT per path."""
+    """What the status page and API show between journal reads: last RTT and SNMP readings."""
 
     rtt: dict[Hashable, float | None] = field(default_factory=dict)
     last_probe: datetime | None = None
+    snmp: dict[PathKey, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    """Latest SNMP reading per path and kind: ok, value, text, at (see snmp_watch)."""
 
 
 class Daemon:
@@ -191,6 +193,7 @@ class Daemon:
             )
             for c in s.circuits
             for p in c.paths
+            if p.probe == "icmp"
         ]
         targets += [
             Target(key=Control(name=t.name), address=t.address, interval_s=s.probe_interval_s)

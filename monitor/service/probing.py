@@ -120,12 +120,21 @@ class ProbeScheduler:
     async def probe_now(
         self, keys: Sequence[Hashable], *, count: int = 3, spacing_s: float = 0.2
     ) -> None:
-        """Confirm quickly (after a trap): ``count`` rounds ``spacing_s`` apart, off-schedule."""
+        """Confirm quickly (after a trap): ``count`` rounds ``spacing_s`` apart, off-schedule.
+        Rounds overlap (each has its own timeout), so with the default 3 rounds, 0.2 s apart
+        and a 1 s timeout, a dead path has its three failures 1.4 s after the trap."""
         targets = [self._targets[k] for k in keys if k in self._targets]
+        if not targets:
+            return
+        rounds = []
         for i in range(count):
             if i:
                 await asyncio.sleep(spacing_s)
-            await self._probe(targets)
+            task = asyncio.create_task(self._probe(targets))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+            rounds.append(task)
+        await asyncio.gather(*rounds)
 
     async def close(self) -> None:
         for task in list(self._inflight):

@@ -35,6 +35,8 @@ EXPORTED = {
     "slawatch_journal_write_errors_total",
     "slawatch_unmonitored_seconds_total",
     "slawatch_build_info",
+    "slawatch_snmp_polls_total",
+    "slawatch_snmp_traps_total",
 }
 
 

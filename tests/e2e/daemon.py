@@ -21,8 +21,16 @@ from tests.topology import Topology
 INTERVAL = 0.2
 
 
-def config(topo: Topology, tmp: Path, *, port: int, smtp_port: int | None = None) -> Path:
-    """A config for the topology's circuit: fast probes, journal and maildir under tmp."""
+def config(
+    topo: Topology,
+    tmp: Path,
+    *,
+    port: int,
+    smtp_port: int | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """A config for the topology's circuit: fast probes, journal and maildir under tmp.
+    ``extra`` is merged over the top level (a "circuit" key over the circuit's keys)."""
     data: dict[str, Any] = {
         "timezone": "Asia/Tokyo",
         "fail_after": 3,
@@ -53,6 +61,10 @@ def config(topo: Topology, tmp: Path, *, port: int, smtp_port: int | None = None
             }
         ],
     }
+    extra = dict(extra or {})
+    data["circuits"][0].update(extra.pop("circuit", {}))
+    data["circuits"].extend(extra.pop("more_circuits", []))
+    data.update(extra)
     path = tmp / "config.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
@@ -66,11 +78,19 @@ def free_port() -> int:
 
 class Daemon:
     @classmethod
-    def launch(cls, topo: Topology, tmp: Path, *, smtp_port: int | None = None) -> Daemon:
+    def launch(
+        cls,
+        topo: Topology,
+        tmp: Path,
+        *,
+        smtp_port: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Daemon:
         """Write a config for ``topo`` under ``tmp`` and start the daemon on a free port."""
         topo.restore_all()
         port = free_port()
-        d = cls(topo, config(topo, tmp, port=port, smtp_port=smtp_port), port, tmp / "daemon.log")
+        cfg = config(topo, tmp, port=port, smtp_port=smtp_port, extra=extra)
+        d = cls(topo, cfg, port, tmp / "daemon.log")
         d.start()
         return d
 

@@ -1,0 +1,287 @@
+"""SNMP in the daemon: router polls become path evidence, traps become an immediate re-probe.
+
+Each configured circuit router (``circuits[].routers.<role>``) is polled every
+``poll_interval_s``: ifOperStatus of the interface facing each demarc and, where configured,
+bgpPeerState of the peer behind it. Readings are *evidence*: kept per path for the API and
+status page, and written to the journal when they change (so an incident's timeline shows
+what the router said). They decide a path's state only for paths with ``probe: snmp``, whose
+result is "up" when every configured reading for that demarc is up; an agent that does not
+answer counts as a failed probe of those paths.
+
+A trap from a router's address (linkDown/linkUp, bgpBackwardTransition/bgpEstablished) names
+an interface (ifIndex, ifName or ifDescr) or a BGP peer; the paths behind it are re-probed at
+once in a short burst (``snmp_traps.burst``), ICMP or SNMP as configured, so a cut is
+confirmed in about a second instead of ``fail_after`` intervals. A trap that names nothing we
+know re-probes every path of that router: a burst is cheap, a missed cut is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from monitor.config import Settings, read_secret
+from monitor.config.snmp import RouterConfig, SnmpCredentialsConfig, TrapUserConfig
+from monitor.core.model import Demarc, PathKey, ProbeResult, Router
+from monitor.probes.snmp import V3, Agent, Interface, Reading, SnmpPoller, Trap, TrapKind, V2c
+from monitor.probes.snmp.model import IF_DESCR, IF_NAME
+from monitor.probes.snmp.traps import TrapReceiver
+
+log = logging.getLogger("slawatch.snmp")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouterPlan:
+    """What to poll on one circuit's router, and which of its paths SNMP decides."""
+
+    circuit: str
+    router: Router
+    agent: Agent
+    interval_s: float
+    interfaces: dict[Demarc, Interface]
+    peers: dict[Demarc, str]
+    paths: frozenset[Demarc]
+    snmp_paths: frozenset[Demarc]
+
+    def key(self, demarc: Demarc) -> PathKey:
+        return PathKey(circuit=self.circuit, router=self.router, demarc=demarc)
+
+
+def credentials(c: SnmpCredentialsConfig, where: str) -> V2c | V3:
+    """Secrets read from their env/file now (ConfigError naming ``where`` if missing)."""
+    if c.version == "2c":
+        assert c.community is not None
+        return V2c(community=read_secret(c.community, f"{where}.community"))
+    assert c.user and c.auth_key and c.priv_key
+    return V3(
+        user=c.user,
+        auth_protocol=c.auth_protocol,
+        auth_key=read_secret(c.auth_key, f"{where}.auth_key"),
+        priv_protocol=c.priv_protocol,
+        priv_key=read_secret(c.priv_key, f"{where}.priv_key"),
+    )
+
+
+def plans(settings: Settings) -> list[RouterPlan]:
+    out = []
+    for n, c in enumerate(settings.circuits):
+        for role, r in c.routers.items():
+            where = f"circuits[{n}].routers.{role}.snmp"
+            out.append(_plan(c.id, role, r, credentials(r.snmp, where), c.paths))
+    return out
+
+
+def _plan(circuit: str, role: Router, r: RouterConfig, creds: V2c | V3, paths: Any) -> RouterPlan:
+    mine = [p for p in paths if p.router is role]
+    return RouterPlan(
+        circuit=circuit,
+        router=role,
+        agent=Agent(
+            host=r.address, port=r.port, credentials=creds, timeout_s=r.timeout_s, retries=r.retries
+        ),
+        interval_s=r.poll_interval_s,
+        interfaces={
+            d: Interface(column=IF_NAME, value=i.if_name)
+            if i.if_name
+            else Interface(column=IF_DESCR, value=i.if_descr or "")
+            for d, i in r.interfaces.items()
+        },
+        peers=dict(r.bgp_peers),
+        paths=frozenset(p.demarc for p in mine),
+        snmp_paths=frozenset(p.demarc for p in mine if p.probe == "snmp"),
+    )
+
+
+def path_result(
+    plan: RouterPlan, demarc: Demarc, readings: Iterable[Reading], at: datetime
+) -> ProbeResult:
+    """An SNMP-probed path's probe result at ``at`` from its readings (all must be up)."""
+    mine = [r for r in readings if r.key == demarc.value]
+    errors = [r.error for r in mine if r.ok is None and r.error]
+    down = [r.text for r in mine if r.ok is False]
+    return ProbeResult(
+        target=plan.agent.name,
+        at=at,
+        ok=bool(mine) and not errors and not down,
+        error="; ".join(errors + down) or None,
+    )
+
+
+class SnmpWatch:
+    """Polls, records evidence, feeds SNMP-probed paths, reacts to traps; see module doc."""
+
+    def __init__(self, settings: Settings, daemon: Any, *, poller: SnmpPoller | None = None):
+        self.daemon = daemon
+        self.poller = poller or SnmpPoller(wall=daemon.wall)
+        self.plans = plans(settings)
+        self.traps = settings.snmp_traps
+        self.receiver: TrapReceiver | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._bursts: set[asyncio.Task[None]] = set()
+        self._last: dict[tuple[PathKey, str], tuple[bool | None, int | None, str]] = {}
+
+    @classmethod
+    def wanted(cls, settings: Settings) -> bool:
+        return settings.snmp_traps is not None or any(c.routers for c in settings.circuits)
+
+    def start(self) -> None:
+        self.poller.start()
+        if self.traps is not None:
+            self.receiver = TrapReceiver(
+                self.on_trap,
+                communities=[read_secret(self.traps.community, "snmp_traps.community")]
+                if self.traps.community
+                else [],
+                users=[
+                    (trap_user(u, f"snmp_traps.users[{n}]"), u.engine_id)
+                    for n, u in enumerate(self.traps.users)
+                ],
+                wall=self.daemon.wall,
+            )
+            self.receiver.start(*self.traps.host_port)
+            log.info("SNMP traps: listening on %s", self.traps.listen)
+        self._spawn()
+
+    def _spawn(self) -> None:
+        self._tasks = [asyncio.create_task(self._poll_loop(p)) for p in self.plans]
+
+    def reload(self, settings: Settings) -> None:
+        """New router plans (secrets re-read); the trap listener stays as started."""
+        new = plans(settings)
+        for task in self._tasks:
+            task.cancel()
+        self.plans = new
+        if settings.snmp_traps != self.traps:
+            log.warning("snmp_traps changed: restart slawatch to apply it")
+        self._spawn()
+
+    async def close(self) -> None:
+        for task in [*self._tasks, *self._bursts]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._bursts, return_exceptions=True)
+        if self.receiver is not None:
+            self.receiver.close()
+        self.poller.close()
+
+    # -- polling -------------------------------------------------------------------------
+    async def _poll_loop(self, plan: RouterPlan) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await self.poll(plan)
+            await asyncio.sleep(max(plan.interval_s - (loop.time() - started), 0.0))
+
+    async def poll(self, plan: RouterPlan) -> list[Reading]:
+        """Poll one router once; record evidence; feed its SNMP-probed paths."""
+        at = self.daemon.wall()
+        readings = await self.poller.poll(
+            plan.agent,
+            interfaces={d.value: i for d, i in plan.interfaces.items()},
+            peers={d.value: p for d, p in plan.peers.items()},
+        )
+        for r in readings:
+            self.daemon.metrics.snmp_reading(r.kind, r.ok)
+            await self._evidence(plan.key(Demarc(r.key)), r)
+        results = [
+            (plan.key(d), path_result(plan, d, readings, at)) for d in sorted(plan.snmp_paths)
+        ]
+        if results:
+            self.daemon.on_results(results)
+        return readings
+
+    async def _evidence(self, key: PathKey, r: Reading) -> None:
+        text = r.text if r.error is None else f"error: {r.error}"
+        self.daemon.live.snmp.setdefault(key, {})[r.kind] = {
+            "ok": r.ok,
+            "value": r.value,
+            "text": text,
+            "at": r.at,
+        }
+        now = (r.ok, r.value, text)
+        if self._last.get((key, r.kind)) == now:
+            return
+        self._last[(key, r.kind)] = now
+        await self._record(key, r.at, r.kind, r.value, text)
+
+    async def _record(
+        self, key: PathKey, at: datetime, kind: str, value: int | None, text: str
+    ) -> None:
+        try:
+            await self.daemon.journal.record_snmp(
+                key.circuit, key.router.value, key.demarc.value, at, kind, value, text
+            )
+        except Exception as exc:  # evidence is worth keeping, not worth dying for
+            self.daemon.metrics.journal_error()
+            log.error("journal: cannot record SNMP evidence: %s", exc)
+
+    # -- traps ----------------------------------------------------------------------------
+    def on_trap(self, trap: Trap) -> None:
+        """Called by the receiver for every accepted notification."""
+        mine = [p for p in self.plans if p.agent.host == trap.source]
+        relevant = trap.kind is not TrapKind.OTHER
+        self.daemon.metrics.snmp_trap(trap.kind.value, bool(mine) and relevant)
+        if not relevant:
+            return
+        if not mine:
+            log.warning("SNMP %s from %s: not a configured router, ignored", trap.kind, trap.source)
+            return
+        for plan in mine:
+            demarcs = self.demarcs_named(plan, trap)
+            log.info("SNMP %s from %s: re-probing %s/%s", trap.kind, trap.source, plan.circuit,
+                     ",".join(sorted(d.value for d in demarcs)))  # fmt: skip
+            self._burst(plan, demarcs, trap)
+
+    def demarcs_named(self, plan: RouterPlan, trap: Trap) -> frozenset[Demarc]:
+        """The demarcs whose interface or peer the trap names; all the router's if none."""
+        indexes, names, peers = trap.if_indexes(), trap.if_names(), trap.bgp_peers()
+        named = {
+            d
+            for d, i in plan.interfaces.items()
+            if i.value in names or self.poller.index_of(plan.agent, i) in indexes
+        } | {d for d, p in plan.peers.items() if p in peers}
+        return frozenset(named & plan.paths) or plan.paths
+
+    def _burst(self, plan: RouterPlan, demarcs: frozenset[Demarc], trap: Trap) -> None:
+        assert self.traps is not None
+        burst = self.traps.burst
+        icmp = [plan.key(d) for d in sorted(demarcs) if d not in plan.snmp_paths]
+        jobs = [self._note(plan, demarcs, trap)]
+        if icmp:
+            jobs.append(
+                self.daemon.scheduler.probe_now(icmp, count=burst.count, spacing_s=burst.spacing_s)
+            )
+        if demarcs & plan.snmp_paths:
+            jobs.append(self._poll_burst(plan, burst.count, burst.spacing_s))
+        for job in jobs:
+            task = asyncio.create_task(job)
+            self._bursts.add(task)
+            task.add_done_callback(self._bursts.discard)
+
+    async def _poll_burst(self, plan: RouterPlan, count: int, spacing_s: float) -> None:
+        for i in range(count):
+            if i:
+                await asyncio.sleep(spacing_s)
+            with contextlib.suppress(Exception):
+                await self.poll(plan)
+
+    async def _note(self, plan: RouterPlan, demarcs: frozenset[Demarc], trap: Trap) -> None:
+        detail = " ".join(f"{k}={v}" for k, v in trap.varbinds.items() if not k.startswith(
+            ("1.3.6.1.2.1.1.3.", "1.3.6.1.6.3.1.1.4.1.")))  # fmt: skip
+        for d in sorted(demarcs):
+            await self._record(plan.key(d), trap.at, "trap", None, f"{trap.kind} {detail}".strip())
+
+
+def trap_user(u: TrapUserConfig, where: str) -> V3:
+    """A trap sender's USM user, keys read from their env/file now."""
+    return V3(
+        user=u.user,
+        auth_protocol=u.auth_protocol,
+        auth_key=read_secret(u.auth_key, f"{where}.auth_key"),
+        priv_protocol=u.priv_protocol,
+        priv_key=read_secret(u.priv_key, f"{where}.priv_key"),
+    )

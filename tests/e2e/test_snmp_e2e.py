@@ -1,0 +1,148 @@
+"""End to end with SNMP: the real daemon in the NOC namespace, real snmpd in the routers,
+traps from ``snmptrap``, links cut with ``ip link set down``.
+
+Probes are deliberately slow here (every 3 s, fail_after 3): the schedule alone needs 6 s
+or more to confirm a cut, so a cut confirmed in under 2 s was confirmed by the trap's burst.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.daemon import Daemon
+from tests.snmp_agents import COMMUNITY, Agents, send_trap
+from tests.topology import Topology
+
+pytestmark = pytest.mark.netns
+
+TRAP_PORT = 16162
+LINK_DOWN = "1.3.6.1.6.3.1.1.5.3"
+IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
+SLOW = 3.0
+
+
+def routers(topo: Topology, secret: Path) -> dict[str, Any]:
+    return {
+        role: {
+            "address": topo.router_address(role),
+            "snmp": {"version": "2c", "community": {"file": str(secret)}},
+            "poll_interval_s": 1,
+            "timeout_s": 0.5,
+            "interfaces": {"primary": {"if_name": "to-dp"}, "secondary": {"if_descr": "to-ds"}},
+        }
+        for role in ("active", "standby")
+    }
+
+
+@pytest.fixture
+def daemon(topology: Topology, tmp_path: Path) -> Iterator[tuple[Daemon, Agents]]:
+    agents = Agents.start(topology, tmp_path)
+    secret = tmp_path / "community"
+    secret.write_text(COMMUNITY + "\n", encoding="utf-8")
+    snmp_only = {
+        "id": "er-snmp-1",
+        "monthly_fee_yen": 100000,
+        "contacts": ["fault@customer.example"],
+        # SNMP decides these paths: their addresses answer nothing, so ICMP would say down
+        "paths": [
+            {"router": r, "demarc": d, "address": topology.unanswered_address, "probe": "snmp"}
+            for r in ("active", "standby")
+            for d in ("primary", "secondary")
+        ],
+        "routers": routers(topology, secret),
+    }
+    extra = {
+        "probe_interval_s": SLOW,
+        "probe_timeout_s": 0.5,
+        "circuit": {"routers": routers(topology, secret)},
+        "more_circuits": [snmp_only],
+        "snmp_traps": {"listen": f"0.0.0.0:{TRAP_PORT}", "community": {"file": str(secret)}},
+    }
+    d = Daemon.launch(topology, tmp_path, extra=extra)
+    try:
+        yield d, agents
+    finally:
+        d.ensure_stopped()
+        agents.stop()
+        topology.restore_all()
+
+
+def path(d: Daemon, circuit: str, router: str, demarc: str) -> dict[str, Any]:
+    for c in d.get("/api/circuits") or []:
+        if c["id"] == circuit:
+            for p in c["paths"]:
+                if (p["router"], p["demarc"]) == (router, demarc):
+                    return dict(p)
+    return {}
+
+
+def all_up(d: Daemon, circuit: str) -> bool:
+    states = [c for c in d.get("/api/circuits") or [] if c["id"] == circuit]
+    return bool(states) and all(p["state"] == "up" for p in states[0]["paths"])
+
+
+def test_trap_confirms_a_cut_in_under_two_seconds(daemon: tuple[Daemon, Agents], topology):
+    d, _ = daemon
+    d.wait_for(lambda: all_up(d, "er-test-1"), 20, "all ICMP paths up")
+    topology.cut("active", "primary")
+    sent = time.monotonic()
+    send_trap(topology, "active", f"198.18.1.1:{TRAP_PORT}", LINK_DOWN,
+              f"{IF_NAME}.3", "s", "to-dp")  # fmt: skip
+    d.wait_for(lambda: path(d, "er-test-1", "active", "primary")["state"] == "down", 5, "down")
+    confirmed = time.monotonic() - sent
+    print(f"trap-triggered cut confirmed in {confirmed:.2f} s")
+    assert confirmed < 2.0, f"trap-triggered cut took {confirmed:.2f} s"
+    assert path(d, "er-test-1", "standby", "primary")["state"] == "up"
+    # the router's own view arrives too (snmpd refreshes its ifTable every few seconds)
+    snmp = d.wait_for(
+        lambda: path(d, "er-test-1", "active", "primary")["snmp"].get("ifOperStatus", {}).get(
+            "ok") is False, 10, "ifOperStatus down")  # fmt: skip
+    assert snmp
+
+
+def test_incident_timeline_shows_the_traps_and_the_routers_view(
+    daemon: tuple[Daemon, Agents], topology: Topology
+):
+    d, _ = daemon
+    d.wait_for(lambda: all_up(d, "er-test-1"), 20, "all ICMP paths up")
+    topology.cut_all()
+    sent = time.monotonic()
+    for router in ("active", "standby"):
+        send_trap(
+            topology, router, f"198.18.1.{1 if router == 'active' else 5}:{TRAP_PORT}", LINK_DOWN
+        )  # fmt: skip  (names no interface: every path of the router)
+    incident = d.wait_for(lambda: d.incidents(), 5, "an incident")[0]
+    assert time.monotonic() - sent < 2.0
+    time.sleep(4)  # let the pollers see the links down
+    detail = d.get(f"/api/incidents/{incident['id']}")
+    texts = [e["text"] for e in detail["timeline"] if e["kind"] == "snmp"]
+    assert any("trap linkDown" in t for t in texts), texts
+    assert any("ifOperStatus" in t and "down" in t for t in texts), texts
+
+
+def test_snmp_probed_paths_follow_the_router(daemon: tuple[Daemon, Agents], topology: Topology):
+    d, _ = daemon
+    d.wait_for(lambda: all_up(d, "er-snmp-1"), 20, "SNMP-probed paths up (ICMP would fail)")
+    topology.cut("standby", "secondary")
+    d.wait_for(lambda: path(d, "er-snmp-1", "standby", "secondary")["state"] == "down", 15,
+               "SNMP-probed path down")  # fmt: skip
+    assert path(d, "er-snmp-1", "active", "secondary")["state"] == "up"
+    topology.restore("standby", "secondary")
+    d.wait_for(lambda: all_up(d, "er-snmp-1"), 15, "SNMP-probed path up again")
+
+
+def test_without_a_trap_the_schedule_is_slower(daemon: tuple[Daemon, Agents], topology):
+    """The control for the first test: the same cut, no trap, takes fail_after intervals."""
+    d, _ = daemon
+    d.wait_for(lambda: all_up(d, "er-test-1"), 20, "all ICMP paths up")
+    topology.cut("active", "secondary")
+    cut = time.monotonic()
+    d.wait_for(lambda: path(d, "er-test-1", "active", "secondary")["state"] == "down", 20, "down")
+    took = time.monotonic() - cut
+    print(f"scheduled probes confirmed the cut in {took:.2f} s")
+    assert took > 2.0 * SLOW - 1.0, took
