@@ -13,11 +13,17 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from monitor.cli import main
+from monitor.core.assess import CircuitTerms
+from monitor.core.report import month_report
+from monitor.core.tracker import Incident
+from monitor.report import render
 from tests.report import scenario
 from tests.support import require_tool
 
@@ -128,3 +134,16 @@ def test_pdf_has_pages(recorded: tuple[Path, Path, Path], tmp_path: Path) -> Non
     data = out.read_bytes()
     assert data.startswith(b"%PDF-")
     assert len(re.findall(rb"/Type\s*/Page\b(?!s)", data)) >= 1
+
+
+def test_a_hostile_circuit_id_cannot_add_markup() -> None:
+    """Config ids are restricted to [A-Za-z0-9._-], but the renderers do not rely on it."""
+    hostile = "<script>alert('id')</script>"
+    terms = {hostile: CircuitTerms(circuit=hostile, fee_yen=1000, tz=ZoneInfo("Asia/Tokyo"))}
+    start = datetime(2026, 10, 3, tzinfo=UTC)
+    i = Incident(id=1, circuit=hostile, start=start, detected=start, end=start.replace(hour=2))
+    r = month_report("2026-10", incidents=[i], terms=terms, now=datetime(2026, 11, 1, tzinfo=UTC))
+    for lang in ("ja", "en"):
+        page = render([r], "html", lang)  # type: ignore[arg-type]
+        assert "<script>" not in page and "&lt;script&gt;alert(&#x27;id&#x27;)" in page
+        assert "<script>" not in render([r], "md", lang)  # type: ignore[arg-type]
