@@ -33,5 +33,17 @@ def run(args: argparse.Namespace) -> int:
             f"{len(c.maintenance)} maintenance window(s)"
         )
         for p in c.paths:
-            print(f"    {p.router}/{p.demarc} -> {p.address}")
+            print(
+                f"    {p.router}/{p.demarc} -> {p.address}"
+                + (" (SNMP)" if p.probe == "snmp" else "")
+            )
+        for role, r in c.routers.items():
+            polled = [f"{d} {i.if_name or i.if_descr}" for d, i in r.interfaces.items()]
+            polled += [f"{d} BGP {peer}" for d, peer in r.bgp_peers.items()]
+            print(
+                f"    router {role}: SNMPv{r.snmp.version} {r.address}:{r.port} every "
+                f"{r.poll_interval_s:g} s: {', '.join(polled) or 'nothing'}"
+            )
+    if s.snmp_traps is not None:
+        print(f"  SNMP traps on {s.snmp_traps.listen}, {len(s.snmp_traps.users)} v3 user(s)")
     return 0

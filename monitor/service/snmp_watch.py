@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -110,6 +110,20 @@ def path_result(
         ok=bool(mine) and not errors and not down,
         error="; ".join(errors + down) or None,
     )
+
+
+def demarcs_named(
+    plan: RouterPlan, trap: Trap, index_of: Callable[[Agent, Interface], int | None]
+) -> frozenset[Demarc]:
+    """The demarcs whose interface (by ifIndex, via ``index_of``, or by name) or BGP peer
+    the trap names; every demarc of the router when it names none of them."""
+    indexes, names, peers = trap.if_indexes(), trap.if_names(), trap.bgp_peers()
+    named = {
+        d
+        for d, i in plan.interfaces.items()
+        if i.value in names or index_of(plan.agent, i) in indexes
+    } | {d for d, p in plan.peers.items() if p in peers}
+    return frozenset(named & plan.paths) or plan.paths
 
 
 class SnmpWatch:
@@ -231,20 +245,10 @@ class SnmpWatch:
             log.warning("SNMP %s from %s: not a configured router, ignored", trap.kind, trap.source)
             return
         for plan in mine:
-            demarcs = self.demarcs_named(plan, trap)
+            demarcs = demarcs_named(plan, trap, self.poller.index_of)
             log.info("SNMP %s from %s: re-probing %s/%s", trap.kind, trap.source, plan.circuit,
                      ",".join(sorted(d.value for d in demarcs)))  # fmt: skip
             self._burst(plan, demarcs, trap)
-
-    def demarcs_named(self, plan: RouterPlan, trap: Trap) -> frozenset[Demarc]:
-        """The demarcs whose interface or peer the trap names; all the router's if none."""
-        indexes, names, peers = trap.if_indexes(), trap.if_names(), trap.bgp_peers()
-        named = {
-            d
-            for d, i in plan.interfaces.items()
-            if i.value in names or self.poller.index_of(plan.agent, i) in indexes
-        } | {d for d, p in plan.peers.items() if p in peers}
-        return frozenset(named & plan.paths) or plan.paths
 
     def _burst(self, plan: RouterPlan, demarcs: frozenset[Demarc], trap: Trap) -> None:
         assert self.traps is not None

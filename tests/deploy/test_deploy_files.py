@@ -78,8 +78,10 @@ def test_systemd_unit() -> None:
     svc = parser["Service"]
     assert svc["Type"] == "notify"
     assert svc["User"] == "slawatch"
-    assert svc["AmbientCapabilities"] == "CAP_NET_RAW"
-    assert svc["CapabilityBoundingSet"] == "CAP_NET_RAW"
+    caps = {"CAP_NET_RAW", "CAP_NET_BIND_SERVICE"}  # raw ICMP; the trap port 162
+    assert set(svc["AmbientCapabilities"].split()) == caps
+    assert set(svc["CapabilityBoundingSet"].split()) == caps
+    assert svc["EnvironmentFile"] == "-/etc/slawatch/secrets.env"
     assert svc["ProtectSystem"] == "strict"
     assert svc["StateDirectory"] == "slawatch"
     assert svc["Restart"] == "always"

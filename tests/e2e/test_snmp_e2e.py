@@ -91,8 +91,9 @@ def test_trap_confirms_a_cut_in_under_two_seconds(daemon: tuple[Daemon, Agents],
     d.wait_for(lambda: all_up(d, "er-test-1"), 20, "all ICMP paths up")
     topology.cut("active", "primary")
     sent = time.monotonic()
-    send_trap(topology, "active", f"198.18.1.1:{TRAP_PORT}", LINK_DOWN,
-              f"{IF_NAME}.3", "s", "to-dp")  # fmt: skip
+    send_trap(
+        topology, "active", f"198.18.1.1:{TRAP_PORT}", LINK_DOWN, "1.3.6.1.2.1.2.2.1.1.3", "i", "3"
+    )  # fmt: skip  (ifIndex 3 = to-dp in ra)
     d.wait_for(lambda: path(d, "er-test-1", "active", "primary")["state"] == "down", 5, "down")
     confirmed = time.monotonic() - sent
     print(f"trap-triggered cut confirmed in {confirmed:.2f} s")
