@@ -41,6 +41,8 @@ class Backend(Protocol):
         self, circuit: str, start: datetime, end: datetime, note: str
     ) -> dict[str, Any]: ...
     async def exclude(self, incident_id: int, reason: str) -> dict[str, Any]: ...
+    async def maintenance(self, circuit: str | None) -> list[dict[str, Any]]: ...
+    async def remove_maintenance(self, window_id: int) -> dict[str, Any]: ...
     async def status(self) -> StatusView: ...
     def healthy(self) -> tuple[bool, str]: ...
 
@@ -101,7 +103,7 @@ def _text(data: dict[str, Any], field: str, *, required: bool = True) -> str:
 def _int_id(request: web.Request) -> int:
     text = request.match_info["id"]
     if not text.isdigit():
-        raise HttpError(400, f"incident id {text!r} is not a number", "id")
+        raise HttpError(400, f"id {text!r} is not a number", "id")
     return int(text)
 
 
@@ -202,6 +204,13 @@ def make_app(backend: Backend, metrics: Renderer | None, *, token: str | None) -
         )
         return _json(created, 201)
 
+    async def maintenance_list(request: web.Request) -> web.Response:
+        return _json(await backend.maintenance(request.query.get("circuit") or None))
+
+    async def maintenance_remove(request: web.Request) -> web.Response:
+        authorise(request)
+        return _json(await backend.remove_maintenance(_int_id(request)))
+
     async def exclude(request: web.Request) -> web.Response:
         authorise(request)
         incident_id = _int_id(request)
@@ -218,6 +227,8 @@ def make_app(backend: Backend, metrics: Renderer | None, *, token: str | None) -
     app.router.add_get("/api/incidents/{id}", incident)
     app.router.add_get("/api/sla", sla)
     app.router.add_post("/api/maintenance", maintenance)
+    app.router.add_get("/api/maintenance", maintenance_list)
+    app.router.add_delete("/api/maintenance/{id}", maintenance_remove)
     app.router.add_post("/api/incidents/{id}/exclude", exclude)
     return app
 

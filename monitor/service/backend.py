@@ -82,7 +82,7 @@ class DaemonBackend:
         self, circuit: str | None, start: datetime | None, end: datetime | None
     ) -> list[dict[str, Any]]:
         if circuit is not None and circuit not in self.d.terms:
-            raise InputError(f"unknown circuit {circuit!r}")
+            raise InputError(f"unknown circuit {circuit!r}; known: {', '.join(self.d.terms)}")
         now = self.d.wall()
         found = await self.d.journal.incidents(circuit, start, end)
         return [self._view(self._assess(i, now)) for i in found if i.circuit in self.d.terms]
@@ -115,20 +115,57 @@ class DaemonBackend:
 
     # -- changing ---------------------------------------------------------------------------
     async def add_maintenance(
-        self, circuit: str, start: datetime, end: datetime, note: str
+        self, circuit: str, start: datetime, end: datetime, note: str, source: str = "api"
     ) -> dict[str, Any]:
         if circuit not in self.d.terms:
-            raise InputError(f"unknown circuit {circuit!r}")
+            raise InputError(f"unknown circuit {circuit!r}; known: {', '.join(self.d.terms)}")
         window = MaintenanceWindow(start=start.astimezone(UTC), end=end.astimezone(UTC), note=note)
-        wid = await self.d.add_maintenance(circuit, window)
+        wid = await self.d.add_maintenance(circuit, window, source)
+        return self._window(wid, circuit, window, source)
+
+    def _window(
+        self, wid: int | None, circuit: str, w: MaintenanceWindow, source: str
+    ) -> dict[str, Any]:
         tz = self.d.terms[circuit].tz
         return {
             "id": wid,
             "circuit": circuit,
-            "start": iso(window.start, tz),
-            "end": iso(window.end, tz),
-            "note": note,
+            "start": iso(w.start, tz),
+            "end": iso(w.end, tz),
+            "note": w.note,
+            "source": source,
         }
+
+    async def maintenance(self, circuit: str | None) -> list[dict[str, Any]]:
+        """Every window in force: the configuration's (id None: edit the YAML to change them)
+        and those announced through the API or CLI (removable by id). Sorted by start."""
+        if circuit is not None and circuit not in self.d.terms:
+            raise InputError(f"unknown circuit {circuit!r}; known: {', '.join(self.d.terms)}")
+        out = [
+            self._window(
+                None, c.id, MaintenanceWindow(start=m.start, end=m.end, note=m.note), "config"
+            )
+            for c in self.d.settings.circuits
+            if circuit in (None, c.id)
+            for m in c.maintenance
+        ]
+        out += [
+            self._window(w.id, w.circuit, w.window, w.source)
+            for w in await self.d.journal.maintenance(circuit)
+            if w.circuit in self.d.terms
+        ]
+        return sorted(out, key=lambda w: (w["start"], w["circuit"]))
+
+    async def remove_maintenance(self, window_id: int) -> dict[str, Any]:
+        found = [w for w in await self.d.journal.maintenance(None) if w.id == window_id]
+        if not found:
+            raise InputError(
+                f"no announced maintenance window {window_id} (configured windows are "
+                "changed in the YAML)"
+            )
+        await self.d.remove_maintenance(window_id)
+        w = found[0]
+        return {**self._window(w.id, w.circuit, w.window, w.source), "removed": True}
 
     async def exclude(self, incident_id: int, reason: str) -> dict[str, Any]:
         await self.d.journal.exclude(incident_id, reason, self.d.wall())

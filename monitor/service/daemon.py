@@ -140,7 +140,12 @@ class Daemon:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.journal.daemon_stopped(self.wall())
 
-    async def _restore(self, now: datetime) -> None:
+    async def load(self) -> None:
+        """Restore state from the journal without recording a start: a read-only view for the
+        CLI while the daemon is not running (nothing is probed or sent)."""
+        await self._restore(self.wall(), record_start=False)
+
+    async def _restore(self, now: datetime, *, record_start: bool = True) -> None:
         state = await self.journal.restore()
         for (circuit, router, demarc), (st, since) in state.paths.items():
             key = PathKey(circuit=circuit, router=Router(router), demarc=Demarc(demarc))
@@ -155,14 +160,19 @@ class Daemon:
                 if incident.end is None:
                     self._track(incident)
         self.tracker.blind_intervals.extend(i for i in state.blind if i.end is not None)
-        for w in await self.journal.maintenance():
-            self.extra_windows.setdefault(w.circuit, []).append(w.window)
-        self.terms = self._terms(self.settings)
-        gap = await self.journal.daemon_started(now)
+        await self._load_windows()
+        gap = await self.journal.daemon_started(now) if record_start else None
         self.gaps = list(await self.journal.gaps(None, None))
         if gap is not None:
             log.warning("unmonitored gap %s .. %s (daemon was not running)", gap.start, gap.end)
             self.metrics.unmonitored((gap.end - gap.start).total_seconds())
+
+    async def _load_windows(self) -> None:
+        """Maintenance announced through the API/CLI (journal) joins the configured windows."""
+        self.extra_windows = {}
+        for w in await self.journal.maintenance():
+            self.extra_windows.setdefault(w.circuit, []).append(w.window)
+        self.terms = self._terms(self.settings)
 
     def _terms(self, settings: Settings) -> dict[str, CircuitTerms]:
         """Terms from the configuration plus maintenance announced through the API."""
@@ -172,16 +182,25 @@ class Daemon:
             for cid, t in terms.items()
         }
 
-    async def add_maintenance(self, circuit: str, window: MaintenanceWindow) -> int:
+    async def add_maintenance(
+        self, circuit: str, window: MaintenanceWindow, source: str = "api"
+    ) -> int:
         """Record an announced suspension; counted durations change retroactively."""
-        wid: int = await self.journal.add_maintenance(circuit, window, "api", self.wall())
-        self.extra_windows.setdefault(circuit, []).append(window)
-        self.terms = self._terms(self.settings)
+        wid: int = await self.journal.add_maintenance(circuit, window, source, self.wall())
+        await self._windows_changed()
+        return wid
+
+    async def remove_maintenance(self, window_id: int) -> None:
+        """Withdraw an announced window (one added through the API or CLI, by its id)."""
+        await self.journal.remove_maintenance(window_id, self.wall())
+        await self._windows_changed()
+
+    async def _windows_changed(self) -> None:
+        await self._load_windows()
         for cid in self.tracker.circuit_ids:  # a window may move an open incident's deadline
             incident = self.tracker.open_incident(cid)
             if incident is not None:
                 self._track(incident)
-        return wid
 
     def _targets(self) -> list[Target]:
         s = self.settings

@@ -58,6 +58,14 @@ class Backend:
         self.excluded[incident_id] = reason
         return {"id": incident_id, "excluded": reason}
 
+    async def maintenance(self, circuit: str | None) -> list[dict[str, Any]]:
+        return [{"id": n + 1, "circuit": w[0], "note": w[3]} for n, w in enumerate(self.windows)]
+
+    async def remove_maintenance(self, window_id: int) -> dict[str, Any]:
+        if not 0 < window_id <= len(self.windows):
+            raise InputError(f"no announced maintenance window {window_id}")
+        return {"id": window_id, "removed": True}
+
     async def status(self) -> StatusView:
         paths = tuple(
             PathStatus(router=r, demarc=d, state="down", since=NOW, rtt_ms=None)
@@ -146,7 +154,7 @@ async def test_bad_reads_get_json_errors(
 
 
 async def test_wrong_method_is_405(client: tuple[TestClient[Any, Any], Backend]) -> None:
-    r = await client[0].get("/api/maintenance")
+    r = await client[0].put("/api/maintenance")
     assert r.status == 405 and "error" in await r.json()
 
 
@@ -168,6 +176,13 @@ async def test_maintenance_and_exclusion_need_the_token(
     assert r.status == 201 and backend.windows[0][3] == "fibre work"
     r = await c.post("/api/incidents/1/exclude", json={"reason": "customer power"}, headers=AUTH)
     assert r.status == 200 and backend.excluded == {1: "customer power"}
+    listed = await (await c.get("/api/maintenance")).json()  # reading needs no token
+    assert listed == [{"id": 1, "circuit": "c1", "note": "fibre work"}]
+    assert (await c.delete("/api/maintenance/1")).status == 401
+    r = await c.delete("/api/maintenance/1", headers=AUTH)
+    assert r.status == 200 and (await r.json())["removed"] is True
+    r = await c.delete("/api/maintenance/7", headers=AUTH)
+    assert r.status == 400 and "no announced" in (await r.json())["error"]
 
 
 @pytest.mark.parametrize(

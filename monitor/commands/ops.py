@@ -1,0 +1,282 @@
+"""The day's work at the terminal: ``slawatch status``, ``incidents``, ``incident ID``,
+``maintenance add|list|remove`` and ``exclude ID --reason``.
+
+Each talks to the running daemon's API when one answers at ``http.listen``, else reads (or
+writes) the journal directly (see ops_client.py); the first line on stderr says which.
+``--json`` prints the API's own JSON instead of a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from monitor import config
+from monitor.commands.ops_client import ApiOps, Ops, connect
+from monitor.core.errors import InputError
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="the daemon's YAML configuration (default: built-in demo)")
+    p.add_argument(
+        "--via",
+        choices=["auto", "api", "journal"],
+        default="auto",
+        help="the daemon's API, the journal, or auto: the API when one answers",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("status", help="circuits, paths and open incidents with their countdown")
+    _common(p)
+    p.set_defaults(func=status)
+    p = sub.add_parser("incidents", help="list incidents with their SLA figures")
+    _common(p)
+    p.add_argument("--circuit", help="only this circuit")
+    p.add_argument("--since", type=_since, help="from this date or time (2026-10-01 or ISO)")
+    p.set_defaults(func=incidents)
+    p = sub.add_parser("incident", help="one incident: figures and timeline")
+    _common(p)
+    p.add_argument("id", type=int)
+    p.set_defaults(func=incident)
+    p = sub.add_parser("exclude", help="exclude an incident from credits (SLA.md §1), with reason")
+    _common(p)
+    p.add_argument("id", type=int)
+    p.add_argument("--reason", required=True, help="customer-caused, not attributable, ...")
+    p.set_defaults(func=exclude)
+    _maintenance(sub)
+
+
+def _maintenance(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("maintenance", help="announced suspensions: add, list, remove")
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    add = verbs.add_parser("add", help="announce a window (counted durations change)")
+    _common(add)
+    add.add_argument("--circuit", required=True)
+    add.add_argument("--start", required=True, type=_aware, help="ISO time with offset")
+    add.add_argument("--end", required=True, type=_aware, help="ISO time with offset")
+    add.add_argument("--note", default="", help="what the customer was told")
+    add.set_defaults(func=maintenance_add)
+    ls = verbs.add_parser("list", help="windows in force (configured and announced)")
+    _common(ls)
+    ls.add_argument("--circuit")
+    ls.set_defaults(func=maintenance_list)
+    rm = verbs.add_parser("remove", help="withdraw an announced window by id")
+    _common(rm)
+    rm.add_argument("id", type=int)
+    rm.set_defaults(func=maintenance_remove)
+
+
+# -- argument types -------------------------------------------------------------------------
+def _aware(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO time like 2026-10-05T01:00:00+09:00"
+        ) from None
+    if at.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset; add one, e.g. +09:00")
+    return at
+
+
+def _since(text: str) -> datetime | str:
+    """A date (midnight in the configured timezone, resolved later) or an aware time."""
+    if len(text) == 10:
+        try:
+            datetime.strptime(text, "%Y-%m-%d")  # noqa: DTZ007 (only checks the form)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-10-01") from None
+        return text
+    return _aware(text)
+
+
+# -- plumbing ---------------------------------------------------------------------------------
+def _open(args: argparse.Namespace) -> tuple[config.Settings, Ops]:
+    settings = config.load(args.config) if args.config else config.load_demo()
+    ops = connect(settings, args.via)
+    where = ops.base if isinstance(ops, ApiOps) else f"journal {settings.journal} (no daemon)"
+    print(f"slawatch: via {where}", file=sys.stderr)
+    return settings, ops
+
+
+def _emit(args: argparse.Namespace, data: Any, table: str) -> int:
+    if args.json:
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(table)
+    return 0
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Columns padded to their widest cell; "-" for None."""
+    cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
+        for row in cells
+    )
+
+
+def _dur(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(abs(seconds))
+    text = (
+        f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s"
+        if s >= 3600
+        else f"{s // 60}m{s % 60:02d}s"
+    )
+    return f"-{text}" if seconds < 0 else text
+
+
+def _t(text: str | None) -> str:
+    return "-" if text is None else text.replace("T", " ")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- commands ---------------------------------------------------------------------------------
+def status(args: argparse.Namespace) -> int:
+    _, ops = _open(args)
+    circuits = ops.circuits()
+    open_ids = [c["open_incident"] for c in circuits if c["open_incident"] is not None]
+    opened = [i for i in (ops.incident(n) for n in open_ids) if i is not None]
+    keys = ("active/primary", "active/secondary", "standby/primary", "standby/secondary")
+    rows = []
+    for c in circuits:
+        by = {f"{p['router']}/{p['demarc']}": p for p in c["paths"]}
+        rows.append([c["id"], "available" if c["available"] else "DOWN",
+                     *(_path_cell(by.get(k)) for k in keys)])  # fmt: skip
+    table = render_table(["CIRCUIT", "STATE", *(k.upper() for k in keys)], rows)
+    now = _now()
+    table += (
+        "\nopen incidents: none\n"
+        if not opened
+        else "\nopen incidents:\n" + _open_table(opened, now)
+    )
+    return _emit(args, {"circuits": circuits, "open_incidents": opened}, table)
+
+
+def _path_cell(p: dict[str, Any] | None) -> str:
+    if p is None:
+        return "-"
+    cell = str(p["state"])
+    if p.get("rtt_ms") is not None and p["state"] == "up":
+        cell += f" {p['rtt_ms']:.1f}ms"
+    if_status = (p.get("snmp") or {}).get("ifOperStatus")
+    if if_status and if_status.get("ok") is False:
+        cell += " (if down)"
+    return cell
+
+
+def _open_table(opened: list[dict[str, Any]], now: datetime) -> str:
+    rows = []
+    for i in opened:
+        start = datetime.fromisoformat(i["start"])
+        deadline = i["notify_deadline"]
+        left = (
+            None if deadline is None else (datetime.fromisoformat(deadline) - now).total_seconds()
+        )
+        if i["notified"]:
+            notice = f"notified {_t(i['notified'])}"
+        elif left is None:
+            notice = "no deadline (maintenance)"
+        elif left < 0:
+            notice = f"BREACHED {_dur(-left)} ago"
+        else:
+            notice = f"{_dur(left)} left to notify"
+        rows.append([i["id"], i["circuit"], _t(i["start"]), _dur((now - start).total_seconds()),
+                     _t(deadline), notice])  # fmt: skip
+    return render_table(["ID", "CIRCUIT", "START", "ELAPSED", "NOTIFY BY", "NOTICE"], rows)
+
+
+INCIDENT_HEADERS = ["ID", "CIRCUIT", "START", "END", "DURATION", "COUNTED", "TIER", "CREDIT",
+                    "NOTIFIED", "BREACH", "EXCLUDED"]  # fmt: skip
+
+
+def _incident_row(i: dict[str, Any]) -> list[object]:
+    return [i["id"], i["circuit"], _t(i["start"]), _t(i["end"]) if i["end"] else "open",
+            _dur(i["duration_s"]), _dur(i["counted_s"]), i["tier"], i["credit"],
+            _t(i["notified"]), "yes" if i["notify_breach"] else "no", i["excluded"]]  # fmt: skip
+
+
+def incidents(args: argparse.Namespace) -> int:
+    settings, ops = _open(args)
+    since = args.since
+    if isinstance(since, str):
+        since = datetime.combine(
+            datetime.fromisoformat(since).date(), time(0), ZoneInfo(settings.timezone)
+        )
+    found = ops.incidents(args.circuit, since)
+    table = render_table(INCIDENT_HEADERS, [_incident_row(i) for i in found])
+    return _emit(args, found, table + f"{len(found)} incident(s)\n")
+
+
+def incident(args: argparse.Namespace) -> int:
+    _, ops = _open(args)
+    found = ops.incident(args.id)
+    if found is None:
+        raise InputError(f"no incident {args.id}")
+    head = render_table(INCIDENT_HEADERS, [_incident_row(found)])
+    fields = (f"detected {_t(found['detected'])}; notify by {_t(found['notify_deadline'])}; "
+              f"maintenance {_dur(found['maintenance_s'])}; blind {_dur(found['blind_s'])}; "
+              f"claim by {found['claim_by'] or '-'}\n")  # fmt: skip
+    timeline = render_table(
+        ["AT", "KIND", "WHAT"], [[_t(e["at"]), e["kind"], e["text"]] for e in found["timeline"]]
+    )
+    return _emit(args, found, head + fields + "\ntimeline:\n" + timeline)
+
+
+def exclude(args: argparse.Namespace) -> int:
+    _, ops = _open(args)
+    done = ops.exclude(args.id, args.reason)
+    table = render_table(INCIDENT_HEADERS, [_incident_row(done)])
+    return _emit(args, done, table + f"incident {args.id} excluded: {done['excluded']}\n")
+
+
+WINDOW_HEADERS = ["ID", "SOURCE", "CIRCUIT", "START", "END", "NOTE"]
+
+
+def _window_row(w: dict[str, Any]) -> list[object]:
+    return [w["id"], w["source"], w["circuit"], _t(w["start"]), _t(w["end"]), w["note"]]
+
+
+def maintenance_list(args: argparse.Namespace) -> int:
+    _, ops = _open(args)
+    found = ops.maintenance(args.circuit)
+    return _emit(args, found, render_table(WINDOW_HEADERS, [_window_row(w) for w in found]))
+
+
+def maintenance_add(args: argparse.Namespace) -> int:
+    if args.end <= args.start:
+        raise InputError(f"--end {args.end.isoformat()} is not after --start; swap them")
+    _, ops = _open(args)
+    created = ops.add_maintenance(args.circuit, args.start, args.end, args.note)
+    touched = [
+        i
+        for i in ops.incidents(args.circuit, None)
+        if datetime.fromisoformat(i["start"]) < args.end
+        and (i["end"] is None or datetime.fromisoformat(i["end"]) > args.start)
+    ]
+    table = render_table(WINDOW_HEADERS, [_window_row(created)])
+    if touched:
+        table += "counted durations changed retroactively for these incidents:\n"
+        table += render_table(INCIDENT_HEADERS, [_incident_row(i) for i in touched])
+    return _emit(args, {"window": created, "incidents_changed": touched}, table)
+
+
+def maintenance_remove(args: argparse.Namespace) -> int:
+    _, ops = _open(args)
+    removed = ops.remove_maintenance(args.id)
+    return _emit(args, removed, f"removed window {args.id}: " + render_table(
+        WINDOW_HEADERS, [_window_row(removed)]))  # fmt: skip

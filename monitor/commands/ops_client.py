@@ -1,0 +1,200 @@
+"""How the day-to-day commands reach slawatch: the running daemon's API, or else the journal.
+
+Both ways answer with the same JSON shapes, because both are :class:`DaemonBackend`: over HTTP
+it runs inside the daemon; offline it runs here over a :class:`Daemon` restored read-only
+from the journal (nothing probed, nothing sent, no start recorded). So a figure printed by
+``slawatch incidents`` is the figure of ``GET /api/incidents``, whichever way it came.
+
+Writes (maintenance, exclusions) go through the API when the daemon is up, so it applies them
+at once; offline they go into the journal, and the daemon reads them when it next starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from monitor.config import Settings
+from monitor.core.errors import ConfigError, InputError, MonitorError
+
+T = TypeVar("T")
+
+
+class ApiOps:
+    """The running daemon's JSON API at ``base`` (e.g. http://127.0.0.1:9713)."""
+
+    via = "api"
+
+    def __init__(self, base: str, token: str | None) -> None:
+        self.base = base.rstrip("/")
+        self.token = token
+
+    @classmethod
+    def probe(cls, settings: Settings, timeout: float = 1.0) -> ApiOps | None:
+        """An ApiOps if the configured daemon answers /healthz (healthy or not), else None."""
+        host, port = settings.http.host_port
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=timeout):
+                pass
+        except urllib.error.HTTPError:
+            pass  # 503: up but unhealthy (stale probes): its API still answers
+        except (urllib.error.URLError, OSError):
+            return None
+        from monitor.service.app import read_token
+
+        return cls(base, read_token(settings.http.token_file))
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"{self.base}{path}", data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if method != "GET":
+            if self.token is None:
+                raise ConfigError(
+                    "the daemon is running, and changes go through its API: set http.token_file "
+                    "in the configuration (the same file the daemon reads)"
+                )
+            req.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            try:
+                message = json.loads(exc.read()).get("error", exc.reason)
+            except ValueError:
+                message = exc.reason
+            if exc.code == 404:
+                return None
+            raise InputError(f"daemon API {method} {path}: {message}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise MonitorError(f"daemon API at {self.base} stopped answering: {exc}") from None
+
+    def circuits(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/api/circuits"))
+
+    def incidents(self, circuit: str | None, since: datetime | None) -> list[dict[str, Any]]:
+        query = urllib.parse.urlencode(
+            {k: v for k, v in (("circuit", circuit), ("from", since and since.isoformat())) if v}
+        )
+        return list(self._call("GET", f"/api/incidents?{query}"))
+
+    def incident(self, incident_id: int) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._call("GET", f"/api/incidents/{incident_id}")
+        return found
+
+    def maintenance(self, circuit: str | None) -> list[dict[str, Any]]:
+        query = urllib.parse.urlencode({"circuit": circuit} if circuit else {})
+        return list(self._call("GET", f"/api/maintenance?{query}"))
+
+    def add_maintenance(
+        self, circuit: str, start: datetime, end: datetime, note: str
+    ) -> dict[str, Any]:
+        body = {
+            "circuit": circuit,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "note": note,
+        }
+        return dict(self._call("POST", "/api/maintenance", body))
+
+    def remove_maintenance(self, window_id: int) -> dict[str, Any]:
+        found = self._call("DELETE", f"/api/maintenance/{window_id}")
+        if found is None:
+            raise InputError(f"no announced maintenance window {window_id}")
+        return dict(found)
+
+    def exclude(self, incident_id: int, reason: str) -> dict[str, Any]:
+        found = self._call("POST", f"/api/incidents/{incident_id}/exclude", {"reason": reason})
+        if found is None:
+            raise InputError(f"no incident {incident_id}")
+        return dict(found)
+
+
+class JournalOps:
+    """The same questions answered from the journal file, with no daemon running."""
+
+    via = "journal"
+
+    def __init__(self, settings: Settings) -> None:
+        path = Path(settings.journal)
+        if not path.exists():
+            raise ConfigError(
+                f"{settings.source}: journal {path} does not exist and no daemon answers at "
+                f"{settings.http.listen}: is this the daemon's configuration? (relative paths "
+                "are relative to the directory you run slawatch in)"
+            )
+        self.settings = settings
+
+    def _run(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        return asyncio.run(self._with_backend(fn))
+
+    async def _with_backend(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        from monitor.metrics import Metrics
+        from monitor.service.backend import DaemonBackend
+        from monitor.service.daemon import Daemon
+        from monitor.store.aio import AsyncJournal
+
+        journal = await AsyncJournal.open(self.settings.journal)
+        try:
+            daemon = Daemon(
+                self.settings, prober=_NoProbes(), journal=journal, metrics=Metrics(), notifier=None
+            )
+            await daemon.load()
+            return await fn(DaemonBackend(daemon))
+        finally:
+            await journal.close()
+
+    def circuits(self) -> list[dict[str, Any]]:
+        return self._run(lambda b: b.circuits())
+
+    def incidents(self, circuit: str | None, since: datetime | None) -> list[dict[str, Any]]:
+        return self._run(lambda b: b.incidents(circuit, since, None))
+
+    def incident(self, incident_id: int) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._run(lambda b: b.incident(incident_id))
+        return found
+
+    def maintenance(self, circuit: str | None) -> list[dict[str, Any]]:
+        return self._run(lambda b: b.maintenance(circuit))
+
+    def add_maintenance(
+        self, circuit: str, start: datetime, end: datetime, note: str
+    ) -> dict[str, Any]:
+        return self._run(lambda b: b.add_maintenance(circuit, start, end, note, "cli"))
+
+    def remove_maintenance(self, window_id: int) -> dict[str, Any]:
+        return self._run(lambda b: b.remove_maintenance(window_id))
+
+    def exclude(self, incident_id: int, reason: str) -> dict[str, Any]:
+        return self._run(lambda b: b.exclude(incident_id, reason))
+
+
+class _NoProbes:
+    """The offline view probes nothing."""
+
+    async def probe_many(self, targets: Any, *, timeout: float) -> list[Any]:
+        return []
+
+
+Ops = ApiOps | JournalOps
+
+
+def connect(settings: Settings, mode: str = "auto") -> Ops:
+    """``auto``: the API if the daemon answers, else the journal; or force ``api``/``journal``."""
+    if mode in ("auto", "api"):
+        api = ApiOps.probe(settings)
+        if api is not None:
+            return api
+        if mode == "api":
+            raise MonitorError(f"no daemon answers at {settings.http.listen}")
+    return JournalOps(settings)

@@ -1,0 +1,165 @@
+"""``slawatch status|incidents|incident|maintenance|exclude`` as an operator runs them: from the
+journal (no daemon) and through a running daemon's API, with the same figures either way."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.report import scenario
+
+
+def slawatch(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def ok_json(*args: str) -> Any:
+    done = slawatch(*args, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture
+def october(tmp_path: Path) -> list[str]:
+    """The report scenario's journal; the CLI told to read it directly."""
+    cfg, _, _ = scenario.build(tmp_path)
+    return ["--config", str(cfg), "--via", "journal"]
+
+
+def by_start(incidents: list[dict[str, Any]], start: str) -> dict[str, Any]:
+    [found] = [i for i in incidents if i["start"] == start]
+    return found
+
+
+def test_incidents_from_the_journal(october: list[str]) -> None:
+    found = ok_json("incidents", "--circuit", "er-tokyo-1", "--since", "2026-10-07", *october)
+    assert [i["start"][:16] for i in found][:2] == ["2026-10-07T10:02", "2026-10-12T02:00"]
+    t2 = found[0]
+    assert t2["credit"] == "1/90" and t2["counted_s"] == 31 * 60
+    table = slawatch("incidents", "--circuit", "er-tokyo-1", *october)
+    assert table.returncode == 0 and "via journal" in table.stderr
+    assert "2026-10-07 10:02:00+09:00" in table.stdout and "7 incident(s)" in table.stdout
+
+
+def test_incident_shows_figures_and_timeline(october: list[str]) -> None:
+    t3 = by_start(ok_json("incidents", *october), "2026-10-12T02:00:00+09:00")
+    shown = slawatch("incident", str(t3["id"]), *october)
+    assert shown.returncode == 0, shown.stderr
+    assert "timeline:" in shown.stdout and "down since" in shown.stdout
+    assert "yes" in shown.stdout.splitlines()[1]  # the breach column
+    missing = slawatch("incident", "9999", *october)
+    assert missing.returncode == 2 and "no incident 9999" in missing.stderr
+
+
+def test_maintenance_changes_counted_time_and_can_be_withdrawn(october: list[str]) -> None:
+    t2 = by_start(ok_json("incidents", *october), "2026-10-07T10:02:00+09:00")
+    added = ok_json("maintenance", "add", "--circuit", "er-tokyo-1", "--start",
+                    "2026-10-07T10:00:00+09:00", "--end", "2026-10-07T10:10:00+09:00",
+                    "--note", "announced late", *october)  # fmt: skip
+    assert added["window"]["source"] == "cli" and added["window"]["note"] == "announced late"
+    [changed] = added["incidents_changed"]
+    assert changed["id"] == t2["id"] and changed["counted_s"] == 23 * 60
+    assert changed["credit"] == "0"  # 23 min: under the first tier
+    listed = ok_json("maintenance", "list", "--circuit", "er-tokyo-1", *october)
+    assert [w["source"] for w in listed] == ["config", "cli", "api"]
+    assert listed[0]["id"] is None  # configured: edited in the YAML, not here
+    removed = ok_json("maintenance", "remove", str(added["window"]["id"]), *october)
+    assert removed["removed"] is True
+    assert by_start(ok_json("incidents", *october), t2["start"])["credit"] == "1/90"
+    again = slawatch("maintenance", "remove", str(added["window"]["id"]), *october)
+    assert again.returncode == 2 and "no announced maintenance window" in again.stderr
+
+
+def test_exclude_needs_a_reason_and_zeroes_the_credit(october: list[str]) -> None:
+    t2 = by_start(ok_json("incidents", *october), "2026-10-07T10:02:00+09:00")
+    no_reason = slawatch("exclude", str(t2["id"]), "--reason", "  ", *october)
+    assert no_reason.returncode == 2 and "needs a reason" in no_reason.stderr
+    done = ok_json("exclude", str(t2["id"]), "--reason", "customer cut the cross-connect",
+                   *october)  # fmt: skip
+    assert done["excluded"] == "customer cut the cross-connect" and done["credit"] == "0"
+
+
+def test_bad_input_is_named(october: list[str]) -> None:
+    window = ["--circuit", "er-tokyo-1", "--end", "2026-10-07T11:00:00+09:00"]
+    naive = slawatch("maintenance", "add", *window, "--start", "2026-10-07T10:00", *october)
+    assert naive.returncode == 2 and "has no UTC offset" in naive.stderr
+    backwards = slawatch("maintenance", "add", "--circuit", "er-tokyo-1", "--start",
+                         "2026-10-07T11:00:00+09:00", "--end", "2026-10-07T10:00:00+09:00",
+                         *october)  # fmt: skip
+    assert backwards.returncode == 2 and "is not after --start" in backwards.stderr
+    unknown = slawatch("maintenance", "add", "--circuit", "er-nowhere", "--start",
+                       "2026-10-07T10:00:00+09:00", "--end", "2026-10-07T11:00:00+09:00",
+                       *october)  # fmt: skip
+    assert unknown.returncode == 2 and "unknown circuit 'er-nowhere'" in unknown.stderr
+
+
+def test_no_journal_and_no_daemon(tmp_path: Path) -> None:
+    cfg = scenario.write_config(tmp_path)
+    done = slawatch("status", "--config", str(cfg), "--via", "journal")
+    assert done.returncode == 2 and "journal.db does not exist" in done.stderr
+
+
+# -- through a running daemon ----------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Path]:
+    """``slawatch run`` on loopback targets with a token: the API is the way in."""
+    token = tmp_path / "token"
+    token.write_text("t" * 32 + "\n")
+    port = free_port()
+    data = yaml.safe_load(scenario.CONFIG.format(journal=tmp_path / "journal.db"))
+    for c in data["circuits"]:  # loopback, so the daemon runs without namespaces
+        for n, p in enumerate(c["paths"]):
+            p["address"] = f"127.0.0.{n + 2}"
+    data["http"] = {"listen": f"127.0.0.1:{port}", "token_file": str(token)}
+    data["notify"] = {"maildir": str(tmp_path / "maildir")}
+    cfg = tmp_path / "live.yaml"
+    cfg.write_text(yaml.safe_dump(data))
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(cfg)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "daemon did not answer"
+                time.sleep(0.1)
+        yield cfg
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def test_through_the_api_of_a_running_daemon(running: Path) -> None:
+    cfg = ["--config", str(running)]
+    done = slawatch("status", *cfg)
+    assert done.returncode == 0 and "via http://127.0.0.1:" in done.stderr, done.stderr
+    assert "er-tokyo-1" in done.stdout and "er-osaka-2" in done.stdout
+    window = ["--start", "2026-12-01T01:00:00+09:00", "--end", "2026-12-01T03:00:00+09:00"]
+    added = ok_json("maintenance", "add", "--circuit", "er-osaka-2", *window, *cfg)
+    assert added["window"]["source"] == "api"
+    listed = ok_json("maintenance", "list", "--circuit", "er-osaka-2", *cfg)
+    assert [(w["source"], w["start"]) for w in listed] == [("api", "2026-12-01T01:00:00+09:00")]
+    assert ok_json("maintenance", "remove", str(added["window"]["id"]), *cfg)["removed"] is True
+    assert ok_json("maintenance", "list", "--circuit", "er-osaka-2", *cfg) == []
+    forced = slawatch("incidents", "--via", "journal", *cfg)
+    assert forced.returncode == 0 and "via journal" in forced.stderr
