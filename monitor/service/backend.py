@@ -220,22 +220,28 @@ class DaemonBackend:
             notified=i.notified,
         )
 
-    @staticmethod
     def _days(
-        incidents: list[Incident], now: datetime, tz: Any
+        self, incidents: list[Incident], now: datetime, tz: Any
     ) -> tuple[tuple[date, float | None], ...]:
+        """Availability of each of the last 30 local days, over the time it was monitored:
+        None for a day before monitoring began or wholly inside an unmonitored gap."""
         today = now.astimezone(tz).date()
+        began = self.d.monitored_since or now
         out: list[tuple[date, float | None]] = []
         for back in range(29, -1, -1):
             day = today - timedelta(days=back)
-            lo = datetime.combine(day, datetime.min.time(), tz)
-            hi = min(lo + timedelta(days=1), now)
+            lo = max(datetime.combine(day, datetime.min.time(), tz), began)
+            hi = min(datetime.combine(day + timedelta(days=1), datetime.min.time(), tz), now)
+            if hi <= lo:
+                out.append((day, None))
+                continue
             down = sum(
                 (Interval(start=i.start, end=i.end or now).overlap(lo, hi) for i in incidents),
                 timedelta(0),
             )
-            span = (hi - lo).total_seconds()
-            out.append((day, None if span <= 0 else 1 - down.total_seconds() / span))
+            blank = sum((g.overlap(lo, hi) for g in self.d.gaps if g.end), timedelta(0))
+            span = (hi - lo - blank).total_seconds()
+            out.append((day, None if span <= 0 else max(0.0, 1 - down.total_seconds() / span)))
         return tuple(out)
 
     def healthy(self) -> tuple[bool, str]:

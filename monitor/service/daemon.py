@@ -96,6 +96,8 @@ class Daemon:
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self.started_at: datetime | None = None
+        self.monitored_since: datetime | None = None
+        """The journal's first daemon start: before it, nothing is known (not 100 %)."""
 
     @staticmethod
     def _new_tracker(settings: Settings) -> Tracker:
@@ -163,6 +165,7 @@ class Daemon:
         await self._load_windows()
         gap = await self.journal.daemon_started(now) if record_start else None
         self.gaps = list(await self.journal.gaps(None, None))
+        self.monitored_since = await self.journal.first_start()
         if gap is not None:
             log.warning("unmonitored gap %s .. %s (daemon was not running)", gap.start, gap.end)
             self.metrics.unmonitored((gap.end - gap.start).total_seconds())

@@ -64,6 +64,9 @@ class AsyncJournal:
     async def heartbeat(self, at: datetime) -> None:
         await self._call(self.sync.heartbeat, at)
 
+    async def first_start(self) -> datetime | None:
+        return await self._call(self.sync.first_start)
+
     async def restore(self) -> RestoredState:
         return await self._call(self.sync.restore)
 

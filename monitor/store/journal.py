@@ -220,6 +220,10 @@ class Journal:
                 (to_db(at), kind, detail),
             )
 
+    def first_start(self) -> datetime | None:
+        """When the daemon first ran on this journal (monitoring began), or None."""
+        return from_db(self._query("SELECT min(at) FROM daemon_events WHERE kind = 'start'")[0][0])
+
     def _last_seen(self) -> datetime | None:
         return from_db(self._query("SELECT max(at) FROM daemon_events")[0][0])
 
