@@ -52,9 +52,9 @@ class RouterPlan:
         return PathKey(circuit=self.circuit, router=self.router, demarc=demarc)
 
 
-def credentials(c: SnmpCredentialsConfig, where: str) -> V2c | V3:
+def credentials(c: SnmpCredentialsConfig | TrapUserConfig, where: str) -> V2c | V3:
     """Secrets read from their env/file now (ConfigError naming ``where`` if missing)."""
-    if c.version == "2c":
+    if isinstance(c, SnmpCredentialsConfig) and c.version == "2c":
         assert c.community is not None
         return V2c(community=read_secret(c.community, f"{where}.community"))
     assert c.user and c.auth_key and c.priv_key
@@ -282,10 +282,6 @@ class SnmpWatch:
 
 def trap_user(u: TrapUserConfig, where: str) -> V3:
     """A trap sender's USM user, keys read from their env/file now."""
-    return V3(
-        user=u.user,
-        auth_protocol=u.auth_protocol,
-        auth_key=read_secret(u.auth_key, f"{where}.auth_key"),
-        priv_protocol=u.priv_protocol,
-        priv_key=read_secret(u.priv_key, f"{where}.priv_key"),
-    )
+    user = credentials(u, where)
+    assert isinstance(user, V3)
+    return user
