@@ -154,10 +154,8 @@ class Tracker:
         self._paths: dict[PathKey, tuple[Hysteresis, _Circuit]] = {}
         for spec in circuits:
             self.add_circuit(spec)
-        self._controls = {
-            name: Hysteresis(fail_after=fail_after, recover_after=recover_after)
-            for name in controls
-        }
+        self._hysteresis = {"fail_after": fail_after, "recover_after": recover_after}
+        self._controls = {name: Hysteresis(**self._hysteresis) for name in controls}
         self._blind_since: datetime | None = None
         self.blind_intervals: list[Interval] = []
         self._next_id = first_id
@@ -177,6 +175,23 @@ class Tracker:
         circuit = self._circuits.pop(circuit_id)
         for key in circuit.paths:
             del self._paths[key]
+
+    def set_controls(self, names: Iterable[str], at: datetime) -> tuple[Event, ...]:
+        """Replace the control targets (config reload): kept ones keep their state, new ones
+        start ``unknown``. Removing the last down one ends the blind interval at ``at``."""
+        wanted = list(names)
+        self._controls = {
+            n: self._controls.get(n) or Hysteresis(**self._hysteresis) for n in wanted
+        }
+        if self._blind_since is None or self.blind:
+            return NO_EVENTS
+        interval = Interval(start=self._blind_since, end=max(at, self._blind_since))
+        self._blind_since = None
+        self.blind_intervals.append(interval)
+        events: list[Event] = [BlindEnded(interval=interval, at=at)]
+        for circuit in self._circuits.values():
+            self._maybe_open(circuit, at, events)
+        return tuple(events)
 
     # -- inputs ----------------------------------------------------------------------------
     def observe(self, path: PathKey, at: datetime, ok: bool) -> tuple[Event, ...]:

@@ -402,6 +402,11 @@ class Daemon:
                 changes.append(f"added {cid}")
                 self.metrics.init_circuit(cid)
             self.tracker.add_circuit(specs[cid])
+        old_controls = [t.name for t in self.settings.control_targets]
+        controls = [t.name for t in new.control_targets]
+        if controls != old_controls:
+            self.submit(self.tracker.set_controls(controls, self.wall()))
+            changes.append(f"control targets now {', '.join(controls) or 'none'}")
         self.settings = new
         self.terms = self._terms(new)
         self.scheduler.set_targets(self._targets())

@@ -250,3 +250,20 @@ def test_path_changed_events_carry_backdated_times() -> None:
     events = run(t, T0, 3, False, paths=[AP])
     change = next(e for e in events if isinstance(e, PathChanged))
     assert change.path == AP and change.change.since == T0 and change.change.at == T0 + 2 * MIN
+
+
+def test_removing_the_down_control_target_ends_blindness() -> None:
+    """A reload that drops a control target that is down: sight returns at the reload."""
+    t = tracker(controls=["gw", "gw2"])
+    for i in range(3):
+        t.observe_control("gw", T0 + i * MIN, False)
+    assert t.blind and t.blind_since == T0
+    run(t, T0 + 3 * MIN, 5, False)  # every path down while blind: no incident yet
+    assert t.set_controls(["gw", "gw2", "gw3"], T0 + 9 * MIN) == ()  # gw still down
+    assert t.blind and t.control_state("gw3")[0] is PathState.UNKNOWN
+    events = list(t.set_controls(["gw2"], T0 + 10 * MIN))
+    ended = next(e for e in events if isinstance(e, BlindEnded))
+    assert ended.interval.start == T0 and ended.interval.end == T0 + 10 * MIN
+    [incident] = opened(events)  # the paths are still down: the outage is opened now
+    assert incident.start == T0 + 3 * MIN and incident.detected == T0 + 10 * MIN
+    assert not t.blind and t.set_controls([], T0 + 11 * MIN) == ()

@@ -126,3 +126,9 @@ def test_sighup_reload_refuses_errors_and_keeps_unchanged_circuits(
     first = next(c for c in circuits if c["id"] == "er-test-1")
     assert all(p["state"] == "up" for p in first["paths"])  # state kept across the reload
     assert "added er-test-2" in daemon.log.read_text()
+    data["control_targets"].append({"name": "noc-gw2", "address": topology.gateway_address})
+    daemon.cfg.write_text(yaml.safe_dump(data))
+    daemon.proc.send_signal(signal.SIGHUP)
+    daemon.wait_for(
+        lambda: "control targets now noc-gw, noc-gw2" in daemon.log.read_text(), 10, "controls"
+    )
