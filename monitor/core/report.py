@@ -3,7 +3,8 @@
 
 Pure: incidents, terms, blind and unmonitored intervals, maintenance and ``now`` come in as
 arguments; frozen values come out. Every SLA figure comes from :func:`assess.assess` and
-:func:`assess.month_totals`; this module only decides what belongs to the month and adds what
+:func:`assess.month_totals`'s rule (the total is the same sum, capped and rounded by
+:class:`sla.MonthTotal`); this module only decides what belongs to the month and adds what
 the SLA does not define.
 
 What counts in a month (SLA.md §6.6)
@@ -49,7 +50,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from monitor.core import sla
-from monitor.core.assess import Assessment, CircuitTerms, assess, month_totals
+from monitor.core.assess import Assessment, CircuitTerms, assess
 from monitor.core.errors import InputError
 from monitor.core.model import Interval, MaintenanceWindow
 from monitor.core.tracker import Incident
@@ -61,6 +62,8 @@ MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 Span = tuple[datetime, datetime]
 _ZERO = timedelta(0)
+_NOTHING = Fraction(0)
+_FOREVER = datetime.max.replace(tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
 
@@ -236,14 +239,29 @@ def _circuit_month(
     terms = replace(base, maintenance=tuple(a.window for a in windows))
     start, end = month_span(month, terms.tz)
     stop = min(end, max(now, start))
-    incidents = sorted(incidents, key=lambda i: (i.start, i.id))
-    assessed = [assess(i, terms, now=now, blind=blind, gaps=gaps) for i in incidents]
-    listed = [a for a in assessed if _listed(a, month)]
-    total = next(
-        (m for m in month_totals(listed, {terms.circuit: terms}) if m.month == month),
-        sla.MonthTotal.of(circuit=terms.circuit, month=month, fee_yen=terms.fee_yen, parts=()),
+    incidents = sorted((i for i in incidents if _touches(i, start, end)), key=_order)
+    # assess() needs only the spans that reach its incidents; passing just those is exact
+    # and keeps a year of a thousand circuits fast. A window ending before the first start,
+    # or starting after the last end of closed incidents, cannot count, hold a detection, or
+    # extend (by adjoining it) a window that matters; an open incident keeps every later one.
+    lo = min((i.start for i in incidents), default=start)
+    hi = max((i.end or _FOREVER for i in incidents), default=start)
+    near = replace(
+        terms, maintenance=tuple(w for w in terms.maintenance if w.end > lo and w.start < hi)
     )
+    near_blind = [s for s in blind if (s.end is None or s.end > lo) and s.start < hi]
+    near_gaps = [s for s in gaps if (s.end is None or s.end > lo) and s.start < hi]
+    assessed = [assess(i, near, now=now, blind=near_blind, gaps=near_gaps) for i in incidents]
+    listed = [a for a in assessed if _listed(a, month)]
     today = now.astimezone(terms.tz).date()
+    entries = tuple(_entry(a, month, today) for a in listed)
+    # month_totals()'s row for this month, summed from the parts already split by month
+    total = sla.MonthTotal.of(
+        circuit=terms.circuit,
+        month=month,
+        fee_yen=terms.fee_yen,
+        parts=[e.month_credit for e in entries],
+    )
     outages = _union((i.start, i.end or max(now, i.start)) for i in incidents)
     maint = _union((w.start, w.end) for w in terms.maintenance)
     blind_or_gap = _union((s.start, s.end or max(now, s.start)) for s in (*blind, *gaps))
@@ -263,7 +281,7 @@ def _circuit_month(
         start=start,
         end=end,
         measured_to=stop,
-        entries=tuple(_entry(a, month, today) for a in listed),
+        entries=entries,
         total=total,
         unavailable_s=unavailable.total_seconds(),
         maintenance_s=maintenance.total_seconds(),
@@ -285,22 +303,31 @@ def _circuit_month(
     )
 
 
+def _order(i: Incident) -> tuple[datetime, int]:
+    return i.start, i.id
+
+
+def _touches(i: Incident, start: datetime, end: datetime) -> bool:
+    """Whether ``i`` overlaps ``[start, end)`` or started or was detected in it."""
+    overlaps = i.start < end and (i.end is None or i.end > start)
+    return overlaps or start <= i.start < end or start <= i.detected < end
+
+
 def _listed(a: Assessment, month: str) -> bool:
     return a.month == month or (a.notify_breach and a.notify_month == month)
 
 
 def _entry(a: Assessment, month: str, today: date) -> Entry:
+    """The month's part of ``a``'s credit: the outage credit if it started in the month, the
+    notification credit if detected in it (month_totals() splits them the same way)."""
     claims = []
-    part = Fraction(0)
-    if a.month == month:
-        part += a.credit
-        if a.credit:
-            claims.append(_claim(a.incident.id, ClaimKind.OUTAGE, a.credit, a.claim_by, today))
+    if a.month == month and a.credit:
+        claims.append(_claim(a.incident.id, ClaimKind.OUTAGE, a.credit, a.claim_by, today))
     if a.notify_month == month and a.notify_credit:
-        part += a.notify_credit
         claims.append(
             _claim(a.incident.id, ClaimKind.NOTIFY, a.notify_credit, a.notify_claim_by, today)
         )
+    part = claims[0].credit if len(claims) == 1 else sum((c.credit for c in claims), _NOTHING)
     return Entry(assessment=a, month_credit=part, claims=tuple(claims))
 
 

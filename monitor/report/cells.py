@@ -7,6 +7,8 @@ availability as a percentage rounded *down* to 3 decimals, so 99.9996% never sho
 
 from __future__ import annotations
 
+import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -15,6 +17,8 @@ from fractions import Fraction
 from monitor.core import sla
 from monitor.core.report import CircuitMonth, Claim, Entry, MonthReport
 from monitor.report.words import WORDS, Lang
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 COLUMNS = (
     "col_id",
@@ -36,7 +40,8 @@ class Words:
     lang: Lang
 
     def __call__(self, key: str, **fields: object) -> str:
-        return WORDS[self.lang][key].format(**fields)
+        text = WORDS[self.lang][key]
+        return text.format(**fields) if fields else text
 
 
 def when(at: datetime | None, tz: tzinfo, *, seconds: bool = True) -> str:
@@ -48,7 +53,10 @@ def when(at: datetime | None, tz: tzinfo, *, seconds: bool = True) -> str:
 
 def short(at: datetime | None, tz: tzinfo) -> str:
     """``10-05 00:40:00``: a table cell (the report's heading gives the year)."""
-    return "-" if at is None else at.astimezone(tz).strftime("%m-%d %H:%M:%S")
+    if at is None:
+        return "-"
+    t = at.astimezone(tz)  # an f-string: a year's report formats a million of these
+    return f"{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
 
 
 def stamp(at: datetime, tz: tzinfo) -> str:
@@ -224,11 +232,16 @@ def as_of(w: Words, r: MonthReport) -> str:
     return w("as_of", at=stamp(r.now, tz))
 
 
+@functools.lru_cache(maxsize=4096)
 def width(text: str) -> int:
     """Columns ``text`` takes in a terminal: East Asian wide and full-width characters
     take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    if text.isascii():
+        return len(text)
+    wide = sum(unicodedata.east_asian_width(ch) in "WF" for ch in _NON_ASCII.findall(text))
+    return len(text) + wide
 
 
 def pad(text: str, cols: int) -> str:
+    """``text`` padded with spaces to ``cols`` columns."""
     return text + " " * max(cols - width(text), 0)

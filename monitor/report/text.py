@@ -16,10 +16,14 @@ from monitor.report.words import Lang
 
 def table(head: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
     """Left-aligned columns two spaces apart; no trailing spaces."""
-    cols = [max(width(r[i]) for r in (head, *rows)) for i in range(len(head))]
+    grid = [head, *rows]
+    widths = [[width(cell) for cell in r] for r in grid]
+    cols = [max(col) for col in zip(*widths, strict=True)]
     return [
-        (indent + "  ".join(pad(cell, cols[i]) for i, cell in enumerate(r))).rstrip()
-        for r in (head, *rows)
+        (
+            indent + "  ".join(c + " " * (n - w) for c, w, n in zip(r, ws, cols, strict=True))
+        ).rstrip()
+        for r, ws in zip(grid, widths, strict=True)
     ]
 
 
