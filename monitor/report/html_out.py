@@ -119,7 +119,7 @@ def timeline(w: Words, c: CircuitMonth, n: int = 0) -> str:
         for k in ("outage", "maintenance", "unmonitored")
     )
     return (
-        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {WIDTH} 52' width='100%' "
+        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {WIDTH} 62' width='100%' "
         f"role='img' aria-label='{escape(w('timeline', month=c.month))}'>"
         f"<defs><pattern id='hatch{n}' width='6' height='6' patternUnits='userSpaceOnUse' "
         "patternTransform='rotate(45)'><rect width='6' height='6' fill='#f6d37a'/>"
@@ -128,7 +128,7 @@ def timeline(w: Words, c: CircuitMonth, n: int = 0) -> str:
         "stroke='#9aa5b1'/>"
         f"\n<g stroke='#9aa5b1' font-size='10' fill='#555'>{''.join(ticks)}</g>\n"
         f"{NL.join(parts)}\n"
-        f"<text x='{WIDTH - LEFT}' y='{TOP + BAR + 16}' text-anchor='end' font-size='10'>"
+        f"<text x='{LEFT}' y='{TOP + BAR + 32}' font-size='10'>"
         f"{legend}</text></svg>\n"
     )
 
