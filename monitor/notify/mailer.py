@@ -214,9 +214,8 @@ class Mailer:
         )
         progress = _Progress()
         try:
-            errors, reply, at = await asyncio.wait_for(
-                self._exchange(smtp, relay, msg, rcpts, progress), budget
-            )
+            async with asyncio.timeout(budget):  # not wait_for: it can eat a cancel (3.11)
+                errors, reply, at = await self._exchange(smtp, relay, msg, rcpts, progress)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             outcome, code, text = _classify(exc, progress.phase)
             attempt = _Attempt(log=self._log(relay, rcpts, started, t0, outcome, code, text))
@@ -298,7 +297,8 @@ class Mailer:
         protocol = smtp.protocol
         try:
             if polite and smtp.is_connected:
-                await asyncio.wait_for(smtp.quit(), self._quit_timeout_s)
+                async with asyncio.timeout(self._quit_timeout_s):
+                    await smtp.quit()
         except (aiosmtplib.SMTPException, OSError, TimeoutError):
             pass
         finally:
@@ -307,7 +307,8 @@ class Mailer:
             # A TLS close waits for the peer's close_notify before the socket is shut; give
             # it a moment (real time), so no half-closed socket outlives the attempt.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_closed(protocol), self._quit_timeout_s)
+                async with asyncio.timeout(self._quit_timeout_s):
+                    await _closed(protocol)
 
 
 async def _closed(protocol: aiosmtplib.protocol.SMTPProtocol) -> None:

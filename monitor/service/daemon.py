@@ -354,7 +354,8 @@ class Daemon:
             delay = 60.0 if nxt is None else max((nxt - self.wall()).total_seconds(), 0.0)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), min(delay, 60.0))
+                async with asyncio.timeout(min(delay, 60.0)):  # not wait_for: see notifying.py
+                    await self._wake.wait()
 
     async def _heartbeat_loop(self) -> None:
         while True:

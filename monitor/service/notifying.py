@@ -214,7 +214,8 @@ class Notifier:
             if not items:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 1.0)
+                    async with asyncio.timeout(1.0):  # not wait_for: it can eat a cancel (3.11)
+                        await self._wake.wait()
 
     def _spawn(self, item: Any) -> None:
         task = asyncio.create_task(self._deliver(item))

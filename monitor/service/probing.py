@@ -92,7 +92,8 @@ class ProbeScheduler:
             if delay > 0:
                 self._changed.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), delay)
+                    async with asyncio.timeout(delay):  # not wait_for: see notifying.py
+                        await self._changed.wait()
                 continue
             self._fire(loop.time())
 
