@@ -310,6 +310,13 @@ def parse(data: Any, source: str = "<memory>") -> Settings:
         raise ConfigError(f"{source}: {len(lines)} error(s)\n  " + "\n  ".join(lines)) from None
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~6x faster on big files
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # a safe loader (C or Python)
+
+
 def load(path: str | Path) -> Settings:
     """Read and validate a YAML file."""
     p = Path(path)
@@ -318,7 +325,7 @@ def load(path: str | Path) -> Settings:
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        data = _load_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from None
     return parse(data, str(p))
@@ -327,4 +334,4 @@ def load(path: str | Path) -> Settings:
 def load_demo() -> Settings:
     """The built-in demo configuration (probes loopback; mail to ./var/maildir)."""
     text = resources.files("monitor").joinpath("demo", DEMO_CONFIG).read_text(encoding="utf-8")
-    return parse(yaml.safe_load(text), f"<built-in {DEMO_CONFIG}>")
+    return parse(_load_yaml(text), f"<built-in {DEMO_CONFIG}>")
