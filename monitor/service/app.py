@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 from monitor import __version__
 from monitor.config import Settings
@@ -20,7 +21,6 @@ from monitor.service.backend import DaemonBackend
 from monitor.service.daemon import Daemon
 from monitor.service.jobs import Jobs
 from monitor.service.notifying import Notifier
-from monitor.service.snmp_watch import SnmpWatch
 from monitor.service.transports import build_transport
 from monitor.store.aio import AsyncJournal
 from monitor.web import make_app, serve
@@ -44,6 +44,11 @@ def read_token(path: Path | None) -> str | None:
     return token
 
 
+def snmp_wanted(settings: Settings) -> bool:
+    """SNMP runs when a circuit names a router or the trap receiver is configured."""
+    return settings.snmp_traps is not None or any(c.routers for c in settings.circuits)
+
+
 class App:
     """Everything ``slawatch run`` starts, in order, and stops in reverse."""
 
@@ -57,7 +62,7 @@ class App:
         self._runner: object | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self.jobs: Jobs | None = None
-        self.snmp: SnmpWatch | None = None
+        self.snmp: Any = None  # SnmpWatch, when SNMP is configured
 
     async def start(self) -> None:
         s = self.settings
@@ -71,7 +76,9 @@ class App:
             s, prober=self.engine, journal=self.journal, metrics=self.metrics, notifier=notifier
         )
         await self.daemon.start()
-        if SnmpWatch.wanted(s):
+        if snmp_wanted(s):
+            from monitor.service.snmp_watch import SnmpWatch  # pysnmp only when configured
+
             self.snmp = SnmpWatch(s, self.daemon)
             self.snmp.start()
         backend = DaemonBackend(self.daemon)
@@ -95,7 +102,7 @@ class App:
         if self.snmp is not None:  # first: it re-reads secrets and may refuse the new config
             self.snmp.reload(new)
         changes = self.daemon.reload(new)
-        if self.snmp is None and SnmpWatch.wanted(new):
+        if self.snmp is None and snmp_wanted(new):
             changes.append("SNMP was added: restart slawatch to start polling")
         self.settings = new
         log.info("configuration reloaded: %s", "; ".join(changes) or "no circuit changed")

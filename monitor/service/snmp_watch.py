@@ -139,10 +139,6 @@ class SnmpWatch:
         self._bursts: set[asyncio.Task[None]] = set()
         self._last: dict[tuple[PathKey, str], tuple[bool | None, int | None, str]] = {}
 
-    @classmethod
-    def wanted(cls, settings: Settings) -> bool:
-        return settings.snmp_traps is not None or any(c.routers for c in settings.circuits)
-
     def start(self) -> None:
         self.poller.start()
         if self.traps is not None:
