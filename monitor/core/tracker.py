@@ -185,12 +185,8 @@ class Tracker:
         }
         if self._blind_since is None or self.blind:
             return NO_EVENTS
-        interval = Interval(start=self._blind_since, end=max(at, self._blind_since))
-        self._blind_since = None
-        self.blind_intervals.append(interval)
-        events: list[Event] = [BlindEnded(interval=interval, at=at)]
-        for circuit in self._circuits.values():
-            self._maybe_open(circuit, at, events)
+        events: list[Event] = []
+        self._end_blind(at, at, events)
         return tuple(events)
 
     # -- inputs ----------------------------------------------------------------------------
@@ -225,12 +221,7 @@ class Tracker:
             self._blind_since = change.since
             events.append(BlindStarted(since=change.since, at=at))
         elif change.state is PathState.UP and self._blind_since is not None and not self.blind:
-            interval = Interval(start=self._blind_since, end=max(change.since, self._blind_since))
-            self._blind_since = None
-            self.blind_intervals.append(interval)
-            events.append(BlindEnded(interval=interval, at=at))
-            for circuit in self._circuits.values():
-                self._maybe_open(circuit, at, events)
+            self._end_blind(change.since, at, events)
         return tuple(events)
 
     def notified(
@@ -310,6 +301,17 @@ class Tracker:
         self._next_id = max(self._next_id, incident.id + 1)
 
     # -- internals ---------------------------------------------------------------------------
+    def _end_blind(self, sight: datetime, at: datetime, events: list[Event]) -> None:
+        """Sight returned at ``sight`` (confirmed at ``at``): close the blind interval and open
+        the outages that were waiting for it."""
+        assert self._blind_since is not None
+        interval = Interval(start=self._blind_since, end=max(sight, self._blind_since))
+        self._blind_since = None
+        self.blind_intervals.append(interval)
+        events.append(BlindEnded(interval=interval, at=at))
+        for circuit in self._circuits.values():
+            self._maybe_open(circuit, at, events)
+
     def _circuit(self, circuit_id: str) -> _Circuit:
         try:
             return self._circuits[circuit_id]
