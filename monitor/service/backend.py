@@ -38,6 +38,10 @@ class DaemonBackend:
             incident, terms, now=now, blind=self.d.tracker.blind_spans(), gaps=self.d.gaps
         )
 
+    def _known(self, circuit: str) -> None:
+        if circuit not in self.d.terms:
+            raise InputError(f"unknown circuit {circuit!r}; known: {', '.join(self.d.terms)}")
+
     def _view(self, a: Assessment) -> dict[str, Any]:
         return stored_incident_view(a, self.d.terms[a.incident.circuit].tz)
 
@@ -81,8 +85,8 @@ class DaemonBackend:
     async def incidents(
         self, circuit: str | None, start: datetime | None, end: datetime | None
     ) -> list[dict[str, Any]]:
-        if circuit is not None and circuit not in self.d.terms:
-            raise InputError(f"unknown circuit {circuit!r}; known: {', '.join(self.d.terms)}")
+        if circuit is not None:
+            self._known(circuit)
         now = self.d.wall()
         found = await self.d.journal.incidents(circuit, start, end)
         return [self._view(self._assess(i, now)) for i in found if i.circuit in self.d.terms]
@@ -117,8 +121,7 @@ class DaemonBackend:
     async def add_maintenance(
         self, circuit: str, start: datetime, end: datetime, note: str, source: str = "api"
     ) -> dict[str, Any]:
-        if circuit not in self.d.terms:
-            raise InputError(f"unknown circuit {circuit!r}; known: {', '.join(self.d.terms)}")
+        self._known(circuit)
         window = MaintenanceWindow(start=start.astimezone(UTC), end=end.astimezone(UTC), note=note)
         wid = await self.d.add_maintenance(circuit, window, source)
         return self._window(wid, circuit, window, source)
@@ -139,8 +142,8 @@ class DaemonBackend:
     async def maintenance(self, circuit: str | None) -> list[dict[str, Any]]:
         """Every window in force: the configuration's (id None: edit the YAML to change them)
         and those announced through the API or CLI (removable by id). Sorted by start."""
-        if circuit is not None and circuit not in self.d.terms:
-            raise InputError(f"unknown circuit {circuit!r}; known: {', '.join(self.d.terms)}")
+        if circuit is not None:
+            self._known(circuit)
         out = [
             self._window(
                 None, c.id, MaintenanceWindow(start=m.start, end=m.end, note=m.note), "config"

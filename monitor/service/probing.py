@@ -110,9 +110,14 @@ class ProbeScheduler:
             self._push(nxt, key)
         if self._on_late is not None:
             self._on_late(now - first_due)
+        self._spawn(batch)
+
+    def _spawn(self, batch: list[Target]) -> asyncio.Task[None]:
+        """Probe ``batch`` in a task of its own, tracked so that close() can cancel it."""
         task = asyncio.create_task(self._probe(batch))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
+        return task
 
     async def _probe(self, batch: list[Target]) -> None:
         results = await self._prober.probe_many([t.address for t in batch], timeout=self._timeout)
@@ -131,10 +136,7 @@ class ProbeScheduler:
         for i in range(count):
             if i:
                 await asyncio.sleep(spacing_s)
-            task = asyncio.create_task(self._probe(targets))
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-            rounds.append(task)
+            rounds.append(self._spawn(targets))
         await asyncio.gather(*rounds)
 
     async def close(self) -> None:
