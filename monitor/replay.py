@@ -96,6 +96,18 @@ def run(settings: Settings, lines: Iterable[str]) -> ReplayResult:
     return ReplayResult(tracker=tracker, incidents=incidents, now=now)
 
 
+def run_file(settings: Settings, path: str, label: str | None = None) -> ReplayResult:
+    """:func:`run` over a JSON-lines file; ``label`` names it in errors (default: the path)."""
+    label = label or path
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return run(settings, fh)
+    except OSError as exc:
+        raise InputError(f"{label}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{label}: not UTF-8 text ({exc.reason})") from None
+
+
 def summary(settings: Settings, result: ReplayResult) -> dict[str, Any]:
     """The replay's JSON output: every incident's figures and the month totals."""
     terms = settings.terms()

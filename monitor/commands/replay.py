@@ -7,7 +7,6 @@ import json
 import sys
 
 from monitor import config, replay
-from monitor.core.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,13 +21,7 @@ def run(args: argparse.Namespace) -> int:
     if args.events == "-":
         result = replay.run(settings, sys.stdin)
     else:
-        try:
-            with open(args.events, encoding="utf-8") as fh:
-                result = replay.run(settings, fh)
-        except OSError as exc:
-            raise InputError(f"{args.events}: cannot read: {exc.strerror}") from None
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{args.events}: not UTF-8 text ({exc.reason})") from None
+        result = replay.run_file(settings, args.events)
     json.dump(replay.summary(settings, result), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     return 0

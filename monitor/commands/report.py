@@ -147,7 +147,7 @@ def _reports(
 ) -> Iterator[MonthReport]:
     terms = settings.terms()
     if args.events:
-        result = _replay(settings, args.events)
+        result = replay.run_file(settings, args.events, f"--events {args.events}")
         at = now or result.now
         if at is None:
             raise InputError(f"--events {args.events}: no events, so no time to report as of")
@@ -186,16 +186,6 @@ def _reports(
             progress.step(month)
     finally:
         journal.close()
-
-
-def _replay(settings: config.Settings, events: str) -> replay.ReplayResult:
-    try:
-        with open(events, encoding="utf-8") as fh:
-            return replay.run(settings, fh)
-    except OSError as exc:
-        raise InputError(f"--events {events}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"--events {events}: not UTF-8 text ({exc.reason})") from None
 
 
 def _journal(path: Path, given: str | None) -> Journal:
