@@ -51,6 +51,7 @@ from fractions import Fraction
 
 from monitor.core import sla
 from monitor.core.assess import Assessment, CircuitTerms, assess
+from monitor.core.availability import Span, measure
 from monitor.core.errors import InputError
 from monitor.core.model import Interval, MaintenanceWindow
 from monitor.core.tracker import Incident
@@ -60,11 +61,8 @@ EXPIRING_WITHIN = timedelta(days=30)
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
-Span = tuple[datetime, datetime]
-_ZERO = timedelta(0)
 _NOTHING = Fraction(0)
 _FOREVER = datetime.max.replace(tzinfo=UTC)
-_US = timedelta(microseconds=1)
 
 
 class ClaimKind(StrEnum):
@@ -262,17 +260,13 @@ def _circuit_month(
         fee_yen=terms.fee_yen,
         parts=[e.month_credit for e in entries],
     )
-    outages = _union((i.start, i.end or max(now, i.start)) for i in incidents)
-    maint = _union((w.start, w.end) for w in terms.maintenance)
-    blind_or_gap = _union((s.start, s.end or max(now, s.start)) for s in (*blind, *gaps))
-    span = [(start, stop)] if stop > start else []
-    maint_in = _clip(maint, start, stop)
-    down_in = _clip(outages, start, stop)
-    unseen_in = _clip(blind_or_gap, start, stop)
-    unseen = _minus(unseen_in, _union([*maint_in, *down_in]))
-    maintenance = _length(maint_in)
-    unavailable = _length(down_in) - _common(down_in, maint_in)
-    service = _length(span) - maintenance - _length(unseen)
+    measured = measure(
+        start,
+        stop,
+        outages=((i.start, i.end or max(now, i.start)) for i in incidents),
+        maintenance=((w.start, w.end) for w in terms.maintenance),
+        unseen=((s.start, s.end or max(now, s.start)) for s in (*blind, *gaps)),
+    )
     return CircuitMonth(
         circuit=terms.circuit,
         month=month,
@@ -283,17 +277,17 @@ def _circuit_month(
         measured_to=stop,
         entries=entries,
         total=total,
-        unavailable_s=unavailable.total_seconds(),
-        maintenance_s=maintenance.total_seconds(),
-        unmonitored_s=_length(unseen).total_seconds(),
-        service_s=service.total_seconds(),
-        availability=None if service <= _ZERO else 1 - Fraction(unavailable // _US, service // _US),
+        unavailable_s=measured.unavailable.total_seconds(),
+        maintenance_s=measured.maintenance.total_seconds(),
+        unmonitored_s=measured.unmonitored_time.total_seconds(),
+        service_s=measured.service.total_seconds(),
+        availability=measured.availability,
         outages=tuple(
             Interval(start=i.start, end=i.end)
             for i in incidents
             if i.start < stop and (i.end is None or i.end > start)
         ),
-        unmonitored=tuple(Interval(start=lo, end=hi) for lo, hi in unseen),
+        unmonitored=tuple(Interval(start=lo, end=hi) for lo, hi in measured.unmonitored),
         maintenance=tuple(
             sorted(
                 (a for a in windows if a.window.start < end and a.window.end > start),
@@ -347,41 +341,3 @@ def _claim(
 
 
 # -- interval arithmetic over sorted, disjoint [lo, hi) spans ------------------------------
-def _union(spans: Iterable[Span]) -> list[Span]:
-    merged: list[Span] = []
-    for lo, hi in sorted(s for s in spans if s[1] > s[0]):
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
-
-
-def _clip(spans: list[Span], start: datetime, stop: datetime) -> list[Span]:
-    return [(max(lo, start), min(hi, stop)) for lo, hi in spans if lo < stop and hi > start]
-
-
-def _length(spans: list[Span]) -> timedelta:
-    return sum((hi - lo for lo, hi in spans), _ZERO)
-
-
-def _minus(a: list[Span], b: list[Span]) -> list[Span]:
-    """The parts of ``a`` outside ``b`` (both sorted and disjoint)."""
-    out: list[Span] = []
-    for lo, hi in a:
-        for blo, bhi in b:
-            if bhi <= lo or blo >= hi:
-                continue
-            if blo > lo:
-                out.append((lo, blo))
-            lo = max(lo, bhi)
-            if lo >= hi:
-                break
-        if lo < hi:
-            out.append((lo, hi))
-    return out
-
-
-def _common(a: list[Span], b: list[Span]) -> timedelta:
-    """How much time two disjoint span lists share."""
-    return sum((sla.overlap(lo, hi, b) for lo, hi in a), _ZERO)
