@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from monitor.core.assess import Assessment, assess
+from monitor.core.assess import Assessment, CircuitTerms, assess
+from monitor.core.availability import measure
 from monitor.core.errors import InputError
-from monitor.core.model import Interval, MaintenanceWindow, PathKey
+from monitor.core.model import MaintenanceWindow, PathKey
 from monitor.core.report import fetch_span, month_report
 from monitor.core.tracker import Incident
 from monitor.core.views import iso, sla_view, stored_incident_view
@@ -185,12 +186,12 @@ class DaemonBackend:
         recent = await d.journal.incidents(None, since, None)
         circuits = []
         for c in await self.circuits():
-            tz = d.terms[c["id"]].tz
+            terms = d.terms[c["id"]]
             open_i = d.tracker.open_incident(c["id"])
             circuits.append(
                 CircuitStatus(
                     id=c["id"],
-                    timezone=str(tz),
+                    timezone=str(terms.tz),
                     available=c["available"],
                     paths=tuple(
                         PathStatus(
@@ -203,11 +204,9 @@ class DaemonBackend:
                         for p in c["paths"]
                     ),
                     incident=None if open_i is None else self._open(open_i, now),
-                    days=self._days([i for i in recent if i.circuit == c["id"]], now, tz),
+                    days=self._days([i for i in recent if i.circuit == c["id"]], now, terms),
                     maintenance=tuple(
-                        (w.start, w.end, w.note)
-                        for w in d.terms[c["id"]].maintenance
-                        if w.end > now
+                        (w.start, w.end, w.note) for w in terms.maintenance if w.end > now
                     ),
                 )
             )
@@ -224,27 +223,25 @@ class DaemonBackend:
         )
 
     def _days(
-        self, incidents: list[Incident], now: datetime, tz: Any
+        self, incidents: list[Incident], now: datetime, terms: CircuitTerms
     ) -> tuple[tuple[date, float | None], ...]:
-        """Availability of each of the last 30 local days, over the time it was monitored:
-        None for a day before monitoring began or wholly inside an unmonitored gap."""
-        today = now.astimezone(tz).date()
+        """Availability of each of the last 30 local days, as the report measures a month
+        (core/availability.py): None for a day before monitoring began, or with no service
+        time (all maintenance, unmonitored or blind)."""
+        today = now.astimezone(terms.tz).date()
         began = self.d.monitored_since or now
+        outages = [(i.start, i.end or now) for i in incidents]
+        windows = [(w.start, w.end) for w in terms.maintenance]
+        unseen = [(s.start, s.end or now) for s in (*self.d.tracker.blind_spans(), *self.d.gaps)]
         out: list[tuple[date, float | None]] = []
         for back in range(29, -1, -1):
             day = today - timedelta(days=back)
-            lo = max(datetime.combine(day, datetime.min.time(), tz), began)
-            hi = min(datetime.combine(day + timedelta(days=1), datetime.min.time(), tz), now)
-            if hi <= lo:
-                out.append((day, None))
-                continue
-            down = sum(
-                (Interval(start=i.start, end=i.end or now).overlap(lo, hi) for i in incidents),
-                timedelta(0),
-            )
-            blank = sum((g.overlap(lo, hi) for g in self.d.gaps if g.end), timedelta(0))
-            span = (hi - lo - blank).total_seconds()
-            out.append((day, None if span <= 0 else max(0.0, 1 - down.total_seconds() / span)))
+            lo = max(datetime.combine(day, datetime.min.time(), terms.tz), began)
+            hi = min(datetime.combine(day + timedelta(days=1), datetime.min.time(), terms.tz), now)
+            ratio = measure(
+                lo, hi, outages=outages, maintenance=windows, unseen=unseen
+            ).availability
+            out.append((day, None if ratio is None else float(ratio)))
         return tuple(out)
 
     def healthy(self) -> tuple[bool, str]:

@@ -27,3 +27,21 @@ async def test_strip_starts_where_monitoring_began(tmp_path: Path) -> None:
     assert len(known) == 3 and known[0][1] == 1.0 and known[1][1] == 1.0, known
     today = known[2][1]
     assert today is not None and 0.0 < today < 1.0, known
+
+
+async def test_strip_leaves_announced_maintenance_out_as_the_report_does(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    await h.start()
+    try:
+        h.travel(timedelta(hours=1))
+        await h.until(lambda: h.daemon is not None and h.daemon.live.last_probe is not None)
+        h.prober.ok = False
+        incident = await h.until(lambda: h.backend.d.tracker.open_incident("c1"))
+        h.travel(timedelta(hours=2))
+        end = h.clock() + timedelta(hours=1)
+        await h.backend.add_maintenance("c1", incident.start, end, "announced works")
+        view = await h.backend.status()
+    finally:
+        await h.stop()
+    today = view.circuits[0].days[-1][1]
+    assert today == 1.0  # the whole outage is inside the announced window
