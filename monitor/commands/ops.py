@@ -9,9 +9,10 @@ writes) the journal directly (see ops_client.py); the first line on stderr says 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -98,12 +99,24 @@ def _since(text: str) -> datetime | str:
 
 
 # -- plumbing ---------------------------------------------------------------------------------
-def _open(args: argparse.Namespace) -> tuple[config.Settings, Ops]:
-    settings = config.load(args.config) if args.config else config.load_demo()
-    ops = connect(settings, args.via)
-    where = ops.base if isinstance(ops, ApiOps) else f"journal {settings.journal} (no daemon)"
-    print(f"slawatch: via {where}", file=sys.stderr)
-    return settings, ops
+Command = Callable[[argparse.Namespace, config.Settings, Ops], int]
+
+
+def _with_ops(command: Command) -> Callable[[argparse.Namespace], int]:
+    """Load the configuration, reach the daemon (or the journal), run, then let go."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        settings = config.load(args.config) if args.config else config.load_demo()
+        ops = connect(settings, args.via)
+        where = ops.base if isinstance(ops, ApiOps) else f"journal {settings.journal} (no daemon)"
+        print(f"slawatch: via {where}", file=sys.stderr)
+        try:
+            return command(args, settings, ops)
+        finally:
+            ops.close()
+
+    return run
 
 
 def _emit(args: argparse.Namespace, data: Any, table: str) -> int:
@@ -146,8 +159,8 @@ def _now() -> datetime:
 
 
 # -- commands ---------------------------------------------------------------------------------
-def status(args: argparse.Namespace) -> int:
-    _, ops = _open(args)
+@_with_ops
+def status(args: argparse.Namespace, settings: config.Settings, ops: Ops) -> int:
     circuits = ops.circuits()
     open_ids = [c["open_incident"] for c in circuits if c["open_incident"] is not None]
     opened = [i for i in (ops.incident(n) for n in open_ids) if i is not None]
@@ -210,8 +223,8 @@ def _incident_row(i: dict[str, Any]) -> list[object]:
             _t(i["notified"]), "yes" if i["notify_breach"] else "no", i["excluded"]]  # fmt: skip
 
 
-def incidents(args: argparse.Namespace) -> int:
-    settings, ops = _open(args)
+@_with_ops
+def incidents(args: argparse.Namespace, settings: config.Settings, ops: Ops) -> int:
     since = args.since
     if isinstance(since, str):
         since = datetime.combine(
@@ -222,8 +235,8 @@ def incidents(args: argparse.Namespace) -> int:
     return _emit(args, found, table + f"{len(found)} incident(s)\n")
 
 
-def incident(args: argparse.Namespace) -> int:
-    _, ops = _open(args)
+@_with_ops
+def incident(args: argparse.Namespace, settings: config.Settings, ops: Ops) -> int:
     found = ops.incident(args.id)
     if found is None:
         raise InputError(f"no incident {args.id}")
@@ -237,8 +250,8 @@ def incident(args: argparse.Namespace) -> int:
     return _emit(args, found, head + fields + "\ntimeline:\n" + timeline)
 
 
-def exclude(args: argparse.Namespace) -> int:
-    _, ops = _open(args)
+@_with_ops
+def exclude(args: argparse.Namespace, settings: config.Settings, ops: Ops) -> int:
     done = ops.exclude(args.id, args.reason)
     table = render_table(INCIDENT_HEADERS, [_incident_row(done)])
     return _emit(args, done, table + f"incident {args.id} excluded: {done['excluded']}\n")
@@ -251,8 +264,8 @@ def _window_row(w: dict[str, Any]) -> list[object]:
     return [w["id"], w["source"], w["circuit"], _t(w["start"]), _t(w["end"]), w["note"]]
 
 
-def maintenance_list(args: argparse.Namespace) -> int:
-    _, ops = _open(args)
+@_with_ops
+def maintenance_list(args: argparse.Namespace, settings: config.Settings, ops: Ops) -> int:
     found = ops.maintenance(args.circuit)
     return _emit(args, found, render_table(WINDOW_HEADERS, [_window_row(w) for w in found]))
 
@@ -260,7 +273,11 @@ def maintenance_list(args: argparse.Namespace) -> int:
 def maintenance_add(args: argparse.Namespace) -> int:
     if args.end <= args.start:
         raise InputError(f"--end {args.end.isoformat()} is not after --start; swap them")
-    _, ops = _open(args)
+    return _maintenance_add(args)
+
+
+@_with_ops
+def _maintenance_add(args: argparse.Namespace, settings: config.Settings, ops: Ops) -> int:
     created = ops.add_maintenance(args.circuit, args.start, args.end, args.note)
     touched = [
         i
@@ -275,8 +292,8 @@ def maintenance_add(args: argparse.Namespace) -> int:
     return _emit(args, {"window": created, "incidents_changed": touched}, table)
 
 
-def maintenance_remove(args: argparse.Namespace) -> int:
-    _, ops = _open(args)
+@_with_ops
+def maintenance_remove(args: argparse.Namespace, settings: config.Settings, ops: Ops) -> int:
     removed = ops.remove_maintenance(args.id)
     return _emit(args, removed, f"removed window {args.id}: " + render_table(
         WINDOW_HEADERS, [_window_row(removed)]))  # fmt: skip

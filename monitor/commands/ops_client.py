@@ -54,6 +54,9 @@ class ApiOps:
 
         return cls(base, read_token(settings.http.token_file))
 
+    def close(self) -> None:
+        """Nothing to release: each call is its own HTTP request."""
+
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(f"{self.base}{path}", data=data, method=method)
@@ -134,25 +137,36 @@ class JournalOps:
                 "are relative to the directory you run slawatch in)"
             )
         self.settings = settings
+        self._runner = asyncio.Runner()
+        self._journal: Any = None
+        self._backend: Any = None
 
     def _run(self, fn: Callable[[Any], Awaitable[T]]) -> T:
-        return asyncio.run(self._with_backend(fn))
+        """Run ``fn(backend)`` on one event loop; the journal is opened and the state restored
+        once per command, however many questions it asks."""
+        return self._runner.run(self._ask(fn))
 
-    async def _with_backend(self, fn: Callable[[Any], Awaitable[T]]) -> T:
-        from monitor.metrics import Metrics
-        from monitor.service.backend import DaemonBackend
-        from monitor.service.daemon import Daemon
-        from monitor.store.aio import AsyncJournal
+    async def _ask(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        if self._backend is None:
+            from monitor.metrics import Metrics
+            from monitor.service.backend import DaemonBackend
+            from monitor.service.daemon import Daemon
+            from monitor.store.aio import AsyncJournal
 
-        journal = await AsyncJournal.open(self.settings.journal)
-        try:
+            self._journal = await AsyncJournal.open(self.settings.journal)
             daemon = Daemon(
-                self.settings, prober=_NoProbes(), journal=journal, metrics=Metrics(), notifier=None
-            )
+                self.settings, prober=_NoProbes(), journal=self._journal, metrics=Metrics(),
+                notifier=None,
+            )  # fmt: skip
             await daemon.load()
-            return await fn(DaemonBackend(daemon))
-        finally:
-            await journal.close()
+            self._backend = DaemonBackend(daemon)
+        return await fn(self._backend)
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._runner.run(self._journal.close())
+            self._journal = self._backend = None
+        self._runner.close()
 
     def circuits(self) -> list[dict[str, Any]]:
         return self._run(lambda b: b.circuits())
