@@ -17,6 +17,10 @@ from monitor.config.fields import Address, Strict, check_address, check_host_por
 from monitor.core.errors import ConfigError
 from monitor.core.model import Demarc
 
+AuthProtocol = Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"]
+PrivProtocol = Literal["des", "3des", "aes", "aes192", "aes256"]
+"""The USM protocols, as written in the YAML (probes/snmp/poller.py maps them to pysnmp's)."""
+
 
 class SecretConfig(Strict):
     """Where a secret lives: an environment variable or a file (first line). Never the YAML."""
@@ -37,9 +41,9 @@ class SnmpCredentialsConfig(Strict):
     version: Literal["2c", "3"] = "2c"
     community: SecretConfig | None = None
     user: str | None = None
-    auth_protocol: Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"] = "sha"
+    auth_protocol: AuthProtocol = "sha"
     auth_key: SecretConfig | None = None
-    priv_protocol: Literal["des", "3des", "aes", "aes192", "aes256"] = "aes"
+    priv_protocol: PrivProtocol = "aes"
     priv_key: SecretConfig | None = None
 
     @model_validator(mode="after")
@@ -95,9 +99,9 @@ class TrapUserConfig(Strict):
 
     user: str = Field(min_length=1)
     engine_id: str = Field(pattern=r"^(0x)?[0-9A-Fa-f]{10,64}$")
-    auth_protocol: Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"] = "sha"
+    auth_protocol: AuthProtocol = "sha"
     auth_key: SecretConfig
-    priv_protocol: Literal["des", "3des", "aes", "aes192", "aes256"] = "aes"
+    priv_protocol: PrivProtocol = "aes"
     priv_key: SecretConfig
 
 
