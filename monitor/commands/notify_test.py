@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = config.load(args.config) if args.config else config.load_demo()
+    settings = config.load_or_demo(args.config)
     circuit = settings.circuit(args.circuit)
     recipients = args.to or [c.address for c in circuit.contacts]
     lang = circuit.contacts[0].lang

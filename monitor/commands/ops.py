@@ -107,7 +107,7 @@ def _with_ops(command: Command) -> Callable[[argparse.Namespace], int]:
 
     @functools.wraps(command)
     def run(args: argparse.Namespace) -> int:
-        settings = config.load(args.config) if args.config else config.load_demo()
+        settings = config.load_or_demo(args.config)
         ops = connect(settings, args.via)
         where = ops.base if isinstance(ops, ApiOps) else f"journal {settings.journal} (no daemon)"
         print(f"slawatch: via {where}", file=sys.stderr)

@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     now = _now(args.now)
     if args.format == "pdf" and not args.output:
         raise InputError("--format pdf writes a file: give -o FILE.pdf")
-    settings = config.load(args.config) if args.config else config.load_demo()
+    settings = config.load_or_demo(args.config)
     terms = settings.terms()
     circuits = None
     if args.circuit is not None:

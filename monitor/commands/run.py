@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line a job run is noise
-    settings = config.load(args.config) if args.config else config.load_demo()
+    settings = config.load_or_demo(args.config)
     if not args.config:
         print(
             "slawatch: no --config given: running the built-in demo (loopback targets)",

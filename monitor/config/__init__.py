@@ -32,7 +32,7 @@ from monitor.core.errors import ConfigError
 from monitor.core.model import Demarc, MaintenanceWindow, PathKey, Router
 from monitor.core.tracker import CircuitSpec
 
-__all__ = ["Settings", "load", "load_demo", "parse", "read_secret"]
+__all__ = ["Settings", "load", "load_demo", "load_or_demo", "parse", "read_secret"]
 
 DEMO_CONFIG = "demo.yaml"
 
@@ -329,6 +329,11 @@ def load(path: str | Path) -> Settings:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from None
     return parse(data, str(p))
+
+
+def load_or_demo(path: str | Path | None) -> Settings:
+    """``--config PATH`` when given, else the built-in demo (what every command defaults to)."""
+    return load(path) if path else load_demo()
 
 
 def load_demo() -> Settings:
