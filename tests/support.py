@@ -1,9 +1,10 @@
-"""Helpers shared by tests that need something from the machine (root, a Debian tool)."""
+"""Helpers shared by tests that need something from the machine (root, a Debian tool, a port)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 
 import pytest
 
@@ -22,3 +23,10 @@ def require_tool(name: str, package: str | None = None) -> str:
         skip_or_fail(f"{name} not installed (Debian package {package or name})")
         raise AssertionError("unreachable")
     return path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (at the time of asking)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -4,7 +4,6 @@ journal (no daemon) and through a running daemon's API, with the same figures ei
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 import yaml
 
 from tests.report import scenario
+from tests.support import free_port
 
 
 def slawatch(*args: str) -> subprocess.CompletedProcess[str]:
@@ -112,12 +112,6 @@ def test_no_journal_and_no_daemon(tmp_path: Path) -> None:
 
 
 # -- through a running daemon ----------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[Path]:
     """``slawatch run`` on loopback targets with a token: the API is the way in."""
