@@ -26,7 +26,9 @@ Addresses (all in 198.18.0.0/15, all on links between our own namespaces):
     198.18.2.N/30          router <-> demarc, one per path: router .N+1, demarc .N+2, the
                            demarc's end is the path's target (``path_address``)
     198.18.3.0/30          NOC .1 <-> gw .2 (``gateway_address``, a control target)
-    198.18.4.0/30          root ns .1 <-> NOC .2 (``MGMT``: reach the daemon's HTTP port)
+    198.18.64.0/18         root ns <-> NOC, one free /30 per topology (``root_mgmt_address``,
+                           ``noc_mgmt_address``: reach the daemon's HTTP port), so two test
+                           runs can hold a topology each at once
     198.18.5.0/24          routed by the NOC to gw, which drops it: never answered
                            (``unanswered_address``)
     198.19.0.0/16          extra targets, answered by gw (``add_targets``)
@@ -41,6 +43,7 @@ links, the root-namespace end of ``mgmt`` included.
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
 import os
 import shutil
@@ -57,11 +60,26 @@ PATH_NETS = {("ra", "dp"): 0, ("ra", "ds"): 4, ("rs", "dp"): 8, ("rs", "ds"): 12
 # NOC <-> router /30s: 198.18.1.N: noc .N+1, router .N+2
 ROUTER_NETS = {"ra": 0, "rs": 4}
 GW_NET = "198.18.3"  # noc .1, gw .2
-MGMT = ("198.18.4.1", "198.18.4.2")  # root ns, noc
+MGMT_NET = ipaddress.IPv4Network("198.18.64.0/18")  # one /30 per topology: root .1, noc .2
+MGMT_LOCK = "/run/slawatch-test-mgmt.lock"
 DEAD_NET = "198.18.5.0/24"
 # Namespaces linked to the NOC directly, with their address on that link (for add_targets).
 TARGET_BASE = ipaddress.IPv4Address("198.19.0.0")
 NOC_NEIGHBOURS = {"ra": "198.18.1.2", "rs": "198.18.1.6", "gw": f"{GW_NET}.2"}
+
+
+def _free_mgmt_net() -> ipaddress.IPv4Network:
+    """A /30 of MGMT_NET with no address of the root namespace in it."""
+    used = {
+        ipaddress.IPv4Network(f"{word.split('/')[0]}/30", strict=False)
+        for line in sh("ip", "-4", "-o", "addr", "show").stdout.splitlines()
+        for word in line.split()
+        if "/" in word and word[0].isdigit()
+    }
+    for net in MGMT_NET.subnets(new_prefix=30):
+        if net not in used:
+            return net
+    raise RuntimeError(f"no free /30 left in {MGMT_NET} (stale test links? ip link show)")
 
 
 def sh(*cmd: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -98,11 +116,14 @@ class Topology:
     created: list[str] = field(default_factory=list)
     mgmt_if: str = ""
     targets_added: int = 0
+    root_mgmt_address: str = ""
+    """The root namespace's end of the management link (where tests run servers the daemon
+    reaches, e.g. an SMTP sink); empty without ``mgmt``."""
+    noc_mgmt_address: str = ""
+    """The NOC's address as the root namespace reaches it (bind the daemon's HTTP here)."""
 
     gateway_address = f"{GW_NET}.2"
     """The NOC's gateway (namespace gw): a control target that does not depend on a path."""
-    noc_mgmt_address = MGMT[1]
-    """The NOC's address as the root namespace reaches it (bind the daemon's HTTP here)."""
     unanswered_address = "198.18.5.1"
     """Routed from the NOC to gw, which silently drops it: every probe to it times out."""
 
@@ -147,8 +168,8 @@ class Topology:
     @classmethod
     def build(cls, prefix: str, *, mgmt: bool = True) -> Topology:
         """Build the whole topology (a fraction of a second); on failure nothing is left
-        behind. ``mgmt=False`` skips the link into the root namespace: its addresses are the
-        same for every topology, so two topologies with it must not exist at once."""
+        behind. ``mgmt=False`` skips the link into the root namespace (each topology that has
+        one takes a /30 of 198.18.64.0/18 that no other holds)."""
         cleanup_stale(prefix)
         topo = cls(prefix=prefix)
         try:
@@ -196,9 +217,14 @@ class Topology:
         self.mgmt_if = f"{self.prefix}m"[:15]
         sh("ip", "link", "add", self.mgmt_if, "type", "veth",
            "peer", "name", "mgmt", "netns", self.ns("noc"))  # fmt: skip
-        sh("ip", "addr", "add", f"{MGMT[0]}/30", "dev", self.mgmt_if)
+        with open(MGMT_LOCK, "w") as lock:  # two runs must not pick the same /30
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            net = _free_mgmt_net()
+            root, noc = (str(a) for a in list(net.hosts())[:2])
+            sh("ip", "addr", "add", f"{root}/30", "dev", self.mgmt_if)
+        self.root_mgmt_address, self.noc_mgmt_address = root, noc
         sh("ip", "link", "set", self.mgmt_if, "up")
-        self.ns_exec("noc", "ip", "addr", "add", f"{MGMT[1]}/30", "dev", "mgmt")
+        self.ns_exec("noc", "ip", "addr", "add", f"{noc}/30", "dev", "mgmt")
         self.ns_exec("noc", "ip", "link", "set", "mgmt", "up")
 
     def _routes(self, r: str, d: str) -> None:

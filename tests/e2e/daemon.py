@@ -46,7 +46,9 @@ def config(
             "maildir": str(tmp / "maildir"),
             "smtp": []
             if smtp_port is None
-            else [{"host": "198.18.4.1", "port": smtp_port, "tls": "none", "timeout_s": 2}],
+            else [
+                {"host": topo.root_mgmt_address, "port": smtp_port, "tls": "none", "timeout_s": 2}
+            ],
         },
         "circuits": [
             {

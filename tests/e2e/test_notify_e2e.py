@@ -10,13 +10,13 @@ import pytest
 from tests.e2e.daemon import Daemon
 from tests.e2e.test_daemon import all_up
 from tests.notify.smtp_server import SmtpServer
-from tests.topology import MGMT, Topology
+from tests.topology import Topology
 
 pytestmark = pytest.mark.netns
 
 
 def test_notice_accepted_within_a_second_of_detection(topology: Topology, tmp_path: Path) -> None:
-    with SmtpServer(host=MGMT[0]) as relay:
+    with SmtpServer(host=topology.root_mgmt_address) as relay:
         d = Daemon.launch(topology, tmp_path, smtp_port=relay.port)
         try:
             d.wait_for(lambda: all_up(d), 10, "all paths up")
