@@ -38,7 +38,15 @@ class Backend(Protocol):
     async def incident(self, incident_id: int) -> dict[str, Any] | None: ...
     async def sla(self, month: str) -> dict[str, Any]: ...
     async def add_maintenance(
-        self, circuit: str, start: datetime, end: datetime, note: str
+        self,
+        circuit: str,
+        start: datetime,
+        end: datetime,
+        note: str,
+        source: str = "api",
+        *,
+        announced_at: datetime | None = None,
+        by: str = "",
     ) -> dict[str, Any]: ...
     async def exclude(self, incident_id: int, reason: str) -> dict[str, Any]: ...
     async def maintenance(self, circuit: str | None) -> list[dict[str, Any]]: ...
@@ -117,7 +125,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except HttpError as exc:
         return _json({"error": exc.message, "field": exc.field}, exc.status)
     except InputError as exc:
-        return _json({"error": str(exc), "field": None}, 400)
+        return _json({"error": str(exc), "field": exc.field}, 400)
     except web.HTTPException as exc:
         if exc.status >= 400:
             return _json({"error": exc.reason, "field": None}, exc.status)
@@ -199,8 +207,14 @@ def make_app(backend: Backend, metrics: Renderer | None, *, token: str | None) -
         assert start is not None and end is not None
         if end <= start:
             raise HttpError(400, "end must be after start", "end")
+        announced = parse_time(_text(data, "announced_at", required=False), "announced_at")
         created = await backend.add_maintenance(
-            _text(data, "circuit"), start, end, _text(data, "note", required=False)
+            _text(data, "circuit"),
+            start,
+            end,
+            _text(data, "note", required=False),
+            announced_at=announced,
+            by=_text(data, "by", required=False) or f"api {request.remote or ''}".strip(),
         )
         return _json(created, 201)
 

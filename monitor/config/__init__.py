@@ -50,11 +50,17 @@ class PathConfig(Strict):
 
 
 class MaintenanceConfig(Strict):
+    """An announced suspension; ``announced_at`` is when the customer was told (default:
+    ``start``): the window excludes time only from then (SLA.md §1)."""
+
     start: datetime
     end: datetime
     note: str = ""
+    announced_at: datetime | None = None
 
-    _check_aware = field_validator("start", "end")(check_aware)
+    _check_aware = field_validator("start", "end", "announced_at")(
+        lambda v: None if v is None else check_aware(v)
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -63,7 +69,18 @@ class MaintenanceConfig(Strict):
                 f"end {self.end.isoformat()} is not after start "
                 f"{self.start.isoformat()}; swap them or fix the date"
             )
+        if self.announced_at is not None and self.announced_at >= self.end:
+            raise ValueError(
+                f"announced_at {self.announced_at.isoformat()} is not before end "
+                f"{self.end.isoformat()}: a window told of after it ended excludes nothing; "
+                "drop the window or fix the date"
+            )
         return self
+
+    def window(self) -> MaintenanceWindow:
+        return MaintenanceWindow(
+            start=self.start, end=self.end, note=self.note, announced_at=self.announced_at
+        )
 
 
 class ContactConfig(Strict):
@@ -93,6 +110,7 @@ class EscalationConfig(Strict):
 class CircuitConfig(Strict):
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
     monthly_fee_yen: int = Field(gt=0)
+    static_nat_fee_yen: int = Field(default=0, ge=0)
     contacts: tuple[ContactConfig, ...]
     paths: tuple[PathConfig, ...]
     maintenance: tuple[MaintenanceConfig, ...] = ()
@@ -269,10 +287,9 @@ class Settings(Strict):
             c.id: CircuitTerms(
                 circuit=c.id,
                 fee_yen=c.monthly_fee_yen,
+                static_nat_fee_yen=c.static_nat_fee_yen,
                 tz=self.tz(c),
-                maintenance=tuple(
-                    MaintenanceWindow(start=m.start, end=m.end, note=m.note) for m in c.maintenance
-                ),
+                maintenance=tuple(m.window() for m in c.maintenance),
             )
             for c in self.circuits
         }
