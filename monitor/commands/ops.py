@@ -48,7 +48,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(p)
     p.add_argument("id", type=int)
     p.set_defaults(func=incident)
-    p = sub.add_parser("exclude", help="exclude an incident from credits (SLA.md §1), with reason")
+    p = sub.add_parser(
+        "exclude",
+        help="exclude an incident from credits (Article 8 §2: not the carrier's fault), with reason",
+    )
     _common(p)
     p.add_argument("id", type=int)
     p.add_argument("--reason", required=True, help="customer-caused, not attributable, ...")
@@ -69,7 +72,7 @@ def _maintenance(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--announced-at",
         type=_aware,
         help="when the customer was told (ISO time with offset; default: now). The window "
-        "excludes time only from then (SLA.md §1)",
+        "excludes time only from then (docs/contract.md)",
     )
     add.add_argument("--by", default=_user(), help="who records it (default: your login name)")
     add.set_defaults(func=maintenance_add)
