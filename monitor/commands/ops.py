@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=incident)
     p = sub.add_parser(
         "exclude",
-        help="exclude an incident from credits (Article 8 §2: not the carrier's fault), with reason",
+        help="exclude an incident from credits (Article 8 §2: not the carrier's fault)",
     )
     _common(p)
     p.add_argument("id", type=int)
