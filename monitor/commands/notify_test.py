@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from monitor import config
+from monitor.core.notices import NoticeFacts, NoticeKind
 from monitor.notify.mailer import Mailer
-from monitor.notify.message import NoticeFacts, NoticeKind, render
+from monitor.notify.message import render
 from monitor.notify.transport import DeliveryReport
 from monitor.service.transports import build_relays, build_transport
 

@@ -7,7 +7,7 @@ and what to do about it, as one :class:`ConfigError`. See ``config/example.yaml`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -28,6 +28,8 @@ from monitor.config.fields import (
 )
 from monitor.config.snmp import RouterConfig, TrapsConfig, read_secret
 from monitor.core.assess import CircuitTerms
+from monitor.core.deadlines import Group, policy_groups
+from monitor.core.plan import CircuitPlan, ControlPlan, NotifyPlan, PathPlan, Plan
 from monitor.core.errors import ConfigError
 from monitor.core.model import Demarc, MaintenanceWindow, PathKey, Router
 from monitor.core.tracker import CircuitSpec
@@ -268,6 +270,57 @@ class Settings(Strict):
             for contact in (*c.contacts, *(x for e in c.escalation for x in e.contacts)):
                 out[contact.address] = contact.lang
         return out
+
+    def plan(self) -> Plan:
+        """The configuration as the monitor sees it (plain core values; see core/plan.py)."""
+        n = self.notify
+        every = n.reminder_every_min
+        terms = self.terms()
+        return Plan(
+            circuits=tuple(
+                CircuitPlan(
+                    id=c.id,
+                    paths=tuple(
+                        PathPlan(
+                            key=PathKey(circuit=c.id, router=p.router, demarc=p.demarc),
+                            address=p.address,
+                            probe=p.probe,
+                        )
+                        for p in c.paths
+                    ),
+                    terms=terms[c.id],
+                    groups=policy_groups(
+                        [x.address for x in c.contacts],
+                        [
+                            Group(
+                                name=e.name,
+                                after=timedelta(minutes=e.after_min),
+                                recipients=tuple(x.address for x in e.contacts),
+                            )
+                            for e in c.escalation
+                        ],
+                    ),
+                    interval_s=self.interval(c),
+                )
+                for c in self.circuits
+            ),
+            controls=tuple(
+                ControlPlan(name=t.name, address=t.address, interval_s=self.probe_interval_s)
+                for t in self.control_targets
+            ),
+            fail_after=self.fail_after,
+            recover_after=self.recover_after,
+            timeout_s=self.probe_timeout_s,
+            timezone=self.timezone,
+            notify=NotifyPlan(
+                sender=n.from_,
+                noc=n.noc,
+                noc_lang=n.noc_lang,
+                warn_before=timedelta(minutes=n.warn_before_deadline_min),
+                reminder_every=timedelta(minutes=every) if every else None,
+                languages=tuple(sorted(self.languages().items())),
+            ),
+        )
 
     def specs(self) -> list[CircuitSpec]:
         return [

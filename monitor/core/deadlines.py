@@ -11,7 +11,14 @@ is the clock + 30 minutes. From the clock it derives a fixed schedule:
     clock + k * reminder       REMINDER k (k = 1, 2, ...) to the designated contacts
     deadline - warn_before     DEADLINE_AT_RISK to the NOC, if no notice accepted yet
     deadline (passed)          BREACH, if no notice accepted by then
-    close                      RECOVERED to every group that was sent OPENED
+    close                      OPENED still owed (its time came before the end), then
+                               RECOVERED to every group that was sent OPENED
+
+An outage that closes before its first notice went out (the journal was unwritable, the
+daemon busy, a ten-minute flap) still owed that notice from the clock on: ``close`` returns it
+with the RECOVERED. After the close, the entry stays only to watch the deadline (warning and
+breach) until a notice is accepted; an outage that ended before its clock started (inside
+maintenance, or voided) owes nothing more.
 
 ``due(now)`` returns the actions whose time has come and marks them emitted; ``next_wakeup()``
 tells the shell when to call again. Nothing here sends mail or reads a clock.
@@ -91,6 +98,7 @@ class _Entry:
     notified: bool = False
     emitted: set[str] = field(default_factory=set)
     last_reminder: int = 0
+    closed: bool = False
 
     @property
     def deadline(self) -> datetime:
@@ -141,25 +149,47 @@ class Ledger:
 
     def notified(self, incident: int) -> None:
         """A notice for the incident was accepted by a relay: no warning or breach follows."""
-        if incident in self._open:
-            self._open[incident].notified = True
+        entry = self._open.get(incident)
+        if entry is None:
+            return
+        entry.notified = True
+        if entry.closed:
+            del self._open[incident]
 
     def close(self, incident: int, at: datetime) -> list[Action]:
-        """The incident ended at ``at``: RECOVERED to every group already sent OPENED."""
-        entry = self._open.pop(incident, None)
+        """The incident ended at ``at``: the OPENED notices whose time came before ``at`` and
+        were not sent yet, then RECOVERED to every group sent OPENED (see the module doc)."""
+        entry = self._open.get(incident)
         if entry is None:
             return []
-        return [
+        owed = []
+        if at >= entry.clock:
+            for g in entry.policy.groups:
+                key, due = f"{ActionKind.OPENED}.{g.name}", entry.clock + g.after
+                if key not in entry.emitted and due <= at:
+                    entry.emitted.add(key)
+                    owed.append(entry.action(ActionKind.OPENED, g, due))
+        recovered = [
             entry.action(ActionKind.RECOVERED, g, at)
             for g in entry.policy.groups
             if f"{ActionKind.OPENED}.{g.name}" in entry.emitted
         ]
+        entry.closed = True
+        if at < entry.clock or entry.notified:
+            del self._open[incident]
+        return owed + recovered
+
+    def forget(self, incident: int) -> None:
+        """Stop watching an incident (its circuit is no longer monitored)."""
+        self._open.pop(incident, None)
 
     def due(self, now: datetime) -> list[Action]:
         """Every action whose time has come, each returned once."""
         actions: list[Action] = []
-        for entry in self._open.values():
+        for entry in list(self._open.values()):
             actions.extend(self._due(entry, now))
+            if entry.closed and f"{ActionKind.BREACH}" in entry.emitted:
+                del self._open[entry.incident]  # nothing more can be owed
         return sorted(actions, key=lambda a: a.due)
 
     def next_wakeup(self) -> datetime | None:
@@ -176,6 +206,7 @@ class Ledger:
         items: list[tuple[datetime, str, ActionKind, Group | None]] = [
             (e.clock + g.after, f"{ActionKind.OPENED}.{g.name}", ActionKind.OPENED, g)
             for g in e.policy.groups
+            if not e.closed
         ]
         if not e.notified:
             items.append(
@@ -196,7 +227,7 @@ class Ledger:
                 e.emitted.add(key)
                 out.append(e.action(kind, group, when))
         every = e.policy.reminder_every
-        if every and e.policy.groups and now >= e.clock + every:
+        if every and e.policy.groups and not e.closed and now >= e.clock + every:
             seq = int((now - e.clock) / every)
             if seq > e.last_reminder:
                 e.last_reminder = seq
@@ -207,7 +238,7 @@ class Ledger:
 
     def _next(self, e: _Entry) -> datetime | None:
         times = [when for when, *_ in self._schedule(e)]
-        if e.policy.reminder_every and e.policy.groups:
+        if e.policy.reminder_every and e.policy.groups and not e.closed:
             times.append(e.clock + (e.last_reminder + 1) * e.policy.reminder_every)
         return min(times, default=None)
 

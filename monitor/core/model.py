@@ -113,6 +113,27 @@ class MaintenanceWindow:
         return max(self.start, self.told), self.end
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Announced:
+    """An announced maintenance window and its record: where it was entered (``config``,
+    ``api``, ``cli``), when (``recorded_at``, None for the configuration's), by whom, and its
+    ``id`` in the journal (None for the configuration's: they are changed in the YAML)."""
+
+    circuit: str
+    window: MaintenanceWindow
+    source: str = "config"
+    recorded_at: datetime | None = None
+    recorded_by: str = ""
+    id: int | None = None
+
+    @property
+    def late(self) -> bool:
+        """Recorded (or, for a configured window, announced) after it began: it excludes time
+        retroactively, which an auditor must be able to see (docs/contract.md)."""
+        recorded = self.window.told if self.recorded_at is None else self.recorded_at
+        return recorded > self.window.start
+
+
 def require_aware(at: datetime, what: str) -> datetime:
     """Return ``at`` unchanged if it carries a timezone; raise InputError otherwise."""
     if at.tzinfo is None or at.utcoffset() is None:

@@ -58,7 +58,7 @@ from monitor.core.assess import Assessment, CircuitTerms, assess
 from monitor.core.availability import measure
 from monitor.core.errors import InputError
 from monitor.core.intervals import Span
-from monitor.core.model import Interval, MaintenanceWindow
+from monitor.core.model import Announced, Interval
 from monitor.core.tracker import Incident
 
 EXPIRING_WITHIN = timedelta(days=30)
@@ -104,25 +104,6 @@ class Entry:
     @property
     def incident(self) -> Incident:
         return self.assessment.incident
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Announced:
-    """An announced maintenance window and its record: where it was entered (``config``,
-    ``api``, ``cli``), when (``recorded_at``, None for the configuration's) and by whom."""
-
-    circuit: str
-    window: MaintenanceWindow
-    source: str = "config"
-    recorded_at: datetime | None = None
-    recorded_by: str = ""
-
-    @property
-    def late(self) -> bool:
-        """Recorded (or, for a configured window, announced) after it began: it excludes time
-        retroactively, which an auditor must be able to see (SLA.md §1)."""
-        recorded = self.window.told if self.recorded_at is None else self.recorded_at
-        return recorded > self.window.start
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -55,6 +55,8 @@ class Incident:
     end: datetime | None = None
     notified: datetime | None = None
     excluded: str | None = None
+    closed_reason: str | None = None
+    """Why it was closed other than by a path's recovery, e.g. "removed from monitoring"."""
 
     @property
     def voided(self) -> bool:
@@ -186,11 +188,37 @@ class Tracker:
         for key, h in circuit.paths.items():
             self._paths[key] = (h, circuit)
 
-    def remove_circuit(self, circuit_id: str) -> None:
-        """Stop tracking a circuit (config reload); its open incident is forgotten here."""
+    def remove_circuit(self, circuit_id: str, at: datetime, reason: str) -> tuple[Event, ...]:
+        """Stop tracking a circuit (config reload). Its open incident closes at ``at`` with
+        ``reason``: the monitor no longer knows when it ends, and an outage that grew for ever
+        in the record would be a phantom."""
         circuit = self._circuits.pop(circuit_id)
         for key in circuit.paths:
             del self._paths[key]
+        if circuit.open is None:
+            return NO_EVENTS
+        closed = replace(circuit.open, end=max(at, circuit.open.start), closed_reason=reason)
+        circuit.open = None
+        return (IncidentClosed(incident=closed),)
+
+    def update_circuit(self, spec: CircuitSpec, reset: Iterable[PathKey] = ()) -> None:
+        """Apply a changed circuit (config reload), keeping its open incident: paths in
+        ``spec`` that are new, or named in ``reset`` (their address changed), start afresh
+        (``unknown``); the others keep their state; paths no longer in ``spec`` go."""
+        circuit = self._circuit(spec.id)
+        again = set(reset)
+        kept = {p: h for p, h in circuit.paths.items() if p in spec.paths and p not in again}
+        for h in kept.values():
+            h.fail_after, h.recover_after = spec.fail_after, spec.recover_after
+        for key in circuit.paths:
+            del self._paths[key]
+        circuit.paths = {
+            p: kept.get(p)
+            or Hysteresis(fail_after=spec.fail_after, recover_after=spec.recover_after)
+            for p in spec.paths
+        }
+        for key, h in circuit.paths.items():
+            self._paths[key] = (h, circuit)
 
     def set_controls(self, names: Iterable[str], at: datetime) -> tuple[Event, ...]:
         """Replace the control targets (config reload): kept ones keep their state, new ones
@@ -267,7 +295,19 @@ class Tracker:
         self._replace(circuit, updated)
         return (IncidentNotified(incident=updated),)
 
+    def excluded(self, incident: Incident) -> None:
+        """An operator excluded ``incident`` (Article 8 §2): keep the exclusion on our copy,
+        if we hold one, so notices about it say so."""
+        if incident.circuit in self._circuits:
+            circuit = self._circuits[incident.circuit]
+            ours = next((i for i in self.incidents(circuit.id) if i.id == incident.id), None)
+            if ours is not None:
+                self._replace(circuit, replace(ours, excluded=incident.excluded))
+
     # -- state -------------------------------------------------------------------------------
+    def tracks(self, circuit_id: str) -> bool:
+        return circuit_id in self._circuits
+
     @property
     def blind(self) -> bool:
         """True while any control target is down."""

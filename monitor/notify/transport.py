@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from monitor.core.errors import InputError
+from monitor.core.notices import Delivery
 
 WallClock = Callable[[], datetime]
 """Returns the wall time, aware UTC."""
@@ -47,24 +48,8 @@ class Outcome(StrEnum):
     WRITE_ERROR = "write-error"  # the Maildir sink could not write the file
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecipientResult:
-    """The fate of one recipient. ``relay`` names the relay that accepted or refused it, or
-    was tried last (None: no attempt was made). ``code``/``reply`` are that relay's answer.
-    ``permanent`` is True for a 5xx refusal: no retry will help. A recipient neither
-    accepted nor permanently refused is still pending: the caller may try again later."""
-
-    recipient: str
-    relay: str | None
-    accepted: bool
-    at: datetime | None
-    code: int | None
-    reply: str
-    permanent: bool
-
-    @property
-    def pending(self) -> bool:
-        return not self.accepted and not self.permanent
+RecipientResult = Delivery
+"""The fate of one recipient (a core value: the store keeps it, the supervisor reads it)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 from monitor.core.assess import assess
 from monitor.core.deadlines import NOC, Action, ActionKind
 from monitor.core.model import PathKey
+from monitor.core.notices import NoticeFacts, NoticeKind
 from monitor.core.sla import yen
 from monitor.core.tracker import BlindEnded, BlindStarted, Incident
-from monitor.notify.message import NoticeFacts, NoticeKind, render
+from monitor.notify.message import render
 
 if TYPE_CHECKING:
     from monitor.service.daemon import Daemon

@@ -1,15 +1,12 @@
-"""Schema and migrations, versioned with ``PRAGMA user_version``.
+"""The SQLite journal's schema and migrations, versioned with ``PRAGMA user_version``.
 
-Times are stored as integer microseconds since the Unix epoch, UTC (exact round trip, sorts
-and compares as numbers). ``MIGRATIONS[n]`` takes a journal from version n to n + 1; a
-journal newer than the code is refused rather than guessed at.
+Times are integer microseconds since the Unix epoch, UTC (times.py). ``MIGRATIONS[n]`` takes a
+journal from version n to n + 1; a journal newer than the code is refused rather than guessed
+at.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 MIGRATIONS: tuple[str, ...] = (
     # 0 -> 1: the first schema
@@ -83,22 +80,3 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 VERSION = len(MIGRATIONS)
-
-
-def to_db(at: datetime | None) -> int | None:
-    """Aware datetime -> integer microseconds since the epoch (UTC)."""
-    if at is None:
-        return None
-    return (at - EPOCH) // timedelta(microseconds=1)
-
-
-def from_db(value: int | None) -> datetime | None:
-    """Integer microseconds since the epoch -> aware UTC datetime."""
-    if value is None:
-        return None
-    return EPOCH + timedelta(microseconds=value)
-
-
-def at_db(value: int) -> datetime:
-    """Like :func:`from_db` for NOT NULL columns."""
-    return EPOCH + timedelta(microseconds=value)

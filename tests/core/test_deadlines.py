@@ -81,7 +81,40 @@ def test_recovered_goes_to_groups_that_were_told() -> None:
     recovered = led.close(7, T0 + 5 * MIN)
     assert kinds(recovered) == [("recovered", "primary")]
     assert recovered[0].due == T0 + 5 * MIN
-    assert led.next_wakeup() is None
+    # no notice accepted yet: the deadline is still watched, nothing else
+    assert led.next_wakeup() == T0 + 20 * MIN
+    led.notified(7)
+    assert led.next_wakeup() is None and led.due(T0 + 99 * MIN) == []
+
+
+def test_an_outage_closed_before_its_notice_went_out_still_owes_it() -> None:
+    """The journal was unwritable (or the daemon busy) from detection to recovery: the ledger
+    first hears of the incident and its end together. The OPENED was owed from the clock."""
+    led = ledger()
+    actions = led.close(7, T0 + 20 * MIN)  # escalation's time (T0 + 15) came too
+    assert kinds(actions) == [
+        ("opened", "primary"),
+        ("opened", "escalation"),
+        ("recovered", "primary"),
+        ("recovered", "escalation"),
+    ]
+    assert [a.due for a in actions[:2]] == [T0, T0 + 15 * MIN]
+    short = ledger()
+    assert kinds(short.close(7, T0 + 5 * MIN)) == [("opened", "primary"), ("recovered", "primary")]
+
+
+def test_a_closed_incident_with_no_accepted_notice_still_breaches() -> None:
+    led = ledger()
+    led.due(T0)
+    led.close(7, T0 + 5 * MIN)
+    assert kinds(led.due(T0 + 25 * MIN)) == [("deadline-at-risk", "noc")]
+    assert kinds(led.due(T0 + 31 * MIN)) == [("breach", "noc")]
+    assert led.next_wakeup() is None and led.pending() == []
+
+
+def test_an_outage_ending_before_its_clock_owes_nothing() -> None:
+    led = ledger(deadline=T0 + 150 * MIN)  # clock at T0 + 2 h (maintenance)
+    assert led.close(7, T0 + 60 * MIN) == [] and led.next_wakeup() is None
 
 
 def test_no_deadline_means_nothing_owed() -> None:

@@ -11,8 +11,9 @@ from email.message import EmailMessage
 import pytest
 
 from monitor.core.errors import InputError
+from monitor.core.notices import NoticeFacts, NoticeKind
 from monitor.notify.mailer import Backoff, Mailer, Relay, TlsMode
-from monitor.notify.message import NoticeFacts, NoticeKind, render
+from monitor.notify.message import render
 from monitor.notify.transport import AttemptLog, Outcome
 from tests.notify.smtp_server import HOST, Cert, SilentPort, SmtpServer, free_port
 

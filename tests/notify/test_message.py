@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from monitor.core.errors import InputError
+from monitor.core.notices import NoticeFacts, NoticeKind, zone
 from monitor.core.sla import Tier
-from monitor.notify.message import NoticeFacts, NoticeKind, message_id, render, when, zone
+from monitor.notify.message import message_id, render, when
 from monitor.notify.texts import TEXTS
 
 GOLDEN = Path(__file__).parent / "golden"

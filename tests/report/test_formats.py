@@ -21,8 +21,8 @@ import pytest
 
 from monitor.cli import main
 from monitor.core.assess import CircuitTerms
-from monitor.core.model import MaintenanceWindow
-from monitor.core.report import Announced, month_report
+from monitor.core.model import Announced, MaintenanceWindow
+from monitor.core.report import month_report
 from monitor.core.tracker import Incident
 from monitor.report import render
 from tests.report import scenario

@@ -10,8 +10,8 @@ import pytest
 
 from monitor.core.assess import CircuitTerms
 from monitor.core.errors import InputError
-from monitor.core.model import Interval, MaintenanceWindow
-from monitor.core.report import Announced, ClaimKind, month_report, month_span
+from monitor.core.model import Announced, Interval, MaintenanceWindow
+from monitor.core.report import ClaimKind, month_report, month_span
 from monitor.core.tracker import Incident
 
 TOKYO = ZoneInfo("Asia/Tokyo")

@@ -1,0 +1,114 @@
+"""What the supervisor is told: every input is a value, and comes with the time it is handled.
+
+The shell turns the world into these (probe results, SNMP readings, relays' answers, operator
+actions already written to the journal, a new configuration, the clock running) and hands
+them to :meth:`Supervisor.handle <monitor.core.supervisor.Supervisor.handle>` one by one.
+:class:`Resume` is what the journal gives back at a start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from monitor.core.model import Announced, Interval, PathKey, PathState, ProbeResult
+from monitor.core.notices import Delivery
+from monitor.core.plan import Plan
+from monitor.core.tracker import Incident
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Control:
+    """The key of a control target's results (so it cannot be taken for a path)."""
+
+    name: str
+
+
+Target = PathKey | Control
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Probed:
+    """Probe results, each of a path or a control target, in the order they completed."""
+
+    results: tuple[tuple[Target, ProbeResult], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SnmpReading:
+    """What a router's agent said about a path at ``at``: ``kind`` ``ifOperStatus`` or
+    ``bgpPeerState``, ``ok`` True (up) / False (down) / None (no answer: ``text`` says why),
+    ``value`` the MIB's number. ``kind`` ``trap`` is a notification, recorded as it came."""
+
+    path: PathKey
+    at: datetime
+    kind: str
+    ok: bool | None
+    value: int | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SnmpSeen:
+    readings: tuple[SnmpReading, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivered:
+    """A relay's answers for one notice (of ``incident`` on ``circuit``, of ``kind``)."""
+
+    incident: int | None
+    circuit: str
+    kind: str
+    results: tuple[Delivery, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WindowAdded:
+    """A maintenance window announced through the API or CLI, already in the journal."""
+
+    window: Announced
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WindowRemoved:
+    """An announced window withdrawn (its journal ``id``), already in the journal."""
+
+    id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Excluded:
+    """An incident excluded by an operator (Article 8 §2), already in the journal."""
+
+    incident: Incident
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reload:
+    """A new configuration (already validated)."""
+
+    plan: Plan
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tick:
+    """Time passed: whatever is due by now is owed."""
+
+
+Input = Probed | SnmpSeen | Delivered | WindowAdded | WindowRemoved | Excluded | Reload | Tick
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resume:
+    """What the journal remembers: latest path and control states, open and recent incidents,
+    blind intervals, unmonitored gaps (the one just found included), each circuit's first
+    probe result and the announced windows. Paths and controls are keyed by their names."""
+
+    paths: dict[PathKey, tuple[PathState, datetime]] = field(default_factory=dict)
+    controls: dict[str, tuple[PathState, datetime]] = field(default_factory=dict)
+    incidents: tuple[Incident, ...] = ()
+    blind: tuple[Interval, ...] = ()
+    gaps: tuple[Interval, ...] = ()
+    first_results: dict[str, datetime] = field(default_factory=dict)
+    windows: tuple[Announced, ...] = ()

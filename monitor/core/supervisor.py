@@ -1,0 +1,414 @@
+"""The supervisor: the one place where slawatch decides anything.
+
+Theory of operation
+-------------------
+Like aioquic's connection, the supervisor is a state machine with no IO and no clock. The
+shell hands it inputs (``core/inputs.py``), each with the time it is handled, and carries out
+the effects it returns (``core/effects.py``) in order; ``next_timer()`` says when it next
+wants a :class:`Tick`. It owns:
+
+- the **tracker** (paths, incidents, blindness: tracker.py) and the **deadline ledger** (what
+  notice is owed to whom and when: deadlines.py);
+- the **terms** of each circuit: the configured ones plus the maintenance windows operators
+  announced through the API or CLI (each counts from its announcement);
+- what the monitor last saw: RTTs, SNMP readings, the time of the latest probe result, the
+  unmonitored gaps. The API and the status page read these; they decide nothing.
+
+Every change the tracker reports comes back as a :class:`Record` first, so the shell journals
+it before any :class:`Send` or :class:`Metric` that follows acts on it. Operator actions
+(windows, exclusions) reach the journal *before* they reach the supervisor: the shell writes
+them, then tells the supervisor what was written.
+
+Reloads keep what they can. A circuit whose paths changed keeps its open incident (same id,
+same start); only a path whose address or probe kind changed starts again ``unknown``. A
+circuit removed from the configuration has its open incident closed at the reload, "removed
+from monitoring", recorded and told to the contacts who were told of it; one found open in the
+journal at a start, for a circuit no longer configured, is closed the same way (its contacts
+are no longer known, so the log says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from monitor.core import sla
+from monitor.core.assess import CircuitTerms
+from monitor.core.deadlines import Action, ActionKind, Ledger
+from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Record, Send
+from monitor.core.errors import InputError
+from monitor.core.facts import Fact, SnmpObserved
+from monitor.core.inputs import (
+    Control,
+    Delivered,
+    Excluded,
+    Input,
+    Probed,
+    Reload,
+    Resume,
+    SnmpReading,
+    SnmpSeen,
+    Tick,
+    WindowAdded,
+    WindowRemoved,
+)
+from monitor.core.model import Announced, Interval, PathKey, PathState
+from monitor.core.notices import INCIDENT_KINDS
+from monitor.core.plan import Plan, changes
+from monitor.core.sends import blind_send, incident_send
+from monitor.core.tracker import (
+    BlindEnded,
+    BlindStarted,
+    Event,
+    Incident,
+    IncidentClosed,
+    IncidentNotified,
+    IncidentOpened,
+    PathChanged,
+    Tracker,
+)
+
+REMOVED = "removed from monitoring"
+
+
+class Supervisor:
+    """Decides everything; see the module docstring. ``plan`` is the configuration,
+    ``resume`` what the journal remembered at this start."""
+
+    def __init__(self, plan: Plan, resume: Resume | None = None) -> None:
+        resume = resume or Resume()
+        self.plan = plan
+        self.tracker = Tracker(
+            [plan.spec(c) for c in plan.circuits],
+            controls=[t.name for t in plan.controls],
+            fail_after=plan.fail_after,
+            recover_after=plan.recover_after,
+        )
+        self.ledger = Ledger()
+        self.gaps: list[Interval] = list(resume.gaps)
+        self.last_probe: datetime | None = None
+        self.rtt: dict[PathKey | Control, float | None] = {}
+        self.snmp: dict[PathKey, dict[str, SnmpReading]] = {}
+        self._windows = {w.id: w for w in resume.windows if w.id is not None}
+        self._terms = self._make_terms()
+        self._orphans = self._resume(resume)
+
+    # -- the shell's calls -----------------------------------------------------------------
+    def start(self, now: datetime) -> list[Effect]:
+        """Effects of a start: every restored state as a gauge, and the incidents the journal
+        held open for circuits no longer configured, closed now."""
+        effects: list[Effect] = [
+            self._gauge(p.key, self.tracker.path_state(p.key)[0])
+            for c in self.plan.circuits
+            for p in c.paths
+        ]
+        effects += [self._available(c.id) for c in self.plan.circuits]
+        effects.append(Metric(name=MetricName.BLIND, value=float(self.tracker.blind)))
+        for incident in self._orphans:
+            closed = replace(incident, end=max(now, incident.start), closed_reason=REMOVED)
+            effects += [
+                Record(facts=(IncidentClosed(incident=closed),)),
+                Log(level=Level.WARNING, text=f"incident {incident.id} of {incident.circuit}, "
+                    "no longer configured, closed: removed from monitoring (its contacts are "
+                    "not known any more: no notice)"),
+            ]  # fmt: skip
+        self._orphans = []
+        return effects + self._due(now)
+
+    def handle(self, event: Input, now: datetime) -> list[Effect]:
+        """Take one input at ``now`` (aware UTC); the effects to carry out, in order."""
+        if isinstance(event, Probed):
+            return self._probed(event, now)
+        if isinstance(event, SnmpSeen):
+            return self._snmp(event)
+        if isinstance(event, Delivered):
+            return self._delivered(event, now)
+        if isinstance(event, WindowAdded | WindowRemoved):
+            return self._window(event, now)
+        if isinstance(event, Excluded):
+            self.tracker.excluded(event.incident)
+            return []
+        if isinstance(event, Reload):
+            return self._reload(event.plan, now)
+        assert isinstance(event, Tick)
+        return self._due(now)
+
+    def next_timer(self) -> datetime | None:
+        """When the next :class:`Tick` is wanted (None: nothing is scheduled)."""
+        return self.ledger.next_wakeup()
+
+    # -- what the API, the page and the metrics read ---------------------------------------
+    def terms(self, circuit: str) -> CircuitTerms:
+        return self._terms[circuit]
+
+    @property
+    def all_terms(self) -> dict[str, CircuitTerms]:
+        return dict(self._terms)
+
+    def windows(self, circuit: str | None = None) -> list[Announced]:
+        """Every window in force: the configuration's, then the announced ones."""
+        out = [
+            Announced(circuit=c.id, window=w)
+            for c in self.plan.circuits
+            if circuit in (None, c.id)
+            for w in c.terms.maintenance
+        ]
+        return out + [w for w in self._windows.values() if circuit in (None, w.circuit)]
+
+    def pending(self) -> list[tuple[int, str, datetime]]:
+        """(incident, circuit, deadline) of incidents still waiting for an accepted notice."""
+        return self.ledger.pending()
+
+    # -- probes ------------------------------------------------------------------------------
+    def _probed(self, batch: Probed, now: datetime) -> list[Effect]:
+        events: list[Event] = []
+        effects: list[Effect] = []
+        observe, control = self.tracker.observe, self.tracker.observe_control
+        for key, r in batch.results:
+            self.rtt[key] = r.rtt
+            try:
+                if isinstance(key, PathKey):
+                    events.extend(observe(key, r.at, r.ok))
+                else:
+                    events.extend(control(key.name, r.at, r.ok))
+            except InputError:  # removed by a reload in flight, or older than one already seen
+                reason = "stale" if self._known(key) else "unknown"
+                effects.append(Metric(name=MetricName.DROPPED, labels=(reason,)))
+        if batch.results:
+            self.last_probe = batch.results[-1][1].at
+        return self._after(events, now) + effects
+
+    def _known(self, key: PathKey | Control) -> bool:
+        if isinstance(key, Control):
+            return any(t.name == key.name for t in self.plan.controls)
+        c = self.plan.circuit(key.circuit)
+        return c is not None and any(p.key == key for p in c.paths)
+
+    def _after(self, events: Sequence[Event], now: datetime) -> list[Effect]:
+        """What the tracker's events mean: record them, then act on them."""
+        if not events:
+            return []
+        effects: list[Effect] = [Record(facts=tuple(events))]
+        for e in events:
+            effects += self._act(e, now)
+        return effects + self._due(now)
+
+    def _act(self, e: Event, now: datetime) -> list[Effect]:
+        if isinstance(e, PathChanged):
+            return [self._gauge(e.path, e.change.state), self._available(e.path.circuit)]
+        if isinstance(e, IncidentOpened):
+            i = e.incident
+            self._track(i)
+            return [
+                Metric(name=MetricName.INCIDENTS, labels=(i.circuit,)),
+                self._available(i.circuit),
+                Log(level=Level.WARNING, text=f"incident {i.id} opened on {i.circuit} "
+                    f"(start {i.start.isoformat()}, detected {i.detected.isoformat()})"),
+            ]  # fmt: skip
+        if isinstance(e, IncidentClosed):
+            return self._closed(e.incident, now)
+        if isinstance(e, IncidentNotified):
+            self.ledger.notified(e.incident.id)
+            assert e.incident.notified is not None
+            latency = (e.incident.notified - e.incident.detected).total_seconds()
+            return [Metric(name=MetricName.NOTIFICATION_LATENCY, value=max(latency, 0.0))]
+        if isinstance(e, BlindStarted | BlindEnded):
+            blind = Metric(name=MetricName.BLIND, value=float(isinstance(e, BlindStarted)))
+            if not self.plan.notify.noc:
+                return [blind]
+            return [blind, blind_send(e, self.plan.notify.noc, self.plan.timezone)]
+        return []
+
+    def _closed(self, i: Incident, now: datetime) -> list[Effect]:
+        assert i.end is not None
+        sends = [self._send(a, i, now) for a in self.ledger.close(i.id, i.end)]
+        why = f": {i.closed_reason}" if i.closed_reason else ""
+        available = [self._available(i.circuit)] if self.tracker.tracks(i.circuit) else []
+        return [
+            Metric(name=MetricName.OUTAGE_SECONDS, labels=(i.circuit,),
+                   value=max((i.end - i.start).total_seconds(), 0.0)),
+            *available,
+            Log(level=Level.WARNING, text=f"incident {i.id} on {i.circuit} closed "
+                f"(end {i.end.isoformat()}){why}"),
+            *sends,
+        ]  # fmt: skip
+
+    # -- SNMP, relays, operators --------------------------------------------------------------
+    def _snmp(self, seen: SnmpSeen) -> list[Effect]:
+        """Keep the latest reading per path and kind; record a reading that changed, and
+        every trap."""
+        facts: list[Fact] = []
+        for r in seen.readings:
+            if not self._known(r.path):
+                continue
+            latest = self.snmp.setdefault(r.path, {})
+            last = latest.get(r.kind)
+            if r.kind != "trap":
+                latest[r.kind] = r
+            if r.kind == "trap" or last is None or (last.ok, last.value, last.text) != (
+                r.ok, r.value, r.text
+            ):  # fmt: skip
+                facts.append(
+                    SnmpObserved(path=r.path, at=r.at, kind=r.kind, value=r.value, text=r.text)
+                )
+        return [Record(facts=tuple(facts))] if facts else []
+
+    def _delivered(self, d: Delivered, now: datetime) -> list[Effect]:
+        """The first acceptance for a designated contact is the incident's notification."""
+        circuit = self.plan.circuit(d.circuit)
+        if d.incident is None or circuit is None or d.kind not in INCIDENT_KINDS:
+            return []
+        contacts = circuit.contacts
+        times = [r.at for r in d.results if r.accepted and r.at and r.recipient in contacts]
+        if not times:
+            return []
+        return self._after(self.tracker.notified(d.circuit, min(times), d.incident), now)
+
+    def _window(self, event: WindowAdded | WindowRemoved, now: datetime) -> list[Effect]:
+        if isinstance(event, WindowAdded):
+            assert event.window.id is not None
+            self._windows[event.window.id] = event.window
+        else:
+            self._windows.pop(event.id, None)
+        self._terms = self._make_terms()
+        for c in self.plan.circuits:  # a window may move an open incident's deadline
+            incident = self.tracker.open_incident(c.id)
+            if incident is not None:
+                self._track(incident)
+        return self._due(now)
+
+    # -- reloads -----------------------------------------------------------------------------
+    def _reload(self, new: Plan, now: datetime) -> list[Effect]:
+        diff = changes(self.plan, new)
+        effects: list[Effect] = []
+        for cid in diff.removed:
+            effects += self._remove(cid, now)
+        for cid in diff.added:
+            circuit = new.circuit(cid)
+            assert circuit is not None
+            self.tracker.add_circuit(new.spec(circuit))
+        for cid, reset in diff.changed:
+            circuit = new.circuit(cid)
+            assert circuit is not None
+            self.tracker.update_circuit(new.spec(circuit), reset)
+            effects += [self._gauge(key, PathState.UNKNOWN) for key in reset]
+        events: list[Event] = []
+        if diff.controls:
+            events += self.tracker.set_controls([t.name for t in new.controls], now)
+        self.plan = new
+        self._terms = self._make_terms()
+        for c in new.circuits:
+            incident = self.tracker.open_incident(c.id)
+            if incident is not None:
+                self._track(incident)
+        changed = "; ".join(diff.describe()) or "no circuit changed"
+        effects.append(Log(level=Level.INFO, text=f"configuration reloaded: {changed}"))
+        return effects + self._after(events, now) + self._due(now)
+
+    def _remove(self, cid: str, now: datetime) -> list[Effect]:
+        """Close a removed circuit's open incident (told to whoever was told of it), drop
+        its series."""
+        events = self.tracker.remove_circuit(cid, now, REMOVED)
+        effects: list[Effect] = [Record(facts=events)] if events else []
+        for e in events:
+            assert isinstance(e, IncidentClosed)
+            effects += self._closed(e.incident, now)
+            self.ledger.forget(e.incident.id)
+        circuit = self.plan.circuit(cid)
+        assert circuit is not None
+        paths = tuple(f"{p.key.router}/{p.key.demarc}" for p in circuit.paths)
+        return [*effects, Metric(name=MetricName.FORGET, labels=(cid, *paths))]
+
+    # -- internals -----------------------------------------------------------------------------
+    def _resume(self, resume: Resume) -> list[Incident]:
+        """Restore the journal's memory; return open incidents of unconfigured circuits."""
+        t = self.tracker
+        for key, (state, since) in resume.paths.items():
+            if self._known(key):
+                t.restore_path(key, state, since)
+        for name, (state, since) in resume.controls.items():
+            if self._known(Control(name=name)):
+                t.restore_control(name, state, since)
+        for circuit, at in resume.first_results.items():
+            if self.plan.circuit(circuit) is not None:
+                t.restore_first_seen(circuit, at)
+        orphans = []
+        for incident in resume.incidents:
+            if self.plan.circuit(incident.circuit) is None:
+                orphans += [incident] if incident.end is None else []
+                continue
+            t.restore_incident(incident)
+            if incident.end is None:
+                self._track(incident)
+        t.blind_intervals.extend(i for i in resume.blind if i.end is not None)
+        return orphans
+
+    def _make_terms(self) -> dict[str, CircuitTerms]:
+        announced: dict[str, list[Announced]] = {}
+        for w in self._windows.values():
+            announced.setdefault(w.circuit, []).append(w)
+        return {
+            c.id: replace(
+                c.terms,
+                maintenance=(*c.terms.maintenance, *(a.window for a in announced.get(c.id, []))),
+            )
+            for c in self.plan.circuits
+        }
+
+    def _track(self, incident: Incident) -> None:
+        circuit = self.plan.circuit(incident.circuit)
+        assert circuit is not None
+        deadline = sla.notify_deadline(incident.detected, None, self._terms[circuit.id].maintenance)
+        self.ledger.track(
+            incident=incident.id,
+            circuit=incident.circuit,
+            policy=self.plan.policy(circuit),
+            deadline=deadline,
+            notified=incident.notified is not None,
+        )
+
+    def _due(self, now: datetime) -> list[Effect]:
+        effects: list[Effect] = []
+        for action in self.ledger.due(now):
+            if action.kind is ActionKind.BREACH:
+                effects += [
+                    Metric(name=MetricName.BREACHES, labels=(action.circuit,)),
+                    Log(level=Level.ERROR, text=f"notification deadline missed: circuit "
+                        f"{action.circuit} incident {action.incident}"),
+                ]  # fmt: skip
+                continue
+            incident = next(
+                (i for i in self.tracker.incidents(action.circuit) if i.id == action.incident), None
+            )
+            if incident is not None and action.recipients:
+                effects.append(self._send(action, incident, now))
+        return effects
+
+    def _send(self, action: Action, incident: Incident, now: datetime) -> Send:
+        circuit = self.plan.circuit(action.circuit)
+        assert circuit is not None
+        return incident_send(
+            action,
+            incident,
+            self._terms[circuit.id],
+            now=now,
+            paths=[(f"{p.key.router}/{p.key.demarc}", self._state(p.key)) for p in circuit.paths],
+            blind=self.tracker.blind_spans(),
+            gaps=self.gaps,
+        )
+
+    def _state(self, key: PathKey) -> PathState:
+        try:
+            return self.tracker.path_state(key)[0]
+        except KeyError:  # a path of a circuit being removed
+            return PathState.UNKNOWN
+
+    def _gauge(self, key: PathKey, state: PathState) -> Metric:
+        value = None if state is PathState.UNKNOWN else float(state is PathState.UP)
+        labels = (key.circuit, key.router.value, key.demarc.value)
+        return Metric(name=MetricName.PATH_UP, labels=labels, value=value)
+
+    def _available(self, circuit: str) -> Metric:
+        up = self.tracker.open_incident(circuit) is None
+        return Metric(name=MetricName.CIRCUIT_AVAILABLE, labels=(circuit,), value=float(up))

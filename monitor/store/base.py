@@ -1,0 +1,110 @@
+"""The store contract: what the daemon, the CLI and the reports need of a journal, whatever
+keeps it (SQLite today, PostgreSQL for two NOC hosts).
+
+Two seams:
+
+- :class:`Database` is the SQL seam a backend provides: durable transactions and reads, with
+  ``?`` placeholders and integer microseconds for time (the backend translates both if its
+  driver wants something else). Every query lives once, in ``sql.py`` and ``outbox.py``.
+- :class:`Store` is what the rest of slawatch calls: facts in, records out. Synchronous; the
+  daemon runs it on one worker thread through ``aio.AsyncStore``.
+
+A backend is correct when ``tests/store/test_contract.py`` passes against it. Failures are
+:class:`~monitor.core.errors.JournalError` with a message that says what to do; an absent
+record (an unknown incident, window) is an :class:`~monitor.core.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from monitor.core.facts import Fact
+from monitor.core.model import Interval, MaintenanceWindow
+from monitor.core.tracker import Incident
+from monitor.store.records import Restored, StoredWindow, TimelineEntry
+
+if TYPE_CHECKING:
+    from monitor.store.outbox import Outbox
+
+Row = tuple[Any, ...]
+
+
+class Tx(Protocol):
+    """One open transaction: statements run in order, all or nothing."""
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        """Run one statement; its rows (``RETURNING`` included), else ``[]``."""
+        ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+class Database(Protocol):
+    """A backend's connection: ``transaction()`` commits durably (fsynced) on a clean exit and
+    rolls back on an exception; ``query`` reads outside a write transaction."""
+
+    name: str
+    """Where it is, for messages: a file path or a connection URL without the password."""
+
+    def transaction(self) -> AbstractContextManager[Tx]: ...
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
+    def close(self) -> None: ...
+
+
+class Store(Protocol):
+    """The journal: every fact the daemon acts on, written durably before it acts."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def outbox(self) -> Outbox: ...
+
+    # -- facts and the daemon's life ---------------------------------------------------------
+    def record(self, facts: Sequence[Fact]) -> None:
+        """Write facts in one durable transaction, in order."""
+        ...
+
+    def started(self, at: datetime) -> Interval | None:
+        """Record a start; return (and record) the unmonitored gap since the daemon was last
+        seen alive (its last heartbeat, start or stop), if any."""
+        ...
+
+    def stopped(self, at: datetime) -> None: ...
+    def heartbeat(self, at: datetime) -> None: ...
+    def restore(self) -> Restored: ...
+    def journal_id(self) -> str: ...
+
+    # -- reading -------------------------------------------------------------------------------
+    def incidents(
+        self, circuit: str | None = None, start: datetime | None = None, end: datetime | None = None
+    ) -> list[Incident]:
+        """Incidents overlapping ``[start, end)`` (either bound optional), oldest first."""
+        ...
+
+    def incident(self, incident_id: int) -> Incident | None: ...
+    def gaps(self) -> list[Interval]: ...
+    def blind_intervals(self) -> list[Interval]: ...
+    def first_results(self) -> dict[str, datetime]: ...
+    def timeline(self, incident_id: int, now: datetime) -> list[TimelineEntry]: ...
+    def windows(self, circuit: str | None = None) -> list[StoredWindow]: ...
+
+    # -- operators -----------------------------------------------------------------------------
+    def add_window(
+        self, circuit: str, window: MaintenanceWindow, source: str, at: datetime, by: str = ""
+    ) -> StoredWindow: ...
+
+    def remove_window(self, window_id: int, at: datetime) -> StoredWindow:
+        """Withdraw an announced window; InputError if there is no such window in force."""
+        ...
+
+    def exclude(self, incident_id: int, reason: str, at: datetime) -> Incident:
+        """Mark an incident excluded; InputError without a reason or an incident."""
+        ...
+
+    # -- audit trail -------------------------------------------------------------------------
+    def snapshot(self, at: datetime, month: str, circuit: str, payload: dict[str, Any]) -> None: ...
+    def prune_snapshots(self, before: datetime) -> int: ...
+    def close(self) -> None: ...

@@ -1,0 +1,377 @@
+"""``SqlStore``: the :class:`~monitor.store.base.Store` contract over any :class:`Database`.
+
+Every query of the journal is here, once, in SQL that SQLite and PostgreSQL both run (``?``
+placeholders; times as integer microseconds since the epoch, UTC; no ``? IS NULL`` tricks,
+whose parameter type PostgreSQL cannot infer: optional filters are added in Python). The
+backends differ only in how they connect, migrate and explain their errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from monitor.core.errors import InputError
+from monitor.core.facts import Fact, SnmpObserved
+from monitor.core.model import Interval, MaintenanceWindow, PathState
+from monitor.core.tracker import (
+    BlindEnded,
+    BlindStarted,
+    ControlChanged,
+    Incident,
+    IncidentClosed,
+    IncidentNotified,
+    IncidentOpened,
+    MonitoringStarted,
+    PathChanged,
+)
+from monitor.store.base import Database, Row, Tx
+from monitor.store.outbox import Outbox
+from monitor.store.records import Restored, StoredWindow, TimelineEntry
+from monitor.store.times import at_db, from_db, to_db
+
+RECENT_PER_CIRCUIT = 32
+"""Closed incidents restored per circuit (a late notice can still find its incident)."""
+
+TIMELINE_BEFORE = 3_600_000_000
+"""An incident's timeline starts an hour (in microseconds) before its start."""
+
+_INCIDENT = 'id, circuit, start, detected, "end", notified, excluded_reason, closed_reason'
+_WINDOW = (
+    'id, circuit, start, "end", note, source, announced_at, created_at, recorded_by '
+    "FROM maintenance WHERE removed_at IS NULL"
+)
+
+
+class SqlStore:
+    """The journal over ``db``; see the module docstring and ``base.Store``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._outbox = Outbox(db)
+
+    @property
+    def name(self) -> str:
+        return self.db.name
+
+    @property
+    def outbox(self) -> Outbox:
+        return self._outbox
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- facts ---------------------------------------------------------------------------------
+    def record(self, facts: Sequence[Fact]) -> None:
+        with self.db.transaction() as tx:
+            for fact in facts:
+                _WRITERS[type(fact)](tx, fact)
+
+    # -- the daemon's life ---------------------------------------------------------------------
+    def started(self, at: datetime) -> Interval | None:
+        last = self._last_seen()
+        gap = Interval(start=last, end=at) if last is not None and at > last else None
+        with self.db.transaction() as tx:
+            if gap is not None:
+                tx.execute(
+                    'INSERT INTO gaps (start, "end") VALUES (?, ?)', (to_db(last), to_db(at))
+                )
+            tx.execute(
+                "INSERT INTO daemon_events (at, kind, detail) VALUES (?, 'start', '')", (to_db(at),)
+            )
+        return gap
+
+    def stopped(self, at: datetime) -> None:
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO daemon_events (at, kind, detail) VALUES (?, 'stop', '')", (to_db(at),)
+            )
+
+    def heartbeat(self, at: datetime) -> None:
+        """Mark the daemon alive at ``at``; keeps one heartbeat row (the latest)."""
+        with self.db.transaction() as tx:
+            tx.execute("DELETE FROM daemon_events WHERE kind = 'heartbeat'")
+            tx.execute(
+                "INSERT INTO daemon_events (at, kind, detail) VALUES (?, 'heartbeat', '')",
+                (to_db(at),),
+            )
+
+    def _last_seen(self) -> datetime | None:
+        return from_db(self.db.query("SELECT max(at) FROM daemon_events")[0][0])
+
+    def journal_id(self) -> str:
+        return str(self.db.query("SELECT value FROM meta WHERE key = 'journal_id'")[0][0])
+
+    def restore(self) -> Restored:
+        paths = {
+            (c, r, d): (PathState(s), at_db(since))
+            for c, r, d, s, since in self.db.query(
+                "SELECT circuit, router, demarc, state, since FROM path_changes WHERE id IN "
+                "(SELECT max(id) FROM path_changes GROUP BY circuit, router, demarc)"
+            )
+        }
+        controls = {
+            t: (PathState(s), at_db(since))
+            for t, s, since in self.db.query(
+                "SELECT target, state, since FROM control_changes WHERE id IN "
+                "(SELECT max(id) FROM control_changes GROUP BY target)"
+            )
+        }
+        return Restored(
+            paths=paths,
+            controls=controls,
+            incidents=tuple(self._open() + self._recent_closed()),
+            blind=tuple(self.blind_intervals()),
+            gaps=tuple(self.gaps()),
+            first_results=self.first_results(),
+            windows=tuple(self.windows()),
+            last_seen=self._last_seen(),
+            journal_id=self.journal_id(),
+        )
+
+    def _open(self) -> list[Incident]:
+        rows = self.db.query(f'SELECT {_INCIDENT} FROM incidents WHERE "end" IS NULL ORDER BY id')
+        return [_incident(r) for r in rows]
+
+    def _recent_closed(self) -> list[Incident]:
+        rows = self.db.query(
+            f"SELECT {_INCIDENT} FROM (SELECT *, row_number() OVER (PARTITION BY circuit "
+            'ORDER BY id DESC) AS n FROM incidents WHERE "end" IS NOT NULL) AS recent '
+            "WHERE n <= ? ORDER BY id",
+            (RECENT_PER_CIRCUIT,),
+        )
+        return [_incident(r) for r in rows]
+
+    # -- reading -------------------------------------------------------------------------------
+    def incidents(
+        self, circuit: str | None = None, start: datetime | None = None, end: datetime | None = None
+    ) -> list[Incident]:
+        sql, args = f"SELECT {_INCIDENT} FROM incidents WHERE 1 = 1", []
+        if circuit is not None:
+            sql, args = sql + " AND circuit = ?", [*args, circuit]
+        if end is not None:
+            sql, args = sql + " AND start < ?", [*args, to_db(end)]
+        if start is not None:
+            sql, args = sql + ' AND ("end" IS NULL OR "end" >= ?)', [*args, to_db(start)]
+        return [_incident(r) for r in self.db.query(sql + " ORDER BY start, id", args)]
+
+    def incident(self, incident_id: int) -> Incident | None:
+        rows = self.db.query(f"SELECT {_INCIDENT} FROM incidents WHERE id = ?", (incident_id,))
+        return _incident(rows[0]) if rows else None
+
+    def gaps(self) -> list[Interval]:
+        rows = self.db.query('SELECT start, "end" FROM gaps ORDER BY start')
+        return [Interval(start=at_db(s), end=at_db(e)) for s, e in rows]
+
+    def blind_intervals(self) -> list[Interval]:
+        rows = self.db.query('SELECT start, "end" FROM blind_intervals ORDER BY start')
+        return [Interval(start=at_db(s), end=from_db(e)) for s, e in rows]
+
+    def first_results(self) -> dict[str, datetime]:
+        return {c: at_db(at) for c, at in self.db.query("SELECT circuit, at FROM first_results")}
+
+    def windows(self, circuit: str | None = None) -> list[StoredWindow]:
+        if circuit is None:
+            rows = self.db.query(f"SELECT {_WINDOW} ORDER BY start, id")
+        else:
+            rows = self.db.query(f"SELECT {_WINDOW} AND circuit = ? ORDER BY start, id", (circuit,))
+        return [_window(r) for r in rows]
+
+    def timeline(self, incident_id: int, now: datetime) -> list[TimelineEntry]:
+        """Path changes, SNMP evidence, gaps and notices around one incident, in time order:
+        from an hour before its start to the change that ended it (whose ``since`` is the
+        backdated end, confirmed ``recover_after`` results later), or to ``now``."""
+        incident = self.incident(incident_id)
+        if incident is None:
+            raise InputError(f"no incident {incident_id}", "id")
+        lo = to_db(incident.start) - TIMELINE_BEFORE  # type: ignore[operator]
+        hi = to_db(incident.end or now)
+        args = (incident.circuit, lo, hi, lo, hi)
+        out = [
+            TimelineEntry(
+                at=at_db(a), kind="path", text=f"{r}/{d} {s} since {at_db(since).isoformat()}"
+            )
+            for r, d, s, since, a in self.db.query(
+                "SELECT router, demarc, state, since, at FROM path_changes WHERE circuit = ? "
+                "AND (at BETWEEN ? AND ? OR since BETWEEN ? AND ?) ORDER BY at, id",
+                args,
+            )
+        ]
+        out += [
+            TimelineEntry(at=at_db(a), kind="snmp", text=f"{r}/{d} {k} {t}")
+            for r, d, k, t, a in self.db.query(
+                "SELECT router, demarc, kind, text, at FROM snmp_evidence WHERE circuit = ? "
+                "AND at BETWEEN ? AND ? ORDER BY at, id",
+                args[:3],
+            )
+        ]
+        out += [
+            TimelineEntry(at=at_db(s), kind="gap", text=f"unmonitored until {at_db(e).isoformat()}")
+            for s, e in self.db.query(
+                'SELECT start, "end" FROM gaps WHERE "end" >= ? AND start <= ? ORDER BY start',
+                (lo, hi),
+            )
+        ]
+        out += self.outbox.timeline(incident_id)
+        return sorted(out, key=lambda e: e.at)
+
+    # -- operators -----------------------------------------------------------------------------
+    def add_window(
+        self, circuit: str, window: MaintenanceWindow, source: str, at: datetime, by: str = ""
+    ) -> StoredWindow:
+        with self.db.transaction() as tx:
+            [(wid,)] = tx.execute(
+                'INSERT INTO maintenance (circuit, start, "end", note, source, created_at, '
+                "announced_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (circuit, to_db(window.start), to_db(window.end), window.note, source, to_db(at),
+                 to_db(window.announced_at), by),
+            )  # fmt: skip
+        return StoredWindow(
+            id=int(wid),
+            circuit=circuit,
+            window=window,
+            source=source,
+            recorded_at=at,
+            recorded_by=by,
+        )
+
+    def remove_window(self, window_id: int, at: datetime) -> StoredWindow:
+        with self.db.transaction() as tx:
+            rows = tx.execute(
+                "UPDATE maintenance SET removed_at = ? WHERE id = ? AND removed_at IS NULL "
+                'RETURNING id, circuit, start, "end", note, source, announced_at, created_at, '
+                "recorded_by",
+                (to_db(at), window_id),
+            )
+        if not rows:
+            raise InputError(
+                f"no announced maintenance window {window_id} (configured windows are changed "
+                "in the YAML)",
+                "id",
+            )
+        return _window(rows[0])
+
+    def exclude(self, incident_id: int, reason: str, at: datetime) -> Incident:
+        if not reason.strip():
+            raise InputError(
+                "an exclusion needs a reason (customer-caused, not attributable...)", "reason"
+            )
+        with self.db.transaction() as tx:
+            rows = tx.execute(
+                "UPDATE incidents SET excluded_reason = ?, excluded_at = ? WHERE id = ? "
+                f"RETURNING {_INCIDENT}",
+                (reason.strip(), to_db(at), incident_id),
+            )
+        if not rows:
+            raise InputError(f"no incident {incident_id}", "id")
+        return _incident(rows[0])
+
+    # -- audit trail ---------------------------------------------------------------------------
+    def snapshot(self, at: datetime, month: str, circuit: str, payload: dict[str, Any]) -> None:
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO snapshots (at, month, circuit, payload) VALUES (?, ?, ?, ?)",
+                (to_db(at), month, circuit, json.dumps(payload)),
+            )
+
+    def prune_snapshots(self, before: datetime) -> int:
+        """Delete snapshots older than ``before``; returns how many."""
+        with self.db.transaction() as tx:
+            return len(
+                tx.execute("DELETE FROM snapshots WHERE at < ? RETURNING id", (to_db(before),))
+            )
+
+
+def _incident(row: Row) -> Incident:
+    i, circuit, start, detected, end, notified, excluded, reason = row
+    return Incident(
+        id=int(i),
+        circuit=circuit,
+        start=at_db(start),
+        detected=at_db(detected),
+        end=from_db(end),
+        notified=from_db(notified),
+        excluded=excluded,
+        closed_reason=reason,
+    )
+
+
+def _window(row: Row) -> StoredWindow:
+    i, circuit, start, end, note, source, told, created, by = row
+    window = MaintenanceWindow(
+        start=at_db(start), end=at_db(end), note=note, announced_at=from_db(told)
+    )
+    return StoredWindow(
+        id=int(i),
+        circuit=circuit,
+        window=window,
+        source=source,
+        recorded_at=at_db(created),
+        recorded_by=by,
+    )
+
+
+def _path_changed(tx: Tx, e: PathChanged) -> None:
+    tx.execute(
+        "INSERT INTO path_changes (circuit, router, demarc, state, since, at) VALUES (?, ?, ?, ?, ?, ?)",
+        (e.path.circuit, e.path.router.value, e.path.demarc.value, e.change.state.value,
+         to_db(e.change.since), to_db(e.change.at)),
+    )  # fmt: skip
+
+
+def _control_changed(tx: Tx, e: ControlChanged) -> None:
+    tx.execute(
+        "INSERT INTO control_changes (target, state, since, at) VALUES (?, ?, ?, ?)",
+        (e.target, e.change.state.value, to_db(e.change.since), to_db(e.change.at)),
+    )
+
+
+def _incident_upsert(tx: Tx, e: IncidentOpened | IncidentClosed | IncidentNotified) -> None:
+    i = e.incident
+    tx.execute(
+        'INSERT INTO incidents (id, circuit, start, detected, "end", notified, closed_reason) '
+        'VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "end" = excluded."end", '
+        "notified = coalesce(incidents.notified, excluded.notified), "
+        "closed_reason = coalesce(incidents.closed_reason, excluded.closed_reason)",
+        (i.id, i.circuit, to_db(i.start), to_db(i.detected), to_db(i.end), to_db(i.notified),
+         i.closed_reason),
+    )  # fmt: skip
+
+
+def _first_result(tx: Tx, e: MonitoringStarted) -> None:
+    tx.execute(
+        "INSERT INTO first_results (circuit, at) VALUES (?, ?) ON CONFLICT (circuit) DO NOTHING",
+        (e.circuit, to_db(e.at)),
+    )
+
+
+def _blind_started(tx: Tx, e: BlindStarted) -> None:
+    tx.execute('INSERT INTO blind_intervals (start, "end") VALUES (?, NULL)', (to_db(e.since),))
+
+
+def _blind_ended(tx: Tx, e: BlindEnded) -> None:
+    tx.execute('UPDATE blind_intervals SET "end" = ? WHERE "end" IS NULL', (to_db(e.interval.end),))
+
+
+def _snmp(tx: Tx, e: SnmpObserved) -> None:
+    tx.execute(
+        "INSERT INTO snmp_evidence (circuit, router, demarc, at, kind, value, text) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (e.path.circuit, e.path.router.value, e.path.demarc.value, to_db(e.at), e.kind, e.value,
+         e.text),
+    )  # fmt: skip
+
+
+_WRITERS: dict[type, Callable[[Tx, Any], None]] = {
+    MonitoringStarted: _first_result,
+    PathChanged: _path_changed,
+    ControlChanged: _control_changed,
+    IncidentOpened: _incident_upsert,
+    IncidentClosed: _incident_upsert,
+    IncidentNotified: _incident_upsert,
+    BlindStarted: _blind_started,
+    BlindEnded: _blind_ended,
+    SnmpObserved: _snmp,
+}

@@ -1,0 +1,150 @@
+"""The embedded journal: one SQLite file. The only module that imports sqlite3.
+
+``synchronous=FULL`` in WAL mode makes each committed transaction durable (fsynced) before
+``transaction()`` returns, so the daemon acts on a fact only once it is on disk. Failures are
+translated here into :class:`JournalError` with a message that says what to do (corrupt file,
+read-only file or directory, full disk). An existing journal is never deleted or rewritten
+behind the operator's back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from monitor.core.errors import JournalError
+from monitor.store.base import Row
+from monitor.store.schema import MIGRATIONS, VERSION
+from monitor.store.sql import SqlStore
+
+
+def explain(path: Path, exc: sqlite3.Error) -> JournalError:
+    """A sqlite3 error as what the operator should do about it."""
+    text = str(exc)
+    low = text.lower()
+    if "full" in low:
+        return JournalError(
+            f"journal write failed: disk full ({path}): free space; nothing already recorded "
+            "is lost"
+        )
+    if "readonly" in low or "read-only" in low:
+        return JournalError(
+            f"{path}: read-only: the daemon needs write access to the file and its directory "
+            "(for the -wal and -shm files)"
+        )
+    if "not a database" in low or "malformed" in low or "corrupt" in low:
+        return JournalError(
+            f"{path} is not a usable SQLite journal ({text}): move it aside (keep it for the "
+            "audit) and restart; a new journal is started"
+        )
+    if "unable to open" in low:
+        return JournalError(
+            f"{path}: cannot open ({text}): check the directory exists and is writable by the "
+            "daemon's user"
+        )
+    return JournalError(f"{path}: journal error: {text}")
+
+
+class _Tx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        return self._conn.execute(sql, tuple(args)).fetchall()
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, [tuple(r) for r in rows])
+
+
+class SqliteDatabase:
+    """The :class:`~monitor.store.base.Database` seam over one SQLite file."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self.name = str(path)
+
+    @classmethod
+    def open(cls, path: str | Path) -> SqliteDatabase:
+        """Open (creating if missing) and migrate the journal at ``path``."""
+        p = Path(path)
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JournalError(
+                f"{p.parent}: cannot create the journal directory: {exc.strerror}"
+            ) from None
+        try:
+            conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise explain(p, exc) from exc
+        db = cls(conn, p)
+        try:
+            db._setup()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise explain(p, exc) from exc
+        except JournalError:
+            conn.close()
+            raise
+        return db
+
+    def _setup(self) -> None:
+        db = self._conn
+        db.execute("PRAGMA busy_timeout = 5000")
+        check = db.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise JournalError(
+                f"{self.path} is not a usable SQLite journal (quick_check: {check}): move it "
+                "aside and restart; a new one is started"
+            )
+        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            raise JournalError(f"{self.path}: cannot switch to WAL mode (got {mode})")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA foreign_keys = ON")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > VERSION:
+            raise JournalError(
+                f"{self.path}: journal schema version {version} is newer than this slawatch "
+                f"understands ({VERSION}): upgrade slawatch"
+            )
+        for n in range(version, VERSION):
+            with self.transaction() as tx:
+                for statement in MIGRATIONS[n].split(";"):
+                    if statement.strip():
+                        tx.execute(statement)
+                tx.execute(f"PRAGMA user_version = {n + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Tx(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise explain(self.path, exc) from exc
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        try:
+            return self._conn.execute(sql, tuple(args)).fetchall()
+        except sqlite3.Error as exc:
+            raise explain(self.path, exc) from exc
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def open_sqlite(path: str | Path) -> SqlStore:
+    """The journal in the SQLite file at ``path`` (created and migrated as needed)."""
+    return SqlStore(SqliteDatabase.open(path))
