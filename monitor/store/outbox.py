@@ -18,7 +18,7 @@ from datetime import datetime
 from monitor.core.notices import Delivery
 from monitor.store.base import Database, Row
 from monitor.store.records import Notice, OutboxItem, OutboxState, TimelineEntry
-from monitor.store.times import at_db, to_db
+from monitor.store.times import at_db, from_db, to_db
 
 _COLS = "id, message_id, incident_id, circuit, kind, recipients, due_at, state, body, attempts"
 
@@ -100,8 +100,8 @@ class Outbox:
             (item_id,),
         )
         return [
-            Delivery(recipient=r, relay=relay, accepted=bool(ok), at=None if at is None else at_db(at),
-                     code=code, reply=reply, permanent=bool(perm))
+            Delivery(recipient=r, relay=relay, accepted=bool(ok), at=from_db(at), code=code,
+                     reply=reply, permanent=bool(perm))
             for r, relay, ok, at, code, reply, perm in rows
         ]  # fmt: skip
 

@@ -7,7 +7,6 @@ at.
 
 from __future__ import annotations
 
-
 MIGRATIONS: tuple[str, ...] = (
     # 0 -> 1: the first schema
     """

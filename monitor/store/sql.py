@@ -15,7 +15,16 @@ from typing import Any
 
 from monitor.core.errors import InputError
 from monitor.core.facts import Fact, SnmpObserved
-from monitor.core.model import Interval, MaintenanceWindow, PathState
+from monitor.core.inputs import Resume
+from monitor.core.model import (
+    Announced,
+    Demarc,
+    Interval,
+    MaintenanceWindow,
+    PathKey,
+    PathState,
+    Router,
+)
 from monitor.core.tracker import (
     BlindEnded,
     BlindStarted,
@@ -29,7 +38,7 @@ from monitor.core.tracker import (
 )
 from monitor.store.base import Database, Row, Tx
 from monitor.store.outbox import Outbox
-from monitor.store.records import Restored, StoredWindow, TimelineEntry
+from monitor.store.records import TimelineEntry
 from monitor.store.times import at_db, from_db, to_db
 
 RECENT_PER_CIRCUIT = 32
@@ -104,9 +113,9 @@ class SqlStore:
     def journal_id(self) -> str:
         return str(self.db.query("SELECT value FROM meta WHERE key = 'journal_id'")[0][0])
 
-    def restore(self) -> Restored:
+    def restore(self) -> Resume:
         paths = {
-            (c, r, d): (PathState(s), at_db(since))
+            PathKey(circuit=c, router=Router(r), demarc=Demarc(d)): (PathState(s), at_db(since))
             for c, r, d, s, since in self.db.query(
                 "SELECT circuit, router, demarc, state, since FROM path_changes WHERE id IN "
                 "(SELECT max(id) FROM path_changes GROUP BY circuit, router, demarc)"
@@ -119,7 +128,7 @@ class SqlStore:
                 "(SELECT max(id) FROM control_changes GROUP BY target)"
             )
         }
-        return Restored(
+        return Resume(
             paths=paths,
             controls=controls,
             incidents=tuple(self._open() + self._recent_closed()),
@@ -127,8 +136,6 @@ class SqlStore:
             gaps=tuple(self.gaps()),
             first_results=self.first_results(),
             windows=tuple(self.windows()),
-            last_seen=self._last_seen(),
-            journal_id=self.journal_id(),
         )
 
     def _open(self) -> list[Incident]:
@@ -148,7 +155,7 @@ class SqlStore:
     def incidents(
         self, circuit: str | None = None, start: datetime | None = None, end: datetime | None = None
     ) -> list[Incident]:
-        sql, args = f"SELECT {_INCIDENT} FROM incidents WHERE 1 = 1", []
+        sql, args = f"SELECT {_INCIDENT} FROM incidents WHERE 1 = 1", list[object]()
         if circuit is not None:
             sql, args = sql + " AND circuit = ?", [*args, circuit]
         if end is not None:
@@ -172,7 +179,7 @@ class SqlStore:
     def first_results(self) -> dict[str, datetime]:
         return {c: at_db(at) for c, at in self.db.query("SELECT circuit, at FROM first_results")}
 
-    def windows(self, circuit: str | None = None) -> list[StoredWindow]:
+    def windows(self, circuit: str | None = None) -> list[Announced]:
         if circuit is None:
             rows = self.db.query(f"SELECT {_WINDOW} ORDER BY start, id")
         else:
@@ -220,7 +227,7 @@ class SqlStore:
     # -- operators -----------------------------------------------------------------------------
     def add_window(
         self, circuit: str, window: MaintenanceWindow, source: str, at: datetime, by: str = ""
-    ) -> StoredWindow:
+    ) -> Announced:
         with self.db.transaction() as tx:
             [(wid,)] = tx.execute(
                 'INSERT INTO maintenance (circuit, start, "end", note, source, created_at, '
@@ -228,7 +235,7 @@ class SqlStore:
                 (circuit, to_db(window.start), to_db(window.end), window.note, source, to_db(at),
                  to_db(window.announced_at), by),
             )  # fmt: skip
-        return StoredWindow(
+        return Announced(
             id=int(wid),
             circuit=circuit,
             window=window,
@@ -237,7 +244,7 @@ class SqlStore:
             recorded_by=by,
         )
 
-    def remove_window(self, window_id: int, at: datetime) -> StoredWindow:
+    def remove_window(self, window_id: int, at: datetime) -> Announced:
         with self.db.transaction() as tx:
             rows = tx.execute(
                 "UPDATE maintenance SET removed_at = ? WHERE id = ? AND removed_at IS NULL "
@@ -298,12 +305,12 @@ def _incident(row: Row) -> Incident:
     )
 
 
-def _window(row: Row) -> StoredWindow:
+def _window(row: Row) -> Announced:
     i, circuit, start, end, note, source, told, created, by = row
     window = MaintenanceWindow(
         start=at_db(start), end=at_db(end), note=note, announced_at=from_db(told)
     )
-    return StoredWindow(
+    return Announced(
         id=int(i),
         circuit=circuit,
         window=window,
@@ -315,7 +322,8 @@ def _window(row: Row) -> StoredWindow:
 
 def _path_changed(tx: Tx, e: PathChanged) -> None:
     tx.execute(
-        "INSERT INTO path_changes (circuit, router, demarc, state, since, at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO path_changes (circuit, router, demarc, state, since, at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
         (e.path.circuit, e.path.router.value, e.path.demarc.value, e.change.state.value,
          to_db(e.change.since), to_db(e.change.at)),
     )  # fmt: skip

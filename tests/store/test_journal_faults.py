@@ -1,4 +1,7 @@
-"""The journal against real failures: corrupt file, read-only mount, full disk, kill -9."""
+"""The SQLite journal against real failures: corrupt file, read-only mount, full disk, kill -9.
+
+What every backend must do is tests/store/test_contract.py; this is what a file on a disk
+adds: the disk can be full, read-only or scribbled on, and the process can die mid-write."""
 
 from __future__ import annotations
 
@@ -14,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.core.errors import InputError, JournalError
-from monitor.core.model import Demarc, MaintenanceWindow, PathKey, Router
+from monitor.core.errors import JournalError
+from monitor.core.model import Demarc, PathKey, Router
 from monitor.core.tracker import CircuitSpec, Tracker
-from monitor.store.journal import Journal
 from monitor.store.schema import VERSION
+from monitor.store.sql import SqlStore
+from monitor.store.sqlite import open_sqlite
 from tests.support import skip_or_fail
 
 T0 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
@@ -26,7 +30,7 @@ S = timedelta(seconds=1)
 PATHS = tuple(PathKey(circuit="c1", router=r, demarc=d) for r in Router for d in Demarc)
 
 
-def outage(j: Journal, t: Tracker, start: datetime, ticks: int, ok: bool) -> None:
+def outage(j: SqlStore, t: Tracker, start: datetime, ticks: int, ok: bool) -> None:
     for i in range(ticks):
         for p in PATHS:
             j.record(t.observe(p, start + i * S, ok))
@@ -54,34 +58,9 @@ def tmpfs(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-def test_round_trip_and_restore(tmp_path: Path) -> None:
-    j = Journal.open(tmp_path / "j.db")
-    assert j.daemon_started(T0) is None
-    t = new_tracker()
-    outage(j, t, T0, 2, True)
-    outage(j, t, T0 + 10 * S, 3, False)
-    j.heartbeat(T0 + 20 * S)
-    wid = j.add_maintenance("c1", MaintenanceWindow(start=T0, end=T0 + S, note="n"), "api", T0)
-    j.close()
-    j = Journal.open(tmp_path / "j.db")
-    state = j.restore()
-    [incident] = state.incidents
-    assert incident.start == T0 + 10 * S and incident.end is None
-    assert all(s.value == "down" for s, _ in state.paths.values()) and len(state.paths) == 4
-    gap = j.daemon_started(T0 + 60 * S)
-    assert gap is not None and (gap.start, gap.end) == (T0 + 20 * S, T0 + 60 * S)
-    assert j.gaps() == [gap]
-    assert [w.id for w in j.maintenance("c1")] == [wid]
-    with pytest.raises(InputError):
-        j.exclude(incident.id, "  ", T0)
-    assert j.exclude(incident.id, "customer cut the fibre", T0).excluded == "customer cut the fibre"
-    with pytest.raises(InputError):
-        j.exclude(999, "x", T0)
-
-
 def test_corrupt_file_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
-    j = Journal.open(path)
+    j = open_sqlite(path)
     outage(j, new_tracker(), T0, 3, False)
     j.close()
     data = bytearray(path.read_bytes())
@@ -89,7 +68,7 @@ def test_corrupt_file_is_refused_and_left_alone(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     before = path.read_bytes()
     with pytest.raises(JournalError, match=r"not a usable SQLite journal|move it aside"):
-        Journal.open(path)
+        open_sqlite(path)
     assert path.read_bytes() == before
 
 
@@ -97,35 +76,35 @@ def test_garbage_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(JournalError, match="not a usable SQLite journal"):
-        Journal.open(path)
+        open_sqlite(path)
     assert path.read_bytes() == b"this is not sqlite" * 100
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
-    Journal.open(path).close()
+    open_sqlite(path).close()
     import sqlite3
 
     with sqlite3.connect(path) as db:
         db.execute(f"PRAGMA user_version = {VERSION + 1}")
     with pytest.raises(JournalError, match="newer than this slawatch"):
-        Journal.open(path)
+        open_sqlite(path)
 
 
 def test_read_only_mount(tmpfs: Path) -> None:
     path = tmpfs / "j.db"
-    j = Journal.open(path)
+    j = open_sqlite(path)
     outage(j, new_tracker(), T0, 3, False)
     j.close()
     subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True)
     with pytest.raises(JournalError, match=r"read-only|cannot open"):
-        j = Journal.open(path)
+        j = open_sqlite(path)
         j.heartbeat(T0)
 
 
 def test_full_disk_fails_clearly_and_loses_nothing(tmpfs: Path) -> None:
     path = tmpfs / "j.db"
-    j = Journal.open(path)
+    j = open_sqlite(path)
     t = new_tracker()
     outage(j, t, T0, 3, False)
     committed = j.incidents()
@@ -140,7 +119,7 @@ def test_full_disk_fails_clearly_and_loses_nothing(tmpfs: Path) -> None:
     assert j.incidents() == committed
     j.heartbeat(T0 + 99 * S)  # writes work again once there is space
     j.close()
-    assert Journal.open(path).incidents() == committed
+    assert open_sqlite(path).incidents() == committed
 
 
 def test_kill_9_loses_nothing_committed(tmp_path: Path) -> None:
@@ -150,8 +129,8 @@ def test_kill_9_loses_nothing_committed(tmp_path: Path) -> None:
         from datetime import UTC, datetime, timedelta
         sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
         from tests.store.test_journal_faults import PATHS, T0, S, new_tracker
-        from monitor.store.journal import Journal
-        j = Journal.open({str(path)!r})
+        from monitor.store.sqlite import open_sqlite
+        j = open_sqlite({str(path)!r})
         t = new_tracker()
         for i in range(5):
             for p in PATHS:
@@ -163,5 +142,5 @@ def test_kill_9_loses_nothing_committed(tmp_path: Path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == -signal.SIGKILL and "committed" in done.stdout
-    state = Journal.open(path).restore()
+    state = open_sqlite(path).restore()
     assert len(state.incidents) == 1 and state.incidents[0].start == T0

@@ -1,0 +1,45 @@
+"""The store backends the contract suite runs against.
+
+A backend here is a place a journal lives (a SQLite file, a PostgreSQL database) and a way to
+open a store on it, as often as a test wants (reopening is how restarts are tested). A new
+backend joins the suite by adding itself to :data:`BACKENDS`; every test in
+``test_contract.py`` then runs against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Protocol
+
+from monitor.store.sql import SqlStore
+from monitor.store.sqlite import open_sqlite
+
+
+class Backend(Protocol):
+    name: str
+
+    def open(self) -> SqlStore:
+        """A store on this backend's journal (the same journal every time)."""
+        ...
+
+
+class SqliteBackend:
+    name = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def open(self) -> SqlStore:
+        return open_sqlite(self.path)
+
+
+@contextmanager
+def sqlite_backend(tmp: Path) -> Iterator[Backend]:
+    yield SqliteBackend(tmp / "journal.db")
+
+
+BACKENDS: dict[str, Callable[[Path], AbstractContextManager[Backend]]] = {
+    "sqlite": sqlite_backend,
+}

@@ -1,0 +1,273 @@
+"""The store contract: what every backend must do, asked through the store's own queries.
+
+Parametrized by backend (tests/store/backends.py): the SQLite journal today, PostgreSQL when
+it joins. No raw SQL here: a backend passes by answering the public questions right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.core.errors import InputError
+from monitor.core.facts import SnmpObserved
+from monitor.core.model import Demarc, Interval, MaintenanceWindow, PathKey, PathState, Router
+from monitor.core.notices import Delivery
+from monitor.core.tracker import (
+    BlindEnded,
+    BlindStarted,
+    CircuitSpec,
+    Incident,
+    IncidentClosed,
+    IncidentNotified,
+    IncidentOpened,
+    MonitoringStarted,
+    Tracker,
+)
+from monitor.store.records import Notice, OutboxState
+from monitor.store.sql import RECENT_PER_CIRCUIT, SqlStore
+from tests.store.backends import BACKENDS, Backend
+
+T0 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
+S = timedelta(seconds=1)
+PATHS = tuple(PathKey(circuit="c1", router=r, demarc=d) for r in Router for d in Demarc)
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    with BACKENDS[request.param](tmp_path) as b:
+        yield b
+
+
+@pytest.fixture
+def store(backend: Backend) -> Iterator[SqlStore]:
+    s = backend.open()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def outage(store: SqlStore, t: Tracker, start: datetime, ticks: int, ok: bool) -> None:
+    for i in range(ticks):
+        for p in PATHS:
+            store.record(t.observe(p, start + i * S, ok))
+
+
+def tracker() -> Tracker:
+    return Tracker([CircuitSpec(id="c1", paths=PATHS)])
+
+
+def incident(n: int, start: datetime, end: datetime | None = None, circuit: str = "c1") -> Incident:
+    return Incident(id=n, circuit=circuit, start=start, detected=start + 2 * S, end=end)
+
+
+def notice(mid: str, incident_id: int | None = 1, due: datetime = T0) -> Notice:
+    return Notice(message_id=mid, incident_id=incident_id, circuit="c1", kind="opened",
+                  recipients=("a@x.example", "b@x.example"), body=b"body \x00\xff",
+                  due_at=due)  # fmt: skip
+
+
+def delivery(recipient: str, ok: bool, at: datetime | None, permanent: bool = False) -> Delivery:
+    return Delivery(recipient=recipient, relay="r1", accepted=ok, at=at, code=250 if ok else 451,
+                    reply="ok" if ok else "try later", permanent=permanent)  # fmt: skip
+
+
+# -- facts and restarts --------------------------------------------------------------------------
+def test_facts_come_back_at_a_restart(backend: Backend) -> None:
+    store = backend.open()
+    t = tracker()
+    outage(store, t, T0, 2, True)
+    outage(store, t, T0 + 10 * S, 3, False)
+    store.record([BlindStarted(since=T0 + 20 * S, at=T0 + 22 * S)])
+    store.close()
+    store = backend.open()
+    try:
+        resume = store.restore()
+        [open_] = resume.incidents
+        assert open_.start == T0 + 10 * S and open_.end is None and open_.detected == T0 + 12 * S
+        assert resume.paths == {p: (PathState.DOWN, T0 + 10 * S) for p in PATHS}
+        assert resume.first_results == {"c1": T0}
+        assert resume.blind == (Interval(start=T0 + 20 * S),)
+        store.record(
+            [BlindEnded(interval=Interval(start=T0 + 20 * S, end=T0 + 30 * S), at=T0 + 31 * S)]
+        )
+        assert store.blind_intervals() == [Interval(start=T0 + 20 * S, end=T0 + 30 * S)]
+    finally:
+        store.close()
+
+
+def test_an_incident_keeps_its_first_notice_and_its_closing_reason(store: SqlStore) -> None:
+    i = incident(1, T0)
+    store.record([IncidentOpened(incident=i)])
+    store.record([IncidentNotified(incident=Incident(**{**_fields(i), "notified": T0 + 5 * S}))])
+    store.record([IncidentNotified(incident=Incident(**{**_fields(i), "notified": T0 + 9 * S}))])
+    closed = Incident(
+        **{**_fields(i), "end": T0 + 60 * S, "closed_reason": "removed from monitoring"}
+    )
+    store.record([IncidentClosed(incident=closed)])
+    got = store.incident(1)
+    assert got is not None and got.notified == T0 + 5 * S and got.end == T0 + 60 * S
+    assert got.closed_reason == "removed from monitoring"
+    assert store.incident(2) is None
+
+
+def _fields(i: Incident) -> dict[str, object]:
+    return {f: getattr(i, f) for f in Incident.__dataclass_fields__}
+
+
+def test_restore_keeps_the_recent_closed_incidents_of_each_circuit(store: SqlStore) -> None:
+    for n in range(RECENT_PER_CIRCUIT + 5):
+        store.record(
+            [IncidentClosed(incident=incident(n + 1, T0 + n * 60 * S, T0 + (n * 60 + 30) * S))]
+        )
+    store.record([IncidentOpened(incident=incident(100, T0, circuit="c2"))])
+    resume = store.restore()
+    assert len([i for i in resume.incidents if i.circuit == "c1"]) == RECENT_PER_CIRCUIT
+    assert [i.id for i in resume.incidents if i.circuit == "c2"] == [100]
+
+
+def test_incidents_overlapping_a_range(store: SqlStore) -> None:
+    store.record([IncidentClosed(incident=incident(1, T0, T0 + 60 * S)),
+                  IncidentOpened(incident=incident(2, T0 + 600 * S)),
+                  IncidentClosed(incident=incident(3, T0, T0 + 60 * S, circuit="c2"))])  # fmt: skip
+    assert [i.id for i in store.incidents()] == [1, 3, 2]
+    assert [i.id for i in store.incidents("c1")] == [1, 2]
+    assert [i.id for i in store.incidents(None, T0 + 120 * S)] == [2]
+    assert [i.id for i in store.incidents(None, None, T0 + 60 * S)] == [1, 3]
+
+
+def test_start_stop_heartbeat_and_gaps(store: SqlStore) -> None:
+    assert store.started(T0) is None
+    store.heartbeat(T0 + 10 * S)
+    store.heartbeat(T0 + 20 * S)
+    gap = store.started(T0 + 60 * S)
+    assert gap == Interval(start=T0 + 20 * S, end=T0 + 60 * S)
+    store.stopped(T0 + 70 * S)
+    assert store.started(T0 + 70 * S) is None  # a clean stop and an immediate start: no gap
+    assert store.gaps() == [gap]
+    assert store.restore().gaps == (gap,)
+
+
+def test_each_journal_has_its_own_id_for_good(backend: Backend, tmp_path: Path) -> None:
+    first = backend.open()
+    try:
+        jid = first.journal_id()
+    finally:
+        first.close()
+    again = backend.open()
+    try:
+        assert again.journal_id() == jid and len(jid) >= 8
+    finally:
+        again.close()
+    with BACKENDS[backend.name](tmp_path / "other") as other_backend:
+        other = other_backend.open()
+        try:
+            assert other.journal_id() != jid
+        finally:
+            other.close()
+
+
+def test_first_result_is_kept_once(store: SqlStore) -> None:
+    store.record([MonitoringStarted(circuit="c1", at=T0)])
+    store.record([MonitoringStarted(circuit="c1", at=T0 + S)])
+    assert store.first_results() == {"c1": T0}
+
+
+# -- timelines ------------------------------------------------------------------------------------
+def test_the_timeline_ends_with_the_change_that_ended_the_outage(store: SqlStore) -> None:
+    t = tracker()
+    outage(store, t, T0, 3, False)
+    outage(store, t, T0 + 60 * S, 2, True)  # up since T0 + 60 s, confirmed at T0 + 61 s
+    [i] = store.incidents()
+    assert i.end == T0 + 60 * S
+    store.record(
+        [SnmpObserved(path=PATHS[0], at=T0 + S, kind="ifOperStatus", value=2, text="down")]
+    )
+    lines = store.timeline(i.id, T0 + 99 * S)
+    ups = [e for e in lines if e.kind == "path" and " up " in e.text]
+    assert len(ups) == 4 and all(e.at == T0 + 61 * S for e in ups)
+    assert [e.text for e in lines if e.kind == "snmp"] == ["active/primary ifOperStatus down"]
+    with pytest.raises(InputError, match="no incident 99"):
+        store.timeline(99, T0)
+
+
+def test_notices_and_answers_are_on_the_timeline(store: SqlStore) -> None:
+    store.record([IncidentOpened(incident=incident(1, T0))])
+    put = store.outbox.put(notice("<m1@x>"), T0 + 2 * S)
+    assert put is not None
+    [item] = store.outbox.claim_due(T0 + 2 * S, 10)
+    store.outbox.finish(item.id, [delivery("a@x.example", True, T0 + 3 * S)], T0)
+    texts = [e.text for e in store.timeline(1, T0 + 9 * S) if e.kind in ("notice", "delivery")]
+    assert texts[0].startswith("opened <m1@x> queued") and "accepted by r1 (250 ok)" in texts[1]
+
+
+# -- maintenance windows and exclusions -------------------------------------------------------
+def test_windows_are_added_listed_and_withdrawn(store: SqlStore) -> None:
+    w = MaintenanceWindow(start=T0, end=T0 + 3600 * S, note="fibre", announced_at=T0 - 86_400 * S)
+    added = store.add_window("c1", w, "api", T0 - 60 * S, "api 10.0.0.1")
+    assert added.id is not None and added.window == w and added.recorded_by == "api 10.0.0.1"
+    assert store.windows("c1") == [added] and store.windows("c2") == []
+    assert store.restore().windows == (added,)
+    removed = store.remove_window(added.id, T0)
+    assert removed == added and store.windows() == []
+    with pytest.raises(InputError, match="no announced maintenance window"):
+        store.remove_window(added.id, T0)
+
+
+def test_an_exclusion_needs_a_reason_and_an_incident_and_writes_nothing_otherwise(
+    store: SqlStore,
+) -> None:
+    store.record([IncidentOpened(incident=incident(1, T0))])
+    with pytest.raises(InputError, match="reason"):
+        store.exclude(1, "  ", T0)
+    with pytest.raises(InputError, match="no incident 7"):
+        store.exclude(7, "customer", T0)
+    assert store.incident(1).excluded is None  # type: ignore[union-attr]
+    assert store.exclude(1, " customer cut the fibre ", T0).excluded == "customer cut the fibre"
+
+
+def test_snapshots_are_pruned_by_age(store: SqlStore) -> None:
+    for n in range(3):
+        store.snapshot(T0 + n * 3600 * S, "2026-10", "c1", {"credit": "0", "n": n})
+    assert store.prune_snapshots(T0 + 3600 * S) == 1
+    assert store.prune_snapshots(T0 + 3600 * S) == 0
+
+
+# -- the outbox ------------------------------------------------------------------------------------
+def test_a_notice_is_stored_once(store: SqlStore) -> None:
+    first = store.outbox.put(notice("<m1@x>"), T0)
+    assert first is not None and first.state is OutboxState.PENDING and first.attempts == 0
+    assert first.notice == notice("<m1@x>")
+    assert store.outbox.put(notice("<m1@x>"), T0 + S) is None
+    assert [i.notice.message_id for i in store.outbox.notices()] == ["<m1@x>"]
+
+
+def test_claims_are_oldest_due_first_and_limited(store: SqlStore) -> None:
+    store.outbox.put(notice("<late@x>", due=T0 + 10 * S), T0)
+    store.outbox.put(notice("<early@x>", due=T0), T0)
+    store.outbox.put(notice("<future@x>", due=T0 + 3600 * S), T0)
+    claimed = store.outbox.claim_due(T0 + 60 * S, 1)
+    assert [(c.notice.message_id, c.state, c.attempts) for c in claimed] == [
+        ("<early@x>", OutboxState.IN_FLIGHT, 1)
+    ]
+    assert [c.notice.message_id for c in store.outbox.claim_due(T0 + 60 * S, 10)] == ["<late@x>"]
+    assert {c.notice.message_id for c in store.outbox.in_flight()} == {"<early@x>", "<late@x>"}
+
+
+def test_a_notice_is_done_when_every_recipient_is_settled(store: SqlStore) -> None:
+    store.outbox.put(notice("<m1@x>"), T0)
+    [item] = store.outbox.claim_due(T0, 5)
+    partial = [delivery("a@x.example", True, T0 + S), delivery("b@x.example", False, None)]
+    assert store.outbox.finish(item.id, partial, T0 + 30 * S) is False
+    assert store.outbox.claim_due(T0 + 29 * S, 5) == []  # pending again, due at the retry
+    [again] = store.outbox.claim_due(T0 + 30 * S, 5)
+    assert again.id == item.id and again.attempts == 2
+    refused = [delivery("b@x.example", False, None, permanent=True)]
+    assert store.outbox.finish(again.id, refused, T0 + 60 * S) is True
+    assert store.outbox.notices(1)[0].state is OutboxState.DONE
+    assert store.outbox.deliveries(item.id) == [*partial, *refused]
+    assert store.outbox.in_flight() == [] and store.outbox.claim_due(T0 + 3600 * S, 5) == []
