@@ -8,7 +8,8 @@ clamped at zero. See README "Metrics" for what each one means.
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,7 +20,9 @@ from prometheus_client import (
     generate_latest,
 )
 
-from monitor.core.model import PathKey, PathState
+from monitor.core.effects import Metric, MetricName
+
+Countdowns = Callable[[datetime], list[tuple[str, float, float | None]]]
 
 RTT_BUCKETS = (
     0.0001,
@@ -155,9 +158,53 @@ class Metrics:
             ["kind", "matched"],
             registry=r,
         )
+        self._dropped = Counter(
+            "slawatch_probe_results_dropped_total",
+            "Probe results not used: stale (older than one already used for the path) or "
+            "unknown (the path was removed by a reload while the probe was in flight)",
+            ["reason"],
+            registry=r,
+        )
+        for reason in ("stale", "unknown"):
+            self._dropped.labels(reason)
+        self._counters = {
+            MetricName.INCIDENTS: self._incidents,
+            MetricName.OUTAGE_SECONDS: self._outage,
+            MetricName.BREACHES: self._breaches,
+            MetricName.DROPPED: self._dropped,
+        }
+        self._countdowns: Countdowns = lambda now: []
+        self._wall: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self._credit_months: dict[str, set[str]] = {}
         Gauge("slawatch_build_info", "Build information", ["version"], registry=r).labels(
             version=version
         ).set(1)
+
+    # -- the supervisor's effects --------------------------------------------------------------
+    def apply(self, m: Metric) -> None:
+        """Carry out one metric effect of the supervisor (core/effects.py)."""
+        name, labels, value = m.name, m.labels, m.value
+        if name is MetricName.PATH_UP:
+            if value is None:
+                _remove(self._path_up, *labels)
+            else:
+                self._path_up.labels(*labels).set(value)
+        elif name is MetricName.CIRCUIT_AVAILABLE:
+            self.init_circuit(labels[0])
+            self._available.labels(*labels).set(value or 0.0)
+        elif name is MetricName.FORGET:
+            self.forget_circuit(labels[0], labels[1:])
+        elif name is MetricName.BLIND:
+            self._blind.set(value or 0.0)
+        elif name is MetricName.NOTIFICATION_LATENCY:
+            self._latency.observe(max(value or 0.0, 0.0))
+        else:
+            self._counters[name].labels(*labels).inc(max(value or 0.0, 0.0))
+
+    def watch(self, countdowns: Countdowns, wall: Callable[[], datetime]) -> None:
+        """At each scrape, ``countdowns(wall())`` gives (circuit, open incident seconds,
+        seconds to the notification deadline or None) for the time-based gauges."""
+        self._countdowns, self._wall = countdowns, wall
 
     def init_circuit(self, circuit: str) -> None:
         """Create a circuit's counters at 0, so ``increase()`` sees the first event."""
@@ -165,16 +212,6 @@ class Metrics:
             counter.labels(circuit)
         for result in ("ok", "fail"):
             self._probes.labels(result)
-
-    def path_state(self, path: PathKey, state: PathState) -> None:
-        labels = (path.circuit, path.router.value, path.demarc.value)
-        if state is PathState.UNKNOWN:
-            _remove(self._path_up, *labels)
-        else:
-            self._path_up.labels(*labels).set(1 if state is PathState.UP else 0)
-
-    def circuit_available(self, circuit: str, available: bool) -> None:
-        self._available.labels(circuit).set(1 if available else 0)
 
     def probe(self, ok: bool, rtt: float | None) -> None:
         self._probes.labels("ok" if ok else "fail").inc()
@@ -187,35 +224,12 @@ class Metrics:
     def last_probe(self, at: datetime) -> None:
         self._last_probe.set(at.timestamp())
 
-    def incident_opened(self, circuit: str) -> None:
-        self._incidents.labels(circuit).inc()
-
-    def incident_closed(self, circuit: str, duration_s: float) -> None:
-        self._outage.labels(circuit).inc(max(duration_s, 0.0))
-
-    def set_open_incident(self, circuit: str, seconds: float) -> None:
-        self._open.labels(circuit).set(max(seconds, 0.0))
-
-    def set_deadline(self, circuit: str, seconds: float | None) -> None:
-        if seconds is None:
-            _remove(self._deadline, circuit)
-        else:
-            self._deadline.labels(circuit).set(seconds)
-
-    def notification_accepted(self, latency_s: float) -> None:
-        self._latency.observe(max(latency_s, 0.0))
-
     def notification_attempt(self, result: str) -> None:
         self._attempts.labels(result).inc()
 
-    def breach(self, circuit: str) -> None:
-        self._breaches.labels(circuit).inc()
-
     def set_credit(self, circuit: str, month: str, fraction: float) -> None:
         self._credit.labels(circuit, month).set(fraction)
-
-    def set_blind(self, blind: bool) -> None:
-        self._blind.set(1 if blind else 0)
+        self._credit_months.setdefault(circuit, set()).add(month)
 
     def journal_write(self, seconds: float) -> None:
         self._journal.observe(max(seconds, 0.0))
@@ -233,21 +247,29 @@ class Metrics:
     def snmp_trap(self, kind: str, matched: bool) -> None:
         self._traps.labels(kind, "yes" if matched else "no").inc()
 
-    def forget_circuit(self, circuit: str) -> None:
-        """Drop a circuit's series (it was removed from the configuration)."""
-        for metric in (
-            self._available,
-            self._open,
-            self._deadline,
-            self._incidents,
-            self._outage,
-            self._breaches,
-        ):
+    def forget_circuit(self, circuit: str, paths: Sequence[str] = ()) -> None:
+        """Drop a circuit's series, its paths' (``router/demarc``) included: it is no longer
+        monitored."""
+        for metric in (self._available, self._incidents, self._outage, self._breaches):
             _remove(metric, circuit)
+        for path in paths:
+            _remove(self._path_up, circuit, *path.split("/"))
+        for month in self._credit_months.pop(circuit, set()):
+            _remove(self._credit, circuit, month)
 
     def render(self) -> tuple[bytes, str]:
-        """The exposition text and its content type."""
+        """The exposition text and its content type (the countdown gauges as of now)."""
+        self._refresh(self._wall())
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+    def _refresh(self, now: datetime) -> None:
+        rows = self._countdowns(now)
+        for gauge in (self._open, self._deadline):
+            gauge.clear()
+        for circuit, age, left in rows:
+            self._open.labels(circuit).set(age)
+            if left is not None:
+                self._deadline.labels(circuit).set(left)
 
 
 def _remove(metric: Gauge | Counter, *labels: str) -> None:

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from monitor.core.model import Demarc, PathKey, PathState, Router
+from monitor.core.effects import Metric, MetricName
 from monitor.metrics import Metrics
 
-P = PathKey(circuit="c1", router=Router.ACTIVE, demarc=Demarc.PRIMARY)
 LABELS = {"circuit": "c1", "router": "active", "demarc": "primary"}
+PATH = ("c1", "active", "primary")
+NOW = datetime(2026, 10, 7, tzinfo=UTC)
 
 
 def test_path_states_and_circuit() -> None:
     m = Metrics()
     g = m.registry.get_sample_value
-    m.path_state(P, PathState.UP)
+    m.apply(Metric(name=MetricName.PATH_UP, labels=PATH, value=1.0))
     assert g("slawatch_path_up", LABELS) == 1
-    m.path_state(P, PathState.DOWN)
+    m.apply(Metric(name=MetricName.PATH_UP, labels=PATH, value=0.0))
     assert g("slawatch_path_up", LABELS) == 0
-    m.path_state(P, PathState.UNKNOWN)
+    m.apply(Metric(name=MetricName.PATH_UP, labels=PATH, value=None))
     assert g("slawatch_path_up", LABELS) is None  # absent while unknown
-    m.circuit_available("c1", False)
+    m.apply(Metric(name=MetricName.CIRCUIT_AVAILABLE, labels=("c1",), value=0.0))
     assert g("slawatch_circuit_available", {"circuit": "c1"}) == 0
+    assert g("slawatch_incidents_total", {"circuit": "c1"}) == 0  # its counters exist from now
 
 
 def test_counters_start_at_zero_and_durations_clamp() -> None:
@@ -30,9 +32,9 @@ def test_counters_start_at_zero_and_durations_clamp() -> None:
     m.init_circuit("c1")
     assert g("slawatch_incidents_total", {"circuit": "c1"}) == 0
     assert g("slawatch_notification_breaches_total", {"circuit": "c1"}) == 0
-    m.incident_opened("c1")
-    m.incident_closed("c1", 1860.0)
-    m.incident_closed("c1", -5.0)
+    m.apply(Metric(name=MetricName.INCIDENTS, labels=("c1",)))
+    m.apply(Metric(name=MetricName.OUTAGE_SECONDS, labels=("c1",), value=1860.0))
+    m.apply(Metric(name=MetricName.OUTAGE_SECONDS, labels=("c1",), value=-5.0))
     assert g("slawatch_incidents_total", {"circuit": "c1"}) == 1
     assert g("slawatch_outage_seconds_total", {"circuit": "c1"}) == 1860
     m.probe(True, 0.0004)
@@ -40,24 +42,41 @@ def test_counters_start_at_zero_and_durations_clamp() -> None:
     assert g("slawatch_probes_total", {"result": "ok"}) == 1
     assert g("slawatch_probes_total", {"result": "fail"}) == 1
     assert g("slawatch_probe_rtt_seconds_bucket", {"le": "0.0005"}) == 1
-    m.notification_accepted(-1.0)
+    m.apply(Metric(name=MetricName.NOTIFICATION_LATENCY, value=-1.0))
     assert g("slawatch_notification_latency_seconds_sum") == 0
     assert g("slawatch_build_info", {"version": "9.9"}) == 1
+    assert g("slawatch_probe_results_dropped_total", {"reason": "stale"}) == 0
+    m.apply(Metric(name=MetricName.DROPPED, labels=("unknown",)))
+    assert g("slawatch_probe_results_dropped_total", {"reason": "unknown"}) == 1
 
 
-def test_deadline_series_only_while_pending() -> None:
+def test_countdowns_are_read_at_each_scrape() -> None:
     m = Metrics()
     g = m.registry.get_sample_value
-    m.set_deadline("c1", 120.0)
+    left: list[float | None] = [120.0]
+    m.watch(lambda now: [("c1", 60.0, left[0])], lambda: NOW)
+    m.render()
     assert g("slawatch_notification_deadline_seconds", {"circuit": "c1"}) == 120
-    m.set_deadline("c1", -3.0)
+    assert g("slawatch_open_incident_seconds", {"circuit": "c1"}) == 60
+    left[0] = -3.0
+    m.render()
     assert g("slawatch_notification_deadline_seconds", {"circuit": "c1"}) == -3
-    m.set_deadline("c1", None)
+    left[0] = None
+    m.render()
     assert g("slawatch_notification_deadline_seconds", {"circuit": "c1"}) is None
+
+
+def test_a_forgotten_circuit_leaves_no_series() -> None:
+    m = Metrics()
+    g = m.registry.get_sample_value
+    m.apply(Metric(name=MetricName.PATH_UP, labels=PATH, value=1.0))
+    m.apply(Metric(name=MetricName.CIRCUIT_AVAILABLE, labels=("c1",), value=1.0))
     m.set_credit("c1", "2026-10", 1 / 90)
-    m.last_probe(datetime(2026, 10, 7, tzinfo=UTC))
+    m.last_probe(NOW)
     body, ctype = m.render()
     assert b'slawatch_credit_fraction{circuit="c1",month="2026-10"}' in body
     assert ctype.startswith("text/plain")
-    m.forget_circuit("c1")
-    assert g("slawatch_incidents_total", {"circuit": "c1"}) is None
+    m.apply(Metric(name=MetricName.FORGET, labels=("c1", "active/primary", "standby/secondary")))
+    body, _ = m.render()
+    assert b'circuit="c1"' not in body
+    assert g("slawatch_path_up", LABELS) is None

@@ -1,9 +1,10 @@
 """How the day-to-day commands reach slawatch: the running daemon's API, or else the journal.
 
-Both ways answer with the same JSON shapes, because both are :class:`DaemonBackend`: over HTTP
-it runs inside the daemon; offline it runs here over a :class:`Daemon` restored read-only
-from the journal (nothing probed, nothing sent, no start recorded). So a figure printed by
-``slawatch incidents`` is the figure of ``GET /api/incidents``, whichever way it came.
+Both ways answer with the same JSON shapes, because both are the service's :class:`Backend`:
+over HTTP it runs inside the daemon; offline it runs here over a supervisor resumed read-only
+from the journal (service/offline.py: nothing probed, nothing sent, no start recorded). So a
+figure printed by ``slawatch incidents`` is the figure of ``GET /api/incidents``, whichever way
+it came.
 
 Writes (maintenance, exclusions) go through the API when the daemon is up, so it applies them
 at once; offline they go into the journal, and the daemon reads them when it next starts.
@@ -23,6 +24,8 @@ from typing import Any, TypeVar
 
 from monitor.config import Settings
 from monitor.core.errors import ConfigError, InputError, MonitorError
+from monitor.service.backend import Backend
+from monitor.service.offline import Offline
 
 T = TypeVar("T")
 
@@ -147,34 +150,22 @@ class JournalOps:
             )
         self.settings = settings
         self._runner = asyncio.Runner()
-        self._journal: Any = None
-        self._backend: Any = None
+        self._offline: Offline | None = None
 
-    def _run(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+    def _run(self, fn: Callable[[Backend], Awaitable[T]]) -> T:
         """Run ``fn(backend)`` on one event loop; the journal is opened and the state restored
         once per command, however many questions it asks."""
         return self._runner.run(self._ask(fn))
 
-    async def _ask(self, fn: Callable[[Any], Awaitable[T]]) -> T:
-        if self._backend is None:
-            from monitor.metrics import Metrics
-            from monitor.service.backend import DaemonBackend
-            from monitor.service.daemon import Daemon
-            from monitor.store.aio import AsyncJournal
-
-            self._journal = await AsyncJournal.open(self.settings.journal)
-            daemon = Daemon(
-                self.settings, prober=_NoProbes(), journal=self._journal, metrics=Metrics(),
-                notifier=None,
-            )  # fmt: skip
-            await daemon.load()
-            self._backend = DaemonBackend(daemon)
-        return await fn(self._backend)
+    async def _ask(self, fn: Callable[[Backend], Awaitable[T]]) -> T:
+        if self._offline is None:
+            self._offline = await Offline.open(self.settings.plan(), str(self.settings.journal))
+        return await fn(self._offline.backend)
 
     def close(self) -> None:
-        if self._journal is not None:
-            self._runner.run(self._journal.close())
-            self._journal = self._backend = None
+        if self._offline is not None:
+            self._runner.run(self._offline.close())
+            self._offline = None
         self._runner.close()
 
     def circuits(self) -> list[dict[str, Any]]:
@@ -184,8 +175,7 @@ class JournalOps:
         return self._run(lambda b: b.incidents(circuit, since, None))
 
     def incident(self, incident_id: int) -> dict[str, Any] | None:
-        found: dict[str, Any] | None = self._run(lambda b: b.incident(incident_id))
-        return found
+        return self._run(lambda b: b.incident(incident_id))
 
     def maintenance(self, circuit: str | None) -> list[dict[str, Any]]:
         return self._run(lambda b: b.maintenance(circuit))
@@ -210,13 +200,6 @@ class JournalOps:
 
     def exclude(self, incident_id: int, reason: str) -> dict[str, Any]:
         return self._run(lambda b: b.exclude(incident_id, reason))
-
-
-class _NoProbes:
-    """The offline view probes nothing."""
-
-    async def probe_many(self, targets: Any, *, timeout: float) -> list[Any]:
-        return []
 
 
 Ops = ApiOps | JournalOps

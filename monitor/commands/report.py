@@ -24,7 +24,6 @@ from monitor import config, replay
 from monitor.core.errors import InputError
 from monitor.core.model import require_aware
 from monitor.core.report import (
-    Announced,
     MonthReport,
     Source,
     SourceKind,
@@ -34,7 +33,8 @@ from monitor.core.report import (
 )
 from monitor.report import FORMATS, pdf, render
 from monitor.report.words import LANGS
-from monitor.store.journal import Journal
+from monitor.store import open_store
+from monitor.store.base import Store
 
 MONTH_HELP = "write YYYY-MM (e.g. 2026-10) or a range YYYY-MM..YYYY-MM (e.g. 2026-01..2026-12)"
 
@@ -171,16 +171,7 @@ def _reports(
     journal = _journal(path, args.journal)
     try:
         at = now or datetime.now(UTC)
-        announced = [
-            Announced(
-                circuit=w.circuit,
-                window=w.window,
-                source=w.source,
-                recorded_at=w.recorded_at,
-                recorded_by=w.recorded_by,
-            )
-            for w in journal.maintenance()
-        ]
+        announced = journal.windows()
         blind, gaps, first = journal.blind_intervals(), journal.gaps(), journal.first_results()
         source = Source(kind=SourceKind.JOURNAL, name=path.name)
         only = circuits[0] if circuits else None
@@ -203,14 +194,14 @@ def _reports(
         journal.close()
 
 
-def _journal(path: Path, given: str | None) -> Journal:
+def _journal(path: Path, given: str | None) -> Store:
     if not path.is_file():
         where = "--journal" if given else "the config's journal"
         raise InputError(
             f"{where} {path}: no such file; name the daemon's journal with --journal FILE "
             "(or set journal: in --config), or replay recorded events with --events FILE"
         )
-    return Journal.open(path)
+    return open_store(path)
 
 
 def _write(text: str, output: str | None) -> None:

@@ -29,9 +29,9 @@ from monitor.config.fields import (
 from monitor.config.snmp import RouterConfig, TrapsConfig, read_secret
 from monitor.core.assess import CircuitTerms
 from monitor.core.deadlines import Group, policy_groups
-from monitor.core.plan import CircuitPlan, ControlPlan, NotifyPlan, PathPlan, Plan
 from monitor.core.errors import ConfigError
 from monitor.core.model import Demarc, MaintenanceWindow, PathKey, Router
+from monitor.core.plan import CircuitPlan, ControlPlan, NotifyPlan, PathPlan, Plan
 from monitor.core.tracker import CircuitSpec
 
 __all__ = ["Settings", "load", "load_demo", "load_or_demo", "parse", "read_secret"]

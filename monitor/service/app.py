@@ -1,7 +1,9 @@
 """The composition root: builds every adapter from the settings and wires them together.
 
 Kept apart from the daemon's logic so that tests can build a Daemon with their own
-prober, journal, transport and registry, and ``slawatch run`` gets the real ones.
+prober, store, transport and registry, and ``slawatch run`` gets the real ones. The only
+place (with the commands) that reads the configuration's models: everything it builds gets
+plain values (the plan, relays, SNMP plans).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from monitor import __version__
 from monitor.config import Settings
@@ -17,13 +19,17 @@ from monitor.core.errors import ConfigError
 from monitor.metrics import Metrics
 from monitor.probes.icmp import IcmpEngine
 from monitor.service import systemd
-from monitor.service.backend import DaemonBackend
+from monitor.service.backend import Backend
 from monitor.service.daemon import Daemon
 from monitor.service.jobs import Jobs
-from monitor.service.notifying import Notifier
 from monitor.service.transports import build_transport
-from monitor.store.aio import AsyncJournal
+from monitor.store import open_store
+from monitor.store.aio import AsyncStore
+from monitor.store.base import Store
 from monitor.web import make_app, serve
+
+if TYPE_CHECKING:
+    from monitor.service.snmp_watch import SnmpWatch
 
 log = logging.getLogger("slawatch")
 
@@ -57,32 +63,35 @@ class App:
         self.metrics = Metrics(version=__version__)
         self.token = read_token(settings.http.token_file)
         self.engine = IcmpEngine()
-        self.journal: AsyncJournal | None = None
+        self.store: AsyncStore[Store] | None = None
         self.daemon: Daemon | None = None
         self._runner: object | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self.jobs: Jobs | None = None
-        self.snmp: Any = None  # SnmpWatch, when SNMP is configured
+        self.snmp: SnmpWatch | None = None
 
     async def start(self) -> None:
         s = self.settings
         await self.engine.start()
-        self.journal = await AsyncJournal.open(s.journal)
+        self.store = store = await AsyncStore.open(lambda: open_store(s.journal))
         transport = build_transport(
             s, on_attempt=lambda a: self.metrics.notification_attempt(str(a.outcome))
         )
-        notifier = Notifier(journal=self.journal, transport=transport, metrics=self.metrics)
-        self.daemon = Daemon(
-            s, prober=self.engine, journal=self.journal, metrics=self.metrics, notifier=notifier
+        self.daemon = d = Daemon(
+            s.plan(), store=store, prober=self.engine, transport=transport, metrics=self.metrics
         )
-        await self.daemon.start()
+        await d.start()
         if snmp_wanted(s):
             from monitor.service.snmp_watch import SnmpWatch  # pysnmp only when configured
 
-            self.snmp = SnmpWatch(s, self.daemon)
+            self.snmp = SnmpWatch(
+                s, sink=d, reprobe=d.scheduler, counters=self.metrics, wall=d.wall
+            )
             self.snmp.start()
-        backend = DaemonBackend(self.daemon)
-        self.jobs = Jobs(backend, self.metrics)
+        backend = Backend(lambda: d.sup, store=store, ops=d.ops, wall=d.wall)
+        reports = Path(s.journal).parent / "reports"
+        self.jobs = Jobs(backend, store=store, credits=self.metrics, wall=d.wall,
+                         timezone=s.timezone, reports=reports)  # fmt: skip
         self.jobs.start()
         host, port = s.http.host_port
         self._runner = await serve(make_app(backend, self.metrics, token=self.token), host, port)
@@ -101,11 +110,10 @@ class App:
         assert self.daemon is not None
         if self.snmp is not None:  # first: it re-reads secrets and may refuse the new config
             self.snmp.reload(new)
-        changes = self.daemon.reload(new)
-        if self.snmp is None and snmp_wanted(new):
-            changes.append("SNMP was added: restart slawatch to start polling")
+        elif snmp_wanted(new):
+            log.warning("SNMP was added: restart slawatch to start polling")
+        self.daemon.reload(new.plan())
         self.settings = new
-        log.info("configuration reloaded: %s", "; ".join(changes) or "no circuit changed")
         systemd.notify("READY=1")
 
     async def stop(self) -> None:
@@ -121,5 +129,5 @@ class App:
         if self.daemon is not None:
             await self.daemon.stop()
         await self.engine.close()
-        if self.journal is not None:
-            await self.journal.close()
+        if self.store is not None:
+            await self.store.close()

@@ -12,26 +12,51 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-if TYPE_CHECKING:
-    from monitor.service.backend import DaemonBackend
+from monitor.store.aio import AsyncStore
+from monitor.store.base import Store
 
 log = logging.getLogger("slawatch.jobs")
 
 RETENTION = timedelta(days=400)
 
 
+class Figures(Protocol):
+    """A month's SLA figures as ``GET /api/sla`` gives them."""
+
+    async def sla(self, month: str) -> dict[str, Any]: ...
+
+
+class Credits(Protocol):
+    def set_credit(self, circuit: str, month: str, fraction: float) -> None: ...
+
+
 class Jobs:
-    def __init__(self, backend: DaemonBackend, metrics: Any) -> None:
-        self.backend = backend
-        self.metrics = metrics
-        self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(backend.d.settings.timezone))
+    """The periodic jobs; ``reports`` is where monthly figures go (a directory), ``timezone``
+    the configured one (months start at local midnight)."""
+
+    def __init__(
+        self,
+        figures: Figures,
+        *,
+        store: AsyncStore[Store],
+        credits: Credits,
+        wall: Callable[[], datetime],
+        timezone: str,
+        reports: Path,
+    ) -> None:
+        self.figures, self.store, self.credits, self.wall = figures, store, credits, wall
+        self.reports = reports
+        self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(timezone))
 
     def start(self) -> None:
         s = self.scheduler
@@ -52,7 +77,7 @@ class Jobs:
             self.scheduler.shutdown(wait=False)
 
     def _month(self, back: int = 0) -> str:
-        local = self.backend.d.wall().astimezone(self.scheduler.timezone)
+        local = self.wall().astimezone(self.scheduler.timezone)
         first = local.replace(day=1)
         for _ in range(back):
             first = (first - timedelta(days=1)).replace(day=1)
@@ -60,25 +85,31 @@ class Jobs:
 
     async def credit_gauges(self) -> dict[str, Any]:
         month = self._month()
-        figures = await self.backend.sla(month)
+        figures = await self.figures.sla(month)
         for row in figures["circuits"]:
-            self.metrics.set_credit(row["circuit"], month, float(Fraction(row["credit"])))
+            self.credits.set_credit(row["circuit"], month, float(Fraction(row["credit"])))
         return figures
 
     async def snapshot(self) -> None:
         figures = await self.credit_gauges()
-        now = self.backend.d.wall()
+        now = self.wall()
+        month = figures["month"]
         for row in figures["circuits"]:
-            await self.backend.d.journal.snapshot(now, figures["month"], row["circuit"], row)
+            await self.store.run(partial(_snapshot, now=now, month=month, row=row))
 
     async def prune(self) -> None:
-        removed = await self.backend.d.journal.prune_snapshots(self.backend.d.wall() - RETENTION)
+        before = self.wall() - RETENTION
+        removed = await self.store.run(lambda s: s.prune_snapshots(before))
         log.info("pruned %d old snapshots", removed)
 
     async def monthly_report(self) -> None:
         month = self._month(back=1)
-        figures = await self.backend.sla(month)
-        out = self.backend.d.journal.path.parent / "reports" / f"{month}.json"
+        figures = await self.figures.sla(month)
+        out = self.reports / f"{month}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
         log.info("monthly SLA figures for %s written to %s", month, out)
+
+
+def _snapshot(store: Store, *, now: datetime, month: str, row: dict[str, Any]) -> None:
+    store.snapshot(now, month, row["circuit"], row)

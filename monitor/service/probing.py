@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from monitor.core.model import ProbeResult
+from monitor.service import tasks
 
 BATCH_WINDOW_S = 0.005
 """Targets due within this window of each other are probed in one batch."""
@@ -140,6 +141,4 @@ class ProbeScheduler:
         await asyncio.gather(*rounds)
 
     async def close(self) -> None:
-        for task in list(self._inflight):
-            task.cancel()
-        await asyncio.gather(*self._inflight, return_exceptions=True)
+        await tasks.stop(list(self._inflight))

@@ -20,17 +20,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from monitor.config import Settings, read_secret
 from monitor.config.snmp import RouterConfig, SnmpCredentialsConfig, TrapUserConfig
+from monitor.core.inputs import Input, SnmpReading, SnmpSeen
 from monitor.core.model import Demarc, PathKey, ProbeResult, Router
 from monitor.probes.snmp import V3, Agent, Interface, Reading, SnmpPoller, Trap, TrapKind, V2c
 from monitor.probes.snmp.model import IF_DESCR, IF_NAME
 from monitor.probes.snmp.traps import TrapReceiver
+from monitor.service import tasks
 
 log = logging.getLogger("slawatch.snmp")
 
@@ -126,18 +128,48 @@ def demarcs_named(
     return frozenset(named & plan.paths) or plan.paths
 
 
-class SnmpWatch:
-    """Polls, records evidence, feeds SNMP-probed paths, reacts to traps; see module doc."""
+class Sink(Protocol):
+    """Where readings go: the daemon's supervisor (``feed``), and, for paths SNMP decides,
+    its probe-result intake (``on_results``)."""
 
-    def __init__(self, settings: Settings, daemon: Any, *, poller: SnmpPoller | None = None):
-        self.daemon = daemon
-        self.poller = poller or SnmpPoller(wall=daemon.wall)
+    def feed(self, event: Input) -> None: ...
+    def on_results(self, results: list[tuple[Hashable, ProbeResult]]) -> None: ...
+
+
+class Reprobe(Protocol):
+    """The ICMP scheduler's off-schedule burst."""
+
+    async def probe_now(
+        self, keys: Sequence[Hashable], *, count: int = 3, spacing_s: float = 0.2
+    ) -> None: ...
+
+
+class Counters(Protocol):
+    def snmp_reading(self, kind: str, ok: bool | None) -> None: ...
+    def snmp_trap(self, kind: str, matched: bool) -> None: ...
+
+
+class SnmpWatch:
+    """Polls, turns readings into evidence and SNMP-decided probe results, reacts to traps;
+    see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sink: Sink,
+        reprobe: Reprobe,
+        counters: Counters,
+        wall: Callable[[], datetime],
+        poller: SnmpPoller | None = None,
+    ) -> None:
+        self._sink, self._reprobe, self._counters, self._wall = sink, reprobe, counters, wall
+        self.poller = poller or SnmpPoller(wall=wall)
         self.plans = plans(settings)
         self.traps = settings.snmp_traps
         self.receiver: TrapReceiver | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._bursts: set[asyncio.Task[None]] = set()
-        self._last: dict[tuple[PathKey, str], tuple[bool | None, int | None, str]] = {}
 
     def start(self) -> None:
         self.poller.start()
@@ -151,7 +183,7 @@ class SnmpWatch:
                     (trap_user(u, f"snmp_traps.users[{n}]"), u.engine_id)
                     for n, u in enumerate(self.traps.users)
                 ],
-                wall=self.daemon.wall,
+                wall=self._wall,
             )
             self.receiver.start(*self.traps.host_port)
             log.info("SNMP traps: listening on %s", self.traps.listen)
@@ -171,9 +203,7 @@ class SnmpWatch:
         self._spawn()
 
     async def close(self) -> None:
-        for task in [*self._tasks, *self._bursts]:
-            task.cancel()
-        await asyncio.gather(*self._tasks, *self._bursts, return_exceptions=True)
+        await tasks.stop([*self._tasks, *self._bursts])
         if self.receiver is not None:
             self.receiver.close()
         self.poller.close()
@@ -187,54 +217,29 @@ class SnmpWatch:
             await asyncio.sleep(max(plan.interval_s - (loop.time() - started), 0.0))
 
     async def poll(self, plan: RouterPlan) -> list[Reading]:
-        """Poll one router once; record evidence; feed its SNMP-probed paths."""
-        at = self.daemon.wall()
+        """Poll one router once; hand its readings on as evidence; feed its SNMP paths."""
+        at = self._wall()
         readings = await self.poller.poll(
             plan.agent,
             interfaces={d.value: i for d, i in plan.interfaces.items()},
             peers={d.value: p for d, p in plan.peers.items()},
         )
         for r in readings:
-            self.daemon.metrics.snmp_reading(r.kind, r.ok)
-            await self._evidence(plan.key(Demarc(r.key)), r)
+            self._counters.snmp_reading(r.kind, r.ok)
+        self._sink.feed(SnmpSeen(readings=tuple(_evidence(plan, r) for r in readings)))
         results = [
             (plan.key(d), path_result(plan, d, readings, at)) for d in sorted(plan.snmp_paths)
         ]
         if results:
-            self.daemon.on_results(results)
+            self._sink.on_results(list(results))
         return readings
-
-    async def _evidence(self, key: PathKey, r: Reading) -> None:
-        text = r.text if r.error is None else f"error: {r.error}"
-        self.daemon.live.snmp.setdefault(key, {})[r.kind] = {
-            "ok": r.ok,
-            "value": r.value,
-            "text": text,
-            "at": r.at,
-        }
-        now = (r.ok, r.value, text)
-        if self._last.get((key, r.kind)) == now:
-            return
-        self._last[(key, r.kind)] = now
-        await self._record(key, r.at, r.kind, r.value, text)
-
-    async def _record(
-        self, key: PathKey, at: datetime, kind: str, value: int | None, text: str
-    ) -> None:
-        try:
-            await self.daemon.journal.record_snmp(
-                key.circuit, key.router.value, key.demarc.value, at, kind, value, text
-            )
-        except Exception as exc:  # evidence is worth keeping, not worth dying for
-            self.daemon.metrics.journal_error()
-            log.error("journal: cannot record SNMP evidence: %s", exc)
 
     # -- traps ----------------------------------------------------------------------------
     def on_trap(self, trap: Trap) -> None:
         """Called by the receiver for every accepted notification."""
         mine = [p for p in self.plans if p.agent.host == trap.source]
         relevant = trap.kind is not TrapKind.OTHER
-        self.daemon.metrics.snmp_trap(trap.kind.value, bool(mine) and relevant)
+        self._counters.snmp_trap(trap.kind.value, bool(mine) and relevant)
         if not relevant:
             return
         if not mine:
@@ -244,17 +249,16 @@ class SnmpWatch:
             demarcs = demarcs_named(plan, trap, self.poller.index_of)
             log.info("SNMP %s from %s: re-probing %s/%s", trap.kind, trap.source, plan.circuit,
                      ",".join(sorted(d.value for d in demarcs)))  # fmt: skip
-            self._burst(plan, demarcs, trap)
+            self._note(plan, demarcs, trap)
+            self._burst(plan, demarcs)
 
-    def _burst(self, plan: RouterPlan, demarcs: frozenset[Demarc], trap: Trap) -> None:
+    def _burst(self, plan: RouterPlan, demarcs: frozenset[Demarc]) -> None:
         assert self.traps is not None
         burst = self.traps.burst
         icmp = [plan.key(d) for d in sorted(demarcs) if d not in plan.snmp_paths]
-        jobs = [self._note(plan, demarcs, trap)]
+        jobs = []
         if icmp:
-            jobs.append(
-                self.daemon.scheduler.probe_now(icmp, count=burst.count, spacing_s=burst.spacing_s)
-            )
+            jobs.append(self._reprobe.probe_now(icmp, count=burst.count, spacing_s=burst.spacing_s))
         if demarcs & plan.snmp_paths:
             jobs.append(self._poll_burst(plan, burst.count, burst.spacing_s))
         for job in jobs:
@@ -269,11 +273,21 @@ class SnmpWatch:
             with contextlib.suppress(Exception):
                 await self.poll(plan)
 
-    async def _note(self, plan: RouterPlan, demarcs: frozenset[Demarc], trap: Trap) -> None:
+    def _note(self, plan: RouterPlan, demarcs: frozenset[Demarc], trap: Trap) -> None:
+        """The trap itself, as evidence on every path it concerns."""
         detail = " ".join(f"{k}={v}" for k, v in trap.varbinds.items() if not k.startswith(
             ("1.3.6.1.2.1.1.3.", "1.3.6.1.6.3.1.1.4.1.")))  # fmt: skip
-        for d in sorted(demarcs):
-            await self._record(plan.key(d), trap.at, "trap", None, f"{trap.kind} {detail}".strip())
+        text = f"{trap.kind} {detail}".strip()
+        self._sink.feed(SnmpSeen(readings=tuple(
+            SnmpReading(path=plan.key(d), at=trap.at, kind="trap", ok=None, value=None, text=text)
+            for d in sorted(demarcs)
+        )))  # fmt: skip
+
+
+def _evidence(plan: RouterPlan, r: Reading) -> SnmpReading:
+    text = r.text if r.error is None else f"error: {r.error}"
+    return SnmpReading(path=plan.key(Demarc(r.key)), at=r.at, kind=r.kind, ok=r.ok,
+                       value=r.value, text=text)  # fmt: skip
 
 
 def trap_user(u: TrapUserConfig, where: str) -> V3:

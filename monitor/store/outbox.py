@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from monitor.core.notices import Delivery
-from monitor.store.base import Database, Row
+from monitor.store.base import Database, Row, Tx
 from monitor.store.records import Notice, OutboxItem, OutboxState, TimelineEntry
 from monitor.store.times import at_db, from_db, to_db
 
@@ -65,22 +65,28 @@ class Outbox:
     def finish(self, item_id: int, results: Sequence[Delivery], retry_at: datetime) -> bool:
         """Keep every recipient's result; the notice is done when each recipient was accepted
         or refused for good, else pending again, due at ``retry_at``. True when done."""
-        done = all(not r.pending for r in results)
         with self.db.transaction() as tx:
-            tx.executemany(
-                "INSERT INTO deliveries (outbox_id, recipient, relay, accepted, at, code, reply, "
-                "permanent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(item_id, r.recipient, r.relay, int(r.accepted), to_db(r.at), r.code, r.reply,
-                  int(r.permanent)) for r in results],
+            return _finish(tx, item_id, results, retry_at)
+
+    def record_sent(
+        self, notice: Notice, at: datetime, results: Sequence[Delivery], retry_at: datetime
+    ) -> bool:
+        """A notice delivered before it could be stored (the journal refused writes): store it
+        now with what became of it, in one transaction. True when it is done."""
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO outbox (message_id, incident_id, circuit, kind, recipients, "
+                "created_at, due_at, state, body, attempts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'in_flight', ?, 1) "
+                "ON CONFLICT (message_id) DO NOTHING",
+                (notice.message_id, notice.incident_id, notice.circuit, notice.kind,
+                 json.dumps(list(notice.recipients)), to_db(at), to_db(notice.due_at),
+                 notice.body),
             )  # fmt: skip
-            if done:
-                tx.execute("UPDATE outbox SET state = 'done' WHERE id = ?", (item_id,))
-            else:
-                tx.execute(
-                    "UPDATE outbox SET state = 'pending', due_at = ? WHERE id = ?",
-                    (to_db(retry_at), item_id),
-                )
-        return done
+            [(item_id,)] = tx.execute(
+                "SELECT id FROM outbox WHERE message_id = ?", (notice.message_id,)
+            )
+            return _finish(tx, int(item_id), results, retry_at)
 
     def notices(self, incident_id: int | None = None) -> list[OutboxItem]:
         """Every stored notice (of one incident), oldest first."""
@@ -124,6 +130,24 @@ class Outbox:
             text = f"{kind} to {rcpt}: {verdict} by {relay} ({code} {reply})"
             out.append(TimelineEntry(at=at_db(at), kind="delivery", text=text))
         return out
+
+
+def _finish(tx: Tx, item_id: int, results: Sequence[Delivery], retry_at: datetime) -> bool:
+    done = all(not r.pending for r in results)
+    tx.executemany(
+        "INSERT INTO deliveries (outbox_id, recipient, relay, accepted, at, code, reply, "
+        "permanent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(item_id, r.recipient, r.relay, int(r.accepted), to_db(r.at), r.code, r.reply,
+          int(r.permanent)) for r in results],
+    )  # fmt: skip
+    if done:
+        tx.execute("UPDATE outbox SET state = 'done' WHERE id = ?", (item_id,))
+    else:
+        tx.execute(
+            "UPDATE outbox SET state = 'pending', due_at = ? WHERE id = ?",
+            (to_db(retry_at), item_id),
+        )
+    return done
 
 
 def _item(row: Row) -> OutboxItem:

@@ -28,7 +28,8 @@ from pathlib import Path
 from monitor import config
 from monitor.core.model import MaintenanceWindow, PathKey
 from monitor.core.tracker import Tracker
-from monitor.store.journal import Journal
+from monitor.store.sql import SqlStore
+from monitor.store.sqlite import open_sqlite
 
 HOSTILE_REASON = "Customer <b>power</b> outage | rack 3 <script>alert(1)</script>"
 HOSTILE_NOTE = "fibre work <img src=x onerror=alert(1)> & splice"
@@ -124,7 +125,7 @@ def write_config(tmp: Path) -> Path:
     return path
 
 
-def record(settings: config.Settings, lines: Iterable[str], journal: Journal) -> None:
+def record(settings: config.Settings, lines: Iterable[str], journal: SqlStore) -> None:
     """What the daemon would have journalled: the tracker's events for every line."""
     tracker = Tracker(
         settings.specs(),
@@ -151,16 +152,16 @@ def build(tmp: Path) -> tuple[Path, Path, Path]:
     lines = events()
     events_file = tmp / "events.jsonl"
     events_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    journal = Journal.open(tmp / "journal.db")
+    journal = open_sqlite(tmp / "journal.db")
     try:
-        journal.daemon_started(jst(STARTED))
-        journal.daemon_stopped(jst(GAP[0]))
-        journal.daemon_started(jst(GAP[1]))
+        journal.started(jst(STARTED))
+        journal.stopped(jst(GAP[0]))
+        journal.started(jst(GAP[1]))
         record(settings, lines, journal)
         window = MaintenanceWindow(
             start=jst(API_WINDOW[0]), end=jst(API_WINDOW[1]), note=HOSTILE_NOTE
         )
-        journal.add_maintenance("er-tokyo-1", window, "api", jst("2026-10-19T12:00"))
+        journal.add_window("er-tokyo-1", window, "api", jst("2026-10-19T12:00"))
         [excluded] = [i for i in journal.incidents() if i.start == jst(EXCLUDED_START)]
         journal.exclude(excluded.id, HOSTILE_REASON, jst("2026-10-16T10:00"))
     finally:

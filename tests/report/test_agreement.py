@@ -9,10 +9,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,8 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from monitor import config, replay
 from monitor.cli import main
-from monitor.service.backend import DaemonBackend
-from monitor.store.aio import AsyncJournal
+from monitor.service.offline import Offline
 from monitor.web import make_app
 from tests.report import scenario
 
@@ -40,38 +37,19 @@ def report_json(tmp: Path, *args: str) -> dict[str, Any]:
 
 
 async def api_sla(cfg: Path, journal_path: Path, now: datetime) -> dict[str, Any]:
+    """GET /api/sla served by the service's backend over the journal: the daemon's own view of
+    it (configured terms plus the windows announced through the API, the journal's gaps and
+    blind intervals), resumed read-only as the offline CLI does."""
     settings = config.load(cfg)
-    journal = await AsyncJournal.open(journal_path)
+    offline = await Offline.open(settings.plan(), str(journal_path), wall=lambda: now)
     try:
-        windows = journal.sync.maintenance()
-        daemon = SimpleNamespace(  # what DaemonBackend.sla reads of a running Daemon
-            journal=journal,
-            terms={
-                cid: replace(
-                    t,
-                    maintenance=(
-                        *t.maintenance,
-                        *(w.window for w in windows if w.circuit == cid),
-                    ),
-                )
-                for cid, t in settings.terms().items()
-            },
-            tracker=SimpleNamespace(
-                blind_spans=journal.sync.blind_intervals,
-                circuit_ids=list(settings.terms()),
-                first_seen=journal.sync.first_results().get,
-            ),
-            gaps=journal.sync.gaps(),
-            wall=lambda: now,
-        )
-        app = make_app(DaemonBackend(daemon), None, token=None)  # type: ignore[arg-type]
-        async with TestClient(TestServer(app)) as client:
+        async with TestClient(TestServer(make_app(offline.backend, None, token=None))) as client:
             r = await client.get("/api/sla?month=2026-10")
             assert r.status == 200
             body: dict[str, Any] = await r.json()
             return body
     finally:
-        await journal.close()
+        await offline.close()
 
 
 def same_where_they_overlap(mine: dict[str, Any], theirs: dict[str, Any]) -> None:

@@ -23,11 +23,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from monitor import config, replay
 from monitor.cli import main
-from monitor.metrics import Metrics
-from monitor.service.backend import DaemonBackend
-from monitor.service.daemon import Daemon
-from monitor.store.aio import AsyncJournal
-from monitor.store.journal import Journal
+from monitor.service.offline import Offline
+from monitor.store.sqlite import open_sqlite
 from monitor.web import make_app
 from tests.report.scenario import record
 
@@ -113,9 +110,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     cfg.write_text(CONFIG.format(journal=tmp / "journal.db"), encoding="utf-8")
     lines = events()
     (tmp / "events.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    journal = Journal.open(tmp / "journal.db")
+    journal = open_sqlite(tmp / "journal.db")
     try:
-        journal.daemon_started(jst("2026-09-30T00:00"))
+        journal.started(jst("2026-09-30T00:00"))
         record(config.load(cfg), lines, journal)
     finally:
         journal.close()
@@ -130,22 +127,19 @@ def report_json(tmp: Path, *args: str) -> dict[str, Any]:
 
 
 async def api_sla(cfg: Path) -> dict[str, Any]:
-    """GET /api/sla from the daemon's own backend over the journal (restored read-only, as
-    the offline CLI does)."""
+    """GET /api/sla from the service's backend over the journal (a supervisor resumed
+    read-only from it, as the offline CLI does)."""
     settings = config.load(cfg)
-    journal = await AsyncJournal.open(settings.journal)
     now = datetime.fromisoformat(NOW).astimezone(UTC)
+    offline = await Offline.open(settings.plan(), str(settings.journal), wall=lambda: now)
     try:
-        daemon = Daemon(settings, prober=None, journal=journal, metrics=Metrics(),  # type: ignore[arg-type]
-                        notifier=None, wall=lambda: now)  # fmt: skip
-        await daemon.load()
-        async with TestClient(TestServer(make_app(DaemonBackend(daemon), None, token=None))) as c:
+        async with TestClient(TestServer(make_app(offline.backend, None, token=None))) as c:
             r = await c.get("/api/sla?month=2026-10")
             assert r.status == 200
             body: dict[str, Any] = await r.json()
             return body
     finally:
-        await journal.close()
+        await offline.close()
 
 
 EXPECTED = [  # (start, counted_s, credit, notify_deadline, notify_breach, notify_credit)

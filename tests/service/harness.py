@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from monitor import config
+from monitor.core.inputs import Tick
 from monitor.core.model import ProbeResult
 from monitor.metrics import Metrics
-from monitor.service.backend import DaemonBackend
+from monitor.service.backend import Backend
 from monitor.service.daemon import Daemon
-from monitor.service.notifying import Notifier
 from monitor.service.transports import build_transport
-from monitor.store.aio import AsyncJournal
+from monitor.store import open_store
+from monitor.store.aio import AsyncStore
+from monitor.store.base import Store
 
 T0 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
 
@@ -93,40 +95,33 @@ def settings(tmp: Path, *, relay_ports: Sequence[int] = ()) -> config.Settings:
 
 
 class Harness:
-    def __init__(self, tmp: Path, *, relay_ports: Sequence[int] = ()) -> None:
+    def __init__(
+        self, tmp: Path, *, relay_ports: Sequence[int] = (), clock: Clock | None = None
+    ) -> None:
         self.settings = settings(tmp, relay_ports=relay_ports)
-        self.clock = Clock()
+        self.clock = clock or Clock()
         self.prober = ScriptedProber(self.clock)
         self.metrics = Metrics()
         self.daemon: Daemon | None = None
+        self.store: AsyncStore[Store] | None = None
 
     async def start(self) -> Daemon:
-        journal = await AsyncJournal.open(self.settings.journal)
-        notifier = Notifier(
-            journal=journal,
-            transport=build_transport(
-                self.settings,
-                self.clock,
-                lambda a: self.metrics.notification_attempt(str(a.outcome)),
-            ),
-            metrics=self.metrics,
+        journal = self.settings.journal
+        self.store = store = await AsyncStore.open(lambda: open_store(journal))
+        transport = build_transport(
+            self.settings, self.clock, lambda a: self.metrics.notification_attempt(str(a.outcome))
         )
-        self.daemon = Daemon(
-            self.settings,
-            prober=self.prober,
-            journal=journal,
-            metrics=self.metrics,
-            notifier=notifier,
-            wall=self.clock,
-        )
-        await self.daemon.start()
-        self.backend = DaemonBackend(self.daemon)
-        return self.daemon
+        d = Daemon(self.settings.plan(), store=store, prober=self.prober, transport=transport,
+                   metrics=self.metrics, wall=self.clock)  # fmt: skip
+        self.daemon = d
+        await d.start()
+        self.backend = Backend(lambda: d.sup, store=store, ops=d.ops, wall=self.clock)
+        return d
 
     async def stop(self) -> None:
-        assert self.daemon is not None
+        assert self.daemon is not None and self.store is not None
         await self.daemon.stop()
-        await self.daemon.journal.close()
+        await self.store.close()
 
     async def until(self, cond: Any, timeout: float = 5.0) -> Any:
         loop = asyncio.get_running_loop()
@@ -141,9 +136,17 @@ class Harness:
         raise AssertionError("condition not met in time")
 
     def travel(self, delta: timedelta) -> None:
+        """Move the clock on and tell the daemon that time passed."""
         self.clock.advance(delta)
         assert self.daemon is not None
-        self.daemon._wake.set()
+        self.daemon.feed(Tick())
 
     def sample(self, name: str, **labels: str) -> float | None:
+        """A series as a scrape would see it now (the countdowns are computed per scrape)."""
+        self.metrics.render()
         return self.metrics.registry.get_sample_value(name, labels)
+
+    async def ask(self, call: Any) -> Any:
+        """A public store query, on the store's thread."""
+        assert self.store is not None
+        return await self.store.run(call)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from email import message_from_bytes
 from pathlib import Path
 
 from monitor.core.deadlines import ActionKind
-from monitor.store.journal import Journal
+from monitor.store import open_store
+from monitor.store.records import OutboxState
 from tests.notify.smtp_server import SmtpServer, free_port
 from tests.service.harness import T0, Harness
 
@@ -19,19 +21,17 @@ async def test_no_relay_for_31_minutes_is_a_breach_with_noc_warned(tmp_path: Pat
     d = await h.start()
     try:
         h.prober.ok = False
-        incident = await h.until(lambda: d.tracker.open_incident("c1"))
+        incident = await h.until(lambda: d.sup.tracker.open_incident("c1"))
         assert incident.detected == T0
         h.travel(20 * MIN + timedelta(seconds=1))  # 10 min before the deadline
         warned = await h.until(
-            lambda: d.journal.sync.run(
-                lambda db: db.execute(
-                    "SELECT recipients FROM outbox WHERE kind = ?",
-                    (str(ActionKind.DEADLINE_AT_RISK),),
-                ).fetchall(),
-                write=False,
-            )
+            lambda: [
+                i
+                for i in d.store.sync.outbox.notices()
+                if i.notice.kind == str(ActionKind.DEADLINE_AT_RISK)
+            ]
         )
-        assert "noc-duty@noc.example" in warned[0][0]
+        assert warned[0].notice.recipients == ("noc-duty@noc.example",)
         left = await h.until(
             lambda: h.sample("slawatch_notification_deadline_seconds", circuit="c1")
         )
@@ -45,7 +45,9 @@ async def test_no_relay_for_31_minutes_is_a_breach_with_noc_warned(tmp_path: Pat
         assert inc["notified"] is None
         # the outage itself is 31 min long (1/90) plus the breach (1/30)
         assert row["credit"] == "2/45" and row["credit_yen"] == 13_333
-        assert h.sample("slawatch_notification_attempts_total", result="connect-error")
+        assert await h.until(
+            lambda: h.sample("slawatch_notification_attempts_total", result="connect-error")
+        )
     finally:
         await h.stop()
 
@@ -57,11 +59,11 @@ async def test_notice_accepted_within_a_second_sets_the_notification_time(tmp_pa
         try:
             h.prober.ok = False
             incident = await h.until(
-                lambda: (i := d.tracker.open_incident("c1")) and i.notified and i
+                lambda: (i := d.sup.tracker.open_incident("c1")) and i.notified and i
             )
             assert incident.notified == T0  # the injected clock did not move: accepted "at once"
             [msg] = [r for r in relay.received if "fault@cust.example" in r.rcpt_tos]
-            journal_id = await d.journal.journal_id()
+            journal_id = d.journal_id
             assert msg.message_id.startswith(
                 f"<slawatch.{journal_id}.c1.{incident.id}.opened.primary"
             )
@@ -69,24 +71,33 @@ async def test_notice_accepted_within_a_second_sets_the_notification_time(tmp_pa
             await h.stop()
 
 
-async def test_crash_between_sent_and_recorded_resends_once_same_message_id(tmp_path: Path) -> None:
+async def test_a_notice_in_flight_at_a_crash_is_sent_again_with_its_message_id(
+    tmp_path: Path,
+) -> None:
+    """The relay took it, but the journal still said "in flight" when the daemon died: the
+    next start sends it again, same Message-ID, and settles it."""
     with SmtpServer() as relay:
         h = Harness(tmp_path, relay_ports=[relay.port])
-        await h.start()
+        d = await h.start()
         try:
             h.prober.ok = False
             await h.until(lambda: relay.received)
+            await h.until(  # its answer recorded: only the copy below is in flight
+                lambda: all(i.state is OutboxState.DONE for i in d.store.sync.outbox.notices())
+            )
         finally:
             await h.stop()
         first = relay.received[0]
-        # simulate the crash: the relay took it, but the journal still says "in flight"
-        j = Journal.open(h.settings.journal)
-        j.run(
-            lambda db: db.execute(
-                "UPDATE outbox SET state = 'in_flight' WHERE message_id = ?", (first.message_id,)
-            )
-        )
-        j.close()
+        store = open_store(h.settings.journal)  # the crash: a copy of it back in flight
+        try:
+            [done] = [i for i in store.outbox.notices() if i.notice.message_id == first.message_id]
+            # the same message as a row of its own (its bytes carry the same Message-ID)
+            again = replace(done.notice, message_id="<again." + first.message_id[1:])
+            assert store.outbox.put(again, T0) is not None
+            [claimed] = store.outbox.claim_due(T0, 10)
+            assert claimed.notice.message_id == again.message_id
+        finally:
+            store.close()
         h2 = Harness(tmp_path, relay_ports=[relay.port])
         h2.prober.ok = False
         d2 = await h2.start()
@@ -94,23 +105,17 @@ async def test_crash_between_sent_and_recorded_resends_once_same_message_id(tmp_
             await h2.until(
                 lambda: len([r for r in relay.received if r.message_id == first.message_id]) == 2
             )
-            state = await h2.until(
-                lambda: d2.journal.sync.run(
-                    lambda db: (
-                        db.execute(
-                            "SELECT state FROM outbox WHERE message_id = ?", (first.message_id,)
-                        ).fetchone()[0]
-                        == "done"
-                        and "done"
-                    ),
-                    write=False,
-                )
+            await h2.until(
+                lambda: [
+                    i
+                    for i in d2.store.sync.outbox.notices()
+                    if i.notice.message_id == again.message_id and i.state is OutboxState.DONE
+                ]
             )
-            assert state == "done"
         finally:
             await h2.stop()
         resent = [r for r in relay.received if r.message_id == first.message_id]
-        assert len(resent) == 2  # at least once; the duplicate carries the same Message-ID
+        assert len(resent) == 2  # the row in flight was sent once more, and only once
         assert message_from_bytes(resent[1].content)["Message-ID"] == first.message_id
 
 
@@ -125,8 +130,8 @@ async def test_a_new_journal_never_reuses_a_message_id(tmp_path: Path) -> None:
             d = await h.start()
             try:
                 h.prober.ok = False
-                await h.until(lambda: (i := d.tracker.open_incident("c1")) and i.notified)  # noqa: B023
-                assert d.tracker.open_incident("c1").id == 1  # type: ignore[union-attr]
+                await h.until(lambda: (i := d.sup.tracker.open_incident("c1")) and i.notified)  # noqa: B023
+                assert d.sup.tracker.open_incident("c1").id == 1  # type: ignore[union-attr]
             finally:
                 await h.stop()
         seen = [r.message_id for r in relay.received if "fault@cust.example" in r.rcpt_tos]

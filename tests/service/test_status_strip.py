@@ -13,10 +13,10 @@ async def test_strip_starts_where_monitoring_began(tmp_path: Path) -> None:
     h = Harness(tmp_path)
     await h.start()
     try:
-        await h.until(lambda: h.daemon is not None and h.daemon.live.last_probe is not None)
+        await h.until(lambda: h.daemon is not None and h.daemon.sup.last_probe is not None)
         h.travel(timedelta(days=2, hours=1))  # two days and an hour of monitoring, all up
         h.prober.ok = False
-        await h.until(lambda: h.backend.d.tracker.open_incident("c1") is not None)
+        await h.until(lambda: h.daemon.sup.tracker.open_incident("c1") is not None)
         h.travel(timedelta(hours=6))  # today (Tokyo) is now a quarter down
         view = await h.backend.status()
     finally:
@@ -34,10 +34,10 @@ async def test_strip_leaves_announced_maintenance_out_as_the_report_does(tmp_pat
     h = Harness(tmp_path)
     await h.start()
     try:
-        await h.until(lambda: h.daemon is not None and h.daemon.live.last_probe is not None)
+        await h.until(lambda: h.daemon is not None and h.daemon.sup.last_probe is not None)
         h.travel(timedelta(hours=1))  # an hour up before the outage
         h.prober.ok = False
-        incident = await h.until(lambda: h.backend.d.tracker.open_incident("c1"))
+        incident = await h.until(lambda: h.daemon.sup.tracker.open_incident("c1"))
         h.travel(timedelta(hours=2))
         end = h.clock() + timedelta(hours=1)
         # recorded now, with no earlier announcement: it excludes only from now on (§1)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from monitor.core.effects import Metric, MetricName
 from monitor.core.errors import InputError
 from monitor.metrics import Metrics
 from monitor.web import make_app
@@ -127,7 +128,7 @@ class Backend:
 async def client() -> AsyncIterator[tuple[TestClient[Any, Any], Backend]]:
     backend = Backend()
     metrics = Metrics()
-    metrics.circuit_available("c1", False)
+    metrics.apply(Metric(name=MetricName.CIRCUIT_AVAILABLE, labels=("c1",), value=0.0))
     async with TestClient(TestServer(make_app(backend, metrics, token=TOKEN))) as c:
         yield c, backend
 

@@ -1,0 +1,143 @@
+"""The journal's writer: one ordered queue of store writes, carried out one at a time.
+
+Facts, outbox rows, claims and delivery results all go through here, so they reach the journal
+in the order the supervisor decided them ("journal first"). A write the journal refuses (disk
+full, read-only, the database gone) is retried with backoff, 0.5 s doubling to 30 s, and
+nothing behind it runs before it: nothing is dropped and nothing is reordered. While a write
+is failing, :attr:`Writer.failing_since` says since when, so the notifier can deliver what is
+owed from memory rather than let the journal's trouble cost a customer a notice.
+
+A write is a :class:`Job`: it is *built* on the event loop right before each attempt (so it
+can look at the latest state without a lock) and run on the store's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from monitor.core.errors import JournalError
+from monitor.service.ratelimit import RateLimited
+
+log = logging.getLogger("slawatch.journal")
+T = TypeVar("T")
+S = TypeVar("S")
+S_co = TypeVar("S_co", covariant=True)
+
+FIRST_RETRY_S = 0.5
+LAST_RETRY_S = 30.0
+
+
+class Runs(Protocol[S_co]):
+    """Where a write runs: ``await run(call)`` runs ``call(store)`` on the store's thread."""
+
+    async def run(self, call: Callable[[S_co], T]) -> T: ...
+
+
+def _future() -> asyncio.Future[Any]:
+    return asyncio.get_running_loop().create_future()
+
+
+@dataclass(slots=True, eq=False)
+class Job(Generic[S, T]):
+    """A write: ``build()`` gives the call to make (evaluated before each attempt);
+    ``done`` hears its result, on the event loop."""
+
+    build: Callable[[], Callable[[S], T]]
+    done: Callable[[T], None] | None = None
+    future: asyncio.Future[T] = field(default_factory=_future)
+
+
+class Writer(Generic[S]):
+    """See the module docstring. ``on_error`` and ``on_write`` see every failure and every
+    durable write (seconds), for the metrics."""
+
+    def __init__(
+        self,
+        store: Runs[S],
+        *,
+        on_error: Callable[[], None] = lambda: None,
+        on_write: Callable[[float], None] = lambda _: None,
+    ) -> None:
+        self._store = store
+        self._jobs: deque[Job[S, Any]] = deque()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._on_error, self._on_write = on_error, on_write
+        self._complain = RateLimited(log, every_s=10.0)
+        self.failing_since: float | None = None
+        """Monotonic seconds at which the journal started refusing writes; None while fine."""
+
+    def submit(self, job: Job[S, T], *, first: bool = False) -> asyncio.Future[T]:
+        """Queue ``job`` (at the front with ``first``, for a write that must precede what is
+        queued); the future resolves once it is durable."""
+        if first:
+            self._jobs.appendleft(job)
+        else:
+            self._jobs.append(job)
+        self._idle.clear()
+        self._wake.set()
+        return job.future
+
+    def write(
+        self, call: Callable[[S], T], done: Callable[[T], None] | None = None
+    ) -> asyncio.Future[T]:
+        """Queue a write that needs no second look: ``call(store)``."""
+        return self.submit(Job(build=lambda: call, done=done))
+
+    async def drained(self) -> None:
+        """Wait until every queued write is durable."""
+        await self._idle.wait()
+
+    async def run(self) -> None:
+        """Carry out the queue until cancelled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._jobs:
+                self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            job = self._jobs[0]
+            delay = FIRST_RETRY_S
+            while True:
+                started = loop.time()
+                try:
+                    result = await self._store.run(job.build())
+                except JournalError as exc:
+                    self._failed(exc, delay, loop.time())
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, LAST_RETRY_S)
+                    continue
+                break
+            self._jobs.popleft()
+            self._fine(loop.time() - started)
+            if job.done is not None:
+                job.done(result)
+            if not job.future.done():
+                job.future.set_result(result)
+
+    def _failed(self, exc: JournalError, delay: float, now: float) -> None:
+        self._on_error()
+        if self.failing_since is None:
+            self.failing_since = now
+        self._complain.error("journal write failed, retrying in %.1f s: %s", delay, exc)
+
+    def _fine(self, seconds: float) -> None:
+        if self.failing_since is not None:
+            log.warning("journal writes work again (%d writes queued)", len(self._jobs))
+            self.failing_since = None
+        self._on_write(seconds)
+
+    def cancel_all(self) -> None:
+        """Fail every queued write (at shutdown, after :meth:`drained` gave up)."""
+        while self._jobs:
+            job = self._jobs.popleft()
+            with contextlib.suppress(asyncio.InvalidStateError):
+                job.future.set_exception(JournalError("the daemon stopped before this was written"))
