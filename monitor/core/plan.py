@@ -106,19 +106,22 @@ class Plan:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Changes:
     """What a reload changes: circuits ``removed``, ``added``, ``changed`` (with the paths
-    whose probing changed: a new address or probe kind), and whether the controls did."""
+    whose probing changed: a new address or probe kind), and the control targets' names when
+    they changed (None when they did not)."""
 
     removed: tuple[str, ...]
     added: tuple[str, ...]
     changed: tuple[tuple[str, tuple[PathKey, ...]], ...]
-    controls: bool
+    controls: tuple[str, ...] | None
 
     def describe(self) -> list[str]:
         out = [f"removed {c}" for c in self.removed] + [f"added {c}" for c in self.added]
         for cid, reset in self.changed:
             again = f" ({', '.join(p.name for p in reset)} start unknown)" if reset else ""
             out.append(f"changed {cid}{again}")
-        return out + (["control targets changed"] if self.controls else [])
+        if self.controls is not None:
+            out.append(f"control targets now {', '.join(self.controls) or 'none'}")
+        return out
 
 
 def changes(old: Plan, new: Plan) -> Changes:
@@ -136,7 +139,7 @@ def changes(old: Plan, new: Plan) -> Changes:
         removed=tuple(c for c in before if c not in after),
         added=tuple(c for c in after if c not in before),
         changed=tuple(changed),
-        controls=old.controls != new.controls,
+        controls=None if old.controls == new.controls else tuple(t.name for t in new.controls),
     )
 
 

@@ -294,7 +294,7 @@ class Supervisor:
             self.tracker.update_circuit(new.spec(circuit), reset)
             effects += [self._gauge(key, PathState.UNKNOWN) for key in reset]
         events: list[Event] = []
-        if diff.controls:
+        if diff.controls is not None:
             events += self.tracker.set_controls([t.name for t in new.controls], now)
         self.plan = new
         self._terms = self._make_terms()

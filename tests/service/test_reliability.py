@@ -45,8 +45,8 @@ async def test_changing_an_address_mid_outage_keeps_the_incident(tmp_path: Path)
         assert d.sup.tracker.open_incident("c1") == incident  # same id, same start
         h.travel(MIN)
         h.prober.ok = True
-        closed = await h.until(lambda: d.store.sync.incident(incident.id).end)
-        assert closed > incident.start
+        stored = await h.until(lambda: (i := d.store.sync.incident(incident.id)) and i.end and i)
+        assert stored.end > incident.start and stored.start == incident.start
         assert [i.id for i in d.store.sync.incidents()] == [incident.id]  # no second incident
     finally:
         await h.stop()
