@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from monitor.core.bounds import clamp_window
 from monitor.core.errors import InputError, JournalError
 from monitor.core.model import Interval, MaintenanceWindow, PathState
 from monitor.core.tracker import (
@@ -349,7 +350,8 @@ class Journal:
                 id=i,
                 circuit=c,
                 source=src,
-                window=MaintenanceWindow(start=at_db(s), end=at_db(e), note=n),
+                # an older version stored any dates: read them within the sane bounds
+                window=clamp_window(MaintenanceWindow(start=at_db(s), end=at_db(e), note=n)),
             )
             for i, c, s, e, n, src in rows
         ]
