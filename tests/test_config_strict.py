@@ -7,6 +7,7 @@ maintenance windows lie within sane dates, a probe's timeout fits in its interva
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from monitor import config
+from monitor.cli import main
 from monitor.core.errors import ConfigError
 
 ISSUE2 = Path(__file__).parent / "fixtures" / "issue2.yaml"
@@ -145,3 +147,46 @@ def test_a_circuit_interval_shorter_than_the_timeout_is_refused() -> None:
     d["circuits"][0]["probe_interval_s"] = 0.5
     text = refused(d)
     assert "circuits[0].probe_interval_s" in text and "probe_timeout_s" in text, text
+
+
+# -- check-config reads what run reads ---------------------------------------------------------
+def test_check_config_reads_every_secret_run_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SLAWATCH_TEST_NO_SUCH_VAR", raising=False)
+    d = data()
+    d["http"] = {"token_file": str(tmp_path / "missing.token")}
+    d["notify"] = {
+        "smtp": [
+            {"host": "relay-a", "tls": "starttls", "username": "u",
+             "password_file": str(tmp_path / "missing.password")},
+            {"host": "relay-b", "tls": "starttls", "username": "u",
+             "password_env": "SLAWATCH_TEST_NO_SUCH_VAR"},
+        ]
+    }  # fmt: skip
+    d["circuits"][0]["routers"] = {
+        "active": {
+            "address": "198.18.1.1",
+            "snmp": {"version": "2c", "community": {"env": "SLAWATCH_TEST_NO_SUCH_VAR"}},
+            "interfaces": {"primary": {"if_name": "ge-0/0/1"}},
+        }
+    }
+    path = write(tmp_path, yaml.safe_dump(d))
+    assert main(["check-config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "http.token_file" in err and "missing.token" in err, err
+    assert "missing.password" in err, err
+    assert "SLAWATCH_TEST_NO_SUCH_VAR" in err and "routers.active.snmp.community" in err, err
+    assert "Traceback" not in err
+
+
+def test_check_config_passes_when_every_secret_is_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = tmp_path / "api.token"
+    token.write_text("t" * 32 + "\n")
+    os.chmod(token, 0o600)
+    d = data()
+    d["http"] = {"token_file": str(token)}
+    assert main(["check-config", str(write(tmp_path, yaml.safe_dump(d)))]) == 0
+    assert "OK" in capsys.readouterr().out

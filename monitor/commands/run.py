@@ -70,8 +70,6 @@ def _reload(app: object, path: str | None) -> None:
         log.warning("SIGHUP: running the built-in demo, nothing to reload")
         return
     try:
-        new = config.load(path)
+        app.reload(config.load(path))
     except MonitorError as exc:
         log.error("reload refused, the old configuration stays in force: %s", exc)
-        return
-    app.reload(new)

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 from typing import Any
 
 from monitor import __version__
 from monitor.config import Settings
-from monitor.core.errors import ConfigError
 from monitor.metrics import Metrics
 from monitor.probes.icmp import IcmpEngine
 from monitor.service import systemd
@@ -21,6 +19,7 @@ from monitor.service.backend import DaemonBackend
 from monitor.service.daemon import Daemon
 from monitor.service.jobs import Jobs
 from monitor.service.notifying import Notifier
+from monitor.service.preflight import preflight, read_token, snmp_wanted
 from monitor.service.transports import build_transport
 from monitor.store.aio import AsyncJournal
 from monitor.web import make_app, serve
@@ -28,31 +27,13 @@ from monitor.web import make_app, serve
 log = logging.getLogger("slawatch")
 
 
-def read_token(path: Path | None) -> str | None:
-    """The API bearer token from ``http.token_file`` (first line), or None."""
-    if path is None:
-        return None
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"http.token_file {path}: cannot read: {exc.strerror}") from None
-    if len(token) < 16:
-        raise ConfigError(
-            f"http.token_file {path}: token shorter than 16 characters; "
-            "generate one with `openssl rand -hex 32`"
-        )
-    return token
-
-
-def snmp_wanted(settings: Settings) -> bool:
-    """SNMP runs when a circuit names a router or the trap receiver is configured."""
-    return settings.snmp_traps is not None or any(c.routers for c in settings.circuits)
-
-
 class App:
     """Everything ``slawatch run`` starts, in order, and stops in reverse."""
 
     def __init__(self, settings: Settings) -> None:
+        exposed = preflight(settings)  # every secret it reads, as check-config does
+        if exposed:
+            log.warning("%s", exposed)
         self.settings = settings
         self.metrics = Metrics(version=__version__)
         self.token = read_token(settings.http.token_file)
@@ -85,7 +66,8 @@ class App:
         self.jobs = Jobs(backend, self.metrics)
         self.jobs.start()
         host, port = s.http.host_port
-        self._runner = await serve(make_app(backend, self.metrics, token=self.token), host, port)
+        app = make_app(backend, self.metrics, token=lambda: self.token)
+        self._runner = await serve(app, host, port)
         systemd.notify("READY=1")
         interval = systemd.watchdog_interval()
         if interval:
@@ -97,9 +79,15 @@ class App:
             await asyncio.sleep(interval)
 
     def reload(self, new: Settings) -> None:
+        """Apply ``new``; ConfigError (nothing changed) when a secret it names cannot be read.
+        The API token is read again: a rotated token applies at once."""
+        exposed = preflight(new)  # first: every secret readable, or the old one stays
+        if exposed:
+            log.warning("%s", exposed)
         systemd.notify("RELOADING=1")
         assert self.daemon is not None
-        if self.snmp is not None:  # first: it re-reads secrets and may refuse the new config
+        self.token = read_token(new.http.token_file)
+        if self.snmp is not None:
             self.snmp.reload(new)
         changes = self.daemon.reload(new)
         if self.snmp is None and snmp_wanted(new):
