@@ -21,12 +21,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line a job run is noise
+    from monitor.service.logs import configure
+
+    configure(args.log_level)
     settings = config.load_or_demo(args.config)
     if not args.config:
         print(

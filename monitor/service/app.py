@@ -17,12 +17,13 @@ from monitor.probes.icmp import IcmpEngine
 from monitor.service import systemd
 from monitor.service.backend import DaemonBackend
 from monitor.service.daemon import Daemon
+from monitor.service.fds import http_connections
 from monitor.service.jobs import Jobs
 from monitor.service.notifying import Notifier
 from monitor.service.preflight import preflight, read_token, snmp_wanted
 from monitor.service.transports import build_transport
 from monitor.store.aio import AsyncJournal
-from monitor.web import make_app, serve
+from monitor.web import IN_FLIGHT, Limits, make_app, serve
 
 log = logging.getLogger("slawatch")
 
@@ -66,8 +67,13 @@ class App:
         self.jobs = Jobs(backend, self.metrics)
         self.jobs.start()
         host, port = s.http.host_port
-        app = make_app(backend, self.metrics, token=lambda: self.token)
+        limits = Limits(  # last: the descriptors left once everything else is open
+            max_connections=http_connections(s.http.max_connections, in_flight=IN_FLIGHT),
+            request_timeout_s=s.http.request_timeout_s,
+        )
+        app = make_app(backend, self.metrics, token=lambda: self.token, limits=limits)
         self._runner = await serve(app, host, port)
+        log.info("http: at most %d connections", limits.max_connections)
         systemd.notify("READY=1")
         interval = systemd.watchdog_interval()
         if interval:
