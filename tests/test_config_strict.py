@@ -178,6 +178,7 @@ def test_check_config_reads_every_secret_run_reads(
     assert "missing.password" in err, err
     assert "SLAWATCH_TEST_NO_SUCH_VAR" in err and "routers.active.snmp.community" in err, err
     assert "Traceback" not in err
+    assert main(["check-config", "--no-secrets", str(path)]) == 0  # the YAML alone is fine
 
 
 def test_check_config_passes_when_every_secret_is_there(
