@@ -394,7 +394,9 @@ class _Refuse(asyncio.Protocol):
     BODY = b'{"error": "too many connections, try again", "field": null}'
     ANSWER = (
         b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-        b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
+        b"X-Content-Type-Options: nosniff\r\nContent-Security-Policy: %s\r\n"
+        b"Connection: close\r\nContent-Length: %d\r\n\r\n%s"
+        % (API_POLICY.encode(), len(BODY), BODY)
     )
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

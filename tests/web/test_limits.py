@@ -147,6 +147,7 @@ async def test_when_every_connection_is_busy_a_new_one_is_told_503() -> None:
             await asyncio.wait_for(started.wait(), 5)
         status, answer = await get(port)
         assert status == 503 and b"too many connections" in answer
+        assert b"X-Content-Type-Options: nosniff" in answer
     finally:
         for writer in busy:
             writer.close()
