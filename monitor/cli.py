@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from monitor import __version__
 from monitor.core.errors import MonitorError
@@ -18,8 +20,16 @@ from monitor.core.errors import MonitorError
 COMMANDS = ("check_config", "contract", "notify_test", "ops", "ping", "replay", "report", "run")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (and exit 2), not the usage block:
+    the line names the argument and what is wrong, and where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="slawatch", description="Prove, minute by minute, whether a carrier kept its SLA."
     )
     parser.add_argument("--version", action="version", version=f"slawatch {__version__}")
@@ -38,4 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `slawatch report | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return code

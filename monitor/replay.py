@@ -29,6 +29,12 @@ class ReplayResult:
     incidents: dict[int, Incident]
     now: datetime | None
 
+    @property
+    def first_seen(self) -> dict[str, datetime]:
+        """Each circuit's first probe event (§6.8)."""
+        seen = {c: self.tracker.first_seen(c) for c in self.tracker.circuit_ids}
+        return {c: at for c, at in seen.items() if at is not None}
+
 
 def _field(obj: dict[str, Any], name: str, kind: type) -> Any:
     if name not in obj:

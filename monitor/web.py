@@ -59,7 +59,15 @@ class Backend(Protocol):
     async def incident(self, incident_id: int) -> dict[str, Any] | None: ...
     async def sla(self, month: str) -> dict[str, Any]: ...
     async def add_maintenance(
-        self, circuit: str, start: datetime, end: datetime, note: str
+        self,
+        circuit: str,
+        start: datetime,
+        end: datetime,
+        note: str,
+        source: str = "api",
+        *,
+        announced_at: datetime | None = None,
+        by: str = "",
     ) -> dict[str, Any]: ...
     async def exclude(self, incident_id: int, reason: str) -> dict[str, Any]: ...
     async def maintenance(self, circuit: str | None) -> list[dict[str, Any]]: ...
@@ -185,7 +193,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except HttpError as exc:
         return _json({"error": exc.message, "field": exc.field}, exc.status)
     except InputError as exc:
-        return _json({"error": str(exc), "field": None}, 400)
+        return _json({"error": str(exc), "field": exc.field}, 400)
     except web.HTTPException as exc:
         if exc.status >= 400:
             return _json({"error": exc.reason, "field": None}, exc.status)
@@ -284,7 +292,8 @@ def make_app(
 
     async def maintenance(request: web.Request) -> web.Response:
         authorise(request)
-        data = await _body(request, frozenset({"circuit", "start", "end", "note"}))
+        fields = frozenset({"circuit", "start", "end", "note", "announced_at", "by"})
+        data = await _body(request, fields)
         start = parse_time(_text(data, "start"), "start")
         end = parse_time(_text(data, "end"), "end")
         assert start is not None and end is not None
@@ -292,8 +301,14 @@ def make_app(
             check_window(start, end)
         except BoundsError as exc:
             raise HttpError(400, str(exc), exc.field) from None
+        announced = parse_time(_text(data, "announced_at", required=False), "announced_at")
         created = await backend.add_maintenance(
-            _text(data, "circuit"), start, end, _text(data, "note", required=False)
+            _text(data, "circuit"),
+            start,
+            end,
+            _text(data, "note", required=False),
+            announced_at=announced,
+            by=_text(data, "by", required=False) or f"api {request.remote or ''}".strip(),
         )
         return _json(created, 201)
 

@@ -36,6 +36,18 @@ class OpenIncident:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UpcomingWindow:
+    """A maintenance window not yet over: ``announced_at`` is when the customer was told;
+    ``late``: recorded after it began (it excludes time retroactively)."""
+
+    start: datetime
+    end: datetime
+    note: str
+    announced_at: datetime
+    late: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CircuitStatus:
     id: str
     timezone: str
@@ -43,7 +55,7 @@ class CircuitStatus:
     paths: tuple[PathStatus, ...]
     incident: OpenIncident | None
     days: tuple[tuple[date, float | None], ...]  # availability per day, None: no data
-    maintenance: tuple[tuple[datetime, datetime, str], ...]  # upcoming (start, end, note)
+    maintenance: tuple[UpcomingWindow, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,11 +162,19 @@ def _strip(days: tuple[tuple[date, float | None], ...]) -> str:
     return f"<div class='strip' aria-label='last 30 days'>{''.join(cells)}</div>"
 
 
+def _window(w: UpcomingWindow, tz: ZoneInfo) -> str:
+    told = (
+        "" if w.announced_at == w.start else f" <small>announced {_t(w.announced_at, tz)}</small>"
+    )
+    late = " <b>recorded after it began</b>" if w.late else ""
+    return f"<li>{_t(w.start, tz)} - {_t(w.end, tz)} {escape(w.note)}{told}{late}</li>"
+
+
 def _circuit(c: CircuitStatus) -> str:
     tz = ZoneInfo(c.timezone)
     state = "up" if c.available else "down"
     word = "AVAILABLE" if c.available else "UNAVAILABLE"
-    maint = "".join(f"<li>{_t(s, tz)} - {_t(e, tz)} {escape(n)}</li>" for s, e, n in c.maintenance)
+    maint = "".join(_window(w, tz) for w in c.maintenance)
     return (
         f"<section class='card card-{state}'><h2>{escape(c.id)} "
         f"<span class='badge {state}'>{word}</span></h2>{_matrix(c, tz)}"

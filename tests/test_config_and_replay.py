@@ -28,6 +28,19 @@ def test_issue_yaml_is_accepted_and_summarised() -> None:
     done = slawatch("check-config", str(ISSUE2))
     assert done.returncode == 0, done.stderr
     assert "er-tokyo-1" in done.stdout and "4 paths" in done.stdout
+    assert "no static NAT" in done.stdout
+
+
+def test_static_nat_fee_and_announced_at_are_summarised(tmp_path: Path) -> None:
+    data = yaml.safe_load(ISSUE2.read_text())
+    data["circuits"][0]["static_nat_fee_yen"] = 45_000
+    data["circuits"][0]["maintenance"][0]["announced_at"] = "2026-10-05T02:00:00+09:00"
+    path = tmp_path / "nat.yaml"
+    path.write_text(yaml.safe_dump(data))
+    done = slawatch("check-config", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "static NAT ¥45,000/month" in done.stdout
+    assert "1 announced after it began" in done.stdout
 
 
 def broken(tmp_path: Path, change: str, value: object) -> Path:
@@ -55,6 +68,17 @@ def broken(tmp_path: Path, change: str, value: object) -> Path:
         ("circuits.0.monthly_fee_yen", 0, "circuits[0].monthly_fee_yen"),
         ("timezone", "Asia/Atlantis", "unknown timezone"),
         ("circuits.0.contacts", [], "at least one designated fault contact"),
+        (
+            "circuits.0.maintenance.0.announced_at",
+            "2026-10-01T09:00:00",
+            "circuits[0].maintenance[0].announced_at: timestamp has no UTC offset",
+        ),
+        (
+            "circuits.0.maintenance.0.announced_at",
+            "2026-10-05T05:00:00+09:00",
+            "circuits[0].maintenance[0]: announced_at 2026-10-05T05:00:00+09:00 is not before end",
+        ),
+        ("circuits.0.static_nat_fee_yen", -1, "circuits[0].static_nat_fee_yen"),
     ],
 )
 def test_every_mistake_is_located(tmp_path: Path, change: str, value: object, message: str) -> None:

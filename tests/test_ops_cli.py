@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +66,18 @@ def test_incident_shows_figures_and_timeline(october: list[str]) -> None:
 
 def test_maintenance_changes_counted_time_and_can_be_withdrawn(october: list[str]) -> None:
     t2 = by_start(ok_json("incidents", *october), "2026-10-07T10:02:00+09:00")
-    added = ok_json("maintenance", "add", "--circuit", "er-tokyo-1", "--start",
-                    "2026-10-07T10:00:00+09:00", "--end", "2026-10-07T10:10:00+09:00",
-                    "--note", "announced late", *october)  # fmt: skip
+    window = ["--circuit", "er-tokyo-1", "--start", "2026-10-07T10:00:00+09:00",
+              "--end", "2026-10-07T10:10:00+09:00"]  # fmt: skip
+    # recorded now, with no earlier announcement: it would exclude nothing (§1), so it is
+    # refused, saying how to state when the customer was told
+    told_now = slawatch("maintenance", "add", *window, "--note", "told now", *october)
+    assert told_now.returncode == 2 and "--announced-at" in told_now.stderr
+    added = ok_json("maintenance", "add", *window, "--note", "announced late",
+                    "--announced-at", "2026-10-06T10:00:00+09:00", "--by", "duty",
+                    *october)  # fmt: skip
     assert added["window"]["source"] == "cli" and added["window"]["note"] == "announced late"
+    assert added["window"]["announced_at"] == "2026-10-06T10:00:00+09:00"
+    assert added["window"]["recorded_by"] == "cli duty" and added["window"]["recorded_late"]
     [changed] = added["incidents_changed"]
     assert changed["id"] == t2["id"] and changed["counted_s"] == 23 * 60
     assert changed["credit"] == "0"  # 23 min: under the first tier
@@ -106,6 +115,18 @@ def test_bad_input_is_named(october: list[str]) -> None:
                        "2026-10-07T10:00:00+09:00", "--end", "2026-10-07T11:00:00+09:00",
                        *october)  # fmt: skip
     assert unknown.returncode == 2 and "unknown circuit 'er-nowhere'" in unknown.stderr
+    start = ["--start", "2026-10-07T10:00:00+09:00"]
+    naive = slawatch("maintenance", "add", *window, *start, "--announced-at", "2026-10-01T10:00",
+                     *october)  # fmt: skip
+    assert naive.returncode == 2 and "--announced-at" in naive.stderr
+    assert "has no UTC offset" in naive.stderr
+    future = slawatch("maintenance", "add", *window, *start, "--announced-at",
+                      "2099-01-01T00:00:00+09:00", *october)  # fmt: skip
+    assert future.returncode == 2 and "announced_at" in future.stderr
+    assert "in the future" in future.stderr
+    after_end = slawatch("maintenance", "add", *window, *start, "--announced-at",
+                         "2026-10-07T12:00:00+09:00", *october)  # fmt: skip
+    assert after_end.returncode == 2 and "is not before end" in after_end.stderr
 
 
 @pytest.mark.parametrize(
@@ -180,11 +201,12 @@ def test_through_the_api_of_a_running_daemon(running: Path) -> None:
     done = slawatch("status", *cfg)
     assert done.returncode == 0 and "via http://127.0.0.1:" in done.stderr, done.stderr
     assert "er-tokyo-1" in done.stdout and "er-osaka-2" in done.stdout
-    window = ["--start", "2026-12-01T01:00:00+09:00", "--end", "2026-12-01T03:00:00+09:00"]
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    window = ["--start", start.isoformat(), "--end", (start + timedelta(hours=2)).isoformat()]
     added = ok_json("maintenance", "add", "--circuit", "er-osaka-2", *window, *cfg)
-    assert added["window"]["source"] == "api"
+    assert added["window"]["source"] == "api" and not added["window"]["recorded_late"]
     listed = ok_json("maintenance", "list", "--circuit", "er-osaka-2", *cfg)
-    assert [(w["source"], w["start"]) for w in listed] == [("api", "2026-12-01T01:00:00+09:00")]
+    assert [(w["source"], datetime.fromisoformat(w["start"])) for w in listed] == [("api", start)]
     assert ok_json("maintenance", "remove", str(added["window"]["id"]), *cfg)["removed"] is True
     assert ok_json("maintenance", "list", "--circuit", "er-osaka-2", *cfg) == []
     forced = slawatch("incidents", "--via", "journal", *cfg)

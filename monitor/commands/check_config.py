@@ -47,10 +47,17 @@ def run(args: argparse.Namespace) -> int:
     relays = relays or f"none (Maildir {s.notify.maildir})"
     print(f"  notify from {s.notify.from_}; relays: {relays}")
     for c in s.circuits:
+        nat = (
+            f"static NAT ¥{c.static_nat_fee_yen:,}/month"
+            if c.static_nat_fee_yen
+            else "no static NAT"
+        )
+        late = sum(m.window().told > m.start for m in c.maintenance)
         print(
-            f"  circuit {c.id}: fee ¥{c.monthly_fee_yen:,}/month, tz {c.timezone or s.timezone}, "
-            f"{len(c.paths)} paths, {len(c.contacts)} contact(s), "
+            f"  circuit {c.id}: fee ¥{c.monthly_fee_yen:,}/month, {nat}, "
+            f"tz {c.timezone or s.timezone}, {len(c.paths)} paths, {len(c.contacts)} contact(s), "
             f"{len(c.maintenance)} maintenance window(s)"
+            + (f" ({late} announced after it began)" if late else "")
         )
         for p in c.paths:
             print(

@@ -10,14 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import date
+from fractions import Fraction
 
-from monitor.core.contract import (
-    Component,
-    ComponentTerm,
-    effective_date,
-    termination_charges,
-)
+from monitor.core.contract import Component, ComponentTerm, Termination, effective_date, terminate
 from monitor.core.errors import InputError
+
+OPTIONS = tuple(c for c in Component if c is not Component.BASE)
 
 
 def _date(text: str) -> date:
@@ -27,16 +25,21 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-30") from None
 
 
-def _component(text: str) -> tuple[Component, date, int]:
-    """COMPONENT=START:FEE, e.g. office365=2026-10-01:50000."""
+def _option(text: str) -> tuple[Component, date, int]:
+    """OPTION=START:FEE, e.g. office365=2026-10-01:50000."""
     name, _, rest = text.partition("=")
+    if name == Component.BASE:
+        raise argparse.ArgumentTypeError(
+            "base is the base service, not an option: give it with --billing-start and --fee"
+        )
     start, _, fee = rest.partition(":")
     try:
-        return Component(name), date.fromisoformat(start), int(fee)
+        component = Component(name)
+        return component, date.fromisoformat(start), int(fee)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: write COMPONENT=START:FEE, COMPONENT one of "
-            f"{', '.join(c.value for c in Component)}, e.g. office365=2026-10-01:50000"
+            f"{text!r}: write OPTION=START:FEE, OPTION one of "
+            f"{', '.join(OPTIONS)}, e.g. office365=2026-10-01:50000"
         ) from None
 
 
@@ -46,12 +49,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--fee", type=int, required=True, help="base monthly fee in yen")
     p.add_argument(
         "--option",
-        type=_component,
+        type=_option,
         action="append",
         default=[],
-        metavar="COMPONENT=START:FEE",
-        help="an option with its own minimum period (office365, azure_public, "
-        "static_nat); repeatable",
+        metavar="OPTION=START:FEE",
+        help="an option with its own minimum period (office365, azure_public, static_nat), "
+        "each at most once",
     )
     p.add_argument(
         "--notice",
@@ -59,7 +62,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         required=True,
         help="the day the cancellation notice reached the carrier",
     )
-    p.add_argument("--requested", type=_date, help="the end date the customer asked for")
+    p.add_argument("--requested", type=_date, help="the last day of service the customer asked for")
+    p.add_argument(
+        "--no-charge-reason",
+        metavar="TEXT",
+        help="the customer cancels under general regulation Article 28 §2/§3: no charge; "
+        "say why (printed, and in --json)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
 
@@ -72,43 +81,54 @@ def run(args: argparse.Namespace) -> int:
         ComponentTerm(component=Component.BASE, start=args.billing_start, monthly_fee_yen=args.fee)
     ]
     terms += [ComponentTerm(component=c, start=s, monthly_fee_yen=f) for c, s, f in args.option]
-    charges = termination_charges(terms, end)
-    total = sum(c.charge_yen for c in charges)
+    t = terminate(terms, end, no_charge_reason=args.no_charge_reason)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "effective_date": end.isoformat(),
-                    "components": [
-                        {
-                            "component": c.component.value,
-                            "minimum_period_last_day": c.minimum_period_last_day.isoformat(),
-                            "remaining_days": c.remaining_days,
-                            "charge": str(c.charge),
-                            "charge_yen": c.charge_yen,
-                        }
-                        for c in charges
-                    ],
-                    "total_yen": total,
-                },
-                indent=2,
-            )
-        )
+        print(json.dumps(_json(t, terms), indent=2, ensure_ascii=False))
         return 0
     print(
-        f"notice reached the carrier {args.notice}; earliest end "
+        f"notice reached the carrier {args.notice}; earliest last day of service "
         f"{effective_date(args.notice)}; requested {args.requested or '-'}"
     )
-    print(f"cancellation takes effect: {end}")
-    for c in charges:
+    print(f"cancellation takes effect: last day of service {end}")
+    starts = {term.component: term.start for term in terms}
+    for c in t.charges:
+        before = " (ends before it starts: the whole period)" if end < starts[c.component] else ""
         print(
-            f"  {c.component:<13} minimum period to {c.minimum_period_last_day} "
-            f"(from {_start(terms, c.component)}): "
-            f"{c.remaining_days}/{c.period_days} days left -> ¥{c.charge_yen:,}"
+            f"  {c.component:<13} minimum period {starts[c.component]} .. "
+            f"{c.minimum_period_last_day}: {c.remaining_days}/{c.period_days} days left"
+            f"{before} -> ¥{_yen(c.charge)}"
         )
-    print(f"early-termination charge: ¥{total:,}")
+    if t.no_charge_reason is not None:
+        print(
+            f"no charge: cancelled under general regulation Article 28 §2/§3 ({t.no_charge_reason})"
+        )
+    print(f"early-termination charge: ¥{t.total_yen:,} (exact {t.total}, rounded down once)")
     return 0
 
 
-def _start(terms: list[ComponentTerm], component: Component) -> date:
-    return next(t.start for t in terms if t.component is component)
+def _yen(amount: Fraction) -> str:
+    """An exact amount of yen to two decimals (cut, not rounded): shown per component, so the
+    reader can see why the total, rounded down once, is what it is."""
+    cents = amount * 100 // 1
+    return f"{cents // 100:,}" + (f".{cents % 100:02d}" if amount.denominator != 1 else "")
+
+
+def _json(t: Termination, terms: list[ComponentTerm]) -> dict[str, object]:
+    starts = {term.component: term.start for term in terms}
+    return {
+        "effective_date": t.last_day.isoformat(),
+        "components": [
+            {
+                "component": c.component.value,
+                "start": starts[c.component].isoformat(),
+                "minimum_period_last_day": c.minimum_period_last_day.isoformat(),
+                "remaining_days": c.remaining_days,
+                "period_days": c.period_days,
+                "charge": str(c.charge),
+            }
+            for c in t.charges
+        ],
+        "total": str(t.total),
+        "total_yen": t.total_yen,
+        "no_charge_reason": t.no_charge_reason,
+    }

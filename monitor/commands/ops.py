@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import functools
+import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time
@@ -19,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from monitor import config
 from monitor.commands.ops_client import ApiOps, Ops, connect
-from monitor.core.bounds import BoundsError, check_window, parse_id
+from monitor.core.bounds import BoundsError, check_time, check_window, parse_id
 from monitor.core.errors import InputError
 
 
@@ -47,7 +49,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(p)
     p.add_argument("id", type=_id)
     p.set_defaults(func=incident)
-    p = sub.add_parser("exclude", help="exclude an incident from credits (SLA.md §1), with reason")
+    p = sub.add_parser(
+        "exclude",
+        help="exclude an incident from credits (Article 8 §2: not the carrier's fault)",
+    )
     _common(p)
     p.add_argument("id", type=_id)
     p.add_argument("--reason", required=True, help="customer-caused, not attributable, ...")
@@ -64,6 +69,13 @@ def _maintenance(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     add.add_argument("--start", required=True, type=_aware, help="ISO time with offset")
     add.add_argument("--end", required=True, type=_aware, help="ISO time with offset")
     add.add_argument("--note", default="", help="what the customer was told")
+    add.add_argument(
+        "--announced-at",
+        type=_aware,
+        help="when the customer was told (ISO time with offset; default: now). The window "
+        "excludes time only from then (docs/contract.md)",
+    )
+    add.add_argument("--by", default=_user(), help="who records it (default: your login name)")
     add.set_defaults(func=maintenance_add)
     ls = verbs.add_parser("list", help="windows in force (configured and announced)")
     _common(ls)
@@ -93,6 +105,13 @@ def _aware(text: str) -> datetime:
     if at.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset; add one, e.g. +09:00")
     return at
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (a container's uid)
+        return f"uid {os.getuid()}"
 
 
 def _since(text: str) -> datetime | str:
@@ -265,11 +284,12 @@ def exclude(args: argparse.Namespace, settings: config.Settings, ops: Ops) -> in
     return _emit(args, done, table + f"incident {args.id} excluded: {done['excluded']}\n")
 
 
-WINDOW_HEADERS = ["ID", "SOURCE", "CIRCUIT", "START", "END", "NOTE"]
+WINDOW_HEADERS = ["ID", "SOURCE", "CIRCUIT", "START", "END", "ANNOUNCED", "NOTE"]
 
 
 def _window_row(w: dict[str, Any]) -> list[object]:
-    return [w["id"], w["source"], w["circuit"], _t(w["start"]), _t(w["end"]), w["note"]]
+    told = _t(w["announced_at"]) + (" (recorded late)" if w["recorded_late"] else "")
+    return [w["id"], w["source"], w["circuit"], _t(w["start"]), _t(w["end"]), told, w["note"]]
 
 
 @_with_ops
@@ -281,14 +301,18 @@ def maintenance_list(args: argparse.Namespace, settings: config.Settings, ops: O
 def maintenance_add(args: argparse.Namespace) -> int:
     try:
         check_window(args.start, args.end)  # the rule the API and the YAML apply
+        if args.announced_at is not None:
+            check_time(args.announced_at, "announced_at")
     except BoundsError as exc:
-        raise InputError(f"--{exc.field}: {exc}") from None
+        raise InputError(f"--{exc.field.replace('_', '-')}: {exc}") from None
     return _maintenance_add(args)
 
 
 @_with_ops
 def _maintenance_add(args: argparse.Namespace, settings: config.Settings, ops: Ops) -> int:
-    created = ops.add_maintenance(args.circuit, args.start, args.end, args.note)
+    created = ops.add_maintenance(
+        args.circuit, args.start, args.end, args.note, args.announced_at, f"cli {args.by}"
+    )
     touched = [
         i
         for i in ops.incidents(args.circuit, None)

@@ -100,14 +100,23 @@ class ApiOps:
         return list(self._call("GET", f"/api/maintenance?{query}"))
 
     def add_maintenance(
-        self, circuit: str, start: datetime, end: datetime, note: str
+        self,
+        circuit: str,
+        start: datetime,
+        end: datetime,
+        note: str,
+        announced_at: datetime | None,
+        by: str,
     ) -> dict[str, Any]:
         body = {
             "circuit": circuit,
             "start": start.isoformat(),
             "end": end.isoformat(),
             "note": note,
+            "by": by,
         }
+        if announced_at is not None:
+            body["announced_at"] = announced_at.isoformat()
         return dict(self._call("POST", "/api/maintenance", body))
 
     def remove_maintenance(self, window_id: int) -> dict[str, Any]:
@@ -182,9 +191,19 @@ class JournalOps:
         return self._run(lambda b: b.maintenance(circuit))
 
     def add_maintenance(
-        self, circuit: str, start: datetime, end: datetime, note: str
+        self,
+        circuit: str,
+        start: datetime,
+        end: datetime,
+        note: str,
+        announced_at: datetime | None,
+        by: str,
     ) -> dict[str, Any]:
-        return self._run(lambda b: b.add_maintenance(circuit, start, end, note, "cli"))
+        return self._run(
+            lambda b: b.add_maintenance(
+                circuit, start, end, note, "cli", announced_at=announced_at, by=by
+            )
+        )
 
     def remove_maintenance(self, window_id: int) -> dict[str, Any]:
         return self._run(lambda b: b.remove_maintenance(window_id))

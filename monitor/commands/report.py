@@ -26,6 +26,8 @@ from monitor.core.model import require_aware
 from monitor.core.report import (
     Announced,
     MonthReport,
+    Source,
+    SourceKind,
     fetch_span,
     month_report,
     parse_month,
@@ -151,6 +153,7 @@ def _reports(
         at = now or result.now
         if at is None:
             raise InputError(f"--events {args.events}: no events, so no time to report as of")
+        source = Source(kind=SourceKind.EVENTS, name=Path(args.events).name)
         for month in wanted:
             yield month_report(
                 month,
@@ -159,17 +162,27 @@ def _reports(
                 now=at,
                 blind=result.tracker.blind_spans(),
                 circuits=circuits,
+                first_seen=result.first_seen,
+                source=source,
             )
             progress.step(month)
         return
-    journal = _journal(Path(args.journal) if args.journal else settings.journal, args.journal)
+    path = Path(args.journal) if args.journal else settings.journal
+    journal = _journal(path, args.journal)
     try:
         at = now or datetime.now(UTC)
         announced = [
-            Announced(circuit=w.circuit, window=w.window, source=w.source)
+            Announced(
+                circuit=w.circuit,
+                window=w.window,
+                source=w.source,
+                recorded_at=w.recorded_at,
+                recorded_by=w.recorded_by,
+            )
             for w in journal.maintenance()
         ]
-        blind, gaps = journal.blind_intervals(), journal.gaps()
+        blind, gaps, first = journal.blind_intervals(), journal.gaps(), journal.first_results()
+        source = Source(kind=SourceKind.JOURNAL, name=path.name)
         only = circuits[0] if circuits else None
         for month in wanted:
             lo, hi = fetch_span(month)
@@ -182,6 +195,8 @@ def _reports(
                 gaps=gaps,
                 announced=announced,
                 circuits=circuits,
+                first_seen=first,
+                source=source,
             )
             progress.step(month)
     finally:

@@ -37,7 +37,7 @@ from monitor.config.fields import (
 )
 from monitor.config.snmp import RouterConfig, TrapsConfig, read_secret
 from monitor.core.assess import CircuitTerms
-from monitor.core.bounds import BoundsError, check_window
+from monitor.core.bounds import BoundsError, check_time, check_window
 from monitor.core.errors import ConfigError
 from monitor.core.model import Demarc, MaintenanceWindow, PathKey, Router
 from monitor.core.tracker import CircuitSpec
@@ -60,21 +60,41 @@ class PathConfig(Strict):
 
 
 class MaintenanceConfig(Strict):
+    """An announced suspension; ``announced_at`` is when the customer was told (default:
+    ``start``): the window excludes time only from then (SLA.md §1)."""
+
     start: datetime
     end: datetime
     note: str = ""
+    announced_at: datetime | None = None
 
-    _not_a_number = field_validator("start", "end", mode="before")(not_a_number)
-    _check_aware = field_validator("start", "end")(check_aware)
+    _not_a_number = field_validator("start", "end", "announced_at", mode="before")(not_a_number)
+    _check_aware = field_validator("start", "end", "announced_at")(
+        lambda v: None if v is None else check_aware(v)
+    )
 
     @model_validator(mode="after")
     def _sane(self) -> Self:
-        """core/bounds.py: within 2000..2100, end after start, at most a year long."""
+        """core/bounds.py: within 2000..2100, end after start, at most a year long; and
+        told of before it ended."""
         try:
             check_window(self.start, self.end)
+            if self.announced_at is not None:
+                check_time(self.announced_at, "announced_at")
         except BoundsError as exc:
             raise ValueError(str(exc)) from None
+        if self.announced_at is not None and self.announced_at >= self.end:
+            raise ValueError(
+                f"announced_at {self.announced_at.isoformat()} is not before end "
+                f"{self.end.isoformat()}: a window told of after it ended excludes nothing; "
+                "drop the window or fix the date"
+            )
         return self
+
+    def window(self) -> MaintenanceWindow:
+        return MaintenanceWindow(
+            start=self.start, end=self.end, note=self.note, announced_at=self.announced_at
+        )
 
 
 class ContactConfig(Strict):
@@ -104,6 +124,7 @@ class EscalationConfig(Strict):
 class CircuitConfig(Strict):
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
     monthly_fee_yen: StrictInt = Field(gt=0)
+    static_nat_fee_yen: StrictInt = Field(default=0, ge=0)
     contacts: tuple[ContactConfig, ...]
     paths: tuple[PathConfig, ...]
     maintenance: tuple[MaintenanceConfig, ...] = ()
@@ -302,10 +323,9 @@ class Settings(Strict):
             c.id: CircuitTerms(
                 circuit=c.id,
                 fee_yen=c.monthly_fee_yen,
+                static_nat_fee_yen=c.static_nat_fee_yen,
                 tz=self.tz(c),
-                maintenance=tuple(
-                    MaintenanceWindow(start=m.start, end=m.end, note=m.note) for m in c.maintenance
-                ),
+                maintenance=tuple(m.window() for m in c.maintenance),
             )
             for c in self.circuits
         }

@@ -12,28 +12,33 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from fractions import Fraction
 
-from monitor.core import sla
+from monitor.core import intervals, sla
 from monitor.core.model import Interval, MaintenanceWindow
 from monitor.core.tracker import Incident
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CircuitTerms:
-    """The contract facts the arithmetic needs: fee in yen, timezone, maintenance."""
+    """The contract facts the arithmetic needs: the base monthly fee and the static NAT
+    option's monthly fee in yen (§3: a missed notice is 1/30 of both), timezone,
+    maintenance."""
 
     circuit: str
     fee_yen: int
     tz: tzinfo
     maintenance: tuple[MaintenanceWindow, ...] = ()
+    static_nat_fee_yen: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Assessment:
     """An incident's figures. Durations in seconds; an open incident is measured to ``now``.
 
-    ``credit`` is the outage credit of §2 (0 if excluded); ``notify_credit`` is the 1/30 of §3
-    for a breach (0 if excluded). ``month`` is the month of the start, ``notify_month`` that of
-    detection, both in the circuit's timezone. Claim dates are local dates."""
+    ``credit`` is the outage credit of §2 (0 if excluded); ``notify_credit`` is the 1/30 of
+    the monthly charges of §3 for a breach (0 if excluded), both as fractions of the base
+    fee. A voided outage (§6.2: it ended before it started) has no deadline and no breach.
+    ``month`` is the month of the start, ``notify_month`` that of detection, both in the
+    circuit's timezone. Claim dates are local dates."""
 
     incident: Incident
     duration_s: float
@@ -57,10 +62,6 @@ class Assessment:
         return self.incident.end is None
 
 
-def _seconds(d: timedelta) -> float:
-    return d.total_seconds()
-
-
 def assess(
     incident: Incident,
     terms: CircuitTerms,
@@ -74,39 +75,40 @@ def assess(
     end = incident.end if incident.end is not None else max(now, incident.start)
     counted = sla.counted_duration(incident.start, end, terms.maintenance)
     tier, credit = sla.tier_of(counted)
-    deadline = sla.notify_deadline(incident.detected, incident.end, terms.maintenance)
+    deadline = (
+        None
+        if incident.voided
+        else sla.notify_deadline(incident.detected, incident.end, terms.maintenance)
+    )
     breach = sla.notify_breach(deadline, incident.notified, now)
     excluded = incident.excluded is not None
     return Assessment(
         incident=incident,
-        duration_s=_seconds(end - incident.start),
-        counted_s=_seconds(counted),
-        maintenance_s=_seconds((end - incident.start) - counted),
-        blind_s=_seconds(_overlap(incident.start, end, blind, now)),
-        gap_s=_seconds(_overlap(incident.start, end, gaps, now)),
+        duration_s=(end - incident.start).total_seconds(),
+        counted_s=counted.total_seconds(),
+        maintenance_s=((end - incident.start) - counted).total_seconds(),
+        blind_s=_seen(incident.start, end, blind, now).total_seconds(),
+        gap_s=_seen(incident.start, end, gaps, now).total_seconds(),
         tier=tier,
         credit=Fraction(0) if excluded else credit,
         notify_deadline=deadline,
         notify_breach=breach,
-        notify_credit=sla.NOTIFY_BREACH_CREDIT if breach and not excluded else Fraction(0),
+        notify_credit=(
+            sla.notify_credit(terms.fee_yen, terms.static_nat_fee_yen)
+            if breach and not excluded
+            else Fraction(0)
+        ),
         month=sla.month_of(incident.start, terms.tz),
         notify_month=sla.month_of(incident.detected, terms.tz),
         claim_by=None if incident.end is None else sla.claim_by(incident.end, terms.tz),
         notify_claim_by=sla.claim_by(deadline, terms.tz) if breach and deadline else None,
-        gaps=tuple(g for g in gaps if _overlap(incident.start, end, (g,), now) > timedelta(0)),
+        gaps=tuple(g for g in gaps if _seen(incident.start, end, (g,), now)),
     )
 
 
-def _overlap(start: datetime, end: datetime, spans: Iterable[Interval], now: datetime) -> timedelta:
-    return sum(
-        (
-            s.overlap(start, end)
-            if s.end is not None
-            else Interval(start=s.start, end=max(now, s.start)).overlap(start, end)
-            for s in spans
-        ),
-        timedelta(0),
-    )
+def _seen(start: datetime, end: datetime, spans: Iterable[Interval], now: datetime) -> timedelta:
+    """How much of ``[start, end)`` the intervals cover (an open one runs to ``now``)."""
+    return intervals.overlap(start, end, intervals.union(intervals.closed(spans, now)))
 
 
 def month_totals(

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from monitor.core import sla
+from monitor.core.intervals import Span, clip, common, length, minus, union
 
-Span = tuple[datetime, datetime]
 _ZERO = timedelta(0)
 _US = timedelta(microseconds=1)
 
@@ -36,7 +35,7 @@ class Measured:
 
     @property
     def unmonitored_time(self) -> timedelta:
-        return _length(self.unmonitored)
+        return length(self.unmonitored)
 
     @property
     def availability(self) -> Fraction | None:
@@ -54,57 +53,18 @@ def measure(
     maintenance: Iterable[Span],
     unseen: Iterable[Span],
 ) -> Measured:
-    """Availability figures of ``[start, stop)`` given outages, announced maintenance and
-    unmonitored time (gaps, blind intervals): give open ones an end (``now``) first."""
+    """Availability figures of ``[start, stop)`` given outages, announced maintenance (the
+    time each window excludes) and unmonitored time (gaps, blind intervals): give open ones
+    an end (``now``) first."""
     span = [(start, stop)] if stop > start else []
-    maint_in = _clip(_union(maintenance), start, stop)
-    down_in = _clip(_union(outages), start, stop)
-    unseen_in = _clip(_union(unseen), start, stop)
-    unmonitored = _minus(unseen_in, _union([*maint_in, *down_in]))
-    maintenance_t = _length(maint_in)
+    maint_in = clip(union(maintenance), start, stop)
+    down_in = clip(union(outages), start, stop)
+    unseen_in = clip(union(unseen), start, stop)
+    unmonitored = minus(unseen_in, union([*maint_in, *down_in]))
+    maintenance_t = length(maint_in)
     return Measured(
-        unavailable=_length(down_in) - _common(down_in, maint_in),
+        unavailable=length(down_in) - common(down_in, maint_in),
         maintenance=maintenance_t,
         unmonitored=tuple(unmonitored),
-        service=_length(span) - maintenance_t - _length(unmonitored),
+        service=length(span) - maintenance_t - length(unmonitored),
     )
-
-
-def _union(spans: Iterable[Span]) -> list[Span]:
-    merged: list[Span] = []
-    for lo, hi in sorted(s for s in spans if s[1] > s[0]):
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
-
-
-def _clip(spans: list[Span], start: datetime, stop: datetime) -> list[Span]:
-    return [(max(lo, start), min(hi, stop)) for lo, hi in spans if lo < stop and hi > start]
-
-
-def _length(spans: Iterable[Span]) -> timedelta:
-    return sum((hi - lo for lo, hi in spans), _ZERO)
-
-
-def _minus(a: list[Span], b: list[Span]) -> list[Span]:
-    """The parts of ``a`` outside ``b`` (both sorted and disjoint)."""
-    out: list[Span] = []
-    for lo, hi in a:
-        for blo, bhi in b:
-            if bhi <= lo or blo >= hi:
-                continue
-            if blo > lo:
-                out.append((lo, blo))
-            lo = max(lo, bhi)
-            if lo >= hi:
-                break
-        if lo < hi:
-            out.append((lo, hi))
-    return out
-
-
-def _common(a: list[Span], b: list[Span]) -> timedelta:
-    """How much time two disjoint span lists share."""
-    return sum((sla.overlap(lo, hi, b) for lo, hi in a), _ZERO)

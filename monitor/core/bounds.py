@@ -31,11 +31,12 @@ ID = re.compile(r"[0-9]{1,18}")
 
 
 class BoundsError(InputError):
-    """A time or window outside the sane bounds; ``field`` is ``start`` or ``end``."""
+    """A time or window outside the sane bounds; ``field`` names the end to fix."""
+
+    field: str
 
     def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field)
 
 
 def _utc(at: datetime) -> str:

@@ -20,7 +20,12 @@ class ConfigError(MonitorError):
 
 
 class InputError(MonitorError):
-    """An event, request or argument is malformed; the message says where and what."""
+    """An event, request or argument is malformed; the message says where and what, and
+    ``field`` names the request field or argument at fault, when there is one."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class JournalError(MonitorError):

@@ -7,7 +7,7 @@ or float seconds where a field name ends in ``_s``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from monitor.core.errors import InputError
@@ -88,23 +88,29 @@ class Interval:
     start: datetime
     end: datetime | None = None
 
-    def overlap(self, start: datetime, end: datetime) -> timedelta:
-        """Length of the intersection with ``[start, end)``; never negative."""
-        lo = max(self.start, start)
-        hi = end if self.end is None else min(self.end, end)
-        return max(hi - lo, timedelta(0))
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MaintenanceWindow:
-    """An announced suspension of service (SLA.md §1): excluded from counted durations."""
+    """An announced suspension of service (SLA.md §1): excluded from counted durations, but
+    only from the moment the customer was told of it, ``announced_at`` (None: at ``start``).
+
+    A window told of after its start excludes ``[announced_at, end)``; one told of after its
+    end excludes nothing."""
 
     start: datetime
     end: datetime
     note: str = ""
+    announced_at: datetime | None = None
 
-    def contains(self, at: datetime) -> bool:
-        return self.start <= at < self.end
+    @property
+    def told(self) -> datetime:
+        """When the customer was told: ``announced_at``, or ``start`` when not stated."""
+        return self.start if self.announced_at is None else self.announced_at
+
+    @property
+    def excluded(self) -> tuple[datetime, datetime]:
+        """The span this window takes out of counted time (empty when told after its end)."""
+        return max(self.start, self.told), self.end
 
 
 def require_aware(at: datetime, what: str) -> datetime:

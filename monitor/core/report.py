@@ -14,29 +14,33 @@ breach belongs to the month of detection. An incident is *listed* in month M whe
 in M, or when its notification breach was detected in M (then only the breach credit is M's).
 The month is the circuit's calendar month in its own timezone.
 
-Availability (not defined by the SLA: **Decision**)
+Availability (SLA.md §6.8; no credit depends on it)
 -----------------------------------------------------
     availability = 1 - unavailable / service time
 
-measured over the part of the month that has passed (``[month start, min(month end, now))``):
+measured over ``[max(month start, the circuit's first probe result), min(month end, now))``:
 
 - *unavailable*: the union of every outage of the circuit inside that span (an open outage up
   to ``now``), excluded incidents included (an exclusion decides who pays, not whether the
   circuit worked), less announced maintenance. An outage across a month boundary counts in
   each month for its part in it, though its credit belongs to the month it started in.
-- *service time*: the span less announced maintenance (config and journal windows, overlaps
-  counted once) and less *unmonitored* time: unmonitored gaps (the daemon was not running) and
-  blind intervals (§6.5) outside any outage and maintenance, which the monitor saw neither up
-  nor down. Time inside an outage is unavailable even where the monitor was blind or not
-  running, as the outage's own duration is (README: ``blind_s`` and ``gaps`` are reported
+- *service time*: the span less announced maintenance (each window from its announcement,
+  overlaps counted once) and less *unmonitored* time: unmonitored gaps (the daemon was not
+  running) and blind intervals (§6.5) outside any outage and maintenance, which the monitor
+  saw neither up nor down. Time inside an outage is unavailable even where the monitor was
+  blind or not running, as the outage's own duration is (``blind_s`` and ``gaps`` are reported
   beside a duration, never subtracted).
-- None when no service time has passed (a future month; a month all maintenance).
+- None ("no data", never 100 %) when no service time has passed: a future month, a month all
+  maintenance, a circuit that has had no probe result yet.
 
 Claim deadlines (§4, §6.7)
 --------------------------
 Each non-zero credit of the month is a :class:`Claim` with its last day to claim (None while
 its outage is open: it cannot be claimed yet). It is ``expiring`` from 30 days before that day
-through the day itself and ``expired`` after it, counted in the circuit's local dates.
+through the day itself and ``expired`` after it, counted in the circuit's local dates. Its
+``share_yen`` is its part of the month's **capped** total in whole yen (§4): the capped total
+is split in proportion to the claims' credits, rounded down, and the yen left by rounding go
+to the largest remainders (ties: the earlier claim), so the shares add up to the total.
 """
 
 from __future__ import annotations
@@ -49,11 +53,12 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from fractions import Fraction
 
-from monitor.core import sla
+from monitor.core import intervals, sla
 from monitor.core.assess import Assessment, CircuitTerms, assess
-from monitor.core.availability import Span, measure
+from monitor.core.availability import measure
 from monitor.core.bounds import check_year
 from monitor.core.errors import InputError
+from monitor.core.intervals import Span
 from monitor.core.model import Interval, MaintenanceWindow
 from monitor.core.tracker import Incident
 
@@ -85,6 +90,7 @@ class Claim:
     days_left: int | None
     expiring: bool
     expired: bool
+    share_yen: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,17 +109,28 @@ class Entry:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Announced:
-    """An announced maintenance window and where it was announced (``config``, ``api`` ...)."""
+    """An announced maintenance window and its record: where it was entered (``config``,
+    ``api``, ``cli``), when (``recorded_at``, None for the configuration's) and by whom."""
 
     circuit: str
     window: MaintenanceWindow
     source: str = "config"
+    recorded_at: datetime | None = None
+    recorded_by: str = ""
+
+    @property
+    def late(self) -> bool:
+        """Recorded (or, for a configured window, announced) after it began: it excludes time
+        retroactively, which an auditor must be able to see (SLA.md §1)."""
+        recorded = self.window.told if self.recorded_at is None else self.recorded_at
+        return recorded > self.window.start
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CircuitMonth:
     """One circuit's month. Times aware UTC; ``start``/``end`` are the local month's bounds,
-    ``measured_to`` is where the measured part ends (``end``, or ``now`` within the month).
+    ``measured_from``/``measured_to`` the part measured for availability (from the month's
+    start or the circuit's first probe result, to its end or ``now``).
 
     ``outages`` are the outages that touch ``[start, measured_to)``, whole (``end`` None while
     open), whether or not they count in the month; ``unmonitored`` the time
@@ -125,8 +142,10 @@ class CircuitMonth:
     month: str
     tz: tzinfo
     fee_yen: int
+    static_nat_fee_yen: int
     start: datetime
     end: datetime
+    measured_from: datetime
     measured_to: datetime
     entries: tuple[Entry, ...]
     total: sla.MonthTotal
@@ -152,13 +171,31 @@ class CircuitMonth:
         return self.total.uncapped > self.total.credit
 
 
+class SourceKind(StrEnum):
+    """What a report's figures were made from."""
+
+    JOURNAL = "journal"
+    EVENTS = "events"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """The record a report was made from (for its footer): a journal or an events file,
+    named by its file name."""
+
+    kind: SourceKind
+    name: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MonthReport:
-    """Every requested circuit's ``month`` as of ``now`` (aware)."""
+    """Every requested circuit's ``month`` as of ``now`` (aware); ``source`` says what the
+    figures were made from, for the report's footer (None: not said, as for the API)."""
 
     month: str
     now: datetime
     circuits: tuple[CircuitMonth, ...]
+    source: Source | None = None
 
 
 def parse_month(text: str) -> tuple[int, int]:
@@ -197,12 +234,16 @@ def month_report(
     gaps: Sequence[Interval] = (),
     announced: Iterable[Announced] = (),
     circuits: Sequence[str] | None = None,
+    first_seen: Mapping[str, datetime] | None = None,
+    source: Source | None = None,
 ) -> MonthReport:
     """The month of every circuit in ``terms`` (or of ``circuits``, in that order).
 
     ``terms`` carry the configured maintenance; ``announced`` adds windows from elsewhere
     (the journal), as the daemon does. ``incidents`` may hold any incidents: those that
-    neither touch the month nor count in it are ignored, as are unknown circuits."""
+    neither touch the month nor count in it are ignored, as are unknown circuits.
+    ``first_seen`` holds each circuit's first probe result: service time starts there
+    (a circuit missing from it has none yet)."""
     parse_month(month)
     by_circuit: dict[str, list[Incident]] = defaultdict(list)
     for i in incidents:
@@ -211,26 +252,37 @@ def month_report(
     for a in announced:
         extra[a.circuit].append(a)
     wanted = list(terms) if circuits is None else list(circuits)
+    seen = first_seen or {}
     return MonthReport(
         month=month,
         now=now,
+        source=source,
         circuits=tuple(
             _circuit_month(
-                month, terms[c], by_circuit.get(c, []), extra.get(c, []), now, blind, gaps
+                month,
+                terms[c],
+                by_circuit.get(c, []),
+                extra.get(c, []),
+                _Seen(now=now, first=seen.get(c), blind=blind, gaps=gaps),
             )
             for c in wanted
         ),
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Seen:
+    """What the monitor saw of a circuit: as of ``now``, since ``first`` (its first probe
+    result, None: never), with the monitor's blind and unmonitored intervals."""
+
+    now: datetime
+    first: datetime | None
+    blind: Sequence[Interval]
+    gaps: Sequence[Interval]
+
+
 def _circuit_month(
-    month: str,
-    base: CircuitTerms,
-    incidents: list[Incident],
-    extra: list[Announced],
-    now: datetime,
-    blind: Sequence[Interval],
-    gaps: Sequence[Interval],
+    month: str, base: CircuitTerms, incidents: list[Incident], extra: list[Announced], seen: _Seen
 ) -> CircuitMonth:
     windows = (
         *(Announced(circuit=base.circuit, window=w) for w in base.maintenance),
@@ -238,23 +290,13 @@ def _circuit_month(
     )
     terms = replace(base, maintenance=tuple(a.window for a in windows))
     start, end = month_span(month, terms.tz)
-    stop = min(end, max(now, start))
+    stop = min(end, max(seen.now, start))
+    since = stop if seen.first is None else min(max(seen.first, start), stop)
     incidents = sorted((i for i in incidents if _touches(i, start, end)), key=_order)
-    # assess() needs only the spans that reach its incidents; passing just those is exact
-    # and keeps a year of a thousand circuits fast. A window ending before the first start,
-    # or starting after the last end of closed incidents, cannot count, hold a detection, or
-    # extend (by adjoining it) a window that matters; an open incident keeps every later one.
-    lo = min((i.start for i in incidents), default=start)
-    hi = max((i.end or _FOREVER for i in incidents), default=start)
-    near = replace(
-        terms, maintenance=tuple(w for w in terms.maintenance if w.end > lo and w.start < hi)
-    )
-    near_blind = [s for s in blind if (s.end is None or s.end > lo) and s.start < hi]
-    near_gaps = [s for s in gaps if (s.end is None or s.end > lo) and s.start < hi]
-    assessed = [assess(i, near, now=now, blind=near_blind, gaps=near_gaps) for i in incidents]
-    listed = [a for a in assessed if _listed(a, month)]
-    today = now.astimezone(terms.tz).date()
-    entries = tuple(_entry(a, month, today) for a in listed)
+    today = seen.now.astimezone(terms.tz).date()
+    entries = [
+        _entry(a, month, today) for a in _assessed(incidents, terms, seen) if _listed(a, month)
+    ]
     # month_totals()'s row for this month, summed from the parts already split by month
     total = sla.MonthTotal.of(
         circuit=terms.circuit,
@@ -263,21 +305,23 @@ def _circuit_month(
         parts=[e.month_credit for e in entries],
     )
     measured = measure(
-        start,
+        since,
         stop,
-        outages=((i.start, i.end or max(now, i.start)) for i in incidents),
-        maintenance=((w.start, w.end) for w in terms.maintenance),
-        unseen=((s.start, s.end or max(now, s.start)) for s in (*blind, *gaps)),
+        outages=intervals.closed(incidents, seen.now),
+        maintenance=sla.maintenance_spans(terms.maintenance),
+        unseen=intervals.closed((*seen.blind, *seen.gaps), seen.now),
     )
     return CircuitMonth(
         circuit=terms.circuit,
         month=month,
         tz=terms.tz,
         fee_yen=terms.fee_yen,
+        static_nat_fee_yen=terms.static_nat_fee_yen,
         start=start,
         end=end,
+        measured_from=since,
         measured_to=stop,
-        entries=entries,
+        entries=_shared(entries, total),
         total=total,
         unavailable_s=measured.unavailable.total_seconds(),
         maintenance_s=measured.maintenance.total_seconds(),
@@ -296,6 +340,43 @@ def _circuit_month(
                 key=lambda a: (a.window.start, a.window.end),
             )
         ),
+    )
+
+
+def _assessed(incidents: list[Incident], terms: CircuitTerms, seen: _Seen) -> list[Assessment]:
+    """Every incident assessed as of ``seen.now``.
+
+    assess() needs only the spans that reach its incidents; passing just those is exact and
+    keeps a year of a thousand circuits fast. A window ending before the first start, or
+    starting after the last end of closed incidents, cannot count, hold a detection, or
+    extend (by adjoining it) a window that matters; an open incident keeps every later one."""
+    if not incidents:
+        return []
+    lo = min(i.start for i in incidents)
+    hi = max(i.end or _FOREVER for i in incidents)
+    near = replace(
+        terms, maintenance=tuple(w for w in terms.maintenance if w.end > lo and w.start < hi)
+    )
+    blind = [s for s in seen.blind if (s.end is None or s.end > lo) and s.start < hi]
+    gaps = [s for s in seen.gaps if (s.end is None or s.end > lo) and s.start < hi]
+    return [assess(i, near, now=seen.now, blind=blind, gaps=gaps) for i in incidents]
+
+
+def _shared(entries: list[Entry], total: sla.MonthTotal) -> tuple[Entry, ...]:
+    """The entries with each claim's ``share_yen`` of the capped total (module docstring)."""
+    claims = [c for e in entries for c in e.claims]
+    if not claims or not total.uncapped:
+        return tuple(entries)
+    exact = [total.fee_yen * c.credit * total.credit / total.uncapped for c in claims]
+    shares = [int(x) for x in exact]  # exact >= 0: int() rounds down
+    left = total.credit_yen - sum(shares)
+    by_remainder = sorted(range(len(claims)), key=lambda n: (-(exact[n] - shares[n]), n))
+    for n in by_remainder[:left]:
+        shares[n] += 1
+    given = iter(shares)
+    return tuple(
+        replace(e, claims=tuple(replace(c, share_yen=next(given)) for c in e.claims))
+        for e in entries
     )
 
 
@@ -340,6 +421,3 @@ def _claim(
         expiring=left is not None and 0 <= left <= EXPIRING_WITHIN.days,
         expired=left is not None and left < 0,
     )
-
-
-# -- interval arithmetic over sorted, disjoint [lo, hi) spans ------------------------------

@@ -16,13 +16,16 @@ from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from fractions import Fraction
 
+from monitor.core import intervals
+from monitor.core.intervals import Span
 from monitor.core.model import MaintenanceWindow
 
 NOTIFY_WITHIN = timedelta(minutes=30)
 """The carrier must notify the fault contact within 30 minutes of detection (§3)."""
 
 NOTIFY_BREACH_CREDIT = Fraction(1, 30)
-"""Credit for a missed notification, per incident (§3, Decision)."""
+"""Credit for a missed notification, per incident (§3, Decision), as a fraction of the
+monthly charges (base fee + static NAT option): see :func:`notify_credit`."""
 
 CLAIM_MONTHS = 3
 """A credit must be claimed within 3 months of the day it could first be claimed (§4)."""
@@ -64,25 +67,10 @@ def tier_of(counted: timedelta) -> tuple[Tier, Fraction]:
     return Tier.OVER14, Fraction(1)
 
 
-def merge_windows(windows: Iterable[MaintenanceWindow]) -> list[tuple[datetime, datetime]]:
-    """Union of windows as sorted, disjoint ``(start, end)`` pairs (overlaps counted once)."""
-    merged: list[tuple[datetime, datetime]] = []
-    for w in sorted(windows, key=lambda w: w.start):
-        if merged and w.start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], w.end))
-        else:
-            merged.append((w.start, w.end))
-    return merged
-
-
-def overlap(
-    start: datetime, end: datetime, spans: Iterable[tuple[datetime, datetime]]
-) -> timedelta:
-    """Total overlap of ``[start, end)`` with disjoint spans; never negative."""
-    total = timedelta(0)
-    for lo, hi in spans:
-        total += max(min(end, hi) - max(start, lo), timedelta(0))
-    return total
+def maintenance_spans(windows: Iterable[MaintenanceWindow]) -> list[Span]:
+    """The time announced maintenance takes out (§1, §6.3): each window from
+    ``max(start, announced_at)`` to its end, overlapping windows counted once."""
+    return intervals.union(w.excluded for w in windows)
 
 
 def counted_duration(
@@ -90,23 +78,27 @@ def counted_duration(
 ) -> timedelta:
     """(end - start) minus its overlap with announced maintenance (§6.3); never negative."""
     raw = max(end - start, timedelta(0))
-    return max(raw - overlap(start, end, merge_windows(maintenance)), timedelta(0))
+    return max(raw - intervals.overlap(start, end, maintenance_spans(maintenance)), timedelta(0))
 
 
 def notify_deadline(
     detected: datetime, end: datetime | None, maintenance: Sequence[MaintenanceWindow]
 ) -> datetime | None:
-    """Detection + 30 min; if detected inside maintenance, the clock starts when the window
-    (merged with any windows it runs into) ends, if the outage is still open then (§6.4).
-    None when the outage ended inside the window: no notification is owed."""
-    clock = detected
-    for lo, hi in merge_windows(maintenance):
-        if lo <= detected < hi:
-            if end is not None and end <= hi:
-                return None
-            clock = hi
-            break
-    return clock + NOTIFY_WITHIN
+    """Detection + 30 min; if detected inside announced maintenance, the clock starts when
+    the window (merged with any windows it runs into) ends, if the outage is still open then
+    (§6.4). None when the outage ended inside the window: no notification is owed."""
+    window = intervals.containing(maintenance_spans(maintenance), detected)
+    if window is None:
+        return detected + NOTIFY_WITHIN
+    if end is not None and end <= window[1]:
+        return None
+    return window[1] + NOTIFY_WITHIN
+
+
+def notify_credit(fee_yen: int, static_nat_fee_yen: int = 0) -> Fraction:
+    """The credit for a missed notification as a fraction of the **base** fee (§3): 1/30 of
+    the monthly charges, which are the base fee plus the static NAT option's fee."""
+    return NOTIFY_BREACH_CREDIT * Fraction(fee_yen + static_nat_fee_yen, fee_yen)
 
 
 def notify_breach(deadline: datetime | None, notified: datetime | None, now: datetime) -> bool:

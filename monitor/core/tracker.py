@@ -56,6 +56,12 @@ class Incident:
     notified: datetime | None = None
     excluded: str | None = None
 
+    @property
+    def voided(self) -> bool:
+        """Closed with no duration: a path's recovery began before the outage's start
+        (§6.2). It earns nothing and owes no notice."""
+        return self.end is not None and self.end <= self.start
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PathChanged:
@@ -67,6 +73,14 @@ class PathChanged:
 class ControlChanged:
     target: str
     change: Change
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MonitoringStarted:
+    """The circuit's first probe result ever (§6.8: its service time starts here)."""
+
+    circuit: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,7 +111,8 @@ class BlindEnded:
 
 
 Event = (
-    PathChanged
+    MonitoringStarted
+    | PathChanged
     | ControlChanged
     | IncidentOpened
     | IncidentClosed
@@ -120,7 +135,7 @@ class CircuitSpec:
 
 
 class _Circuit:
-    __slots__ = ("id", "open", "paths", "recent")
+    __slots__ = ("first_seen", "id", "open", "paths", "recent")
 
     def __init__(self, spec: CircuitSpec) -> None:
         self.id = spec.id
@@ -130,6 +145,7 @@ class _Circuit:
         }
         self.open: Incident | None = None
         self.recent: deque[Incident] = deque(maxlen=RECENT_PER_CIRCUIT)
+        self.first_seen: datetime | None = None
 
     def all_down(self) -> bool:
         return all(h.state is PathState.DOWN for h in self.paths.values())
@@ -198,8 +214,15 @@ class Tracker:
             self._circuit(path.circuit)  # names an unknown circuit as such
             raise InputError(f"circuit {path.circuit!r} has no path {path.name}") from None
         change = h.observe(at, ok)
+        if circuit.first_seen is None:
+            circuit.first_seen = at
+            first = MonitoringStarted(circuit=circuit.id, at=at)
+            return (first,) if change is None else (first, *self._changed(circuit, path, change))
         if change is None:
             return NO_EVENTS
+        return self._changed(circuit, path, change)
+
+    def _changed(self, circuit: _Circuit, path: PathKey, change: Change) -> tuple[Event, ...]:
         events: list[Event] = [PathChanged(path=path, change=change)]
         if change.state is PathState.DOWN:
             self._maybe_open(circuit, change.at, events)
@@ -290,6 +313,13 @@ class Tracker:
         self._controls[target].restore(state, since)
         if state is PathState.DOWN and self._blind_since is None:
             self._blind_since = since
+
+    def restore_first_seen(self, circuit_id: str, at: datetime) -> None:
+        """Resume the time of a circuit's first probe result (no MonitoringStarted again)."""
+        self._circuit(circuit_id).first_seen = at
+
+    def first_seen(self, circuit_id: str) -> datetime | None:
+        return self._circuit(circuit_id).first_seen
 
     def restore_incident(self, incident: Incident) -> None:
         """Resume an incident read back from the journal (open ones stay open)."""

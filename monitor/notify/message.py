@@ -143,14 +143,18 @@ def message_id(
     group: str | None = None,
     lang: str | None = None,
     domain: str,
+    origin: str = "",
 ) -> str:
-    """``<slawatch.{circuit}.{incident}.{kind}[.{group}][.{seq}][.{lang}]@{domain}>``.
+    """``<slawatch[.{origin}].{circuit}.{incident}.{kind}[.{group}][.{seq}][.{lang}]@{domain}>``.
 
     The middle follows ``deadlines.Action.key`` (circuit.incident.kind.group.seq); ``lang`` is
-    added because one action to a group of mixed languages is one message per language."""
+    added because one action to a group of mixed languages is one message per language.
+    ``origin`` is the journal's id: incident numbers restart in a new journal, so without it
+    two journals (or two hosts) would reuse Message-IDs."""
     if not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", domain):
         raise InputError(f"message-id domain {domain!r}: give a host name like example.com")
-    parts = [circuit, str(incident), str(kind)]
+    parts = [origin] if origin else []
+    parts += [circuit, str(incident), str(kind)]
     parts += [group] if group else []
     parts += [str(seq)] if seq else []
     parts += [lang] if lang else []
@@ -327,10 +331,12 @@ def render(
     sender: str,
     recipients: Sequence[str],
     domain: str | None = None,
+    origin: str = "",
 ) -> EmailMessage:
     """The notice as a multipart/alternative message (text/plain, then text/html).
 
-    ``domain`` (of the Message-ID) defaults to the sender's domain. Headers: From, To,
+    ``domain`` (of the Message-ID) defaults to the sender's domain; ``origin`` (the journal's
+    id) makes Message-IDs unique across journals (see :func:`message_id`). Headers: From, To,
     Subject, Date (``facts.now`` in the circuit's zone), Message-ID, Auto-Submitted
     (RFC 3834, so autoresponders stay quiet), X-Slawatch-{Circuit,Incident,Kind}; reminders
     and recoveries also point at the opening notice (In-Reply-To/References) to thread."""
@@ -341,7 +347,14 @@ def render(
     domain = domain or parseaddr(sender)[1].rpartition("@")[2]
     number, seq = _identity(facts)
     mid = message_id(
-        facts.circuit, number, facts.kind, seq=seq, group=facts.group, lang=lang, domain=domain
+        facts.circuit,
+        number,
+        facts.kind,
+        seq=seq,
+        group=facts.group,
+        lang=lang,
+        domain=domain,
+        origin=origin,
     )
     content = _content(facts, lang)
     msg = EmailMessage()
@@ -352,7 +365,13 @@ def render(
     msg["Message-ID"] = mid
     if facts.kind in (NoticeKind.REMINDER, NoticeKind.RECOVERED):
         opening = message_id(
-            facts.circuit, number, NoticeKind.OPENED, group=facts.group, lang=lang, domain=domain
+            facts.circuit,
+            number,
+            NoticeKind.OPENED,
+            group=facts.group,
+            lang=lang,
+            domain=domain,
+            origin=origin,
         )
         msg["In-Reply-To"] = opening
         msg["References"] = opening

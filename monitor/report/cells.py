@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from fractions import Fraction
@@ -148,7 +149,8 @@ def header(w: Words) -> tuple[str, ...]:
 
 
 def claim_header(w: Words) -> tuple[str, ...]:
-    return tuple(w(k) for k in ("col_id", "col_kind", "col_credit", "col_claim", "col_state"))
+    keys = ("col_id", "col_kind", "col_credit", "col_share", "col_claim", "col_state")
+    return tuple(w(k) for k in keys)
 
 
 def summary(w: Words, c: CircuitMonth) -> list[tuple[str, str]]:
@@ -171,6 +173,7 @@ def summary(w: Words, c: CircuitMonth) -> list[tuple[str, str]]:
     pairs = [
         (w("timezone"), str(c.tz)),
         (w("fee"), yen(w, c.fee_yen)),
+        *([(w("nat_fee"), yen(w, c.static_nat_fee_yen))] if c.static_nat_fee_yen else []),
         (w("availability"), avail),
         (w("maintenance"), duration(c.maintenance_s)),
         (w("unmonitored"), duration(c.unmonitored_s)),
@@ -182,6 +185,8 @@ def summary(w: Words, c: CircuitMonth) -> list[tuple[str, str]]:
 
 
 def maintenance_lines(w: Words, c: CircuitMonth) -> list[str]:
+    """Each window with its note, when the customer was told (where that was not its start)
+    and where it was recorded; a window recorded after it began says so (SLA.md §1)."""
     out = []
     for a in c.maintenance:
         source = (
@@ -189,10 +194,15 @@ def maintenance_lines(w: Words, c: CircuitMonth) -> list[str]:
             if a.source == "config"
             else w("source_other", source=clean(a.source))
         )
+        notes = [source]
+        if a.window.told != a.window.start:
+            notes.append(w("announced", at=when(a.window.told, c.tz, seconds=False)))
+        if a.late:
+            notes.append(w("recorded_late"))
         note = f" {clean(a.window.note)}" if a.window.note else ""
         span = f"{when(a.window.start, c.tz, seconds=False)} - "
         span += f"{when(a.window.end, c.tz, seconds=False)}{note}"
-        out.append(w("paren", text=span, note=source))
+        out.append(w("paren", text=span, note=", ".join(notes)))
     return out
 
 
@@ -216,18 +226,36 @@ def gap_lines(w: Words, c: CircuitMonth) -> list[str]:
     return out
 
 
-def claim_rows(w: Words, c: CircuitMonth) -> list[tuple[str, str, str, str, str]]:
-    """(incident, kind, credit, claim by, state) for each credit of the month."""
+def claim_rows(w: Words, c: CircuitMonth) -> list[tuple[str, ...]]:
+    """(incident, kind, credit, share of the capped total, claim by, state) for each credit
+    of the month. An outage credit is a fraction of the base fee; a missed notice is 1/30 of
+    the monthly charges (base + static NAT), shown as such (SLA.md §2, §3)."""
     return [
         (
             f"#{cl.incident}",
             w("kind_outage") if cl.kind == "outage" else w("kind_notify"),
-            credit(w, c.fee_yen, cl.credit),
+            _claim_credit(w, c, cl),
+            yen(w, cl.share_yen),
             "-" if cl.claim_by is None else cl.claim_by.isoformat(),
             claim_state(w, cl),
         )
         for cl in sorted(c.claims, key=lambda cl: (cl.claim_by is None, cl.claim_by, cl.incident))
     ]
+
+
+def _claim_credit(w: Words, c: CircuitMonth, cl: Claim) -> str:
+    amount = yen(w, sla.yen(c.fee_yen, cl.credit))
+    if cl.kind == "outage":
+        return w("of_base", fraction=cl.credit, yen=amount)
+    return w("of_charges", fraction=sla.NOTIFY_BREACH_CREDIT, yen=amount)
+
+
+def footer(w: Words, reports: Sequence[MonthReport]) -> str:
+    """Where the figures came from: the journal's or events file's name (SLA.md §4)."""
+    source = next((r.source for r in reports if r.source is not None), None)
+    if source is None:
+        return w("footer", source=w("source_unknown"))
+    return w("footer", source=w(f"source_{source.kind}", name=source.name))
 
 
 def title(w: Words, r: MonthReport) -> str:

@@ -205,5 +205,5 @@ def render(reports: Sequence[MonthReport], lang: Lang) -> str:
         f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">\n"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>\n"
         f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        f"{''.join(body)}<footer>{escape(w('footer'))}</footer>\n</body>\n</html>\n"
+        f"{''.join(body)}<footer>{escape(cells.footer(w, reports))}</footer>\n</body>\n</html>\n"
     )

@@ -4,7 +4,8 @@ The ``month``, ``circuits`` and ``incidents`` of :func:`views.sla_view` are kept
 field (so the figures match the API and ``slawatch replay`` byte for byte); each circuit row
 gains ``timezone``, the availability figures (``availability`` an exact fraction,
 ``availability_pct`` rounded down to 3 decimals), ``capped``, the month's ``maintenance`` and
-``unmonitored`` intervals and its ``claims``; the object gains ``as_of``. One month gives an
+``unmonitored`` intervals and its ``claims`` (each with ``share_yen``, its part of the capped
+total); the object gains ``as_of`` and ``source``. One month gives an
 object, a range of months a list of them. Language-neutral: ``--lang`` does not apply.
 """
 
@@ -25,6 +26,7 @@ def _circuit_extras(c: CircuitMonth) -> dict[str, Any]:
     tz = c.tz
     return {
         "timezone": str(tz),
+        "static_nat_fee_yen": c.static_nat_fee_yen,
         "availability": None if c.availability is None else str(c.availability),
         "availability_pct": None if c.availability is None else percent_digits(c.availability),
         "unavailable_s": c.unavailable_s,
@@ -38,6 +40,10 @@ def _circuit_extras(c: CircuitMonth) -> dict[str, Any]:
                 "end": iso(a.window.end, tz),
                 "note": a.window.note,
                 "source": a.source,
+                "announced_at": iso(a.window.told, tz),
+                "recorded_at": iso(a.recorded_at, tz),
+                "recorded_by": a.recorded_by,
+                "recorded_late": a.late,
             }
             for a in c.maintenance
         ],
@@ -48,6 +54,7 @@ def _circuit_extras(c: CircuitMonth) -> dict[str, Any]:
                 "kind": str(cl.kind),
                 "credit": sla.fraction_text(cl.credit),
                 "credit_yen": sla.yen(c.fee_yen, cl.credit),
+                "share_yen": cl.share_yen,
                 "claim_by": None if cl.claim_by is None else cl.claim_by.isoformat(),
                 "days_left": cl.days_left,
                 "expiring": cl.expiring,
@@ -64,6 +71,7 @@ def month_object(r: MonthReport) -> dict[str, Any]:
     return {
         "month": view["month"],
         "as_of": iso(r.now, UTC),
+        "source": None if r.source is None else {"kind": str(r.source.kind), "name": r.source.name},
         "circuits": [
             {**row, **_circuit_extras(c)}
             for row, c in zip(view["circuits"], r.circuits, strict=True)

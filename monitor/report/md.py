@@ -60,4 +60,5 @@ def render(reports: Sequence[MonthReport], lang: Lang) -> str:
         out += [f"# {escape(cells.title(w, r))}", "", escape(cells.as_of(w, r)), ""]
         for c in r.circuits:
             out += [*_circuit(w, c), ""]
+    out.append(f"---\n\n{escape(cells.footer(w, reports))}")
     return "\n".join(out)

@@ -58,4 +58,5 @@ def render(reports: Sequence[MonthReport], lang: Lang) -> str:
         out += [heading, ""]
         for c in r.circuits:
             out += [*_circuit(w, c), ""]
+    out.append(cells.footer(w, reports))
     return "\n".join(out)

@@ -13,11 +13,20 @@ from typing import TYPE_CHECKING, Any
 from monitor.core.assess import Assessment, CircuitTerms, assess
 from monitor.core.availability import measure
 from monitor.core.errors import InputError
+from monitor.core.intervals import closed
 from monitor.core.model import MaintenanceWindow, PathKey
-from monitor.core.report import fetch_span, month_report
+from monitor.core.report import Announced, fetch_span, month_report
+from monitor.core.sla import maintenance_spans
 from monitor.core.tracker import Incident
 from monitor.core.views import iso, sla_view, stored_incident_view
-from monitor.web_page import CircuitStatus, OpenIncident, PathStatus, StatusView
+from monitor.store.journal import StoredWindow
+from monitor.web_page import (
+    CircuitStatus,
+    OpenIncident,
+    PathStatus,
+    StatusView,
+    UpcomingWindow,
+)
 
 if TYPE_CHECKING:
     from monitor.service.daemon import Daemon
@@ -115,29 +124,74 @@ class DaemonBackend:
             now=self.d.wall(),
             blind=self.d.tracker.blind_spans(),
             gaps=self.d.gaps,
+            first_seen=self._first_seen(),
         )
         return sla_view(report)
 
+    def _first_seen(self) -> dict[str, datetime]:
+        seen = {c: self.d.tracker.first_seen(c) for c in self.d.tracker.circuit_ids}
+        return {c: at for c, at in seen.items() if at is not None}
+
     # -- changing ---------------------------------------------------------------------------
     async def add_maintenance(
-        self, circuit: str, start: datetime, end: datetime, note: str, source: str = "api"
+        self,
+        circuit: str,
+        start: datetime,
+        end: datetime,
+        note: str,
+        source: str = "api",
+        *,
+        announced_at: datetime | None = None,
+        by: str = "",
     ) -> dict[str, Any]:
+        """Record an announced window. ``announced_at`` (when the customer was told) defaults
+        to now, the moment it is recorded; an earlier one may be stated, a later one not."""
         self._known(circuit)
-        window = MaintenanceWindow(start=start.astimezone(UTC), end=end.astimezone(UTC), note=note)
-        wid = await self.d.add_maintenance(circuit, window, source)
-        return self._window(wid, circuit, window, source)
+        now = self.d.wall()
+        told = now if announced_at is None else announced_at
+        if told > now:
+            raise InputError(
+                f"announced_at {told.isoformat()} is in the future: a window counts from when "
+                "the customer was told, so record it once they have been",
+                "announced_at",
+            )
+        if told >= end:
+            stated = announced_at is not None
+            raise InputError(
+                f"announced_at {told.isoformat()} is not before end {end.isoformat()}: "
+                "a window told of after it ended excludes nothing"
+                + (
+                    ""
+                    if stated
+                    else "; if the customer was told earlier, state when "
+                    "(announced_at in the API, --announced-at in the CLI)"
+                ),
+                "announced_at",
+            )
+        window = MaintenanceWindow(
+            start=start.astimezone(UTC),
+            end=end.astimezone(UTC),
+            note=note,
+            announced_at=told.astimezone(UTC),
+        )
+        wid = await self.d.add_maintenance(circuit, window, source, by)
+        return self._window(Announced(circuit=circuit, window=window, source=source,
+                                      recorded_at=now, recorded_by=by), wid)  # fmt: skip
 
-    def _window(
-        self, wid: int | None, circuit: str, w: MaintenanceWindow, source: str
-    ) -> dict[str, Any]:
-        tz = self.d.terms[circuit].tz
+    def _window(self, a: Announced, wid: int | None = None) -> dict[str, Any]:
+        tz = self.d.terms[a.circuit].tz
+        w = a.window
         return {
             "id": wid,
-            "circuit": circuit,
+            "circuit": a.circuit,
             "start": iso(w.start, tz),
             "end": iso(w.end, tz),
             "note": w.note,
-            "source": source,
+            "source": a.source,
+            "announced_at": iso(w.told, tz),
+            "recorded_at": iso(a.recorded_at, tz),
+            "recorded_by": a.recorded_by,
+            "recorded_late": a.late,
         }
 
     async def maintenance(self, circuit: str | None) -> list[dict[str, Any]]:
@@ -146,15 +200,13 @@ class DaemonBackend:
         if circuit is not None:
             self._known(circuit)
         out = [
-            self._window(
-                None, c.id, MaintenanceWindow(start=m.start, end=m.end, note=m.note), "config"
-            )
+            self._window(Announced(circuit=c.id, window=m.window()))
             for c in self.d.settings.circuits
             if circuit in (None, c.id)
             for m in c.maintenance
         ]
         out += [
-            self._window(w.id, w.circuit, w.window, w.source)
+            self._window(_announced(w), w.id)
             for w in await self.d.journal.maintenance(circuit)
             if w.circuit in self.d.terms
         ]
@@ -168,8 +220,7 @@ class DaemonBackend:
                 "changed in the YAML)"
             )
         await self.d.remove_maintenance(window_id)
-        w = found[0]
-        return {**self._window(w.id, w.circuit, w.window, w.source), "removed": True}
+        return {**self._window(_announced(found[0]), window_id), "removed": True}
 
     async def exclude(self, incident_id: int, reason: str) -> dict[str, Any]:
         await self.d.journal.exclude(incident_id, reason, self.d.wall())
@@ -205,12 +256,28 @@ class DaemonBackend:
                     ),
                     incident=None if open_i is None else self._open(open_i, now),
                     days=self._days([i for i in recent if i.circuit == c["id"]], now, terms),
-                    maintenance=tuple(
-                        (w.start, w.end, w.note) for w in terms.maintenance if w.end > now
-                    ),
+                    maintenance=await self._upcoming(c["id"], now),
                 )
             )
         return StatusView(generated_at=now, blind=d.tracker.blind, circuits=tuple(circuits))
+
+    async def _upcoming(self, circuit: str, now: datetime) -> tuple[UpcomingWindow, ...]:
+        windows = [
+            Announced(circuit=circuit, window=m.window())
+            for m in self.d.settings.circuit(circuit).maintenance
+        ]
+        windows += [_announced(w) for w in await self.d.journal.maintenance(circuit)]
+        return tuple(
+            UpcomingWindow(
+                start=a.window.start,
+                end=a.window.end,
+                note=a.window.note,
+                announced_at=a.window.told,
+                late=a.late,
+            )
+            for a in sorted(windows, key=lambda a: a.window.start)
+            if a.window.end > now
+        )
 
     def _open(self, i: Incident, now: datetime) -> OpenIncident:
         a = self._assess(i, now)
@@ -226,13 +293,13 @@ class DaemonBackend:
         self, incidents: list[Incident], now: datetime, terms: CircuitTerms
     ) -> tuple[tuple[date, float | None], ...]:
         """Availability of each of the last 30 local days, as the report measures a month
-        (core/availability.py): None for a day before monitoring began, or with no service
-        time (all maintenance, unmonitored or blind)."""
+        (core/availability.py): None for a day before the circuit's first probe result, or
+        with no service time (all maintenance, unmonitored or blind)."""
         today = now.astimezone(terms.tz).date()
-        began = self.d.monitored_since or now
-        outages = [(i.start, i.end or now) for i in incidents]
-        windows = [(w.start, w.end) for w in terms.maintenance]
-        unseen = [(s.start, s.end or now) for s in (*self.d.tracker.blind_spans(), *self.d.gaps)]
+        began = self.d.tracker.first_seen(terms.circuit) or now
+        outages = closed(incidents, now)
+        windows = maintenance_spans(terms.maintenance)
+        unseen = closed((*self.d.tracker.blind_spans(), *self.d.gaps), now)
         out: list[tuple[date, float | None]] = []
         for back in range(29, -1, -1):
             day = today - timedelta(days=back)
@@ -252,3 +319,13 @@ class DaemonBackend:
         if age > STALE_PROBES:
             return False, f"no probe result for {age.total_seconds():.0f} s"
         return True, f"last probe result {age.total_seconds():.1f} s ago"
+
+
+def _announced(w: StoredWindow) -> Announced:
+    return Announced(
+        circuit=w.circuit,
+        window=w.window,
+        source=w.source,
+        recorded_at=w.recorded_at,
+        recorded_by=w.recorded_by,
+    )

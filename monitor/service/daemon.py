@@ -96,8 +96,8 @@ class Daemon:
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self.started_at: datetime | None = None
-        self.monitored_since: datetime | None = None
-        """The journal's first daemon start: before it, nothing is known (not 100 %)."""
+        self.journal_id = ""
+        """The journal's id: part of every Message-ID (unique across journals and hosts)."""
 
     @staticmethod
     def _new_tracker(settings: Settings) -> Tracker:
@@ -156,6 +156,9 @@ class Daemon:
         for name, (st, since) in state.controls.items():
             with contextlib.suppress(InputError, KeyError):
                 self.tracker.restore_control(name, st, since)
+        for circuit, at in state.first_results.items():
+            with contextlib.suppress(InputError):
+                self.tracker.restore_first_seen(circuit, at)
         for incident in state.incidents:
             if incident.circuit in self.terms:
                 self.tracker.restore_incident(incident)
@@ -165,7 +168,7 @@ class Daemon:
         await self._load_windows()
         gap = await self.journal.daemon_started(now) if record_start else None
         self.gaps = list(await self.journal.gaps(None, None))
-        self.monitored_since = await self.journal.first_start()
+        self.journal_id = await self.journal.journal_id()
         if gap is not None:
             log.warning("unmonitored gap %s .. %s (daemon was not running)", gap.start, gap.end)
             self.metrics.unmonitored((gap.end - gap.start).total_seconds())
@@ -186,10 +189,10 @@ class Daemon:
         }
 
     async def add_maintenance(
-        self, circuit: str, window: MaintenanceWindow, source: str = "api"
+        self, circuit: str, window: MaintenanceWindow, source: str = "api", by: str = ""
     ) -> int:
         """Record an announced suspension; counted durations change retroactively."""
-        wid: int = await self.journal.add_maintenance(circuit, window, source, self.wall())
+        wid: int = await self.journal.add_maintenance(circuit, window, source, self.wall(), by)
         await self._windows_changed()
         return wid
 

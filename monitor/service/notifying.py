@@ -189,6 +189,7 @@ class Notifier:
                 lang="en" if lang == "en" else "ja",
                 sender=d.settings.notify.from_,
                 recipients=rcpts,
+                origin=d.journal_id,
             )
             fresh = await self.journal.enqueue(
                 message_id=msg["Message-ID"],

@@ -90,9 +90,12 @@ class AsyncJournal:
         return await self._call(self.sync.exclude, incident_id, reason, at)
 
     async def add_maintenance(
-        self, circuit: str, window: MaintenanceWindow, source: str, at: datetime
+        self, circuit: str, window: MaintenanceWindow, source: str, at: datetime, by: str = ""
     ) -> int:
-        return await self._call(self.sync.add_maintenance, circuit, window, source, at)
+        return await self._call(self.sync.add_maintenance, circuit, window, source, at, by)
+
+    async def journal_id(self) -> str:
+        return await self._call(self.sync.journal_id)
 
     async def remove_maintenance(self, window_id: int, at: datetime) -> None:
         await self._call(self.sync.remove_maintenance, window_id, at)

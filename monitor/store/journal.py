@@ -33,6 +33,7 @@ from monitor.core.tracker import (
     IncidentClosed,
     IncidentNotified,
     IncidentOpened,
+    MonitoringStarted,
     PathChanged,
 )
 from monitor.store.schema import MIGRATIONS, VERSION, at_db, from_db, to_db
@@ -49,6 +50,7 @@ class RestoredState:
     incidents: tuple[Incident, ...] = ()
     blind: tuple[Interval, ...] = ()
     last_seen: datetime | None = None
+    first_results: dict[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,10 +64,15 @@ class TimelineEntry:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredWindow:
+    """A window announced through the API or CLI: ``recorded_at`` (aware UTC) and
+    ``recorded_by`` say when and by whom it was entered."""
+
     id: int
     circuit: str
     window: MaintenanceWindow
     source: str
+    recorded_at: datetime
+    recorded_by: str = ""
 
 
 def _explain(path: Path, exc: sqlite3.Error) -> JournalError:
@@ -252,7 +259,17 @@ class Journal:
             incidents=tuple(incidents),
             blind=tuple(self.blind_intervals()),
             last_seen=self._last_seen(),
+            first_results=self.first_results(),
         )
+
+    def first_results(self) -> dict[str, datetime]:
+        """Each circuit's first probe result (§6.8: its service time starts there)."""
+        return {c: at_db(at) for c, at in self._query("SELECT circuit, at FROM first_results")}
+
+    def journal_id(self) -> str:
+        """This journal's random id, made when it was created: part of every Message-ID, so
+        notices of two journals (a new one, another host) never share one."""
+        return str(self._query("SELECT value FROM meta WHERE key = 'journal_id'")[0][0])
 
     def _recent_closed(self, per_circuit: int) -> list[Incident]:
         rows = self._query(
@@ -319,13 +336,23 @@ class Journal:
         return found
 
     def add_maintenance(
-        self, circuit: str, window: MaintenanceWindow, source: str, at: datetime
+        self, circuit: str, window: MaintenanceWindow, source: str, at: datetime, by: str = ""
     ) -> int:
+        """Record a window announced through ``source`` (api, cli) at ``at`` by ``by``."""
         with self._tx() as tx:
             cur = tx.execute(
-                'INSERT INTO maintenance (circuit, start, "end", note, source, created_at) '
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (circuit, to_db(window.start), to_db(window.end), window.note, source, to_db(at)),
+                'INSERT INTO maintenance (circuit, start, "end", note, source, created_at, '
+                "announced_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    circuit,
+                    to_db(window.start),
+                    to_db(window.end),
+                    window.note,
+                    source,
+                    to_db(at),
+                    to_db(window.announced_at),
+                    by,
+                ),
             )
             return int(cur.lastrowid or 0)
 
@@ -340,8 +367,8 @@ class Journal:
 
     def maintenance(self, circuit: str | None = None) -> list[StoredWindow]:
         rows = self._query(
-            'SELECT id, circuit, start, "end", note, source FROM maintenance '
-            "WHERE removed_at IS NULL AND (? IS NULL OR circuit = ?) "
+            'SELECT id, circuit, start, "end", note, source, announced_at, created_at, '
+            "recorded_by FROM maintenance WHERE removed_at IS NULL AND (? IS NULL OR circuit = ?) "
             "ORDER BY start",
             (circuit, circuit),
         )
@@ -351,9 +378,15 @@ class Journal:
                 circuit=c,
                 source=src,
                 # an older version stored any dates: read them within the sane bounds
-                window=clamp_window(MaintenanceWindow(start=at_db(s), end=at_db(e), note=n)),
+                window=clamp_window(
+                    MaintenanceWindow(
+                        start=at_db(s), end=at_db(e), note=n, announced_at=from_db(told)
+                    )
+                ),
+                recorded_at=at_db(created),
+                recorded_by=by,
             )
-            for i, c, s, e, n, src in rows
+            for i, c, s, e, n, src, told, created, by in rows
         ]
 
     def record_snmp(
@@ -482,6 +515,13 @@ def _incident_upsert(
     )
 
 
+def _first_result(tx: sqlite3.Connection, e: MonitoringStarted) -> None:
+    tx.execute(
+        "INSERT INTO first_results (circuit, at) VALUES (?, ?) ON CONFLICT (circuit) DO NOTHING",
+        (e.circuit, to_db(e.at)),
+    )
+
+
 def _blind_started(tx: sqlite3.Connection, e: BlindStarted) -> None:
     tx.execute('INSERT INTO blind_intervals (start, "end") VALUES (?, NULL)', (to_db(e.since),))
 
@@ -491,6 +531,7 @@ def _blind_ended(tx: sqlite3.Connection, e: BlindEnded) -> None:
 
 
 _WRITERS: dict[type, Callable[[sqlite3.Connection, Any], None]] = {
+    MonitoringStarted: _first_result,
     PathChanged: _path_changed,
     ControlChanged: _control_changed,
     IncidentOpened: _incident_upsert,

@@ -67,6 +67,19 @@ MIGRATIONS: tuple[str, ...] = (
         circuit TEXT NOT NULL, payload TEXT NOT NULL
     );
     """,
+    # 1 -> 2: the journal's own id (unique Message-IDs across journals), each circuit's first
+    # probe result (§6.8), who recorded a maintenance window and when it was announced
+    # (§1), why an incident was closed other than by recovery (removed from monitoring)
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta (key, value) VALUES ('journal_id', lower(hex(randomblob(6))));
+    CREATE TABLE first_results (circuit TEXT PRIMARY KEY, at INTEGER NOT NULL);
+    INSERT INTO first_results (circuit, at)
+        SELECT circuit, min(since) FROM path_changes GROUP BY circuit;
+    ALTER TABLE maintenance ADD COLUMN announced_at INTEGER;
+    ALTER TABLE maintenance ADD COLUMN recorded_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE incidents ADD COLUMN closed_reason TEXT;
+    """,
 )
 
 VERSION = len(MIGRATIONS)

@@ -17,9 +17,10 @@ from monitor.core.tracker import (
     IncidentClosed,
     IncidentNotified,
     IncidentOpened,
+    MonitoringStarted,
     PathChanged,
 )
-from tests.core.helpers import AP, AS, MIN, PATHS, SP, SS, T0, feed, run, terms, tracker
+from tests.core.helpers import AP, AS, CID, MIN, PATHS, SP, SS, T0, feed, run, terms, tracker
 
 S = timedelta(seconds=1)
 
@@ -120,8 +121,23 @@ def test_recovery_run_that_began_before_the_start_voids_the_outage() -> None:
     assert incident.start == T0 + 5 * MIN
     events = feed(t, T0 + 7 * MIN, True, [AP])  # AP up since 5 = the start
     c = closed(events)[0]
-    assert c.end == c.start
-    assert assess(c, terms(), now=T0 + 8 * MIN).duration_s == 0
+    assert c.end == c.start and c.voided
+    a = assess(c, terms(), now=T0 + 8 * MIN)
+    assert a.duration_s == 0 and a.credit == 0
+    later = assess(c, terms(), now=T0 + 5 * 60 * MIN)  # never notified, hours on
+    assert later.notify_deadline is None and not later.notify_breach
+
+
+def test_the_first_probe_result_of_a_circuit_is_an_event_once() -> None:
+    t = tracker()
+    [first] = feed(t, T0, True, [AP])
+    assert first == MonitoringStarted(circuit=CID, at=T0)
+    later = feed(t, T0 + MIN, True, [AP, AS])
+    assert not [e for e in later if isinstance(e, MonitoringStarted)]
+    assert t.first_seen(CID) == T0
+    restarted = tracker()
+    restarted.restore_first_seen(CID, T0)
+    assert not feed(restarted, T0 + MIN, True)  # restored: not the first again
 
 
 def test_notices() -> None:

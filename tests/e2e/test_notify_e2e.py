@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -32,7 +33,8 @@ def test_notice_accepted_within_a_second_of_detection(topology: Topology, tmp_pa
             assert incident["notify_breach"] is False
             got = [r for r in relay.received if "fault@customer.example" in r.rcpt_tos]
             assert len(got) == 1
-            assert got[0].message_id.startswith(f"<slawatch.er-test-1.{incident['id']}.opened")
+            assert re.match(rf"<slawatch\.[0-9a-f]{{12}}\.er-test-1\.{incident['id']}\.opened",
+                            got[0].message_id)  # fmt: skip
             timeline = d.get(f"/api/incidents/{incident['id']}")["timeline"]
             assert any(e["kind"] == "delivery" and "accepted" in e["text"] for e in timeline)
             topology.restore_all()

@@ -78,6 +78,7 @@ OUTAGES = (
     ("er-osaka-2", "2026-10-13T12:00", "2026-10-18T12:00", None),
     ("er-osaka-2", "2026-10-25T00:10", "2026-10-27T00:10", "2026-10-25T00:40"),
 )
+STARTED = "2026-09-30T00:00"
 BLIND = ("2026-10-25T00:00", "2026-10-25T00:30")
 GAP = ("2026-10-22T12:00", "2026-10-22T18:00")
 API_WINDOW = ("2026-10-20T00:00", "2026-10-20T06:00")
@@ -93,9 +94,15 @@ def _line(at: datetime, kind: str = "probe", **kw: object) -> tuple[datetime, st
 
 
 def events() -> list[str]:
-    """Sparse probe events: three failures (down from the first), two successes (up from
-    the first), per path; the control target likewise; notices; a final ``end``."""
-    out: list[tuple[datetime, str]] = []
+    """Sparse probe events: a first probe of every path when the daemon starts (09-30, so
+    October is monitored from its first day: SLA.md §6.8); then three failures (down from
+    the first), two successes (up from the first), per path and outage; the control target
+    likewise; notices; a final ``end``."""
+    out: list[tuple[datetime, str]] = [
+        _line(jst(STARTED), circuit=circuit, path=p, ok=True)
+        for circuit in ("er-tokyo-1", "er-osaka-2")
+        for p in PATHS
+    ]
     for circuit, start, end, notified in OUTAGES:
         s, e = jst(start), jst(end)
         for p in PATHS:
@@ -146,7 +153,7 @@ def build(tmp: Path) -> tuple[Path, Path, Path]:
     events_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     journal = Journal.open(tmp / "journal.db")
     try:
-        journal.daemon_started(jst("2026-09-30T00:00"))
+        journal.daemon_started(jst(STARTED))
         journal.daemon_stopped(jst(GAP[0]))
         journal.daemon_started(jst(GAP[1]))
         record(settings, lines, journal)

@@ -56,7 +56,11 @@ async def api_sla(cfg: Path, journal_path: Path, now: datetime) -> dict[str, Any
                 )
                 for cid, t in settings.terms().items()
             },
-            tracker=SimpleNamespace(blind_spans=journal.sync.blind_intervals),
+            tracker=SimpleNamespace(
+                blind_spans=journal.sync.blind_intervals,
+                circuit_ids=list(settings.terms()),
+                first_seen=journal.sync.first_results().get,
+            ),
             gaps=journal.sync.gaps(),
             wall=lambda: now,
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,8 @@ import pytest
 
 from monitor.cli import main
 from monitor.core.assess import CircuitTerms
-from monitor.core.report import month_report
+from monitor.core.model import MaintenanceWindow
+from monitor.core.report import Announced, month_report
 from monitor.core.tracker import Incident
 from monitor.report import render
 from tests.report import scenario
@@ -78,11 +79,30 @@ def test_the_month_s_figures_in_text(recorded: tuple[Path, Path, Path], tmp_path
     """The scenario's arithmetic, stated once here so a golden cannot quietly drift."""
     cfg, _, _ = recorded
     text = report(cfg, tmp_path / "r.txt", "--month", "2026-10", "--lang", "en")
-    assert "31/90 of the monthly fee (JPY 103,333)" in text  # er-tokyo-1
-    assert "1 of the monthly fee (JPY 123,457)" in text  # er-osaka-2, capped
-    assert "capped: the credits add up to 11/10 of the fee" in text
+    assert "31/90 of the base monthly fee (JPY 103,333)" in text  # er-tokyo-1
+    assert "1 of the base monthly fee (JPY 123,457)" in text  # er-osaka-2, capped
+    assert "capped: the credits add up to 11/10 of the base monthly fee" in text
     assert "96.521% (unavailable 25:31:00 of 733:30:00 service time)" in text
     assert "expired" in text and "expiring: 5 days left" in text and "31 days left" in text
+    # er-osaka-2's claims, each with its share of the capped total: they add up to it
+    osaka = text[text.index("Circuit er-osaka-2") :]
+    shares = [int(m) for m in re.findall(r"\)\s+JPY ([\d,]+)\s+20", osaka.replace(",", ""))]
+    assert shares == [3741, 56117, 3741, 37411, 22447] and sum(shares) == 123457
+    assert "no notification within 30 minutes (due 10-13 12:32:00, none sent)" in osaka
+    assert "late" not in osaka
+    assert text.rstrip().endswith("Made by slawatch from the journal journal.db. Times are in "
+                                  "each circuit's timezone.")  # fmt: skip
+
+
+def test_the_footer_names_an_events_file(recorded: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    cfg, _, events = recorded
+    for lang, words in (
+        ("en", "the events file events.jsonl"),
+        ("ja", "イベントファイル events.jsonl"),
+    ):
+        text = report(cfg, tmp_path / "r.txt", "--month", "2026-10", "--events", str(events),
+                      "--lang", lang)  # fmt: skip
+        assert words in text.splitlines()[-1]
 
 
 def test_november_sees_the_tail_of_october_s_outage(
@@ -147,3 +167,49 @@ def test_a_hostile_circuit_id_cannot_add_markup() -> None:
         page = render([r], "html", lang)  # type: ignore[arg-type]
         assert "<script>" not in page and "&lt;script&gt;alert(&#x27;id&#x27;)" in page
         assert "<script>" not in render([r], "md", lang)  # type: ignore[arg-type]
+
+
+def _nat_month(**window: str) -> str:
+    """A month of a circuit with a static NAT option (¥45,000), one 75-minute outage never
+    notified, and a maintenance window recorded through the API as given."""
+    tz = ZoneInfo("Asia/Tokyo")
+    terms = {"c": CircuitTerms(circuit="c", fee_yen=300_000, static_nat_fee_yen=45_000, tz=tz)}
+    start = datetime(2026, 10, 3, 1, tzinfo=UTC)
+    i = Incident(id=1, circuit="c", start=start, detected=start, end=start + timedelta(minutes=75))
+    announced = [
+        Announced(
+            circuit="c",
+            window=MaintenanceWindow(
+                start=datetime.fromisoformat(window["start"]),
+                end=datetime.fromisoformat(window["end"]),
+                announced_at=datetime.fromisoformat(window["told"]),
+            ),
+            source="api",
+            recorded_at=datetime.fromisoformat(window["recorded"]),
+            recorded_by="cli alice",
+        )
+    ]
+    r = month_report(
+        "2026-10",
+        incidents=[i],
+        terms=terms,
+        now=datetime(2026, 11, 1, tzinfo=UTC),
+        announced=announced,
+        first_seen={"c": datetime(2026, 9, 1, tzinfo=UTC)},
+    )
+    return render([r], "text", "en")
+
+
+def test_nat_fee_and_a_window_recorded_late_in_the_report() -> None:
+    text = _nat_month(
+        start="2026-10-20T00:00+09:00",
+        end="2026-10-20T02:00+09:00",
+        told="2026-10-19T00:00+09:00",
+        recorded="2026-10-20T01:00+09:00",
+    )
+    assert "static NAT option, monthly  JPY 45,000" in text
+    # 1/30 of 300,000 for the outage + 1/30 of 345,000 for the notice = 21,500
+    assert "(JPY 21,500)" in text
+    assert "1/30 of the monthly charges (JPY 11,500)  JPY 11,500" in text
+    assert "1/30 of the base fee (JPY 10,000)" in text
+    assert "(added via api, announced 2026-10-19 00:00, recorded after it began)" in text

@@ -24,6 +24,10 @@ def jst(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=TOKYO).astimezone(UTC)
 
 
+SEEN = {"c1": jst("2026-01-01T00:00")}
+"""c1's first probe result: long before the months these tests measure."""
+
+
 def incident(
     n: int, start: str, end: str | None, *, notified: str | None = "auto", **kw: object
 ) -> Incident:
@@ -54,7 +58,11 @@ def test_month_span_follows_the_circuit_s_timezone_and_dst() -> None:
 def test_an_open_outage_counts_up_to_now_and_the_month_up_to_now() -> None:
     now = jst("2026-10-31T22:00")
     [c] = month_report(
-        "2026-10", incidents=[incident(1, "2026-10-31T20:00", None)], terms=TERMS, now=now
+        "2026-10",
+        incidents=[incident(1, "2026-10-31T20:00", None)],
+        terms=TERMS,
+        now=now,
+        first_seen=SEEN,
     ).circuits
     assert c.measured_to == now
     assert c.unavailable_s == 2 * 3600
@@ -139,7 +147,12 @@ def test_maintenance_from_config_and_journal_counts_once() -> None:
     )
     outage = incident(1, "2026-10-05T00:30", "2026-10-05T02:00")  # 90 min, 60 of it maintenance
     [c] = month_report(
-        "2026-10", incidents=[outage], terms=terms, now=jst("2026-11-01T00:00"), announced=[api]
+        "2026-10",
+        incidents=[outage],
+        terms=terms,
+        now=jst("2026-11-01T00:00"),
+        announced=[api],
+        first_seen=SEEN,
     ).circuits
     assert c.maintenance_s == 5 * 3600  # 01:00-06:00 once, not 4 h + 2 h
     assert c.unavailable_s == 30 * 60
@@ -160,6 +173,7 @@ def test_unmonitored_time_leaves_the_service_time_but_not_an_outage() -> None:
         now=jst("2026-11-01T00:00"),
         gaps=[gap],
         blind=[blind],
+        first_seen=SEEN,
     ).circuits
     assert c.unmonitored_s == 4 * 3600 + 3600
     assert [(u.start, u.end) for u in c.unmonitored] == [
@@ -174,7 +188,9 @@ def test_unmonitored_time_leaves_the_service_time_but_not_an_outage() -> None:
 
 def test_excluded_time_is_unavailable_but_earns_nothing() -> None:
     i = incident(1, "2026-10-15T09:00", "2026-10-15T22:00", excluded="customer power")
-    [c] = month_report("2026-10", incidents=[i], terms=TERMS, now=jst("2026-11-01")).circuits
+    [c] = month_report(
+        "2026-10", incidents=[i], terms=TERMS, now=jst("2026-11-01"), first_seen=SEEN
+    ).circuits
     assert c.unavailable_s == 13 * 3600 and c.total.credit == 0 and not c.claims
     assert [e.incident.excluded for e in c.exclusions] == ["customer power"]
 

@@ -61,7 +61,10 @@ async def test_notice_accepted_within_a_second_sets_the_notification_time(tmp_pa
             )
             assert incident.notified == T0  # the injected clock did not move: accepted "at once"
             [msg] = [r for r in relay.received if "fault@cust.example" in r.rcpt_tos]
-            assert msg.message_id.startswith(f"<slawatch.c1.{incident.id}.opened.primary")
+            journal_id = await d.journal.journal_id()
+            assert msg.message_id.startswith(
+                f"<slawatch.{journal_id}.c1.{incident.id}.opened.primary"
+            )
         finally:
             await h.stop()
 
@@ -109,3 +112,22 @@ async def test_crash_between_sent_and_recorded_resends_once_same_message_id(tmp_
         resent = [r for r in relay.received if r.message_id == first.message_id]
         assert len(resent) == 2  # at least once; the duplicate carries the same Message-ID
         assert message_from_bytes(resent[1].content)["Message-ID"] == first.message_id
+
+
+async def test_a_new_journal_never_reuses_a_message_id(tmp_path: Path) -> None:
+    """Incident numbers restart at 1 in a new journal (a fresh install, another host), so the
+    journal's own id is part of every Message-ID: the customer's mail never shows two notices
+    about different outages as one message, and a relay never drops one as a duplicate."""
+    seen = []
+    with SmtpServer() as relay:
+        for n in (1, 2):
+            h = Harness(tmp_path / f"host{n}", relay_ports=[relay.port])
+            d = await h.start()
+            try:
+                h.prober.ok = False
+                await h.until(lambda: (i := d.tracker.open_incident("c1")) and i.notified)  # noqa: B023
+                assert d.tracker.open_incident("c1").id == 1  # type: ignore[union-attr]
+            finally:
+                await h.stop()
+        seen = [r.message_id for r in relay.received if "fault@cust.example" in r.rcpt_tos]
+    assert len(seen) == 2 and seen[0] != seen[1]

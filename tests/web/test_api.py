@@ -16,7 +16,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from monitor.core.errors import InputError
 from monitor.metrics import Metrics
 from monitor.web import make_app
-from monitor.web_page import CircuitStatus, OpenIncident, PathStatus, StatusView
+from monitor.web_page import (
+    CircuitStatus,
+    OpenIncident,
+    PathStatus,
+    StatusView,
+    UpcomingWindow,
+)
 
 TOKEN = "s3cret-token-0123456789"
 NOW = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
@@ -47,11 +53,22 @@ class Backend:
         return {"month": month, "circuits": []}
 
     async def add_maintenance(
-        self, circuit: str, start: datetime, end: datetime, note: str
+        self,
+        circuit: str,
+        start: datetime,
+        end: datetime,
+        note: str,
+        source: str = "api",
+        *,
+        announced_at: datetime | None = None,
+        by: str = "",
     ) -> dict[str, Any]:
         if circuit != "c1":
             raise InputError(f"unknown circuit {circuit!r}")
+        if announced_at is not None and announced_at > NOW:
+            raise InputError("announced_at is in the future", "announced_at")
         self.windows.append((circuit, start, end, note))
+        self.seen.append(("add", announced_at, by))
         return {"id": len(self.windows)}
 
     async def exclude(self, incident_id: int, reason: str) -> dict[str, Any]:
@@ -90,10 +107,12 @@ class Backend:
                     ),
                     days=tuple((date(2026, 9, 8) + timedelta(days=i), 1.0) for i in range(30)),
                     maintenance=(
-                        (
-                            NOW + timedelta(days=1),
-                            NOW + timedelta(days=1, hours=2),
-                            f"note {HOSTILE}",
+                        UpcomingWindow(
+                            start=NOW + timedelta(days=1),
+                            end=NOW + timedelta(days=1, hours=2),
+                            note=f"note {HOSTILE}",
+                            announced_at=NOW,
+                            late=False,
                         ),
                     ),
                 ),
@@ -174,6 +193,11 @@ async def test_maintenance_and_exclusion_need_the_token(
     ).status == 401
     r = await c.post("/api/maintenance", json=body, headers=AUTH)
     assert r.status == 201 and backend.windows[0][3] == "fibre work"
+    assert backend.seen[-1] == ("add", None, "api 127.0.0.1")  # told now; who: the client
+    told = {**body, "announced_at": "2026-10-01T09:00:00+09:00", "by": "duty engineer"}
+    assert (await c.post("/api/maintenance", json=told, headers=AUTH)).status == 201
+    assert backend.seen[-1] == ("add", datetime(2026, 10, 1, tzinfo=UTC), "duty engineer")
+    backend.windows.pop()
     r = await c.post("/api/incidents/1/exclude", json={"reason": "customer power"}, headers=AUTH)
     assert r.status == 200 and backend.excluded == {1: "customer power"}
     listed = await (await c.get("/api/maintenance")).json()  # reading needs no token
@@ -212,6 +236,20 @@ async def test_maintenance_and_exclusion_need_the_token(
             None,
         ),
         ("/api/maintenance", b'{"start": "2026-10-08T01:00:00+09:00"}', 400, "end"),
+        (
+            "/api/maintenance",
+            b'{"circuit": "c1", "start": "2026-10-08T01:00:00+09:00", '
+            b'"end": "2026-10-08T03:00:00+09:00", "announced_at": "2026-10-01T00:00"}',
+            400,
+            "announced_at",
+        ),
+        (
+            "/api/maintenance",
+            b'{"circuit": "c1", "start": "2026-10-08T01:00:00+09:00", '
+            b'"end": "2026-10-08T03:00:00+09:00", "announced_at": "2027-01-01T00:00+09:00"}',
+            400,
+            "announced_at",
+        ),
         ("/api/incidents/1/exclude", b'{"reason": ""}', 400, "reason"),
         ("/api/incidents/1/exclude", b"{}", 400, "reason"),
         ("/api/incidents/1/exclude", b'{"reason": "' + b"x" * 70_000 + b'"}', 413, None),
