@@ -2,11 +2,15 @@
 
 No build step, no external assets: inline CSS and a few lines of script that tick the
 countdowns between reloads (every 5 s). Every value from configuration or operators is
-escaped; state is shown by words as well as colours.
+escaped; state is shown by words as well as colours. :data:`POLICY` (the page's
+Content-Security-Policy) allows exactly that style and that script, by hash, and nothing
+else: no style attribute, no other script, no fetch, no frame.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
@@ -74,6 +78,7 @@ table.m td,table.m th{border:1px solid #333;padding:.35rem;text-align:center}
 .inc{background:#3b1111;padding:.5rem;border-radius:.3rem;margin:.4rem 0}
 .cd{font-size:1.6rem;font-weight:700;font-variant-numeric:tabular-nums}
 .strip{display:flex;gap:2px;margin-top:.4rem}.strip span{flex:1;height:1rem;background:#333}
+.strip .ok{background:#2e7d32}.strip .warn{background:#f9a825}.strip .bad{background:#c62828}
 .blind{background:#e65100;padding:.5rem;border-radius:.3rem;margin-bottom:.5rem}
 small{color:#aaa}
 """
@@ -88,6 +93,17 @@ Date.parse(e.dataset.since))/1000));e.textContent=Math.floor(s/3600)+'h '+
 Math.floor(s%3600/60)+'m '+s%60+'s'})}
 tick();setInterval(tick,1000);setTimeout(()=>location.reload(),5000);
 """
+
+
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+POLICY = (
+    f"default-src 'none'; style-src {_sha256(CSS)}; script-src {_sha256(SCRIPT)}; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+"""The page's Content-Security-Policy: its own inline CSS and script (by hash), nothing else."""
 
 
 def _t(at: datetime | None, tz: ZoneInfo) -> str:
@@ -138,11 +154,11 @@ def _strip(days: tuple[tuple[date, float | None], ...]) -> str:
     cells = []
     for day, frac in days:
         if frac is None:
-            colour, label = "#333", "no data"
+            klass, label = "none", "no data"
         else:
-            colour = "#2e7d32" if frac >= 0.9999 else ("#f9a825" if frac >= 0.99 else "#c62828")
+            klass = "ok" if frac >= 0.9999 else ("warn" if frac >= 0.99 else "bad")
             label = f"{frac * 100:.3f}%"
-        cells.append(f"<span style='background:{colour}' title='{day}: {label}'></span>")
+        cells.append(f"<span class='{klass}' title='{day}: {label}'></span>")
     return f"<div class='strip' aria-label='last 30 days'>{''.join(cells)}</div>"
 
 

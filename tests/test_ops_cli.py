@@ -107,7 +107,10 @@ def test_bad_input_is_named(october: list[str]) -> None:
     backwards = slawatch("maintenance", "add", "--circuit", "er-tokyo-1", "--start",
                          "2026-10-07T11:00:00+09:00", "--end", "2026-10-07T10:00:00+09:00",
                          *october)  # fmt: skip
-    assert backwards.returncode == 2 and "is not after --start" in backwards.stderr
+    assert (
+        backwards.returncode == 2
+        and "--end: end 2026-10-07T10:00:00+09:00 is not after" in backwards.stderr
+    )
     unknown = slawatch("maintenance", "add", "--circuit", "er-nowhere", "--start",
                        "2026-10-07T10:00:00+09:00", "--end", "2026-10-07T11:00:00+09:00",
                        *october)  # fmt: skip
@@ -124,6 +127,35 @@ def test_bad_input_is_named(october: list[str]) -> None:
     after_end = slawatch("maintenance", "add", *window, *start, "--announced-at",
                          "2026-10-07T12:00:00+09:00", *october)  # fmt: skip
     assert after_end.returncode == 2 and "is not before end" in after_end.stderr
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00", "--start: start 0001-01-01"),
+        ("2026-10-07T10:00:00+09:00", "9999-12-31T23:59:59-05:00", "--end: end 9999-12-31"),
+        ("2026-01-01T00:00:00+09:00", "2027-06-01T00:00:00+09:00", "at most 366 days"),
+    ],
+)
+def test_absurd_windows_exit_2_and_store_nothing(
+    october: list[str], start: str, end: str, message: str
+) -> None:
+    """Issue 10, item 4: 0001-01-01..9999-12-31 was stored, then every view answered 500."""
+    before = ok_json("maintenance", "list", *october)
+    done = slawatch("maintenance", "add", "--circuit", "er-tokyo-1", "--start", start,
+                    "--end", end, *october)  # fmt: skip
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert ok_json("maintenance", "list", *october) == before
+
+
+@pytest.mark.parametrize("given", ["٣", "²", "99999999999999999999999", "-1"])
+def test_ids_are_ascii_digits(october: list[str], given: str) -> None:
+    """Issue 10, item 8: int() reads '٣' as 3, so `remove ٣` withdrew window 3."""
+    done = slawatch("maintenance", "remove", given, *october)
+    assert done.returncode == 2 and "is not a number" in done.stderr, done.stderr
+    done = slawatch("incident", given, *october)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
 
 
 def test_no_journal_and_no_daemon(tmp_path: Path) -> None:

@@ -1,8 +1,15 @@
-"""``slawatch check-config FILE``: validate a configuration and print what it describes."""
+"""``slawatch check-config FILE``: validate a configuration and print what it describes.
+
+It checks what ``slawatch run`` checks before starting: the YAML, then every file and
+variable the configuration names (token, relay passwords, SNMP secrets), through the same
+code (service/preflight.py). Exit 2 with every problem; a token file others can read is a
+warning. ``--no-secrets`` checks the YAML alone (on a machine that is not the daemon's).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from monitor import config
 
@@ -10,17 +17,30 @@ from monitor import config
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("check-config", help="validate a configuration file and summarise it")
     p.add_argument("file", help="YAML configuration file")
+    p.add_argument(
+        "--no-secrets",
+        action="store_true",
+        help="check the YAML only, not the files and variables it names (token, passwords, keys)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from monitor.service.preflight import preflight
+
     s = config.load(args.file)
+    exposed = None if args.no_secrets else preflight(s)  # ConfigError naming each unreadable
+    if exposed:
+        print(f"warning: {exposed}", file=sys.stderr)
     print(f"{s.source}: OK")
     print(
         f"  timezone {s.timezone}; fail_after {s.fail_after}, recover_after {s.recover_after}; "
         f"probe every {s.probe_interval_s:g} s, timeout {s.probe_timeout_s:g} s"
     )
-    print(f"  journal {s.journal}; http {s.http.listen}")
+    print(
+        f"  journal {s.journal}; http {s.http.listen}, at most {s.http.max_connections} "
+        f"connections, {s.http.request_timeout_s:g} s per request"
+    )
     controls = ", ".join(f"{t.name} ({t.address})" for t in s.control_targets) or "none"
     print(f"  control targets: {controls}")
     relays = ", ".join(f"{r.host}:{r.port}/{r.tls}" for r in s.notify.smtp)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from monitor import config
 from monitor.commands.ops_client import ApiOps, Ops, connect
+from monitor.core.bounds import BoundsError, check_time, check_window, parse_id
 from monitor.core.errors import InputError
 
 
@@ -46,14 +47,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=incidents)
     p = sub.add_parser("incident", help="one incident: figures and timeline")
     _common(p)
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=_id)
     p.set_defaults(func=incident)
     p = sub.add_parser(
         "exclude",
         help="exclude an incident from credits (Article 8 §2: not the carrier's fault)",
     )
     _common(p)
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=_id)
     p.add_argument("--reason", required=True, help="customer-caused, not attributable, ...")
     p.set_defaults(func=exclude)
     _maintenance(sub)
@@ -82,11 +83,18 @@ def _maintenance(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     ls.set_defaults(func=maintenance_list)
     rm = verbs.add_parser("remove", help="withdraw an announced window by id")
     _common(rm)
-    rm.add_argument("id", type=int)
+    rm.add_argument("id", type=_id)
     rm.set_defaults(func=maintenance_remove)
 
 
 # -- argument types -------------------------------------------------------------------------
+def _id(text: str) -> int:
+    try:
+        return parse_id(text, "id")
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _aware(text: str) -> datetime:
     try:
         at = datetime.fromisoformat(text)
@@ -291,8 +299,12 @@ def maintenance_list(args: argparse.Namespace, settings: config.Settings, ops: O
 
 
 def maintenance_add(args: argparse.Namespace) -> int:
-    if args.end <= args.start:
-        raise InputError(f"--end {args.end.isoformat()} is not after --start; swap them")
+    try:
+        check_window(args.start, args.end)  # the rule the API and the YAML apply
+        if args.announced_at is not None:
+            check_time(args.announced_at, "announced_at")
+    except BoundsError as exc:
+        raise InputError(f"--{exc.field.replace('_', '-')}: {exc}") from None
     return _maintenance_add(args)
 
 

@@ -53,7 +53,7 @@ class ApiOps:
             pass  # 503: up but unhealthy (stale probes): its API still answers
         except (urllib.error.URLError, OSError):
             return None
-        from monitor.service.app import read_token
+        from monitor.service.preflight import read_token
 
         return cls(base, read_token(settings.http.token_file))
 

@@ -21,12 +21,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line a job run is noise
+    from monitor.service.logs import configure
+
+    configure(args.log_level)
     settings = config.load_or_demo(args.config)
     if not args.config:
         print(
@@ -70,8 +67,6 @@ def _reload(app: object, path: str | None) -> None:
         log.warning("SIGHUP: running the built-in demo, nothing to reload")
         return
     try:
-        new = config.load(path)
+        app.reload(config.load(path))
     except MonitorError as exc:
         log.error("reload refused, the old configuration stays in force: %s", exc)
-        return
-    app.reload(new)

@@ -6,7 +6,7 @@ and what to do about it, as one :class:`ConfigError`. See ``config/example.yaml`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -14,7 +14,15 @@ from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.config.fields import (
     Address,
@@ -24,10 +32,12 @@ from monitor.config.fields import (
     check_aware,
     check_host_port,
     check_zone,
+    not_a_number,
     split_host_port,
 )
 from monitor.config.snmp import RouterConfig, TrapsConfig, read_secret
 from monitor.core.assess import CircuitTerms
+from monitor.core.bounds import BoundsError, check_time, check_window
 from monitor.core.deadlines import Group, policy_groups
 from monitor.core.errors import ConfigError
 from monitor.core.model import Demarc, MaintenanceWindow, PathKey, Router
@@ -60,17 +70,21 @@ class MaintenanceConfig(Strict):
     note: str = ""
     announced_at: datetime | None = None
 
+    _not_a_number = field_validator("start", "end", "announced_at", mode="before")(not_a_number)
     _check_aware = field_validator("start", "end", "announced_at")(
         lambda v: None if v is None else check_aware(v)
     )
 
     @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.end <= self.start:
-            raise ValueError(
-                f"end {self.end.isoformat()} is not after start "
-                f"{self.start.isoformat()}; swap them or fix the date"
-            )
+    def _sane(self) -> Self:
+        """core/bounds.py: within 2000..2100, end after start, at most a year long; and
+        told of before it ended."""
+        try:
+            check_window(self.start, self.end)
+            if self.announced_at is not None:
+                check_time(self.announced_at, "announced_at")
+        except BoundsError as exc:
+            raise ValueError(str(exc)) from None
         if self.announced_at is not None and self.announced_at >= self.end:
             raise ValueError(
                 f"announced_at {self.announced_at.isoformat()} is not before end "
@@ -101,7 +115,7 @@ class EscalationConfig(Strict):
     """A contact group notified ``after_min`` minutes after detection if still open."""
 
     name: str
-    after_min: float = Field(ge=0)
+    after_min: StrictFloat = Field(ge=0)
     contacts: tuple[ContactConfig, ...]
 
     _contacts = field_validator("contacts", mode="before")(
@@ -111,13 +125,13 @@ class EscalationConfig(Strict):
 
 class CircuitConfig(Strict):
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
-    monthly_fee_yen: int = Field(gt=0)
-    static_nat_fee_yen: int = Field(default=0, ge=0)
+    monthly_fee_yen: StrictInt = Field(gt=0)
+    static_nat_fee_yen: StrictInt = Field(default=0, ge=0)
     contacts: tuple[ContactConfig, ...]
     paths: tuple[PathConfig, ...]
     maintenance: tuple[MaintenanceConfig, ...] = ()
     timezone: str | None = None
-    probe_interval_s: float | None = Field(default=None, gt=0, le=3600)
+    probe_interval_s: StrictFloat | None = Field(default=None, gt=0, le=3600)
     escalation: tuple[EscalationConfig, ...] = ()
     routers: dict[Router, RouterConfig] = Field(default_factory=dict)
 
@@ -177,6 +191,8 @@ class ControlTargetConfig(Strict):
 class HttpConfig(Strict):
     listen: str = "127.0.0.1:9713"
     token_file: Path | None = None
+    max_connections: StrictInt = Field(default=256, ge=8, le=65536)
+    request_timeout_s: StrictFloat = Field(default=10.0, gt=0, le=300)
 
     _listen = field_validator("listen")(lambda v: check_host_port(v))
 
@@ -187,14 +203,14 @@ class HttpConfig(Strict):
 
 class SmtpRelayConfig(Strict):
     host: str = Field(min_length=1)
-    port: int = Field(default=25, gt=0, lt=65536)
+    port: StrictInt = Field(default=25, gt=0, lt=65536)
     tls: Literal["none", "starttls", "implicit"] = "none"
     username: str | None = None
     password_file: Path | None = None
     password_env: str | None = None
-    timeout_s: float = Field(default=10.0, gt=0)
+    timeout_s: StrictFloat = Field(default=10.0, gt=0)
     ca_file: Path | None = None
-    verify: bool = True
+    verify: StrictBool = True
     name: str | None = None
 
 
@@ -202,8 +218,8 @@ class NotifyConfig(Strict):
     from_: Email = Field(default="slawatch@localhost", alias="from")
     noc: tuple[Email, ...] = ()
     noc_lang: Literal["ja", "en"] = "ja"
-    warn_before_deadline_min: float = Field(default=10, ge=0, lt=30)
-    reminder_every_min: float | None = Field(default=60, gt=0)
+    warn_before_deadline_min: StrictFloat = Field(default=10, ge=0, lt=30)
+    reminder_every_min: StrictFloat | None = Field(default=60, gt=0)
     smtp: tuple[SmtpRelayConfig, ...] = ()
     maildir: Path = Path("./var/maildir")
 
@@ -212,10 +228,10 @@ class Settings(Strict):
     """The whole configuration; ``source`` names the file it came from."""
 
     timezone: str = "Asia/Tokyo"
-    fail_after: int = Field(default=3, ge=1, le=100)
-    recover_after: int = Field(default=2, ge=1, le=100)
-    probe_interval_s: float = Field(default=1.0, gt=0, le=3600)
-    probe_timeout_s: float = Field(default=1.0, gt=0, le=60)
+    fail_after: StrictInt = Field(default=3, ge=1, le=100)
+    recover_after: StrictInt = Field(default=2, ge=1, le=100)
+    probe_interval_s: StrictFloat = Field(default=1.0, gt=0, le=3600)
+    probe_timeout_s: StrictFloat = Field(default=1.0, gt=0, le=60)
     journal: Path = Path("./var/slawatch.db")
     http: HttpConfig = HttpConfig()
     control_targets: tuple[ControlTargetConfig, ...] = ()
@@ -236,6 +252,26 @@ class Settings(Strict):
         if dupes:
             raise ValueError(f"duplicate circuit id {', '.join(dupes)}; each id must be unique")
         return circuits
+
+    @model_validator(mode="after")
+    def _timeout_fits(self) -> Self:
+        """A probe's answer must arrive before the path's next probe is sent, or a late
+        result would overtake a newer one."""
+        t = self.probe_timeout_s
+        if t > self.probe_interval_s:
+            raise ValueError(
+                f"probe_timeout_s ({t:g} s) is longer than probe_interval_s "
+                f"({self.probe_interval_s:g} s); set probe_timeout_s ≤ "
+                f"{self.probe_interval_s:g} or raise probe_interval_s"
+            )
+        for n, c in enumerate(self.circuits):
+            if c.probe_interval_s is not None and t > c.probe_interval_s:
+                raise ValueError(
+                    f"circuits[{n}].probe_interval_s ({c.probe_interval_s:g} s) is shorter than "
+                    f"probe_timeout_s ({t:g} s); raise circuits[{n}].probe_interval_s to "
+                    f"{t:g} or more, or lower probe_timeout_s"
+                )
+        return self
 
     @field_validator("control_targets")
     @classmethod
@@ -380,7 +416,32 @@ def parse(data: Any, source: str = "<memory>") -> Settings:
         raise ConfigError(f"{source}: {len(lines)} error(s)\n  " + "\n  ".join(lines)) from None
 
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~6x faster on big files
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~6x faster on big files
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """The safe loader, refusing a key given twice in one mapping (YAML 1.2 forbids it;
+    PyYAML keeps the last, so a second ``circuits:`` silently dropped the first). Keys
+    that ``<<: *anchor`` merges in may be overridden, as YAML intends."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE:
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, Hashable):
+                continue  # the base class refuses it, with its own message
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None,
+                    f"duplicate key {key!r} (first on line {seen[key]}); give each key once",
+                    key_node.start_mark,
+                )  # fmt: skip
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def _load_yaml(text: str) -> Any:

@@ -26,9 +26,22 @@ def check_zone(name: str) -> str:
 
 def check_address(value: str) -> str:
     try:
-        return str(ipaddress.ip_address(value))
+        address = ipaddress.ip_address(value)
     except ValueError:
         raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:  # probed over IPv6 it would never answer as the IPv4 host does
+        raise ValueError(
+            f"{value!r} is an IPv4-mapped IPv6 address; write {mapped} (the IPv4 form)"
+        )
+    return str(address)
+
+
+def not_a_number(value: object) -> object:
+    """Before-validator for times: a bare number is not read as seconds since 1970."""
+    if isinstance(value, int | float):
+        raise ValueError(f"{value!r} is a number; write a time like 2026-10-05T01:00:00+09:00")
+    return value
 
 
 def check_aware(value: datetime) -> datetime:

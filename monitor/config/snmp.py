@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictFloat, StrictInt, field_validator, model_validator
 
 from monitor.config.fields import Address, Strict, check_address, check_host_port, split_host_port
 from monitor.core.errors import ConfigError
@@ -75,11 +75,11 @@ class RouterConfig(Strict):
     """A router's SNMP agent: polled for the state of its interfaces and BGP peers."""
 
     address: Address
-    port: int = Field(default=161, gt=0, lt=65536)
+    port: StrictInt = Field(default=161, gt=0, lt=65536)
     snmp: SnmpCredentialsConfig
-    poll_interval_s: float = Field(default=10.0, gt=0, le=3600)
-    timeout_s: float = Field(default=1.0, gt=0, le=60)
-    retries: int = Field(default=1, ge=0, le=10)
+    poll_interval_s: StrictFloat = Field(default=10.0, gt=0, le=3600)
+    timeout_s: StrictFloat = Field(default=1.0, gt=0, le=60)
+    retries: StrictInt = Field(default=1, ge=0, le=10)
     interfaces: dict[Demarc, InterfaceConfig] = Field(default_factory=dict)
     bgp_peers: dict[Demarc, Address] = Field(default_factory=dict)
 
@@ -108,8 +108,8 @@ class TrapUserConfig(Strict):
 class BurstConfig(Strict):
     """The re-probe a trap triggers: ``count`` rounds ``spacing_s`` apart."""
 
-    count: int = Field(default=3, ge=1, le=20)
-    spacing_s: float = Field(default=0.2, gt=0, le=10)
+    count: StrictInt = Field(default=3, ge=1, le=20)
+    spacing_s: StrictFloat = Field(default=0.2, gt=0, le=10)
 
 
 class TrapsConfig(Strict):

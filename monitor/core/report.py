@@ -56,6 +56,7 @@ from fractions import Fraction
 from monitor.core import intervals, sla
 from monitor.core.assess import Assessment, CircuitTerms, assess
 from monitor.core.availability import measure
+from monitor.core.bounds import check_year
 from monitor.core.errors import InputError
 from monitor.core.intervals import Span
 from monitor.core.model import Announced, Interval
@@ -64,7 +65,7 @@ from monitor.core.tracker import Incident
 EXPIRING_WITHIN = timedelta(days=30)
 """A claim is flagged ``expiring`` this long before its last day (the day itself included)."""
 
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 
 _NOTHING = Fraction(0)
 _FOREVER = datetime.max.replace(tzinfo=UTC)
@@ -179,11 +180,12 @@ class MonthReport:
 
 
 def parse_month(text: str) -> tuple[int, int]:
-    """``"2026-10"`` -> ``(2026, 10)``; InputError otherwise."""
-    m = MONTH.match(text)
+    """``"2026-10"`` -> ``(2026, 10)``, ASCII digits, the year within core/bounds.py's;
+    InputError otherwise."""
+    m = MONTH.fullmatch(text)
     if m is None:
         raise InputError(f"{text!r} is not a month: write YYYY-MM, e.g. 2026-10")
-    return int(m.group(1)), int(m.group(2))
+    return check_year(int(m.group(1))), int(m.group(2))
 
 
 def month_span(month: str, tz: tzinfo) -> Span:

@@ -1,7 +1,8 @@
 """The rules for a maintenance window an operator announces through the API or the CLI
 (docs/contract.md, "Announced suspensions do not count").
 
-A window excludes time only from when the customer was told of it. Recorded now with no
+Its times lie within the sane bounds of core/bounds.py. A window excludes time only from when
+the customer was told of it. Recorded now with no
 earlier announcement stated, it counts from now; an earlier moment may be stated, a later one
 may not (the customer has not been told yet), and a moment after the window's end would make
 it exclude nothing, so it is refused with the field named.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from monitor.core.bounds import check_time, check_window
 from monitor.core.errors import InputError
 from monitor.core.model import MaintenanceWindow, require_aware
 
@@ -25,11 +27,9 @@ def announce(
 ) -> MaintenanceWindow:
     """The window to record at ``now`` (aware): InputError naming the field when a rule is
     broken. Times are kept in UTC."""
-    require_aware(start, "start")
-    require_aware(end, "end")
-    if end <= start:
-        raise InputError(f"end {end.isoformat()} is not after start {start.isoformat()}", "end")
+    check_window(require_aware(start, "start"), require_aware(end, "end"))
     told = now if announced_at is None else require_aware(announced_at, "announced_at")
+    check_time(told, "announced_at")
     if told > now:
         raise InputError(
             f"announced_at {told.isoformat()} is in the future: a window counts from when the "

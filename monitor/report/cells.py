@@ -3,6 +3,7 @@ how a time, a duration, yen or an incident's row reads, so the formats differ on
 
 Times are shown in the circuit's timezone; durations as ``H:MM:SS`` (hours may exceed 24);
 availability as a percentage rounded *down* to 3 decimals, so 99.9996% never shows as 100%.
+Text from operators (maintenance notes, exclusion reasons) goes through :func:`clean`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from monitor.core.report import CircuitMonth, Claim, Entry, MonthReport
 from monitor.report.words import WORDS, Lang
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_SHOWN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+"""Characters that act instead of showing: controls (NUL, ESC), format characters (the bidi
+overrides and isolates such as U+202E, zero-width ones), surrogates, line separators."""
 
 COLUMNS = (
     "col_id",
@@ -185,13 +189,17 @@ def maintenance_lines(w: Words, c: CircuitMonth) -> list[str]:
     and where it was recorded; a window recorded after it began says so (SLA.md §1)."""
     out = []
     for a in c.maintenance:
-        source = w("source_config") if a.source == "config" else w("source_other", source=a.source)
+        source = (
+            w("source_config")
+            if a.source == "config"
+            else w("source_other", source=clean(a.source))
+        )
         notes = [source]
         if a.window.told != a.window.start:
             notes.append(w("announced", at=when(a.window.told, c.tz, seconds=False)))
         if a.late:
             notes.append(w("recorded_late"))
-        note = f" {a.window.note}" if a.window.note else ""
+        note = f" {clean(a.window.note)}" if a.window.note else ""
         span = f"{when(a.window.start, c.tz, seconds=False)} - "
         span += f"{when(a.window.end, c.tz, seconds=False)}{note}"
         out.append(w("paren", text=span, note=", ".join(notes)))
@@ -199,7 +207,7 @@ def maintenance_lines(w: Words, c: CircuitMonth) -> list[str]:
 
 
 def exclusion_lines(c: CircuitMonth) -> list[str]:
-    return [f"#{e.incident.id}: {e.incident.excluded}" for e in c.exclusions]
+    return [f"#{e.incident.id}: {clean(e.incident.excluded or '')}" for e in c.exclusions]
 
 
 def gap_lines(w: Words, c: CircuitMonth) -> list[str]:
@@ -258,6 +266,22 @@ def as_of(w: Words, r: MonthReport) -> str:
     tz = r.circuits[0].tz if r.circuits else r.now.tzinfo
     assert tz is not None
     return w("as_of", at=stamp(r.now, tz))
+
+
+def clean(text: str) -> str:
+    """Operator text as a report may show it: every character that would act instead of
+    showing (see ``_SHOWN``) written out as ``<U+202E>``, line breaks and tabs as a space,
+    so a reason can neither hide nor reorder what a reader sees. Shown, not dropped: a
+    report is evidence."""
+    if text.isprintable():
+        return text
+    return "".join(_shown(ch) for ch in text)
+
+
+def _shown(ch: str) -> str:
+    if unicodedata.category(ch) not in _SHOWN:
+        return ch  # printable, or a space such as U+3000 (ideographic)
+    return " " if ch.isspace() else f"<U+{ord(ch):04X}>"
 
 
 @functools.lru_cache(maxsize=4096)

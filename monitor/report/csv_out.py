@@ -3,20 +3,28 @@ and one row (incident fields empty) for a circuit with none. For spreadsheets an
 
 Values are written as the JSON output writes them (ISO times with the circuit's offset, exact
 fractions, seconds as floats, ``true``/``false``), so a figure reads the same in every
-format. Header names are the JSON field names; the circuit's month figures are prefixed ``month_``,
-the incident's id and own month are ``incident`` and ``incident_month``. Language-neutral
-(``--lang`` does not apply). UTF-8, CRLF line ends (RFC 4180).
+format, except that operator text is made safe for a spreadsheet: controls and bidi
+characters as in the other formats (report/cells.py ``clean``), and a cell that would start
+a formula (``=``, ``+``, ``-``, ``@``) and is not a number is prefixed with ``'`` (OWASP's
+advice against CSV injection). Header names are the JSON field names; the circuit's month
+figures are prefixed ``month_``, the incident's id and own month are ``incident`` and
+``incident_month``. Language-neutral (``--lang`` does not apply). UTF-8, CRLF line ends
+(RFC 4180).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from monitor.core.report import MonthReport
+from monitor.report.cells import clean
 from monitor.report.json_out import month_object
+
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?(/[0-9]+)?")
 
 CIRCUIT_FIELDS = (
     ("month", "month"),
@@ -69,7 +77,10 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    text = clean(str(value))
+    if text.startswith(("=", "+", "-", "@")) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def _status(claims: list[dict[str, Any]], incident: int) -> str:

@@ -80,7 +80,7 @@ def timeline(w: Words, c: CircuitMonth, n: int = 0) -> str:
             ticks.append(f"<text x='{x + 2:.1f}' y='{TOP + BAR + 16}'>{d + 1}</text>")
 
     def label(kind: str, lo: datetime, hi: datetime | None, note: str = "") -> str:
-        extra = f" {note}" if note else ""
+        extra = f" {cells.clean(note)}" if note else ""
         until = w("open") if hi is None else cells.when(hi, c.tz)
         return f"{w(kind)} {cells.when(lo, c.tz)} - {until}{extra}"
 

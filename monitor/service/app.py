@@ -15,18 +15,19 @@ from typing import TYPE_CHECKING
 
 from monitor import __version__
 from monitor.config import Settings
-from monitor.core.errors import ConfigError
 from monitor.metrics import Metrics
 from monitor.probes.icmp import IcmpEngine
 from monitor.service import systemd
 from monitor.service.backend import Backend
 from monitor.service.daemon import Daemon
+from monitor.service.fds import http_connections
 from monitor.service.jobs import Jobs
+from monitor.service.preflight import preflight, read_token, snmp_wanted
 from monitor.service.transports import build_transport
 from monitor.store import open_store
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
-from monitor.web import make_app, serve
+from monitor.web import IN_FLIGHT, Limits, make_app, serve
 
 if TYPE_CHECKING:
     from monitor.service.snmp_watch import SnmpWatch
@@ -34,31 +35,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("slawatch")
 
 
-def read_token(path: Path | None) -> str | None:
-    """The API bearer token from ``http.token_file`` (first line), or None."""
-    if path is None:
-        return None
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"http.token_file {path}: cannot read: {exc.strerror}") from None
-    if len(token) < 16:
-        raise ConfigError(
-            f"http.token_file {path}: token shorter than 16 characters; "
-            "generate one with `openssl rand -hex 32`"
-        )
-    return token
-
-
-def snmp_wanted(settings: Settings) -> bool:
-    """SNMP runs when a circuit names a router or the trap receiver is configured."""
-    return settings.snmp_traps is not None or any(c.routers for c in settings.circuits)
-
-
 class App:
     """Everything ``slawatch run`` starts, in order, and stops in reverse."""
 
     def __init__(self, settings: Settings) -> None:
+        exposed = preflight(settings)  # every secret it reads, as check-config does
+        if exposed:
+            log.warning("%s", exposed)
         self.settings = settings
         self.metrics = Metrics(version=__version__)
         self.token = read_token(settings.http.token_file)
@@ -94,7 +77,13 @@ class App:
                          timezone=s.timezone, reports=reports)  # fmt: skip
         self.jobs.start()
         host, port = s.http.host_port
-        self._runner = await serve(make_app(backend, self.metrics, token=self.token), host, port)
+        limits = Limits(  # last: the descriptors left once everything else is open
+            max_connections=http_connections(s.http.max_connections, in_flight=IN_FLIGHT),
+            request_timeout_s=s.http.request_timeout_s,
+        )
+        app = make_app(backend, self.metrics, token=lambda: self.token, limits=limits)
+        self._runner = await serve(app, host, port)
+        log.info("http: at most %d connections", limits.max_connections)
         systemd.notify("READY=1")
         interval = systemd.watchdog_interval()
         if interval:
@@ -106,9 +95,15 @@ class App:
             await asyncio.sleep(interval)
 
     def reload(self, new: Settings) -> None:
+        """Apply ``new``; ConfigError (nothing changed) when a secret it names cannot be read.
+        The API token is read again: a rotated token applies at once."""
+        exposed = preflight(new)  # first: every secret readable, or the old one stays
+        if exposed:
+            log.warning("%s", exposed)
         systemd.notify("RELOADING=1")
         assert self.daemon is not None
-        if self.snmp is not None:  # first: it re-reads secrets and may refuse the new config
+        self.token = read_token(new.http.token_file)
+        if self.snmp is not None:
             self.snmp.reload(new)
         elif snmp_wanted(new):
             log.warning("SNMP was added: restart slawatch to start polling")

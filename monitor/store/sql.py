@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from monitor.core.bounds import clamp_window
 from monitor.core.errors import InputError
 from monitor.core.facts import Fact, SnmpObserved
 from monitor.core.inputs import Resume
@@ -306,9 +307,10 @@ def _incident(row: Row) -> Incident:
 
 
 def _window(row: Row) -> Announced:
+    """A stored window, read within the sane bounds (an older version stored any dates)."""
     i, circuit, start, end, note, source, told, created, by = row
-    window = MaintenanceWindow(
-        start=at_db(start), end=at_db(end), note=note, announced_at=from_db(told)
+    window = clamp_window(
+        MaintenanceWindow(start=at_db(start), end=at_db(end), note=note, announced_at=from_db(told))
     )
     return Announced(
         id=int(i),

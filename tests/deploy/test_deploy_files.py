@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.service.fds import RESERVE
+from monitor.web import IN_FLIGHT, Limits
 from tests.support import require_tool
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -88,6 +90,8 @@ def test_systemd_unit() -> None:
     assert svc["WatchdogSec"] == "30s"
     assert svc["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert svc["NoNewPrivileges"] == "yes"
+    # issue 10: idle connections must not take the descriptors notices need
+    assert int(svc["LimitNOFILE"]) >= Limits().max_connections + IN_FLIGHT + RESERVE + 100
     assert "--config /etc/slawatch/config.yaml" in svc["ExecStart"]
     assert parser["Install"]["WantedBy"] == "multi-user.target"
 

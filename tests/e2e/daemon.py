@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -81,18 +82,28 @@ class Daemon:
         *,
         smtp_port: int | None = None,
         extra: dict[str, Any] | None = None,
+        nofile: int | None = None,
     ) -> Daemon:
-        """Write a config for ``topo`` under ``tmp`` and start the daemon on a free port."""
+        """Write a config for ``topo`` under ``tmp`` and start the daemon on a free port;
+        ``nofile`` lowers the daemon's RLIMIT_NOFILE (soft and hard)."""
         topo.restore_all()
         port = free_port()
         cfg = config(topo, tmp, port=port, smtp_port=smtp_port, extra=extra)
-        d = cls(topo, cfg, port, tmp / "daemon.log")
+        d = cls(topo, cfg, port, tmp / "daemon.log", nofile=nofile)
         d.start()
         return d
 
-    def __init__(self, topo: Topology, cfg: Path, port: int, log: Path) -> None:
+    def __init__(
+        self, topo: Topology, cfg: Path, port: int, log: Path, *, nofile: int | None = None
+    ) -> None:
         self.topo, self.cfg, self.port, self.log = topo, cfg, port, log
+        self.nofile = nofile
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def _limits(self) -> None:
+        """In the child, before exec: the descriptor limit the test asked for."""
+        if self.nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def start(self) -> None:
         with open(self.log, "ab") as fh:  # the child keeps its own copy of the descriptor
@@ -102,6 +113,7 @@ class Daemon:
                 stdout=fh,
                 stderr=fh,
                 cwd=str(self.cfg.parent),
+                preexec_fn=self._limits,
             )
         self.wait_for(lambda: self.get("/healthz") is not None, 15, "daemon answering")
 

@@ -1,7 +1,7 @@
 """The report's JSON figures are the API's and the replay's: one computation, three doors.
 
 - From the journal, ``slawatch report --format json`` against ``GET /api/sla`` served by the
-  real DaemonBackend over the same journal (the daemon's own view of it: configured terms
+  real service backend over the same journal (the daemon's own view of it: configured terms
   plus the windows announced through the API, the journal's gaps and blind intervals).
 - From events, ``slawatch report --events`` against ``slawatch replay``.
 """

@@ -1,0 +1,193 @@
+"""The configuration takes what it says and nothing else (issue 10, items 4 and 9).
+
+Duplicate keys are refused with their line, numbers and booleans must be written as such,
+maintenance windows lie within sane dates, a probe's timeout fits in its interval, and
+``check-config`` reads every secret ``run`` reads.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from monitor import config
+from monitor.cli import main
+from monitor.core.errors import ConfigError
+
+ISSUE2 = Path(__file__).parent / "fixtures" / "issue2.yaml"
+
+
+def data() -> dict[str, Any]:
+    loaded = yaml.safe_load(ISSUE2.read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def refused(value: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        config.parse(value, "test.yaml")
+    return str(caught.value)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+# -- duplicate keys ---------------------------------------------------------------------------
+def test_a_second_circuits_key_is_refused_with_its_line(tmp_path: Path) -> None:
+    text = ISSUE2.read_text()
+    second = "circuits:\n  - id: er-other\n"
+    path = write(tmp_path, text + second)
+    line = text.count("\n") + 1
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    message = str(caught.value)
+    assert "duplicate key 'circuits'" in message and f"line {line}" in message, message
+
+
+def test_a_duplicate_key_inside_a_circuit_is_refused(tmp_path: Path) -> None:
+    text = ISSUE2.read_text().replace(
+        "    monthly_fee_yen: 300000\n",
+        "    monthly_fee_yen: 300000\n    monthly_fee_yen: 30000\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        config.load(write(tmp_path, text))
+    assert "duplicate key 'monthly_fee_yen'" in str(caught.value)
+
+
+def test_merge_keys_still_work(tmp_path: Path) -> None:
+    """``<<: *anchor`` with an override is YAML's own way to repeat keys; it stays allowed."""
+    text = ISSUE2.read_text().replace(
+        "control_targets:", "defaults: &d {probe: icmp}\ncontrol_targets:", 1
+    )
+    text = text.replace(
+        "{router: active,  demarc: primary,   address: 198.18.1.2}",
+        "{<<: *d, router: active, demarc: primary, address: 198.18.1.2, probe: icmp}",
+    )
+    with pytest.raises(ConfigError) as caught:  # only the stray top-level key is wrong
+        config.load(write(tmp_path, text))
+    assert "defaults: unknown key" in str(caught.value)
+    assert "duplicate" not in str(caught.value)
+
+
+# -- strict types -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "value", "where"),
+    [
+        (("fail_after",), True, "fail_after"),  # YAML `yes`
+        (("recover_after",), "2", "recover_after"),
+        (("probe_interval_s",), "1", "probe_interval_s"),
+        (("circuits", 0, "monthly_fee_yen"), "300000", "circuits[0].monthly_fee_yen"),
+        (("circuits", 0, "monthly_fee_yen"), 300000.0, "circuits[0].monthly_fee_yen"),
+        (("circuits", 0, "maintenance", 0, "start"), 1790000000, "maintenance[0].start"),
+    ],
+)
+def test_numbers_and_booleans_are_not_guessed(
+    path: tuple[Any, ...], value: Any, where: str
+) -> None:
+    d = data()
+    target = d
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    assert where in refused(d)
+
+
+def test_smtp_port_and_verify_must_be_a_number_and_a_boolean() -> None:
+    d = data()
+    d["notify"] = {"smtp": [{"host": "relay", "port": "25"}]}
+    assert "notify.smtp[0].port" in refused(d)
+    d["notify"] = {"smtp": [{"host": "relay", "verify": "no"}]}
+    assert "notify.smtp[0].verify" in refused(d)
+
+
+def test_an_ipv4_mapped_ipv6_address_is_refused_with_the_ipv4_form() -> None:
+    d = data()
+    d["circuits"][0]["paths"][0]["address"] = "::ffff:127.0.0.5"
+    message = refused(d)
+    assert "circuits[0].paths[0].address" in message and "127.0.0.5" in message
+    d = data()
+    d["control_targets"][0]["address"] = "::ffff:7f00:1"
+    assert "write 127.0.0.1" in refused(d)
+
+
+# -- maintenance windows within sane dates ------------------------------------------------------
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00", "outside 2000-01-01"),
+        ("2026-10-05T01:00:00+09:00", "2100-01-01T00:00:00+00:00", "outside 2000-01-01"),
+        ("2026-01-01T00:00:00+09:00", "2027-01-03T00:00:00+09:00", "at most 366 days"),
+    ],
+)
+def test_absurd_maintenance_windows_are_refused(start: str, end: str, message: str) -> None:
+    d = data()
+    d["circuits"][0]["maintenance"] = [{"start": start, "end": end}]
+    text = refused(d)
+    assert "circuits[0].maintenance[0]" in text and message in text, text
+
+
+# -- a probe's timeout fits in its interval -------------------------------------------------------
+def test_probe_timeout_longer_than_the_interval_is_refused() -> None:
+    d = data()
+    d["probe_interval_s"], d["probe_timeout_s"] = 1, 2
+    text = refused(d)
+    assert "probe_timeout_s" in text and "probe_interval_s" in text and "≤ 1" in text, text
+
+
+def test_a_circuit_interval_shorter_than_the_timeout_is_refused() -> None:
+    d = data()
+    d["probe_timeout_s"] = 1
+    d["circuits"][0]["probe_interval_s"] = 0.5
+    text = refused(d)
+    assert "circuits[0].probe_interval_s" in text and "probe_timeout_s" in text, text
+
+
+# -- check-config reads what run reads ---------------------------------------------------------
+def test_check_config_reads_every_secret_run_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SLAWATCH_TEST_NO_SUCH_VAR", raising=False)
+    d = data()
+    d["http"] = {"token_file": str(tmp_path / "missing.token")}
+    d["notify"] = {
+        "smtp": [
+            {"host": "relay-a", "tls": "starttls", "username": "u",
+             "password_file": str(tmp_path / "missing.password")},
+            {"host": "relay-b", "tls": "starttls", "username": "u",
+             "password_env": "SLAWATCH_TEST_NO_SUCH_VAR"},
+        ]
+    }  # fmt: skip
+    d["circuits"][0]["routers"] = {
+        "active": {
+            "address": "198.18.1.1",
+            "snmp": {"version": "2c", "community": {"env": "SLAWATCH_TEST_NO_SUCH_VAR"}},
+            "interfaces": {"primary": {"if_name": "ge-0/0/1"}},
+        }
+    }
+    path = write(tmp_path, yaml.safe_dump(d))
+    assert main(["check-config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "http.token_file" in err and "missing.token" in err, err
+    assert "missing.password" in err, err
+    assert "SLAWATCH_TEST_NO_SUCH_VAR" in err and "routers.active.snmp.community" in err, err
+    assert "Traceback" not in err
+    assert main(["check-config", "--no-secrets", str(path)]) == 0  # the YAML alone is fine
+
+
+def test_check_config_passes_when_every_secret_is_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = tmp_path / "api.token"
+    token.write_text("t" * 32 + "\n")
+    os.chmod(token, 0o600)
+    d = data()
+    d["http"] = {"token_file": str(token)}
+    assert main(["check-config", str(write(tmp_path, yaml.safe_dump(d)))]) == 0
+    assert "OK" in capsys.readouterr().out
