@@ -10,12 +10,13 @@ behind the operator's back.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from monitor.core.errors import JournalError
+from monitor.core.errors import FencedError, JournalError
 from monitor.store.base import Row
 from monitor.store.schema import MIGRATIONS, VERSION
 from monitor.store.sql import SqlStore
@@ -25,6 +26,11 @@ def explain(path: Path, exc: sqlite3.Error) -> JournalError:
     """A sqlite3 error as what the operator should do about it."""
     text = str(exc)
     low = text.lower()
+    if low.startswith("fenced"):
+        return FencedError(
+            f"{path}: notice claim refused ({text}): another node holds the lease now, or "
+            "this node's lease lapsed: stop sending"
+        )
     if "full" in low:
         return JournalError(
             f"journal write failed: disk full ({path}): free space; nothing already recorded "
@@ -79,6 +85,7 @@ class SqliteDatabase:
             ) from None
         try:
             conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
+            conn.create_function("journal_now_us", 0, _now_us)
         except sqlite3.Error as exc:
             raise explain(p, exc) from exc
         db = cls(conn, p)
@@ -114,9 +121,8 @@ class SqliteDatabase:
             )
         for n in range(version, VERSION):
             with self.transaction() as tx:
-                for statement in MIGRATIONS[n].split(";"):
-                    if statement.strip():
-                        tx.execute(statement)
+                for statement in _statements(MIGRATIONS[n]):
+                    tx.execute(statement)
                 tx.execute(f"PRAGMA user_version = {n + 1}")
 
     @contextmanager
@@ -143,6 +149,22 @@ class SqliteDatabase:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _now_us() -> int:
+    """``journal_now_us()``: the database's clock (this host's), microseconds since the epoch."""
+    return time.time_ns() // 1000
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of a migration script, whole (a trigger's body holds semicolons)."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
 
 
 def open_sqlite(path: str | Path) -> SqlStore:
