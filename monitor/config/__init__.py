@@ -33,6 +33,7 @@ from monitor.core.plan import CircuitPlan, ControlPlan, NotifyPlan, PathPlan, Pl
 from monitor.core.errors import ConfigError
 from monitor.core.model import Demarc, MaintenanceWindow, PathKey, Router
 from monitor.core.tracker import CircuitSpec
+from monitor.store.location import check_postgres_url, is_postgres
 
 __all__ = ["Settings", "load", "load_demo", "load_or_demo", "parse", "read_secret"]
 
@@ -216,7 +217,12 @@ class Settings(Strict):
     recover_after: int = Field(default=2, ge=1, le=100)
     probe_interval_s: float = Field(default=1.0, gt=0, le=3600)
     probe_timeout_s: float = Field(default=1.0, gt=0, le=60)
-    journal: Path = Path("./var/slawatch.db")
+    journal: Path | str = Path("./var/slawatch.db")
+    """A SQLite file (a Path), or a ``postgresql://USER@HOST[:PORT]/DB`` URL (a str) for two NOC
+    hosts sharing one journal: store.open_store takes either."""
+    journal_password_file: Path | None = None
+    """The PostgreSQL role's password (first line); without it libpq's PGPASSFILE or
+    ~/.pgpass. Never in the URL."""
     http: HttpConfig = HttpConfig()
     control_targets: tuple[ControlTargetConfig, ...] = ()
     notify: NotifyConfig = NotifyConfig()
@@ -225,6 +231,22 @@ class Settings(Strict):
     source: str = Field(default="<memory>", exclude=True)
 
     _tz = field_validator("timezone")(check_zone)
+
+    @field_validator("journal", mode="before")
+    @classmethod
+    def _journal(cls, value: object) -> object:
+        if isinstance(value, str) and is_postgres(value):
+            return check_postgres_url(value)
+        return Path(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _journal_password(self) -> Self:
+        if self.journal_password_file is not None and not is_postgres(self.journal):
+            raise ValueError(
+                "journal_password_file: only a postgresql:// journal takes a password; remove "
+                "it or set journal: to a postgresql:// URL"
+            )
+        return self
 
     @field_validator("circuits")
     @classmethod

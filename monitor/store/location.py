@@ -23,17 +23,17 @@ def is_postgres(journal: str | Path) -> bool:
 def check_postgres_url(url: str) -> str:
     """``url`` if it names a role, a host and a database and holds no password; else
     ValueError saying what to write."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises ValueError on a bad port)
-    except ValueError as exc:
-        raise ValueError(f"{url!r} is not a URL ({exc}); write {_FORM}") from None
+    parts = urlsplit(url)
     userinfo = parts.netloc.rpartition("@")[0]
     if ":" in userinfo or "password" in parse_qs(parts.query):
         raise ValueError(
             "the journal URL holds a password: remove it, and put the password on the first "
             "line of a file named by journal_password_file: (or in PGPASSFILE)"
         )
+    try:
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError as exc:
+        raise ValueError(f"{url!r}: {exc}; write {_FORM}") from None
     if not userinfo:
         raise ValueError(f"{url!r} names no role: write {_FORM}")
     if not parts.netloc.rpartition("@")[2]:

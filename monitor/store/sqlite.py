@@ -72,6 +72,14 @@ class SqliteDatabase:
         self._conn = conn
         self.path = path
         self.name = str(path)
+        self._began: int | None = None
+        conn.create_function("journal_now_us", 0, self._now_us)
+
+    def _now_us(self) -> int:
+        """``journal_now_us()``: this host's clock in microseconds since the epoch, read once
+        per transaction (when it began, as PostgreSQL's ``now()``), so one statement sees
+        one time."""
+        return self._began if self._began is not None else time.time_ns() // 1000
 
     @classmethod
     def open(cls, path: str | Path) -> SqliteDatabase:
@@ -85,7 +93,6 @@ class SqliteDatabase:
             ) from None
         try:
             conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
-            conn.create_function("journal_now_us", 0, _now_us)
         except sqlite3.Error as exc:
             raise explain(p, exc) from exc
         db = cls(conn, p)
@@ -130,6 +137,7 @@ class SqliteDatabase:
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
+            self._began = time.time_ns() // 1000
             try:
                 yield _Tx(conn)
             except BaseException:
@@ -140,6 +148,8 @@ class SqliteDatabase:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise explain(self.path, exc) from exc
+        finally:
+            self._began = None
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         try:
@@ -149,11 +159,6 @@ class SqliteDatabase:
 
     def close(self) -> None:
         self._conn.close()
-
-
-def _now_us() -> int:
-    """``journal_now_us()``: the database's clock (this host's), microseconds since the epoch."""
-    return time.time_ns() // 1000
 
 
 def _statements(script: str) -> Iterator[str]:
