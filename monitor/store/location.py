@@ -30,13 +30,15 @@ def check_postgres_url(url: str) -> str:
             "the journal URL holds a password: remove it, and put the password on the first "
             "line of a file named by journal_password_file: (or in PGPASSFILE)"
         )
+    hosts = parts.netloc.rpartition("@")[2]
     try:
-        parts.port  # noqa: B018 (raises ValueError on a bad port)
+        if "," not in hosts:  # libpq's host1:port1,host2:port2 is not one URL port
+            parts.port  # noqa: B018 (raises ValueError on a bad port)
     except ValueError as exc:
         raise ValueError(f"{url!r}: {exc}; write {_FORM}") from None
     if not userinfo:
         raise ValueError(f"{url!r} names no role: write {_FORM}")
-    if not parts.netloc.rpartition("@")[2]:
+    if not hosts:
         raise ValueError(
             f"{url!r} names no host: write {_FORM} (a local socket directory as "
             "%2Frun%2Fpostgresql)"

@@ -33,6 +33,7 @@ def test_a_path_is_a_sqlite_file_and_the_default_is_unchanged() -> None:
         "postgresql://slawatch@db.noc.example/slawatch",
         "postgres://slawatch@[2001:db8::5]:5433/slawatch?sslmode=verify-full",
         "postgresql://slawatch@%2Frun%2Fpostgresql/slawatch",
+        "postgresql://slawatch@db1:5432,db2:5432/slawatch?target_session_attrs=read-write",
     ],
 )
 def test_a_postgresql_url_is_kept_as_written(url: str, tmp_path: Path) -> None:
