@@ -209,7 +209,7 @@ class PostgresDatabase:
     def _explain(self, exc: psycopg.Error, committing: bool = False) -> JournalError:
         """A driver error as what the operator (or the shell) should do about it."""
         state = exc.sqlstate or ""
-        text = " ".join(str(exc).split())
+        text = exc.diag.message_primary or " ".join(str(exc).split())
         where = self.name
         if state == FENCED:
             return FencedError(

@@ -25,7 +25,8 @@ from tests.support import free_port, skip_or_fail
 
 ROLE = "slawatch"
 ADMIN = "admin"
-FAKETIME_LIB = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+FAKETIME_LIBS = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
+"""Debian's libfaketime (package faketime), for a server whose clock is off."""
 
 
 def bin_dir() -> Path | None:
@@ -71,7 +72,7 @@ class PgCluster:
         """initdb and start a cluster (``faketime``: run the server's clock off by this
         libfaketime offset, e.g. ``"-1h"``); skip (fail in CI) where it cannot run."""
         reason = unavailable()
-        if reason is None and faketime and not FAKETIME_LIB.exists():
+        if reason is None and faketime and not FAKETIME_LIBS:
             reason = "libfaketime is not installed (Debian package faketime; `make apt`)"
         if reason:
             skip_or_fail(reason)
@@ -92,14 +93,12 @@ class PgCluster:
         began = time.monotonic()
         self.root.chmod(0o755)
         self.sock.mkdir()
-        pwfile = self.root / "admin-password"
-        pwfile.write_text(secrets.token_hex(12) + "\n")
         self.log.touch()
-        for path in (self.root, self.sock, pwfile, self.log):
+        for path in (self.root, self.sock, self.log):
             self._own(path)
         self._run(
-            "initdb", "-D", str(self.data), "-U", ADMIN, f"--pwfile={pwfile}", "--no-locale",
-            "--encoding=UTF8", "--auth-local=trust", "--auth-host=scram-sha-256",
+            "initdb", "-D", str(self.data), "-U", ADMIN, "--no-locale", "--encoding=UTF8",
+            "--auth-local=trust", "--auth-host=scram-sha-256",
         )  # fmt: skip
         self.password_file.write_text(self.password + "\n")
         self.password_file.chmod(0o600)
@@ -196,7 +195,7 @@ def _clean_env() -> dict[str, str]:
 
 def _faketime_env(offset: str) -> dict[str, str]:
     return {
-        "LD_PRELOAD": str(FAKETIME_LIB),
+        "LD_PRELOAD": str(FAKETIME_LIBS[0]),
         "FAKETIME": offset,
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
     }
