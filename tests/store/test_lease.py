@@ -22,7 +22,7 @@ from tests.store.backends import Backend
 
 T0 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
 LONG = 300.0  # s: a lease that cannot expire during a test
-SHORT = 0.5  # s: a lease that expires soon
+SHORT = 0.2  # s: a renewal that lets the lease expire soon (only right before waiting for it)
 PATIENCE = 60.0  # s: how long a test waits for the database to see a lease expire
 
 
@@ -58,6 +58,13 @@ def take(store: SqlStore, node: str, lease_s: float = LONG) -> Lease:
     got = store.lease.acquire_or_renew(node, lease_s)
     assert got is not None, f"{node} could not take the lease: {store.lease.current()}"
     return got
+
+
+def lapse(store: SqlStore, node: str) -> None:
+    """``node`` renews for a moment and the test waits until the database says it expired (a
+    node that stopped renewing: paused, dead or cut off)."""
+    take(store, node, SHORT)
+    wait_until(f"{node}'s lease expires", lambda: expired(store))
 
 
 # -- the lease -------------------------------------------------------------------------------------
@@ -110,9 +117,9 @@ def test_a_renewal_keeps_the_epoch_and_moves_the_expiry(nodes: tuple[SqlStore, S
 
 def test_a_takeover_after_expiry_increments_the_epoch(nodes: tuple[SqlStore, SqlStore]) -> None:
     a, b = nodes
-    first = take(a, "a", SHORT)
+    first = take(a, "a")
     assert b.lease.acquire_or_renew("b", LONG) is None  # live: refused
-    wait_until("a's lease expires", lambda: expired(b))
+    lapse(a, "a")
     taken = take(b, "b")
     assert taken.epoch == first.epoch + 1 and taken.holder == "b"
     assert a.lease.acquire_or_renew("a", LONG) is None  # a woke up: b holds it now
@@ -120,8 +127,8 @@ def test_a_takeover_after_expiry_increments_the_epoch(nodes: tuple[SqlStore, Sql
 
 
 def test_renewing_a_lapsed_lease_nobody_took_keeps_the_epoch(store: SqlStore) -> None:
-    first = take(store, "a", SHORT)
-    wait_until("the lease expires", lambda: expired(store))
+    first = take(store, "a")
+    lapse(store, "a")
     assert take(store, "a").epoch == first.epoch
 
 
@@ -159,8 +166,8 @@ def test_a_claim_under_a_stale_epoch_is_refused_and_claims_nothing(
     nodes: tuple[SqlStore, SqlStore],
 ) -> None:
     a, b = nodes
-    old = take(a, "a", SHORT)
-    wait_until("a's lease expires", lambda: expired(b))
+    old = take(a, "a")
+    lapse(a, "a")
     new = take(b, "b")
     a.outbox.put(notice("<m1@x>"), T0)
     with pytest.raises(FencedError):
@@ -178,9 +185,9 @@ def test_a_node_without_a_lease_is_fenced_once_a_lease_was_taken(store: SqlStore
 
 
 def test_a_lapsed_or_released_lease_fences_its_own_epoch(store: SqlStore) -> None:
-    lease = take(store, "a", SHORT)
+    lease = take(store, "a")
     store.outbox.put(notice("<m1@x>"), T0)
-    wait_until("the lease expires", lambda: expired(store))
+    lapse(store, "a")
     with pytest.raises(FencedError):
         store.outbox.claim_due(T0, 10, epoch=lease.epoch)
     assert take(store, "a").epoch == lease.epoch  # renewed: claims pass again
@@ -191,10 +198,10 @@ def test_a_lapsed_or_released_lease_fences_its_own_epoch(store: SqlStore) -> Non
 
 def test_the_new_leader_claims_the_orphan_as_the_same_row(nodes: tuple[SqlStore, SqlStore]) -> None:
     a, b = nodes
-    old = take(a, "a", SHORT)
+    old = take(a, "a")
     a.outbox.put(notice("<m1@x>"), T0)
     [sent] = a.outbox.claim_due(T0, 10, epoch=old.epoch)  # ...and a dies before finishing
-    wait_until("a's lease expires", lambda: expired(b))
+    lapse(a, "a")
     new = take(b, "b")
     assert b.outbox.claim_due(T0 + timedelta(hours=1), 10, epoch=new.epoch) == []
     [orphan] = b.outbox.claim_orphans(new.epoch)

@@ -15,10 +15,11 @@ from monitor.core.errors import ConfigError, JournalError
 from monitor.core.tracker import IncidentOpened
 from monitor.store import open_store
 from monitor.store.postgres_schema import VERSION
+from monitor.store.records import Lease
 from monitor.store.sql import SqlStore
 from tests.store.pg_cluster import ROLE, PgCluster, shared
 from tests.store.test_contract import T0, incident
-from tests.store.test_lease import wait_until
+from tests.store.test_lease import expired, lapse, notice, take, wait_until
 
 
 @pytest.fixture
@@ -220,6 +221,47 @@ def test_a_transaction_cut_off_midway_writes_nothing(pg: PgCluster, database: st
         store.close()
 
 
+# -- fencing: a claim and a takeover are ordered ---------------------------------------------------
+def test_a_takeover_waits_for_a_claim_in_progress_and_then_finds_it(
+    pg: PgCluster, database: str
+) -> None:
+    """Were they not ordered, the new leader could look for orphans before an old claim
+    commits, and that notice would sit in flight under a dead epoch, never sent."""
+    a, b = open_(pg, database), open_(pg, database)
+    got: dict[str, Lease | None] = {}
+    try:
+        a.outbox.put(notice("<m1@x>"), T0)
+        lease = take(a, "a", 3)
+        taker = threading.Thread(target=lambda: got.update(b=b.lease.acquire_or_renew("b", 60)))
+        with a.db.transaction() as tx:  # a's claim (as Outbox.claim_due makes it), uncommitted
+            tx.execute(
+                "UPDATE outbox SET state = 'in_flight', claim_epoch = ? WHERE message_id = ?",
+                (lease.epoch, "<m1@x>"),
+            )
+            wait_until("a's lease expires", lambda: expired(b))
+            taker.start()
+            wait_until("b waits or wins", lambda: "b" in got or waits_for_a_lock(pg, database))
+            assert "b" not in got, "b took the lease while a's claim was in progress"
+        taker.join(60)
+        new = got["b"]
+        assert new is not None and new.epoch == lease.epoch + 1
+        [orphan] = b.outbox.claim_orphans(new.epoch)
+        assert orphan.notice.message_id == "<m1@x>" and orphan.epoch == new.epoch
+    finally:
+        a.close()
+        b.close()
+
+
+def waits_for_a_lock(pg: PgCluster, database: str) -> bool:
+    return (
+        pg.psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            f"AND datname = '{database}'"
+        )
+        == "1"
+    )
+
+
 # -- the database's clock --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def skewed() -> Iterator[PgCluster]:
@@ -241,9 +283,7 @@ def test_the_database_clock_not_the_nodes_decides_expiry(skewed: PgCluster) -> N
         assert timedelta(minutes=55) < behind < timedelta(minutes=65), "faketime not in effect"
         assert lease.expires_at < datetime.now(UTC)  # "expired" by this host's clock...
         assert b.lease.acquire_or_renew("b", 600) is None  # ...but not by the database's
-        short = a.lease.acquire_or_renew("a", 0.5)
-        assert short is not None and short.epoch == lease.epoch
-        wait_until("the database sees the lease expire", lambda: not b.lease.current().live)
+        lapse(a, "a")
         taken = b.lease.acquire_or_renew("b", 600)
         assert taken is not None and taken.epoch == lease.epoch + 1
     finally:
