@@ -10,10 +10,13 @@ postgres.py the only one that imports psycopg (loaded only for a ``postgresql://
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.core.errors import ConfigError
 from monitor.store.location import check_postgres_url, is_postgres
-from monitor.store.sql import SqlStore
+
+if TYPE_CHECKING:  # the configuration imports store.location: keep this package light
+    from monitor.store.sql import SqlStore
 
 
 def open_store(journal: str | Path, *, password_file: Path | None = None) -> SqlStore:
