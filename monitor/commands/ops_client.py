@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from monitor.config import Settings
 from monitor.core.errors import ConfigError, InputError, MonitorError
+from monitor.core.location import is_postgres
 from monitor.service.backend import Backend
 from monitor.service.offline import Offline
 
@@ -141,8 +142,8 @@ class JournalOps:
     via = "journal"
 
     def __init__(self, settings: Settings) -> None:
-        path = Path(settings.journal)
-        if not path.exists():
+        path = settings.journal
+        if not is_postgres(path) and not Path(path).exists():
             raise ConfigError(
                 f"{settings.source}: journal {path} does not exist and no daemon answers at "
                 f"{settings.http.listen}: is this the daemon's configuration? (relative paths "
@@ -159,7 +160,10 @@ class JournalOps:
 
     async def _ask(self, fn: Callable[[Backend], Awaitable[T]]) -> T:
         if self._offline is None:
-            self._offline = await Offline.open(self.settings.plan(), str(self.settings.journal))
+            s = self.settings
+            self._offline = await Offline.open(
+                s.plan(), s.journal, password_file=s.journal_password_file
+            )
         return await fn(self._offline.backend)
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ from typing import TextIO
 
 from monitor import config, replay
 from monitor.core.errors import InputError
+from monitor.core.location import is_postgres
 from monitor.core.model import require_aware
 from monitor.core.report import (
     MonthReport,
@@ -167,13 +168,13 @@ def _reports(
             )
             progress.step(month)
         return
-    path = Path(args.journal) if args.journal else settings.journal
-    journal = _journal(path, args.journal)
+    where: str | Path = args.journal or settings.journal
+    journal = _journal(where, args.journal, settings.journal_password_file)
     try:
         at = now or datetime.now(UTC)
         announced = journal.windows()
         blind, gaps, first = journal.blind_intervals(), journal.gaps(), journal.first_results()
-        source = Source(kind=SourceKind.JOURNAL, name=path.name)
+        source = Source(kind=SourceKind.JOURNAL, name=journal_name(where))
         only = circuits[0] if circuits else None
         for month in wanted:
             lo, hi = fetch_span(month)
@@ -194,14 +195,21 @@ def _reports(
         journal.close()
 
 
-def _journal(path: Path, given: str | None) -> Store:
-    if not path.is_file():
-        where = "--journal" if given else "the config's journal"
+def _journal(where: str | Path, given: str | None, password_file: Path | None) -> Store:
+    if not is_postgres(where) and not Path(where).is_file():
+        flag = "--journal" if given else "the config's journal"
         raise InputError(
-            f"{where} {path}: no such file; name the daemon's journal with --journal FILE "
+            f"{flag} {where}: no such file; name the daemon's journal with --journal FILE "
             "(or set journal: in --config), or replay recorded events with --events FILE"
         )
-    return open_store(path)
+    return open_store(where, password_file=password_file if is_postgres(where) else None)
+
+
+def journal_name(where: str | Path) -> str:
+    """How a report's footer names its journal: a file's name, a database's name."""
+    if is_postgres(where):
+        return str(where).rsplit("/", 1)[-1].split("?", 1)[0]
+    return Path(where).name
 
 
 def _write(text: str, output: str | None) -> None:

@@ -40,6 +40,7 @@ from monitor.core.assess import CircuitTerms
 from monitor.core.bounds import BoundsError, check_time, check_window
 from monitor.core.deadlines import Group, policy_groups
 from monitor.core.errors import ConfigError
+from monitor.core.location import check_postgres_url, is_postgres
 from monitor.core.model import Demarc, MaintenanceWindow, PathKey, Router
 from monitor.core.plan import CircuitPlan, ControlPlan, NotifyPlan, PathPlan, Plan
 from monitor.core.tracker import CircuitSpec
@@ -232,7 +233,12 @@ class Settings(Strict):
     recover_after: StrictInt = Field(default=2, ge=1, le=100)
     probe_interval_s: StrictFloat = Field(default=1.0, gt=0, le=3600)
     probe_timeout_s: StrictFloat = Field(default=1.0, gt=0, le=60)
-    journal: Path = Path("./var/slawatch.db")
+    journal: Path | str = Path("./var/slawatch.db")
+    """A SQLite file (a Path), or a ``postgresql://USER@HOST[:PORT]/DB`` URL (a str) for two NOC
+    hosts sharing one journal: store.open_store takes either."""
+    journal_password_file: Path | None = None
+    """The PostgreSQL role's password (first line); without it libpq's PGPASSFILE or
+    ~/.pgpass. Never in the URL."""
     http: HttpConfig = HttpConfig()
     control_targets: tuple[ControlTargetConfig, ...] = ()
     notify: NotifyConfig = NotifyConfig()
@@ -241,6 +247,22 @@ class Settings(Strict):
     source: str = Field(default="<memory>", exclude=True)
 
     _tz = field_validator("timezone")(check_zone)
+
+    @field_validator("journal", mode="before")
+    @classmethod
+    def _journal(cls, value: object) -> object:
+        if isinstance(value, str) and is_postgres(value):
+            return check_postgres_url(value)
+        return Path(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _journal_password(self) -> Self:
+        if self.journal_password_file is not None and not is_postgres(self.journal):
+            raise ValueError(
+                "journal_password_file: only a postgresql:// journal takes a password; remove "
+                "it or set journal: to a postgresql:// URL"
+            )
+        return self
 
     @field_validator("circuits")
     @classmethod

@@ -4,6 +4,7 @@
     ├── ConfigError              a configuration file or key is wrong (names file, field, fix)
     ├── InputError               a bad event, request or argument (names the line or field)
     ├── JournalError             the journal cannot be opened, read or written
+    │   └── FencedError          a notice claim under a lease epoch that is no longer current
     └── ProbeSetupError          a probe cannot be set up (missing privilege, bad socket)
 
 An unreachable target is *not* an error: probes report it as data (``ok=False``).
@@ -29,7 +30,14 @@ class InputError(MonitorError):
 
 
 class JournalError(MonitorError):
-    """The journal (SQLite) cannot be opened, read or written."""
+    """The journal (a SQLite file or a PostgreSQL database) cannot be opened, read or
+    written."""
+
+
+class FencedError(JournalError):
+    """The journal refused to let this node claim a notice: the claim's lease epoch is not the
+    current one (another node leads now) or the lease has lapsed. The node must stop sending;
+    the leader re-sends what was in flight (store/lease.py)."""
 
 
 class ProbeSetupError(MonitorError):

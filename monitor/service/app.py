@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from monitor import __version__
 from monitor.config import Settings
+from monitor.core.location import is_postgres
 from monitor.metrics import Metrics
 from monitor.probes.icmp import IcmpEngine
 from monitor.service import systemd
@@ -56,7 +57,9 @@ class App:
     async def start(self) -> None:
         s = self.settings
         await self.engine.start()
-        self.store = store = await AsyncStore.open(lambda: open_store(s.journal))
+        self.store = store = await AsyncStore.open(
+            lambda: open_store(s.journal, password_file=s.journal_password_file)
+        )
         transport = build_transport(
             s, on_attempt=lambda a: self.metrics.notification_attempt(str(a.outcome))
         )
@@ -72,7 +75,8 @@ class App:
             )
             self.snmp.start()
         backend = Backend(lambda: d.sup, store=store, ops=d.ops, wall=d.wall)
-        reports = Path(s.journal).parent / "reports"
+        # monthly figures beside a journal file; for a database, in the working directory
+        reports = Path("reports") if is_postgres(s.journal) else Path(s.journal).parent / "reports"
         self.jobs = Jobs(backend, store=store, credits=self.metrics, wall=d.wall,
                          timezone=s.timezone, reports=reports)  # fmt: skip
         self.jobs.start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from monitor.core.inputs import Input
 from monitor.core.plan import Plan
@@ -31,8 +32,16 @@ class Offline:
         self.store, self.backend = store, backend
 
     @classmethod
-    async def open(cls, plan: Plan, journal: str, wall: Callable[[], datetime] = utcnow) -> Offline:
-        store: AsyncStore[Store] = await AsyncStore.open(lambda: open_store(journal))
+    async def open(
+        cls,
+        plan: Plan,
+        journal: str | Path,
+        wall: Callable[[], datetime] = utcnow,
+        password_file: Path | None = None,
+    ) -> Offline:
+        store: AsyncStore[Store] = await AsyncStore.open(
+            lambda: open_store(journal, password_file=password_file)
+        )
         try:
             resume = await store.run(lambda s: s.restore())
         except BaseException:

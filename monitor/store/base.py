@@ -5,13 +5,16 @@ Two seams:
 
 - :class:`Database` is the SQL seam a backend provides: durable transactions and reads, with
   ``?`` placeholders and integer microseconds for time (the backend translates both if its
-  driver wants something else). Every query lives once, in ``sql.py`` and ``outbox.py``.
+  driver wants something else), and a SQL function ``journal_now_us()``, the database's clock
+  in microseconds since the epoch (the lease's only clock). Every query lives once, in
+  ``sql.py``, ``outbox.py`` and ``lease.py``.
 - :class:`Store` is what the rest of slawatch calls: facts in, records out. Synchronous; the
   daemon runs it on one worker thread through ``aio.AsyncStore``.
 
-A backend is correct when ``tests/store/test_contract.py`` passes against it. Failures are
-:class:`~monitor.core.errors.JournalError` with a message that says what to do; an absent
-record (an unknown incident, window) is an :class:`~monitor.core.errors.InputError`.
+A backend is correct when ``tests/store/test_contract.py`` and ``test_lease.py`` pass against
+it. Failures are :class:`~monitor.core.errors.JournalError` with a message that says what to do
+(:class:`~monitor.core.errors.FencedError` for a notice claim under a stale lease epoch); an
+absent record (an unknown incident, window) is an :class:`~monitor.core.errors.InputError`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from monitor.core.tracker import Incident
 from monitor.store.records import TimelineEntry
 
 if TYPE_CHECKING:
+    from monitor.store.lease import LeaseTable
     from monitor.store.outbox import Outbox
 
 Row = tuple[Any, ...]
@@ -62,6 +66,10 @@ class Store(Protocol):
     def name(self) -> str: ...
     @property
     def outbox(self) -> Outbox: ...
+    @property
+    def lease(self) -> LeaseTable:
+        """The leader lease (two NOC hosts); a single node never takes it."""
+        ...
 
     # -- facts and the daemon's life ---------------------------------------------------------
     def record(self, facts: Sequence[Fact]) -> None:

@@ -6,6 +6,11 @@ a sender) -> ``done`` (every recipient accepted or permanently refused), or back
 it died: it is sent again with the same Message-ID. Storing is idempotent on the Message-ID,
 so a rebuilt ledger can offer the same notice twice and it is stored once.
 
+Claims are fenced (two NOC hosts, store/lease.py): a claim carries the claimer's lease epoch
+and the database refuses it (:class:`~monitor.core.errors.FencedError`) unless that epoch is
+the lease's current one and the lease is live. A single node claims with epoch 0 and never
+takes a lease, so its claims always pass.
+
 Backend-neutral: it speaks only the :class:`~monitor.store.base.Database` seam.
 """
 
@@ -20,7 +25,10 @@ from monitor.store.base import Database, Row, Tx
 from monitor.store.records import Notice, OutboxItem, OutboxState, TimelineEntry
 from monitor.store.times import at_db, from_db, to_db
 
-_COLS = "id, message_id, incident_id, circuit, kind, recipients, due_at, state, body, attempts"
+_COLS = (
+    "id, message_id, incident_id, circuit, kind, recipients, due_at, state, body, attempts, "
+    "claim_epoch"
+)
 
 
 class Outbox:
@@ -43,19 +51,33 @@ class Outbox:
             )  # fmt: skip
         return _item(rows[0]) if rows else None
 
-    def claim_due(self, now: datetime, limit: int) -> list[OutboxItem]:
-        """Pending notices due by ``now`` become in flight (oldest due first)."""
+    def claim_due(self, now: datetime, limit: int, epoch: int = 0) -> list[OutboxItem]:
+        """Up to ``limit`` pending notices due by ``now`` become in flight under lease
+        ``epoch`` (oldest due first). One statement, so two claimers never take the same
+        row. FencedError if ``epoch`` is not the live lease's epoch (and there was something
+        to claim)."""
         with self.db.transaction() as tx:
             rows = tx.execute(
-                f"SELECT {_COLS} FROM outbox WHERE state = 'pending' AND due_at <= ? "
-                "ORDER BY due_at, id LIMIT ?",
-                (to_db(now), limit),
+                "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, "
+                "claim_epoch = ? WHERE state = 'pending' AND id IN (SELECT id FROM outbox "
+                "WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?) "
+                f"RETURNING {_COLS}",
+                (epoch, to_db(now), limit),
             )
-            tx.executemany(
-                "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1 WHERE id = ?",
-                [(r[0],) for r in rows],
+        return sorted((_item(r) for r in rows), key=lambda i: (i.notice.due_at, i.id))
+
+    def claim_orphans(self, epoch: int = 0) -> list[OutboxItem]:
+        """Every notice in flight (left by a node that died, was paused or lost the lease,
+        or by this node before it restarted) is claimed again under ``epoch``: the same row,
+        so sent again with the same Message-ID. Call it on becoming leader (or at start),
+        before this node claims anything itself. FencedError as for :meth:`claim_due`."""
+        with self.db.transaction() as tx:
+            rows = tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, claim_epoch = ? "
+                f"WHERE state = 'in_flight' RETURNING {_COLS}",
+                (epoch,),
             )
-        return [_item((*r[:7], OutboxState.IN_FLIGHT, r[8], r[9] + 1)) for r in rows]
+        return sorted((_item(r) for r in rows), key=lambda i: i.id)
 
     def in_flight(self) -> list[OutboxItem]:
         """Notices that were being sent when the daemon stopped."""
@@ -151,7 +173,7 @@ def _finish(tx: Tx, item_id: int, results: Sequence[Delivery], retry_at: datetim
 
 
 def _item(row: Row) -> OutboxItem:
-    i, mid, incident, circuit, kind, rcpts, due, state, body, attempts = row
+    i, mid, incident, circuit, kind, rcpts, due, state, body, attempts, epoch = row
     notice = Notice(
         message_id=mid,
         incident_id=incident,
@@ -161,4 +183,10 @@ def _item(row: Row) -> OutboxItem:
         body=bytes(body),
         due_at=at_db(due),
     )
-    return OutboxItem(id=int(i), notice=notice, state=OutboxState(state), attempts=int(attempts))
+    return OutboxItem(
+        id=int(i),
+        notice=notice,
+        state=OutboxState(state),
+        attempts=int(attempts),
+        epoch=int(epoch),
+    )

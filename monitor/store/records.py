@@ -8,7 +8,7 @@ the supervisor reads them.)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -45,9 +45,36 @@ class Notice:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutboxItem:
-    """A stored notice with its place in the outbox (``id``), state and attempt count."""
+    """A stored notice with its place in the outbox (``id``), state and attempt count, and the
+    lease epoch it was last claimed under (0: never claimed, or a single node without a
+    lease)."""
 
     id: int
     notice: Notice
     state: OutboxState
     attempts: int
+    epoch: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lease:
+    """The leader lease as the database saw it (store/lease.py). Both times are on the
+    database's clock: compare them with each other, never with a local clock."""
+
+    holder: str | None
+    """The node holding it; None when released (or never taken)."""
+    epoch: int
+    """Fencing epoch: +1 each time the holder changes; 0 until a node first takes the lease."""
+    expires_at: datetime
+    now: datetime
+    """The database's clock when the lease was read or renewed."""
+
+    @property
+    def live(self) -> bool:
+        """Held and not expired (on the database's clock)."""
+        return self.holder is not None and self.expires_at > self.now
+
+    @property
+    def left(self) -> timedelta:
+        """Time until expiry on the database's clock, clamped at zero."""
+        return max(self.expires_at - self.now, timedelta(0))

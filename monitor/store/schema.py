@@ -2,7 +2,8 @@
 
 Times are integer microseconds since the Unix epoch, UTC (times.py). ``MIGRATIONS[n]`` takes a
 journal from version n to n + 1; a journal newer than the code is refused rather than guessed
-at.
+at. ``journal_now_us()`` is the database's clock in microseconds: sqlite.py defines it on each
+connection (PostgreSQL's schema, postgres_schema.py, defines its own over ``now()``).
 """
 
 from __future__ import annotations
@@ -75,6 +76,24 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE maintenance ADD COLUMN announced_at INTEGER;
     ALTER TABLE maintenance ADD COLUMN recorded_by TEXT NOT NULL DEFAULT '';
     ALTER TABLE incidents ADD COLUMN closed_reason TEXT;
+    """,
+    # 2 -> 3: the leader lease and the fencing of notice claims (store/lease.py). A single node
+    # never takes the lease: the epoch stays 0 and its claims (epoch 0) always pass.
+    """
+    CREATE TABLE lease (
+        id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT, epoch INTEGER NOT NULL DEFAULT 0,
+        expires_at INTEGER NOT NULL DEFAULT 0, acquired_at INTEGER, renewed_at INTEGER
+    );
+    INSERT INTO lease (id) VALUES (1);
+    ALTER TABLE outbox ADD COLUMN claim_epoch INTEGER NOT NULL DEFAULT 0;
+    CREATE TRIGGER outbox_fence BEFORE UPDATE OF claim_epoch ON outbox
+    WHEN NOT EXISTS (
+        SELECT 1 FROM lease WHERE epoch = NEW.claim_epoch
+        AND (epoch = 0 OR (holder IS NOT NULL AND expires_at > journal_now_us()))
+    )
+    BEGIN
+        SELECT RAISE(ABORT, 'fenced: the claim''s lease epoch is not the live lease''s epoch');
+    END;
     """,
 )
 

@@ -2,8 +2,9 @@
 
 Every query of the journal is here, once, in SQL that SQLite and PostgreSQL both run (``?``
 placeholders; times as integer microseconds since the epoch, UTC; no ``? IS NULL`` tricks,
-whose parameter type PostgreSQL cannot infer: optional filters are added in Python). The
-backends differ only in how they connect, migrate and explain their errors.
+whose parameter type PostgreSQL cannot infer: optional filters are added in Python; the
+database's own clock, where one is needed, is ``journal_now_us()``, which each backend
+defines). The backends differ only in how they connect, migrate and explain their errors.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from monitor.core.tracker import (
     PathChanged,
 )
 from monitor.store.base import Database, Row, Tx
+from monitor.store.lease import LeaseTable
 from monitor.store.outbox import Outbox
 from monitor.store.records import TimelineEntry
 from monitor.store.times import at_db, from_db, to_db
@@ -61,6 +63,7 @@ class SqlStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._outbox = Outbox(db)
+        self._lease = LeaseTable(db)
 
     @property
     def name(self) -> str:
@@ -69,6 +72,10 @@ class SqlStore:
     @property
     def outbox(self) -> Outbox:
         return self._outbox
+
+    @property
+    def lease(self) -> LeaseTable:
+        return self._lease
 
     def close(self) -> None:
         self.db.close()

@@ -10,12 +10,13 @@ behind the operator's back.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from monitor.core.errors import JournalError
+from monitor.core.errors import FencedError, JournalError
 from monitor.store.base import Row
 from monitor.store.schema import MIGRATIONS, VERSION
 from monitor.store.sql import SqlStore
@@ -25,6 +26,11 @@ def explain(path: Path, exc: sqlite3.Error) -> JournalError:
     """A sqlite3 error as what the operator should do about it."""
     text = str(exc)
     low = text.lower()
+    if low.startswith("fenced"):
+        return FencedError(
+            f"{path}: notice claim refused ({text}): another node holds the lease now, or "
+            "this node's lease lapsed: stop sending"
+        )
     if "full" in low:
         return JournalError(
             f"journal write failed: disk full ({path}): free space; nothing already recorded "
@@ -66,6 +72,14 @@ class SqliteDatabase:
         self._conn = conn
         self.path = path
         self.name = str(path)
+        self._began: int | None = None
+        conn.create_function("journal_now_us", 0, self._now_us)
+
+    def _now_us(self) -> int:
+        """``journal_now_us()``: this host's clock in microseconds since the epoch, read once
+        per transaction (when it began, as PostgreSQL's ``now()``), so one statement sees
+        one time."""
+        return self._began if self._began is not None else time.time_ns() // 1000
 
     @classmethod
     def open(cls, path: str | Path) -> SqliteDatabase:
@@ -114,9 +128,8 @@ class SqliteDatabase:
             )
         for n in range(version, VERSION):
             with self.transaction() as tx:
-                for statement in MIGRATIONS[n].split(";"):
-                    if statement.strip():
-                        tx.execute(statement)
+                for statement in _statements(MIGRATIONS[n]):
+                    tx.execute(statement)
                 tx.execute(f"PRAGMA user_version = {n + 1}")
 
     @contextmanager
@@ -124,6 +137,7 @@ class SqliteDatabase:
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
+            self._began = time.time_ns() // 1000
             try:
                 yield _Tx(conn)
             except BaseException:
@@ -134,6 +148,8 @@ class SqliteDatabase:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise explain(self.path, exc) from exc
+        finally:
+            self._began = None
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         try:
@@ -143,6 +159,17 @@ class SqliteDatabase:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of a migration script, whole (a trigger's body holds semicolons)."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
 
 
 def open_sqlite(path: str | Path) -> SqlStore:

@@ -1,12 +1,12 @@
 """The store contract: what every backend must do, asked through the store's own queries.
 
-Parametrized by backend (tests/store/backends.py): the SQLite journal today, PostgreSQL when
-it joins. No raw SQL here: a backend passes by answering the public questions right.
+Parametrized by backend (tests/store/backends.py, fixtures ``backend`` and ``store`` in
+conftest.py): the SQLite journal and PostgreSQL. No raw SQL here: a backend passes by answering
+the public questions right.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,21 +34,6 @@ from tests.store.backends import BACKENDS, Backend
 T0 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
 S = timedelta(seconds=1)
 PATHS = tuple(PathKey(circuit="c1", router=r, demarc=d) for r in Router for d in Demarc)
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    with BACKENDS[request.param](tmp_path) as b:
-        yield b
-
-
-@pytest.fixture
-def store(backend: Backend) -> Iterator[SqlStore]:
-    s = backend.open()
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def outage(store: SqlStore, t: Tracker, start: datetime, ticks: int, ok: bool) -> None:
