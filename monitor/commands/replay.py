@@ -6,7 +6,10 @@ import argparse
 import json
 import sys
 
-from monitor import config, replay
+from monitor import config
+from monitor.core import replay
+from monitor.core.errors import InputError
+from monitor.core.plan import Plan
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,11 +20,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = config.load(args.config)
-    if args.events == "-":
-        result = replay.run(settings, sys.stdin)
-    else:
-        result = replay.run_file(settings, args.events)
-    json.dump(replay.summary(settings, result), sys.stdout, ensure_ascii=False, indent=2)
+    plan = config.load(args.config).plan()
+    result = replay.run(plan, sys.stdin) if args.events == "-" else replay_file(plan, args.events)
+    json.dump(replay.summary(plan, result), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     return 0
+
+
+def replay_file(plan: Plan, path: str, label: str | None = None) -> replay.ReplayResult:
+    """:func:`replay.run` over a JSON-lines file; ``label`` names it in errors (default: the
+    path)."""
+    label = label or path
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return replay.run(plan, fh)
+    except OSError as exc:
+        raise InputError(f"{label}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{label}: not UTF-8 text ({exc.reason})") from None

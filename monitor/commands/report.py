@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from monitor import config, replay
+from monitor import config
+from monitor.commands.replay import replay_file
 from monitor.core.errors import InputError
 from monitor.core.location import is_postgres
 from monitor.core.model import require_aware
@@ -150,7 +151,7 @@ def _reports(
 ) -> Iterator[MonthReport]:
     terms = settings.terms()
     if args.events:
-        result = replay.run_file(settings, args.events, f"--events {args.events}")
+        result = replay_file(settings.plan(), args.events, f"--events {args.events}")
         at = now or result.now
         if at is None:
             raise InputError(f"--events {args.events}: no events, so no time to report as of")

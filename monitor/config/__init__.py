@@ -43,7 +43,6 @@ from monitor.core.errors import ConfigError
 from monitor.core.location import check_postgres_url, is_postgres
 from monitor.core.model import Demarc, MaintenanceWindow, PathKey, Router
 from monitor.core.plan import CircuitPlan, ControlPlan, NotifyPlan, PathPlan, Plan
-from monitor.core.tracker import CircuitSpec
 
 __all__ = ["Settings", "load", "load_demo", "load_or_demo", "parse", "read_secret"]
 
@@ -379,19 +378,6 @@ class Settings(Strict):
                 languages=tuple(sorted(self.languages().items())),
             ),
         )
-
-    def specs(self) -> list[CircuitSpec]:
-        return [
-            CircuitSpec(
-                id=c.id,
-                fail_after=self.fail_after,
-                recover_after=self.recover_after,
-                paths=tuple(
-                    PathKey(circuit=c.id, router=p.router, demarc=p.demarc) for p in c.paths
-                ),
-            )
-            for c in self.circuits
-        ]
 
     def terms(self) -> dict[str, CircuitTerms]:
         return {

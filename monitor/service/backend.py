@@ -28,7 +28,7 @@ from monitor.core.views import iso, sla_view, stored_incident_view
 from monitor.service.operations import Operations
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
-from monitor.web_page import CircuitStatus, OpenIncident, PathStatus, StatusView, UpcomingWindow
+from monitor.web.page import CircuitStatus, OpenIncident, PathStatus, StatusView, UpcomingWindow
 
 STALE_PROBES = timedelta(seconds=30)
 """/healthz fails when no probe result arrived for this long."""

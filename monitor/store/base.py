@@ -20,7 +20,6 @@ absent record (an unknown incident, window) is an :class:`~monitor.core.errors.I
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,35 +27,14 @@ from monitor.core.facts import Fact
 from monitor.core.inputs import Resume
 from monitor.core.model import Announced, Interval, MaintenanceWindow
 from monitor.core.tracker import Incident
+from monitor.store.db import Database, Row, Tx
 from monitor.store.records import TimelineEntry
 
 if TYPE_CHECKING:
     from monitor.store.lease import LeaseTable
     from monitor.store.outbox import Outbox
 
-Row = tuple[Any, ...]
-
-
-class Tx(Protocol):
-    """One open transaction: statements run in order, all or nothing."""
-
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
-        """Run one statement; its rows (``RETURNING`` included), else ``[]``."""
-        ...
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
-
-
-class Database(Protocol):
-    """A backend's connection: ``transaction()`` commits durably (fsynced) on a clean exit and
-    rolls back on an exception; ``query`` reads outside a write transaction."""
-
-    name: str
-    """Where it is, for messages: a file path or a connection URL without the password."""
-
-    def transaction(self) -> AbstractContextManager[Tx]: ...
-    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
-    def close(self) -> None: ...
+__all__ = ["Database", "Row", "Store", "Tx"]
 
 
 class Store(Protocol):

@@ -64,7 +64,7 @@ notice.
 from __future__ import annotations
 
 from monitor.core.errors import InputError
-from monitor.store.base import Database, Row
+from monitor.store.db import Database, Row
 from monitor.store.records import Lease
 from monitor.store.times import at_db
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from monitor.core.notices import Delivery
-from monitor.store.base import Database, Row, Tx
+from monitor.store.db import Database, Row, Tx
 from monitor.store.records import Notice, OutboxItem, OutboxState, TimelineEntry
 from monitor.store.times import at_db, from_db, to_db
 

@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 import psycopg
 
 from monitor.core.errors import FencedError, JournalError
-from monitor.store.base import Row
+from monitor.store.db import Row
 from monitor.store.postgres_schema import (
     FENCED,
     MIGRATION_LOCK,

@@ -38,7 +38,7 @@ from monitor.core.tracker import (
     MonitoringStarted,
     PathChanged,
 )
-from monitor.store.base import Database, Row, Tx
+from monitor.store.db import Database, Row, Tx
 from monitor.store.lease import LeaseTable
 from monitor.store.outbox import Outbox
 from monitor.store.records import TimelineEntry

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.core.errors import FencedError, JournalError
-from monitor.store.base import Row
+from monitor.store.db import Row
 from monitor.store.schema import MIGRATIONS, VERSION
 from monitor.store.sql import SqlStore
 

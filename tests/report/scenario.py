@@ -127,11 +127,12 @@ def write_config(tmp: Path) -> Path:
 
 def record(settings: config.Settings, lines: Iterable[str], journal: SqlStore) -> None:
     """What the daemon would have journalled: the tracker's events for every line."""
+    plan = settings.plan()
     tracker = Tracker(
-        settings.specs(),
-        controls=[t.name for t in settings.control_targets],
-        fail_after=settings.fail_after,
-        recover_after=settings.recover_after,
+        [plan.spec(c) for c in plan.circuits],
+        controls=[t.name for t in plan.controls],
+        fail_after=plan.fail_after,
+        recover_after=plan.recover_after,
     )
     for line in lines:
         obj = json.loads(line)

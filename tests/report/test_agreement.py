@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from monitor import config, replay
+from monitor import config
 from monitor.cli import main
+from monitor.core import replay
 from monitor.service.offline import Offline
 from monitor.web import make_app
 from tests.report import scenario
@@ -85,7 +86,7 @@ def test_report_from_events_equals_replay(
     cfg, _, events = recorded
     settings = config.load(cfg)
     with events.open(encoding="utf-8") as fh:
-        replayed = replay.summary(settings, replay.run(settings, fh))
+        replayed = replay.summary(settings.plan(), replay.run(settings.plan(), fh))
     mine = report_json(tmp_path, "--config", str(cfg), "--events", str(events))
     october = {m["circuit"]: m for m in replayed["months"] if m["month"] == "2026-10"}
     assert len(october) == len(mine["circuits"]) == 2

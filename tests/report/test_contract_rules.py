@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from monitor import config, replay
+from monitor import config
 from monitor.cli import main
+from monitor.core import replay
 from monitor.service.offline import Offline
 from monitor.store.sqlite import open_sqlite
 from monitor.web import make_app
@@ -162,7 +163,7 @@ async def test_replay_report_and_api_agree_on_the_corrected_rules(
     cfg, events_file = files
     settings = config.load(cfg)
     with events_file.open(encoding="utf-8") as fh:
-        replayed = replay.summary(settings, replay.run(settings, fh))
+        replayed = replay.summary(settings.plan(), replay.run(settings.plan(), fh))
     from_events = report_json(tmp_path, "--config", str(cfg), "--events", str(events_file))
     from_journal = report_json(tmp_path, "--config", str(cfg), "--now", NOW)
     api = await api_sla(cfg)

@@ -17,7 +17,7 @@ from monitor.core.effects import Metric, MetricName
 from monitor.core.errors import InputError
 from monitor.metrics import Metrics
 from monitor.web import make_app
-from monitor.web_page import (
+from monitor.web.page import (
     CircuitStatus,
     OpenIncident,
     PathStatus,

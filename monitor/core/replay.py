@@ -2,7 +2,8 @@
 
 Input, one JSON object a line, in time order (see README "Replay"): ``probe``, ``control``,
 ``notified`` and ``end`` events. "Now" is the last event's time. A malformed line stops the
-replay with an InputError naming the line and the problem.
+replay with an InputError naming the line and the problem. Pure: lines in, values out (the
+``replay`` and ``report --events`` commands read the file).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.config import Settings
 from monitor.core.assess import assess, month_totals
 from monitor.core.errors import InputError, MonitorError
 from monitor.core.model import PathKey, require_aware
+from monitor.core.plan import Plan
 from monitor.core.tracker import Incident, IncidentClosed, IncidentNotified, IncidentOpened, Tracker
 from monitor.core.views import incident_view, month_view
 
@@ -68,13 +69,13 @@ def _apply(tracker: Tracker, obj: dict[str, Any], at: datetime) -> tuple[object,
     raise InputError(f"field 'kind' must be one of {', '.join(KINDS)}, got {kind!r}")
 
 
-def run(settings: Settings, lines: Iterable[str]) -> ReplayResult:
+def run(plan: Plan, lines: Iterable[str]) -> ReplayResult:
     """Feed every line through a fresh tracker; raise InputError("line N: ...") on bad input."""
     tracker = Tracker(
-        settings.specs(),
-        controls=[t.name for t in settings.control_targets],
-        fail_after=settings.fail_after,
-        recover_after=settings.recover_after,
+        [plan.spec(c) for c in plan.circuits],
+        controls=[t.name for t in plan.controls],
+        fail_after=plan.fail_after,
+        recover_after=plan.recover_after,
     )
     incidents: dict[int, Incident] = {}
     now: datetime | None = None
@@ -102,21 +103,9 @@ def run(settings: Settings, lines: Iterable[str]) -> ReplayResult:
     return ReplayResult(tracker=tracker, incidents=incidents, now=now)
 
 
-def run_file(settings: Settings, path: str, label: str | None = None) -> ReplayResult:
-    """:func:`run` over a JSON-lines file; ``label`` names it in errors (default: the path)."""
-    label = label or path
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return run(settings, fh)
-    except OSError as exc:
-        raise InputError(f"{label}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{label}: not UTF-8 text ({exc.reason})") from None
-
-
-def summary(settings: Settings, result: ReplayResult) -> dict[str, Any]:
+def summary(plan: Plan, result: ReplayResult) -> dict[str, Any]:
     """The replay's JSON output: every incident's figures and the month totals."""
-    terms = settings.terms()
+    terms = {c.id: c.terms for c in plan.circuits}
     now = result.now
     if now is None:
         return {"incidents": [], "months": []}

@@ -32,7 +32,7 @@ from aiohttp import web
 from monitor.core.bounds import BoundsError, check_time, check_window, parse_id
 from monitor.core.errors import InputError, MonitorError
 from monitor.core.report import parse_month
-from monitor.web_page import POLICY, StatusView, render_page
+from monitor.web.page import POLICY, StatusView, render_page
 
 log = logging.getLogger("slawatch.web")
 

@@ -1,0 +1,35 @@
+"""The SQL seam a store backend provides (see base.py): durable transactions and reads.
+
+A leaf of ``monitor/store``: the queries (sql.py, outbox.py, lease.py) and the backends
+(sqlite.py, postgres.py) meet here without importing one another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+Row = tuple[Any, ...]
+
+
+class Tx(Protocol):
+    """One open transaction: statements run in order, all or nothing."""
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        """Run one statement; its rows (``RETURNING`` included), else ``[]``."""
+        ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+class Database(Protocol):
+    """A backend's connection: ``transaction()`` commits durably (fsynced) on a clean exit and
+    rolls back on an exception; ``query`` reads outside a write transaction."""
+
+    name: str
+    """Where it is, for messages: a file path or a connection URL without the password."""
+
+    def transaction(self) -> AbstractContextManager[Tx]: ...
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
+    def close(self) -> None: ...
