@@ -16,7 +16,6 @@ values are kept to one line, and Message-ID parts are encoded to a valid dot-ato
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from datetime import datetime, timedelta, tzinfo
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
+from monitor import html
 from monitor.core.errors import InputError
 from monitor.core.notices import BLIND_KINDS, NoticeFacts, NoticeKind, zone
 from monitor.core.sla import fraction_text
@@ -216,23 +216,7 @@ def _text(c: _Content) -> str:
 
 
 def _html(c: _Content, lang: Lang) -> str:
-    e = html.escape
-    cell = 'align="left" valign="top" style="padding-right:12px"'
-
-    def rows(pairs: Sequence[tuple[str, str]]) -> str:
-        return "".join(f"<tr><th {cell}>{e(a)}</th><td>{e(b)}</td></tr>\n" for a, b in pairs)
-
-    body = [f'<h1 style="font-size:1.3em">{e(c.title)}</h1>\n']
-    body += [f"<p>{e(p)}</p>\n" for p in c.paras]
-    body.append(f"<table>\n{rows(c.fields)}</table>\n")
-    if c.paths:
-        body.append(f'<h2 style="font-size:1.1em">{e(c.paths_label)}</h2>\n')
-        body.append(f"<table>\n{rows(c.paths)}</table>\n")
-    body.append(f'<p style="color:#666;font-size:0.9em">{e(c.footer)}</p>\n')
-    return (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head><meta charset="utf-8">'
-        f"<title>{e(c.subject)}</title></head>\n<body>\n{''.join(body)}</body>\n</html>\n"
-    )
+    return html.render("monitor.notify", "notice.html", c=c, lang=lang)
 
 
 # -- the message ----------------------------------------------------------------------------
