@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -20,6 +20,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from monitor.clock import Wall, utcnow
 from monitor.core.effects import Metric, MetricName
 
 Countdowns = Callable[[datetime], list[tuple[str, float, float | None]]]
@@ -174,7 +175,7 @@ class Metrics:
             MetricName.DROPPED: self._dropped,
         }
         self._countdowns: Countdowns = lambda now: []
-        self._wall: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self._wall: Wall = utcnow
         self._credit_months: dict[str, set[str]] = {}
         Gauge("slawatch_build_info", "Build information", ["version"], registry=r).labels(
             version=version

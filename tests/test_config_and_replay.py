@@ -159,7 +159,7 @@ def test_open_incident_measured_to_now() -> None:
         ),
         (
             event("2026-10-07T10:05:00", circuit="er-tokyo-1", path="active/primary", ok=True),
-            "naive datetime",
+            "has no UTC offset",
         ),
         (
             event("2026-10-07T10:05:00+09:00", circuit="nope", path="active/primary", ok=True),

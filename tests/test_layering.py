@@ -3,7 +3,8 @@
     core  <-  adapters (config, probes, notify, store, metrics, web, report)  <-  service
           <-  commands, cli
 
-(and ``html``, the one Jinja2 environment, a leaf the adapters that draw pages share).
+(and two leaves: ``html``, the one Jinja2 environment, for the adapters that draw pages, and
+``clock``, the one wall clock, for everything but the core, which never reads a clock).
 
 Read from the source with ``ast`` (every import, those inside functions and ``TYPE_CHECKING``
 blocks included), so a lazy import cannot hide an arrow.
@@ -23,9 +24,10 @@ ADAPTERS = ("config", "probes", "notify", "store", "metrics", "web", "report")
 ALLOWED = {
     "core": {"core"},
     "html": set(),  # the one Jinja2 environment: a leaf the adapters that draw pages share
-    **{a: {"core", "html", a} for a in ADAPTERS},
-    "service": {"core", "service", *ADAPTERS},
-    "commands": {"core", "service", "commands", *ADAPTERS},
+    "clock": set(),  # the one wall clock: a leaf for everything but the core
+    **{a: {"core", "html", "clock", a} for a in ADAPTERS},
+    "service": {"core", "clock", "service", *ADAPTERS},
+    "commands": {"core", "clock", "service", "commands", *ADAPTERS},
     "cli": {"core", "commands", "cli"},
     "__main__": {"cli"},
     "__init__": set(),

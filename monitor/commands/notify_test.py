@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from monitor import config
+from monitor.clock import utcnow
 from monitor.core.notices import NoticeFacts, NoticeKind
 from monitor.notify.mailer import Mailer
 from monitor.notify.message import render
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         circuit=circuit.id,
         incident=0,
         kind=NoticeKind.TEST,
-        now=datetime.now(UTC),
+        now=utcnow(),
         timezone=circuit.timezone or settings.timezone,
     )
     msg = render(facts, lang=lang, sender=settings.notify.from_, recipients=recipients)

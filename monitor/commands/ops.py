@@ -15,14 +15,16 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor import config
+from monitor.clock import utcnow
 from monitor.commands.ops_client import ApiOps, Ops, connect
 from monitor.core.bounds import BoundsError, check_time, check_window, parse_id
 from monitor.core.errors import InputError
+from monitor.core.times import parse_day, parse_instant
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -97,14 +99,9 @@ def _id(text: str) -> int:
 
 def _aware(text: str) -> datetime:
     try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO time like 2026-10-05T01:00:00+09:00"
-        ) from None
-    if at.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset; add one, e.g. +09:00")
-    return at
+        return parse_instant(text, "time", bounded=False)  # the window is checked whole
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("time ")) from None
 
 
 def _user() -> str:
@@ -114,15 +111,14 @@ def _user() -> str:
         return f"uid {os.getuid()}"
 
 
-def _since(text: str) -> datetime | str:
-    """A date (midnight in the configured timezone, resolved later) or an aware time."""
-    if len(text) == 10:
-        try:
-            datetime.strptime(text, "%Y-%m-%d")  # noqa: DTZ007 (only checks the form)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-10-01") from None
-        return text
-    return _aware(text)
+def _since(text: str) -> str:
+    """A date (midnight in the configured timezone) or an aware time: checked now, read once
+    the configuration is known (core/times.py)."""
+    try:
+        parse_day(text, "--since", UTC)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--since ")) from None
+    return text
 
 
 # -- plumbing ---------------------------------------------------------------------------------
@@ -181,8 +177,7 @@ def _t(text: str | None) -> str:
     return "-" if text is None else text.replace("T", " ")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+_now = utcnow
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -252,11 +247,11 @@ def _incident_row(i: dict[str, Any]) -> list[object]:
 
 @_with_ops
 def incidents(args: argparse.Namespace, settings: config.Settings, ops: Ops) -> int:
-    since = args.since
-    if isinstance(since, str):
-        since = datetime.combine(
-            datetime.fromisoformat(since).date(), time(0), ZoneInfo(settings.timezone)
-        )
+    since = (
+        None
+        if args.since is None
+        else parse_day(args.since, "--since", ZoneInfo(settings.timezone))
+    )
     found = ops.incidents(args.circuit, since)
     table = render_table(INCIDENT_HEADERS, [_incident_row(i) for i in found])
     return _emit(args, found, table + f"{len(found)} incident(s)\n")

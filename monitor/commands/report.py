@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import TextIO
 
 from monitor import config
+from monitor.clock import utcnow
 from monitor.commands.replay import replay_file
 from monitor.core.errors import InputError
 from monitor.core.location import is_postgres
-from monitor.core.model import require_aware
 from monitor.core.report import (
     MonthReport,
     Source,
@@ -33,6 +33,7 @@ from monitor.core.report import (
     month_report,
     parse_month,
 )
+from monitor.core.times import parse_instant
 from monitor.report import FORMATS, pdf, render
 from monitor.report.words import LANGS
 from monitor.store import open_store
@@ -76,15 +77,7 @@ def months(text: str) -> list[str]:
 
 
 def _now(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            f"--now {text!r}: write an ISO 8601 time like 2026-11-01T09:00+09:00"
-        ) from None
-    return require_aware(at, "--now").astimezone(UTC)
+    return None if text is None else parse_instant(text, "--now").astimezone(UTC)
 
 
 class Progress:
@@ -172,7 +165,7 @@ def _reports(
     where: str | Path = args.journal or settings.journal
     journal = _journal(where, args.journal, settings.journal_password_file)
     try:
-        at = now or datetime.now(UTC)
+        at = now or utcnow()
         announced = journal.windows()
         blind, gaps, first = journal.blind_intervals(), journal.gaps(), journal.first_results()
         source = Source(kind=SourceKind.JOURNAL, name=journal_name(where))

@@ -16,8 +16,9 @@ from typing import Any
 
 from monitor.core.assess import assess, month_totals
 from monitor.core.errors import InputError, MonitorError
-from monitor.core.model import PathKey, require_aware
+from monitor.core.model import PathKey
 from monitor.core.plan import Plan
+from monitor.core.times import parse_instant
 from monitor.core.tracker import Incident, IncidentClosed, IncidentNotified, IncidentOpened, Tracker
 from monitor.core.views import incident_view, month_view
 
@@ -47,12 +48,7 @@ def _field(obj: dict[str, Any], name: str, kind: type) -> Any:
 
 
 def _time(obj: dict[str, Any]) -> datetime:
-    text = _field(obj, "t", str)
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"field 't': {text!r} is not an ISO 8601 time") from None
-    return require_aware(at, "field 't'").astimezone(UTC)
+    return parse_instant(_field(obj, "t", str), "field 't'").astimezone(UTC)
 
 
 def _apply(tracker: Tracker, obj: dict[str, Any], at: datetime) -> tuple[object, ...]:

@@ -17,15 +17,14 @@ from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
+from monitor.clock import Wall, utcnow
 from monitor.notify.transport import (
     AttemptLog,
     DeliveryReport,
     Monotonic,
     Outcome,
     RecipientResult,
-    WallClock,
     envelope,
-    utcnow,
 )
 
 RELAY_NAME = "maildir"
@@ -38,7 +37,7 @@ class MaildirSink:
         self,
         root: Path = Path("./var/maildir"),
         *,
-        wall: WallClock = utcnow,
+        wall: Wall = utcnow,
         monotonic: Monotonic = time.monotonic,
         on_attempt: Callable[[AttemptLog], None] | None = None,
     ) -> None:

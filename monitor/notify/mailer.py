@@ -45,6 +45,7 @@ from email.message import EmailMessage
 import aiosmtplib
 import aiosmtplib.protocol
 
+from monitor.clock import Wall, utcnow
 from monitor.core.errors import ConfigError
 from monitor.notify.relays import Backoff, Relay, TlsMode, resolve_password, tls_context
 from monitor.notify.transport import (
@@ -54,9 +55,7 @@ from monitor.notify.transport import (
     Outcome,
     RecipientResult,
     Sleep,
-    WallClock,
     envelope,
-    utcnow,
 )
 
 __all__ = ["Backoff", "Mailer", "Relay", "TlsMode", "resolve_password"]
@@ -98,7 +97,7 @@ class Mailer:
         self,
         relays: Sequence[Relay],
         *,
-        wall: WallClock = utcnow,
+        wall: Wall = utcnow,
         monotonic: Monotonic = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         backoff: Backoff = DEFAULT_BACKOFF,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import getaddresses
 from enum import StrEnum
@@ -21,18 +21,11 @@ from typing import Protocol
 from monitor.core.errors import InputError
 from monitor.core.notices import Delivery
 
-WallClock = Callable[[], datetime]
-"""Returns the wall time, aware UTC."""
 Monotonic = Callable[[], float]
 """Returns monotonic seconds (``time.monotonic``): for timeouts and give-up times."""
 Sleep = Callable[[float], Awaitable[None]]
 
 _ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
-
-
-def utcnow() -> datetime:
-    """The default wall clock (aware UTC)."""
-    return datetime.now(UTC)
 
 
 class Outcome(StrEnum):

@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Hashable
-from datetime import UTC, datetime
+from collections.abc import Hashable
+from datetime import datetime
 
+from monitor.clock import Wall, utcnow
 from monitor.core.effects import Effect, Level, Log, Metric, Record, Send
 from monitor.core.inputs import Control, Input, Probed, Reload, Tick
 from monitor.core.model import PathKey, ProbeResult
@@ -46,10 +47,6 @@ DRAIN_S = 10.0
 LEVELS = {Level.INFO: logging.INFO, Level.WARNING: logging.WARNING, Level.ERROR: logging.ERROR}
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def targets(plan: Plan) -> list[Target]:
     """What the ICMP scheduler probes: every ICMP path and every control target."""
     out = [
@@ -74,7 +71,7 @@ class Daemon:
         prober: Prober,
         transport: Transport,
         metrics: Metrics,
-        wall: Callable[[], datetime] = utcnow,
+        wall: Wall = utcnow,
     ) -> None:
         self.plan, self.store, self.metrics, self.wall = plan, store, metrics, wall
         self._transport = transport

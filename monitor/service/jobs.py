@@ -65,7 +65,7 @@ class Jobs:
             "interval",
             minutes=1,
             id="credit",
-            next_run_time=datetime.now(s.timezone),
+            next_run_time=self.wall(),
         )
         s.add_job(self.snapshot, "interval", hours=1, id="snapshot")
         s.add_job(self.prune, "cron", hour=3, minute=17, id="prune")

@@ -7,10 +7,9 @@ checks them) and the daemon reads them when it next starts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
+from monitor.clock import Wall, utcnow
 from monitor.core.inputs import Input
 from monitor.core.plan import Plan
 from monitor.core.supervisor import Supervisor
@@ -19,10 +18,6 @@ from monitor.service.operations import Operations
 from monitor.store import open_store
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Offline:
@@ -36,7 +31,7 @@ class Offline:
         cls,
         plan: Plan,
         journal: str | Path,
-        wall: Callable[[], datetime] = utcnow,
+        wall: Wall = utcnow,
         password_file: Path | None = None,
     ) -> Offline:
         store: AsyncStore[Store] = await AsyncStore.open(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from monitor.clock import Wall, utcnow
 from monitor.config import Settings
 from monitor.notify.maildir import MaildirSink
 from monitor.notify.mailer import Mailer
 from monitor.notify.relays import Relay
-from monitor.notify.transport import AttemptLog, Transport, WallClock, utcnow
+from monitor.notify.transport import AttemptLog, Transport
 
 
 def build_relays(settings: Settings) -> list[Relay]:
@@ -18,7 +19,7 @@ def build_relays(settings: Settings) -> list[Relay]:
 
 def build_transport(
     settings: Settings,
-    wall: WallClock = utcnow,
+    wall: Wall = utcnow,
     on_attempt: Callable[[AttemptLog], None] | None = None,
 ) -> Transport:
     """SMTP relays tried in order, or the local Maildir when none is configured. ``wall``

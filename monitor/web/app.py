@@ -29,9 +29,10 @@ from typing import Any, Protocol, cast
 
 from aiohttp import web
 
-from monitor.core.bounds import BoundsError, check_time, check_window, parse_id
+from monitor.core.bounds import BoundsError, check_window, parse_id
 from monitor.core.errors import InputError, MonitorError
 from monitor.core.report import parse_month
+from monitor.core.times import parse_day
 from monitor.web.page import POLICY, StatusView, render_page
 
 log = logging.getLogger("slawatch.web")
@@ -108,22 +109,11 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 def parse_time(text: str | None, field: str) -> datetime | None:
-    """ISO 8601 with an offset, or YYYY-MM-DD (midnight UTC), within core/bounds.py's years;
-    HttpError 400 otherwise."""
+    """ISO 8601 with an offset, or YYYY-MM-DD (midnight UTC), within core/bounds.py's years
+    (core/times.py); None for nothing; InputError (400) naming ``field`` otherwise."""
     if text is None or text == "":
         return None
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise HttpError(400, f"{text!r} is not an ISO 8601 time", field) from None
-    if len(text) == 10:
-        at = at.replace(tzinfo=UTC)
-    if at.tzinfo is None:
-        raise HttpError(400, f"{text!r} has no UTC offset; add one, e.g. +09:00", field)
-    try:
-        return check_time(at, field)
-    except BoundsError as exc:
-        raise HttpError(400, str(exc), field) from None
+    return parse_day(text, field, UTC)
 
 
 async def _body(request: web.Request, fields: frozenset[str]) -> dict[str, Any]:

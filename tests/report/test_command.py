@@ -36,7 +36,7 @@ def slawatch(*args: str) -> subprocess.CompletedProcess[str]:
         (["--month", "2026-12..2026-01"], "the range ends before it starts"),
         (["--month", "2026-10", "--circuit", "er-nowhere"], "--circuit 'er-nowhere': no such"),
         (["--month", "2026-10", "--format", "pdf"], "--format pdf writes a file: give -o"),
-        (["--month", "2026-10", "--now", "2027-01-02T10:00"], "--now: naive datetime"),
+        (["--month", "2026-10", "--now", "2027-01-02T10:00"], "'2027-01-02T10:00' has no UTC"),
         (["--month", "2026-10", "--journal", "/nonexistent/j.db"], "--journal /nonexistent/j.db"),
         (["--month", "2026-10", "--events", "/nonexistent/e.jsonl"], "--events /nonexistent"),
     ],

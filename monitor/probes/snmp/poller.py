@@ -14,8 +14,8 @@ failure, no such interface); nothing here raises for an unreachable or misbehavi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from pysnmp.hlapi.v3arch.asyncio import (
@@ -32,6 +32,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.hlapi.v3arch.asyncio import auth as usm
 from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
 
+from monitor.clock import Wall, utcnow
 from monitor.core.errors import ProbeSetupError
 from monitor.probes.snmp.model import (
     BGP_ESTABLISHED,
@@ -92,7 +93,7 @@ def text_of(value: Any) -> str:
 class SnmpPoller:
     """Polls agents for interface and BGP state; see the module docstring."""
 
-    def __init__(self, *, wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, *, wall: Wall = utcnow) -> None:
         self._wall = wall
         self._engine: Any = None
         self._targets: dict[str, Any] = {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from pysnmp.carrier.asyncio.dgram import udp, udp6
@@ -19,6 +18,7 @@ from pysnmp.entity import config, engine
 from pysnmp.entity.rfc3413 import ntfrcv
 from pysnmp.proto.rfc1902 import OctetString
 
+from monitor.clock import Wall, utcnow
 from monitor.core.errors import ProbeSetupError
 from monitor.probes.snmp.model import (
     SNMP_TRAP_ADDRESS,
@@ -44,7 +44,7 @@ class TrapReceiver:
         *,
         communities: Sequence[str] = (),
         users: Sequence[tuple[V3, str]] = (),
-        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        wall: Wall = utcnow,
     ) -> None:
         self._on_trap = on_trap
         self._communities = list(communities)
