@@ -25,6 +25,7 @@ from monitor.clock import utcnow
 from monitor.commands.replay import replay_file
 from monitor.core.errors import InputError
 from monitor.core.location import is_postgres
+from monitor.core.model import LANGS
 from monitor.core.report import (
     MonthReport,
     Source,
@@ -35,7 +36,6 @@ from monitor.core.report import (
 )
 from monitor.core.times import parse_instant
 from monitor.report import FORMATS, pdf, render
-from monitor.report.words import LANGS
 from monitor.store import open_store
 from monitor.store.base import Store
 

@@ -9,8 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from monitor.core.errors import InputError
+
+Lang = Literal["ja", "en"]
+"""A language people read slawatch in: Japanese (the regulation's own, the default) or English."""
+LANGS: tuple[Lang, ...] = ("ja", "en")
 
 
 class Router(StrEnum):

@@ -47,7 +47,8 @@ import aiosmtplib.protocol
 
 from monitor.clock import Wall, utcnow
 from monitor.core.errors import ConfigError
-from monitor.notify.relays import Backoff, Relay, TlsMode, resolve_password, tls_context
+from monitor.core.retry import Backoff
+from monitor.notify.relays import Relay, TlsMode, resolve_password, tls_context
 from monitor.notify.transport import (
     AttemptLog,
     DeliveryReport,

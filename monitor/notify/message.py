@@ -25,9 +25,10 @@ from email.utils import format_datetime, parseaddr
 
 from monitor import html
 from monitor.core.errors import InputError
+from monitor.core.model import LANGS, Lang
 from monitor.core.notices import BLIND_KINDS, NoticeFacts, NoticeKind, zone
 from monitor.core.sla import fraction_text
-from monitor.notify.texts import LANGS, TEXTS, Lang, LangText
+from monitor.notify.texts import TEXTS, LangText
 
 # -- identity ------------------------------------------------------------------------------
 _ATOM_SAFE = re.compile(r"[A-Za-z0-9_-]")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -126,27 +126,6 @@ def resolve_password(
             raise ConfigError(f"{where}: password_file {password_file} is empty; write it")
         return value
     return None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Backoff:
-    """Delay before round ``n`` (0-based) of retries: ``min(cap_s, base_s * 2**n)``, less a
-    random part of up to ``jitter`` of it (so 0.5 gives between half and all of it)."""
-
-    base_s: float = 1.0
-    cap_s: float = 60.0
-    jitter: float = 0.5
-
-    def __post_init__(self) -> None:
-        if not (0 < self.base_s <= self.cap_s and 0 <= self.jitter <= 1):
-            raise ConfigError(
-                f"backoff base_s={self.base_s} cap_s={self.cap_s} jitter={self.jitter}: "
-                "need 0 < base_s <= cap_s and 0 <= jitter <= 1"
-            )
-
-    def delay(self, n: int, rng: Callable[[], float]) -> float:
-        full = min(self.cap_s, self.base_s * 2.0 ** min(n, 62))
-        return full * (1.0 - self.jitter * rng())
 
 
 def tls_context(relay: Relay) -> ssl.SSLContext:

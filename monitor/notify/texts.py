@@ -12,12 +12,9 @@ since seq``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from monitor.core.model import Lang
 from monitor.core.sla import Tier
-
-Lang = Literal["ja", "en"]
-LANGS: tuple[Lang, ...] = ("ja", "en")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

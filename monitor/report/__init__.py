@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from monitor.core.model import Lang
 from monitor.core.report import MonthReport
 from monitor.report import csv_out, html_out, json_out, md, text
-from monitor.report.words import Lang
 
 FORMATS = ("text", "md", "csv", "json", "html", "pdf")
 

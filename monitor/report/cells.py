@@ -17,8 +17,9 @@ from datetime import datetime, tzinfo
 from fractions import Fraction
 
 from monitor.core import sla
+from monitor.core.model import Lang
 from monitor.core.report import CircuitMonth, Claim, Entry, MonthReport
-from monitor.report.words import WORDS, Lang
+from monitor.report.words import WORDS
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _SHOWN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})

@@ -16,10 +16,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from html import escape
 
+from monitor.core.model import Lang
 from monitor.core.report import CircuitMonth, MonthReport
 from monitor.report import cells
 from monitor.report.cells import Words
-from monitor.report.words import Lang
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 

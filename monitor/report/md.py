@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from monitor.core.model import Lang
 from monitor.core.report import CircuitMonth, MonthReport
 from monitor.report import cells
 from monitor.report.cells import Words
-from monitor.report.words import Lang
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from monitor.core.model import Lang
 from monitor.core.report import CircuitMonth, MonthReport
 from monitor.report import cells
 from monitor.report.cells import Words, pad, width
-from monitor.report.words import Lang
 
 
 def table(head: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:

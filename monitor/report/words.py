@@ -10,10 +10,7 @@ never markup: the HTML renderer escapes whatever it puts in a page.
 
 from __future__ import annotations
 
-from typing import Literal
-
-Lang = Literal["ja", "en"]
-LANGS: tuple[Lang, ...] = ("ja", "en")
+from monitor.core.model import Lang
 
 JA: dict[str, str] = {
     "title": "SLA 月次報告 {month}",

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from monitor.core.sla import month_of
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
 
@@ -76,12 +77,11 @@ class Jobs:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
-    def _month(self, back: int = 0) -> str:
-        local = self.wall().astimezone(self.scheduler.timezone)
-        first = local.replace(day=1)
-        for _ in range(back):
-            first = (first - timedelta(days=1)).replace(day=1)
-        return first.strftime("%Y-%m")
+    def _month(self, *, previous: bool = False) -> str:
+        """This month (or the previous one), in the configured timezone."""
+        tz = self.scheduler.timezone
+        first = self.wall().astimezone(tz).replace(day=1)
+        return month_of(first - timedelta(days=1) if previous else first, tz)
 
     async def credit_gauges(self) -> dict[str, Any]:
         month = self._month()
@@ -103,7 +103,7 @@ class Jobs:
         log.info("pruned %d old snapshots", removed)
 
     async def monthly_report(self) -> None:
-        month = self._month(back=1)
+        month = self._month(previous=True)
         figures = await self.figures.sla(month)
         out = self.reports / f"{month}.json"
         out.parent.mkdir(parents=True, exist_ok=True)

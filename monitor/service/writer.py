@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from monitor.core.errors import JournalError
+from monitor.core.retry import Backoff
 from monitor.service.ratelimit import RateLimited
 
 log = logging.getLogger("slawatch.journal")
@@ -29,8 +30,8 @@ T = TypeVar("T")
 S = TypeVar("S")
 S_co = TypeVar("S_co", covariant=True)
 
-FIRST_RETRY_S = 0.5
-LAST_RETRY_S = 30.0
+RETRY = Backoff(base_s=0.5, cap_s=30.0, jitter=0.0)
+"""A refused write is tried again after 0.5 s, 1 s, 2 s ... at most every 30 s."""
 
 
 class Runs(Protocol[S_co]):
@@ -105,15 +106,16 @@ class Writer(Generic[S]):
                 await self._wake.wait()
                 continue
             job = self._jobs[0]
-            delay = FIRST_RETRY_S
+            retries = 0
             while True:
                 started = loop.time()
                 try:
                     result = await self._store.run(job.build())
                 except JournalError as exc:
+                    delay = RETRY.delay(retries)
                     self._failed(exc, delay, loop.time())
                     await asyncio.sleep(delay)
-                    delay = min(delay * 2, LAST_RETRY_S)
+                    retries += 1
                     continue
                 break
             self._jobs.popleft()
