@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from monitor import config
 from monitor.metrics import Metrics
 from monitor.service.daemon import Daemon
-from monitor.service.notifying import Notifier
 from monitor.service.transports import build_transport
-from monitor.store.aio import AsyncJournal
+from monitor.store import open_store
+from monitor.store.aio import AsyncStore
 from tests.notify.smtp_server import SmtpServer
 from tests.service.harness import ScriptedProber
 
@@ -41,8 +41,8 @@ async def _all_notified(daemon: Daemon, circuits: int) -> None:
         return (
             sum(
                 1
-                for c in daemon.tracker.circuit_ids
-                if (i := daemon.tracker.open_incident(c)) and i.notified
+                for c in daemon.sup.tracker.circuit_ids
+                if (i := daemon.sup.tracker.open_incident(c)) and i.notified
             )
             >= circuits
         )
@@ -83,11 +83,15 @@ async def run(circuits: int, tmp: Path, port: int) -> None:
     )
     wall = Wall()
     prober = ScriptedProber(wall)  # type: ignore[arg-type]
-    journal = await AsyncJournal.open(settings.journal)
+    store = await AsyncStore.open(lambda: open_store(settings.journal))
     metrics = Metrics()
-    notifier = Notifier(journal=journal, transport=build_transport(settings, wall), metrics=metrics)
     daemon = Daemon(
-        settings, prober=prober, journal=journal, metrics=metrics, notifier=notifier, wall=wall
+        settings.plan(),
+        store=store,
+        prober=prober,
+        transport=build_transport(settings, wall),
+        metrics=metrics,
+        wall=wall,
     )
     await daemon.start()
     await asyncio.sleep(2)  # all paths up
@@ -97,16 +101,16 @@ async def run(circuits: int, tmp: Path, port: int) -> None:
     elapsed = time.perf_counter() - t0
     lat = sorted(
         (i.notified - i.detected).total_seconds()
-        for c in daemon.tracker.circuit_ids
-        if (i := daemon.tracker.open_incident(c)) and i.notified
+        for c in daemon.sup.tracker.circuit_ids
+        if (i := daemon.sup.tracker.open_incident(c)) and i.notified
     )
     last_detect = max(
-        daemon.tracker.open_incident(c).detected  # type: ignore[union-attr]
-        for c in daemon.tracker.circuit_ids
+        daemon.sup.tracker.open_incident(c).detected  # type: ignore[union-attr]
+        for c in daemon.sup.tracker.circuit_ids
     )
     last_notified = max(
-        daemon.tracker.open_incident(c).notified  # type: ignore[union-attr]
-        for c in daemon.tracker.circuit_ids
+        daemon.sup.tracker.open_incident(c).notified  # type: ignore[union-attr]
+        for c in daemon.sup.tracker.circuit_ids
     )
     print(
         f"{circuits} incidents: every notice accepted {elapsed:.2f} s after the cut "
@@ -115,7 +119,7 @@ async def run(circuits: int, tmp: Path, port: int) -> None:
         f"p99 {lat[int(len(lat) * 0.99)]:.2f} s, max {lat[-1]:.2f} s"
     )
     await daemon.stop()
-    await journal.close()
+    await store.close()
 
 
 def main() -> None:

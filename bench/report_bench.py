@@ -21,7 +21,7 @@ from pathlib import Path
 
 from monitor.core.model import Interval, MaintenanceWindow
 from monitor.core.tracker import BlindEnded, BlindStarted, Incident, IncidentClosed, IncidentOpened
-from monitor.store.journal import Journal
+from monitor.store.sqlite import open_sqlite
 
 YEAR = "2026-01..2026-12"
 PATHS = "\n".join(
@@ -48,7 +48,7 @@ def write_config(tmp: Path, circuits: int) -> Path:
 
 
 def write_journal(tmp: Path, circuits: int, per_month: int) -> int:
-    journal = Journal.open(tmp / "journal.db")
+    journal = open_sqlite(tmp / "journal.db")
     events: list[object] = []
     n = 0
     t0 = datetime(2025, 12, 31, 15, tzinfo=UTC)  # 2026-01-01 00:00 JST
@@ -82,12 +82,12 @@ def write_journal(tmp: Path, circuits: int, per_month: int) -> int:
         for month in range(12):
             s = t0 + timedelta(days=30.4 * month + 10, hours=2)
             window = MaintenanceWindow(start=s, end=s + timedelta(hours=3), note="planned works")
-            journal.add_maintenance(f"er-{c:04d}", window, "api", s)
+            journal.add_window(f"er-{c:04d}", window, "api", s)
     for excluded in range(1, n + 1, 50):
         journal.exclude(excluded, "customer-side power failure", t0)
-    journal.daemon_started(t0)
-    journal.daemon_stopped(t0 + timedelta(days=100))
-    journal.daemon_started(t0 + timedelta(days=100, hours=5))
+    journal.started(t0)
+    journal.stopped(t0 + timedelta(days=100))
+    journal.started(t0 + timedelta(days=100, hours=5))
     journal.close()
     return n
 
