@@ -21,7 +21,9 @@ breach) until a notice is accepted; an outage that ended before its clock starte
 maintenance, or voided) owes nothing more.
 
 ``due(now)`` returns the actions whose time has come and marks them emitted; ``next_wakeup()``
-tells the shell when to call again. Nothing here sends mail or reads a clock.
+tells the shell when to call again. Nothing here sends mail or reads a clock. Each entry's next
+time is kept in a heap, so asking (as the supervisor does after every input) looks only at the
+entries whose time has come, however many incidents are open.
 
 Every action has a stable key (incident, kind, group, seq), from which the shell derives the
 Message-ID. After a restart the ledger is rebuilt from the journal's open incidents and simply
@@ -32,6 +34,7 @@ so a restart after a long gap sends one reminder, not a burst.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -122,6 +125,24 @@ class Ledger:
 
     def __init__(self) -> None:
         self._open: dict[int, _Entry] = {}
+        self._when: dict[int, datetime] = {}
+        """Each entry's next time (absent: nothing more scheduled)."""
+        self._heap: list[tuple[datetime, int]] = []
+        """(next time, incident), with stale pairs left in until they surface."""
+
+    def _touch(self, entry: _Entry) -> None:
+        """Work out again when ``entry`` is next due (after it changed)."""
+        when = self._next(entry)
+        if when is None:
+            self._when.pop(entry.incident, None)
+            return
+        if self._when.get(entry.incident) != when:
+            self._when[entry.incident] = when
+            heapq.heappush(self._heap, (when, entry.incident))
+
+    def _drop(self, incident: int) -> None:
+        self._open.pop(incident, None)
+        self._when.pop(incident, None)
 
     def track(
         self,
@@ -135,17 +156,18 @@ class Ledger:
         """Start (or re-start after a restart) the schedule of an open incident. ``deadline``
         comes from ``sla.notify_deadline``; None means no notice is owed (yet)."""
         if deadline is None:
-            self._open.pop(incident, None)
+            self._drop(incident)
             return
         entry = self._open.get(incident)
         clock = deadline - NOTIFY_WITHIN
         if entry is None:
-            self._open[incident] = _Entry(
+            entry = self._open[incident] = _Entry(
                 incident=incident, circuit=circuit, policy=policy, clock=clock, notified=notified
             )
         else:
             entry.clock, entry.policy = clock, policy
             entry.notified = entry.notified or notified
+        self._touch(entry)
 
     def notified(self, incident: int) -> None:
         """A notice for the incident was accepted by a relay: no warning or breach follows."""
@@ -154,7 +176,9 @@ class Ledger:
             return
         entry.notified = True
         if entry.closed:
-            del self._open[incident]
+            self._drop(incident)
+        else:
+            self._touch(entry)
 
     def close(self, incident: int, at: datetime) -> list[Action]:
         """The incident ended at ``at``: the OPENED notices whose time came before ``at`` and
@@ -176,26 +200,40 @@ class Ledger:
         ]
         entry.closed = True
         if at < entry.clock or entry.notified:
-            del self._open[incident]
+            self._drop(incident)
+        else:
+            self._touch(entry)
         return owed + recovered
 
     def forget(self, incident: int) -> None:
         """Stop watching an incident (its circuit is no longer monitored)."""
-        self._open.pop(incident, None)
+        self._drop(incident)
 
     def due(self, now: datetime) -> list[Action]:
-        """Every action whose time has come, each returned once."""
+        """Every action whose time has come, each returned once: only the entries whose next
+        time has come are looked at."""
         actions: list[Action] = []
-        for entry in list(self._open.values()):
+        ready: list[_Entry] = []
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            when, incident = heapq.heappop(heap)
+            if self._when.get(incident) == when:  # else a stale pair: the entry moved
+                del self._when[incident]
+                ready.append(self._open[incident])
+        for entry in ready:
             actions.extend(self._due(entry, now))
             if entry.closed and f"{ActionKind.BREACH}" in entry.emitted:
-                del self._open[entry.incident]  # nothing more can be owed
+                self._drop(entry.incident)  # nothing more can be owed
+            else:
+                self._touch(entry)
         return sorted(actions, key=lambda a: a.due)
 
     def next_wakeup(self) -> datetime | None:
         """The earliest time at which ``due`` would return something new."""
-        times = [t for e in self._open.values() if (t := self._next(e)) is not None]
-        return min(times, default=None)
+        heap = self._heap
+        while heap and self._when.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)  # stale: the entry moved or went
+        return heap[0][0] if heap else None
 
     def pending(self) -> list[tuple[int, str, datetime]]:
         """(incident, circuit, deadline) of open incidents still waiting for a notice."""

@@ -7,7 +7,7 @@ YAML models. A reload is a new plan; :func:`changes` says what differs between t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from monitor.core.assess import CircuitTerms
@@ -79,9 +79,15 @@ class Plan:
     timeout_s: float = 1.0
     timezone: str = "Asia/Tokyo"
     notify: NotifyPlan = NotifyPlan()
+    _by_id: dict[str, CircuitPlan] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {c.id: c for c in self.circuits})
 
     def circuit(self, circuit_id: str) -> CircuitPlan | None:
-        return next((c for c in self.circuits if c.id == circuit_id), None)
+        return self._by_id.get(circuit_id)
 
     def spec(self, circuit: CircuitPlan) -> CircuitSpec:
         """What the tracker needs of ``circuit``."""

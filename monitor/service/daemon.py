@@ -19,11 +19,12 @@ import contextlib
 import logging
 from collections.abc import Hashable
 from datetime import datetime
+from typing import cast
 
 from monitor.clock import Wall, utcnow
 from monitor.core.effects import Effect, Level, Log, Metric, Record, Send
-from monitor.core.inputs import Control, Input, Probed, Reload, Tick
-from monitor.core.model import PathKey, ProbeResult
+from monitor.core.inputs import Control, Input, Probed, Reload, Target, Tick
+from monitor.core.model import ProbeResult
 from monitor.core.plan import Plan
 from monitor.core.supervisor import Supervisor
 from monitor.metrics import Metrics
@@ -31,7 +32,8 @@ from monitor.notify.transport import Transport
 from monitor.service import tasks
 from monitor.service.notifier import Notifier
 from monitor.service.operations import Operations
-from monitor.service.probing import Prober, ProbeScheduler, Target
+from monitor.service.probing import Prober, ProbeScheduler
+from monitor.service.probing import Target as Probe
 from monitor.service.writer import Writer
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
@@ -47,15 +49,15 @@ DRAIN_S = 10.0
 LEVELS = {Level.INFO: logging.INFO, Level.WARNING: logging.WARNING, Level.ERROR: logging.ERROR}
 
 
-def targets(plan: Plan) -> list[Target]:
+def targets(plan: Plan) -> list[Probe]:
     """What the ICMP scheduler probes: every ICMP path and every control target."""
     out = [
-        Target(key=p.key, address=p.address, interval_s=c.interval_s)
+        Probe(key=p.key, address=p.address, interval_s=c.interval_s)
         for c in plan.circuits
         for p in c.paths
         if p.probe == "icmp"
     ]
-    out += [Target(key=Control(name=t.name), address=t.address, interval_s=t.interval_s)
+    out += [Probe(key=Control(name=t.name), address=t.address, interval_s=t.interval_s)
             for t in plan.controls]  # fmt: skip
     return out
 
@@ -154,8 +156,9 @@ class Daemon:
             probe(r.ok, r.rtt)
         if results:
             self.metrics.last_probe(results[-1][1].at)
-        batch = tuple((k, r) for k, r in results if isinstance(k, PathKey | Control))
-        self.feed(Probed(results=batch))
+        # the scheduler's keys are PathKeys and Controls (targets() makes them), as are the
+        # SNMP watch's: no check per result on the hot path
+        self.feed(Probed(results=cast(tuple[tuple[Target, ProbeResult], ...], tuple(results))))
 
     def reload(self, plan: Plan) -> None:
         """Apply a new configuration (already validated)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -84,13 +85,19 @@ class Notifier:
         self._writer, self._transport, self.plan = writer, transport, plan
         self._origin, self._wall, self._on_delivered = origin, wall, on_delivered
         self._unstored: dict[str, _Unstored] = {}
+        self._rendered: dict[str, EmailMessage] = {}
+        """Messages rendered here and not delivered yet: parsing the stored bytes back costs
+        more than the delivery's own work (a restart parses them)."""
         self._wake = asyncio.Event()
+        self._to_render: deque[Send] = deque()
+        self._rendering = asyncio.Event()
         self._slots = asyncio.Semaphore(CONCURRENCY)
         self._tasks: list[asyncio.Task[None]] = []
         self._deliveries: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._tasks = [
+            asyncio.create_task(self._render_loop(), name="outbox-renderer"),
             asyncio.create_task(self._send_loop(), name="outbox-sender"),
             asyncio.create_task(self._fallback_loop(), name="outbox-fallback"),
         ]
@@ -102,7 +109,22 @@ class Notifier:
 
     # -- Send effects -> outbox ----------------------------------------------------------------
     def send(self, effect: Send) -> None:
-        """Render a notice and queue it for the outbox (called from the effect executor)."""
+        """Take a notice to render and store (called from the effect executor: it must not
+        hold the event loop, so rendering, some milliseconds a message, is the render loop's)."""
+        self._to_render.append(effect)
+        self._rendering.set()
+
+    async def _render_loop(self) -> None:
+        while True:
+            if not self._to_render:
+                self._rendering.clear()
+                await self._rendering.wait()
+                continue
+            self._render(self._to_render.popleft())
+            await asyncio.sleep(0)  # a region going dark: probes go on between notices
+
+    def _render(self, effect: Send) -> None:
+        """Render a notice (one message per language) and queue it for the outbox."""
         facts = effect.notice
         by_lang: dict[str, list[str]] = {}
         for r in effect.recipients:
@@ -124,6 +146,7 @@ class Notifier:
             if mid in self._unstored:
                 continue
             self._unstored[mid] = _Unstored(notice=notice, since=loop.time())
+            self._rendered[mid] = msg
             self._writer.submit(Job(build=self._store(mid), done=partial(self._stored, mid)))
 
     def _store(self, mid: str) -> Callable[[], Callable[[Store], OutboxItem | bool | None]]:
@@ -191,8 +214,11 @@ class Notifier:
         self._told(item.notice, results)
 
     async def _attempt(self, notice: Notice) -> tuple[Delivery, ...]:
-        msg = message_from_bytes(notice.body, policy=policy.SMTP)
-        assert isinstance(msg, EmailMessage)
+        msg = self._rendered.pop(notice.message_id, None)
+        if msg is None:  # stored by an earlier run, or tried before
+            parsed = message_from_bytes(notice.body, policy=policy.SMTP)
+            assert isinstance(parsed, EmailMessage)
+            msg = parsed
         give_up = asyncio.get_running_loop().time() + CLAIM_BUDGET_S
         report = await self._transport.deliver(msg, notice.recipients, give_up_at=give_up)
         return tuple(report.results)

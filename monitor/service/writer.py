@@ -8,7 +8,11 @@ is failing, :attr:`Writer.failing_since` says since when, so the notifier can de
 owed from memory rather than let the journal's trouble cost a customer a notice.
 
 A write is a :class:`Job`: it is *built* on the event loop right before each attempt (so it
-can look at the latest state without a lock) and run on the store's thread.
+can look at the latest state without a lock) and run on the store's thread. Queued writes go
+in batches (``Store.batch``): each stays all or nothing on its own, and one durable commit at
+the end of the batch makes them all durable, one fsync for many writes, so a region going dark
+(a thousand incidents, a thousand notices) does not wait on a thousand fsyncs in a row. A job
+that must not share its commit (a fenced claim) says ``alone``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 from monitor.core.errors import JournalError
@@ -27,8 +33,17 @@ from monitor.service.ratelimit import RateLimited
 
 log = logging.getLogger("slawatch.journal")
 T = TypeVar("T")
-S = TypeVar("S")
 S_co = TypeVar("S_co", covariant=True)
+
+MAX_BATCH = 256
+"""Writes carried out under one commit at most."""
+
+
+class Batching(Protocol):
+    def batch(self) -> AbstractContextManager[None]: ...
+
+
+S = TypeVar("S", bound=Batching)
 
 RETRY = Backoff(base_s=0.5, cap_s=30.0, jitter=0.0)
 """A refused write is tried again after 0.5 s, 1 s, 2 s ... at most every 30 s."""
@@ -51,6 +66,7 @@ class Job(Generic[S, T]):
 
     build: Callable[[], Callable[[S], T]]
     done: Callable[[T], None] | None = None
+    alone: bool = False
     future: asyncio.Future[T] = field(default_factory=_future)
 
 
@@ -98,32 +114,55 @@ class Writer(Generic[S]):
 
     async def run(self) -> None:
         """Carry out the queue until cancelled."""
-        loop = asyncio.get_running_loop()
         while True:
             if not self._jobs:
                 self._idle.set()
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            job = self._jobs[0]
-            retries = 0
-            while True:
-                started = loop.time()
-                try:
-                    result = await self._store.run(job.build())
-                except JournalError as exc:
-                    delay = RETRY.delay(retries)
-                    self._failed(exc, delay, loop.time())
-                    await asyncio.sleep(delay)
-                    retries += 1
+            batch = self._head()
+            outcomes = await self._durably(batch)
+            for _ in batch:
+                self._jobs.popleft()
+            for job, (ok, value) in zip(batch, outcomes, strict=True):
+                if not ok:
+                    if not job.future.done():
+                        job.future.set_exception(value)
                     continue
+                if job.done is not None:
+                    job.done(value)
+                if not job.future.done():
+                    job.future.set_result(value)
+
+    def _head(self) -> list[Job[S, Any]]:
+        """The writes at the head of the queue that share one commit."""
+        first = self._jobs[0]
+        if first.alone:
+            return [first]
+        out: list[Job[S, Any]] = []
+        for job in self._jobs:
+            if job.alone or len(out) == MAX_BATCH:
                 break
-            self._jobs.popleft()
+            out.append(job)
+        return out
+
+    async def _durably(self, batch: list[Job[S, Any]]) -> list[tuple[bool, Any]]:
+        """Run ``batch`` under one commit, again and again while the journal refuses it."""
+        loop = asyncio.get_running_loop()
+        retries = 0
+        while True:
+            calls = [job.build() for job in batch]
+            started = loop.time()
+            try:
+                outcomes = await self._store.run(partial(_all, calls=calls))
+            except JournalError as exc:
+                delay = RETRY.delay(retries)
+                self._failed(exc, delay, loop.time())
+                await asyncio.sleep(delay)
+                retries += 1
+                continue
             self._fine(loop.time() - started)
-            if job.done is not None:
-                job.done(result)
-            if not job.future.done():
-                job.future.set_result(result)
+            return outcomes
 
     def _failed(self, exc: JournalError, delay: float, now: float) -> None:
         self._on_error()
@@ -143,3 +182,18 @@ class Writer(Generic[S]):
             job = self._jobs.popleft()
             with contextlib.suppress(asyncio.InvalidStateError):
                 job.future.set_exception(JournalError("the daemon stopped before this was written"))
+
+
+def _all(store: Batching, *, calls: list[Callable[[Any], Any]]) -> list[tuple[bool, Any]]:
+    """Every call under one commit; a call that fails for its own reason (not the journal's)
+    fails alone, the others are written."""
+    out: list[tuple[bool, Any]] = []
+    with store.batch():
+        for call in calls:
+            try:
+                out.append((True, call(store)))
+            except JournalError:
+                raise
+            except Exception as exc:  # e.g. InputError: that write's own fault
+                out.append((False, exc))
+    return out

@@ -20,6 +20,7 @@ absent record (an unknown incident, window) is an :class:`~monitor.core.errors.I
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -47,6 +48,10 @@ class Store(Protocol):
     @property
     def lease(self) -> LeaseTable:
         """The leader lease (two NOC hosts); a single node never takes it."""
+        ...
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Writes inside are durable together, at the end (``Database.batch``)."""
         ...
 
     # -- facts and the daemon's life ---------------------------------------------------------

@@ -95,6 +95,7 @@ class PostgresDatabase:
         self.name = url  # check_postgres_url refuses a URL with a password in it
         self._password_file = password_file
         self._conn: Connection | None = None
+        self._batch = False
 
     @classmethod
     def open(cls, url: str, password_file: Path | None = None) -> PostgresDatabase:
@@ -128,7 +129,31 @@ class PostgresDatabase:
 
     # -- the Database seam ---------------------------------------------------------------------
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Transactions inside are one: a savepoint each, one durable COMMIT at the end."""
+        if self._batch:
+            yield
+            return
+        with self.transaction():
+            self._batch = True
+            try:
+                yield
+            finally:
+                self._batch = False
+
+    @contextmanager
     def transaction(self) -> Iterator[_Tx]:
+        if self._batch:  # part of a batch: all or nothing on its own, durable with the batch
+            assert self._conn is not None
+            conn = self._conn
+            conn.execute("SAVEPOINT tx")
+            try:
+                yield _Tx(conn)
+            except BaseException:
+                _rollback_to(conn)
+                raise
+            conn.execute("RELEASE SAVEPOINT tx")
+            return
         conn = self._retrying(lambda c: c.execute("BEGIN"))[1]
         committing = False
         try:
@@ -268,6 +293,14 @@ def _cannot_connect(url: str, exc: psycopg.Error) -> JournalError:
     low = text.lower()
     advice = next((a for phrase, a in _CONNECT_ADVICE if phrase in low), "see the reason")
     return JournalError(f"cannot connect to the journal {url}: {advice} ({text})")
+
+
+def _rollback_to(conn: Connection) -> None:
+    """Undo one batched write; the batch goes on (or fails as a whole at COMMIT)."""
+    if not conn.closed:
+        with suppress(psycopg.Error):
+            conn.execute("ROLLBACK TO SAVEPOINT tx")
+            conn.execute("RELEASE SAVEPOINT tx")
 
 
 def _rollback(conn: Connection) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -79,6 +80,9 @@ class SqlStore:
 
     def close(self) -> None:
         self.db.close()
+
+    def batch(self) -> AbstractContextManager[None]:
+        return self.db.batch()
 
     # -- facts ---------------------------------------------------------------------------------
     def record(self, facts: Sequence[Fact]) -> None:

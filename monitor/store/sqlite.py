@@ -73,6 +73,7 @@ class SqliteDatabase:
         self.path = path
         self.name = str(path)
         self._began: int | None = None
+        self._batch = False
         conn.create_function("journal_now_us", 0, self._now_us)
 
     def _now_us(self) -> int:
@@ -133,8 +134,31 @@ class SqliteDatabase:
                 tx.execute(f"PRAGMA user_version = {n + 1}")
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Transactions inside are one: a savepoint each, one durable COMMIT at the end."""
+        if self._batch:
+            yield
+            return
+        with self.transaction():
+            self._batch = True
+            try:
+                yield
+            finally:
+                self._batch = False
+
+    @contextmanager
     def transaction(self) -> Iterator[_Tx]:
         conn = self._conn
+        if self._batch:  # part of a batch: all or nothing on its own, durable with the batch
+            conn.execute("SAVEPOINT tx")
+            try:
+                yield _Tx(conn)
+            except BaseException:
+                conn.execute("ROLLBACK TO tx")
+                conn.execute("RELEASE tx")
+                raise
+            conn.execute("RELEASE tx")
+            return
         try:
             conn.execute("BEGIN IMMEDIATE")
             self._began = time.time_ns() // 1000
