@@ -168,7 +168,25 @@ class Metrics:
         )
         for reason in ("stale", "unknown"):
             self._dropped.labels(reason)
+        self._disagreements = Counter(
+            "slawatch_vantage_disagreements_total",
+            "Times two NOC hosts saw a circuit differently (one all paths down, one not): no "
+            "customer notice, the NOC alerted",
+            ["circuit"],
+            registry=r,
+        )
+        self._leader = Gauge(
+            "slawatch_cluster_leader",
+            "1 while this NOC host holds the leader lease (sends notices), 0 while it stands by",
+            registry=r,
+        )
+        self._epoch = Gauge(
+            "slawatch_cluster_epoch",
+            "The leader lease's fencing epoch this host leads under",
+            registry=r,
+        )
         self._counters = {
+            MetricName.DISAGREEMENTS: self._disagreements,
             MetricName.INCIDENTS: self._incidents,
             MetricName.OUTAGE_SECONDS: self._outage,
             MetricName.BREACHES: self._breaches,
@@ -206,6 +224,11 @@ class Metrics:
         """At each scrape, ``countdowns(wall())`` gives (circuit, open incident seconds,
         seconds to the notification deadline or None) for the time-based gauges."""
         self._countdowns, self._wall = countdowns, wall
+
+    def cluster(self, *, leader: bool, epoch: int | None) -> None:
+        self._leader.set(1 if leader else 0)
+        if epoch is not None:
+            self._epoch.set(epoch)
 
     def init_circuit(self, circuit: str) -> None:
         """Create a circuit's counters at 0, so ``increase()`` sees the first event."""

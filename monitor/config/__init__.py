@@ -42,7 +42,14 @@ from monitor.core.deadlines import Group, policy_groups
 from monitor.core.errors import ConfigError
 from monitor.core.location import check_postgres_url, is_postgres
 from monitor.core.model import Demarc, MaintenanceWindow, PathKey, Router
-from monitor.core.plan import CircuitPlan, ControlPlan, NotifyPlan, PathPlan, Plan
+from monitor.core.plan import (
+    CircuitPlan,
+    ClusterPlan,
+    ControlPlan,
+    NotifyPlan,
+    PathPlan,
+    Plan,
+)
 
 __all__ = ["Settings", "load", "load_demo", "load_or_demo", "parse", "read_secret"]
 
@@ -224,6 +231,25 @@ class NotifyConfig(Strict):
     maildir: Path = Path("./var/maildir")
 
 
+class ClusterConfig(Strict):
+    """Two NOC hosts sharing one PostgreSQL journal: this host's ``node`` name (unique among
+    them), the leader lease's length and how often it is renewed, in seconds."""
+
+    node: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9._-]+$")
+    lease_s: StrictFloat = Field(default=30.0, gt=0, le=600)
+    renew_s: StrictFloat = Field(default=5.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _margin(self) -> Self:
+        if self.lease_s <= 2 * self.renew_s:
+            raise ValueError(
+                f"lease_s ({self.lease_s:g}) must be more than twice renew_s "
+                f"({self.renew_s:g}): the leader stops sending lease_s - 2 renew_s after a "
+                "renewal; e.g. lease_s: 30, renew_s: 5"
+            )
+        return self
+
+
 class Settings(Strict):
     """The whole configuration; ``source`` names the file it came from."""
 
@@ -242,6 +268,7 @@ class Settings(Strict):
     control_targets: tuple[ControlTargetConfig, ...] = ()
     notify: NotifyConfig = NotifyConfig()
     snmp_traps: TrapsConfig | None = None
+    cluster: ClusterConfig | None = None
     circuits: tuple[CircuitConfig, ...]
     source: str = Field(default="<memory>", exclude=True)
 
@@ -253,6 +280,15 @@ class Settings(Strict):
         if isinstance(value, str) and is_postgres(value):
             return check_postgres_url(value)
         return Path(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _cluster_journal(self) -> Self:
+        if self.cluster is not None and not is_postgres(self.journal):
+            raise ValueError(
+                "cluster: NOC hosts share one journal, so journal: must be a postgresql:// URL "
+                "(a SQLite file belongs to one host); remove cluster: for a single host"
+            )
+        return self
 
     @model_validator(mode="after")
     def _journal_password(self) -> Self:
@@ -369,6 +405,15 @@ class Settings(Strict):
             recover_after=self.recover_after,
             timeout_s=self.probe_timeout_s,
             timezone=self.timezone,
+            cluster=None
+            if self.cluster is None
+            else ClusterPlan(
+                node=self.cluster.node,
+                lease_s=self.cluster.lease_s,
+                renew_s=self.cluster.renew_s,
+                fresh_s=3
+                * max([self.probe_interval_s, *(self.interval(c) for c in self.circuits)]),
+            ),
             notify=NotifyPlan(
                 sender=n.from_,
                 noc=n.noc,

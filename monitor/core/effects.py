@@ -40,6 +40,7 @@ class MetricName(StrEnum):
     NOTIFICATION_LATENCY = "notification_latency"  # observe seconds
     BLIND = "blind"  # 1/0
     DROPPED = "dropped"  # reason; add 1
+    DISAGREEMENTS = "disagreements"  # circuit; add 1
     FORGET = "forget"  # circuit: drop every series of a circuit no longer monitored
 
 

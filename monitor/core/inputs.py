@@ -92,11 +92,32 @@ class Reload:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PeerPath:
+    """One path's state as another NOC host recorded it (its own hysteresis)."""
+
+    node: str
+    path: PathKey
+    state: PathState
+    since: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Peers:
+    """What the journal says of the other NOC hosts: which are live (their results fresh, on
+    the journal's clock) and their path changes since last asked."""
+
+    live: tuple[str, ...]
+    paths: tuple[PeerPath, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Tick:
     """Time passed: whatever is due by now is owed."""
 
 
-Input = Probed | SnmpSeen | Delivered | WindowAdded | WindowRemoved | Excluded | Reload | Tick
+Input = (
+    Probed | SnmpSeen | Delivered | WindowAdded | WindowRemoved | Excluded | Reload | Peers | Tick
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

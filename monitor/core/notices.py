@@ -25,6 +25,7 @@ class NoticeKind(StrEnum):
     DEADLINE_AT_RISK = "deadline-at-risk"
     BLIND = "blind"
     BLIND_ENDED = "blind-ended"
+    DISAGREE = "vantage-disagree"
     TEST = "test"
 
 
@@ -38,6 +39,7 @@ _REQUIRED: dict[NoticeKind, tuple[str, ...]] = {
     NoticeKind.DEADLINE_AT_RISK: ("detected", "notify_deadline"),
     NoticeKind.BLIND: ("blind_since",),
     NoticeKind.BLIND_ENDED: ("blind_since", "end"),
+    NoticeKind.DISAGREE: (),
     NoticeKind.TEST: (),
 }
 

@@ -68,6 +68,22 @@ class NotifyPlan:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterPlan:
+    """Two NOC hosts (issue 13): this host's name, the leader lease and its renewal period,
+    and how long a node's results stay fresh (three probe intervals), all in seconds."""
+
+    node: str
+    lease_s: float = 30.0
+    renew_s: float = 5.0
+    fresh_s: float = 3.0
+
+    @property
+    def send_for_s(self) -> float:
+        """How long after a renewal began the leader may go on sending: lease_s - 2 renew_s."""
+        return self.lease_s - 2 * self.renew_s
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
     """The whole monitor: circuits, control targets, hysteresis, probe timeout (seconds) and
     the notification plan; ``timezone`` is the default for anything not a circuit's."""
@@ -79,6 +95,7 @@ class Plan:
     timeout_s: float = 1.0
     timezone: str = "Asia/Tokyo"
     notify: NotifyPlan = NotifyPlan()
+    cluster: ClusterPlan | None = None
     _by_id: dict[str, CircuitPlan] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )

@@ -15,7 +15,7 @@ from monitor.core.effects import Send
 from monitor.core.model import Interval, PathState
 from monitor.core.notices import NoticeFacts, NoticeKind
 from monitor.core.sla import yen
-from monitor.core.tracker import BlindEnded, BlindStarted, Incident
+from monitor.core.tracker import BlindEnded, BlindStarted, Incident, VantageDisagreed
 
 MONITOR = "monitor"
 """The ``circuit`` label of notices about the monitor itself (blindness)."""
@@ -67,6 +67,23 @@ def blind_send(event: BlindStarted | BlindEnded, noc: tuple[str, ...], timezone:
         kind=NoticeKind.BLIND if started else NoticeKind.BLIND_ENDED,
         blind_since=event.since if isinstance(event, BlindStarted) else event.interval.start,
         end=None if isinstance(event, BlindStarted) else event.interval.end,
+        group=NOC,
+    )
+    return Send(notice=facts, recipients=noc)
+
+
+def disagree_send(event: VantageDisagreed, noc: tuple[str, ...], timezone: str) -> Send:
+    """Tell the NOC that two NOC hosts see a circuit differently, with both views (the path
+    rows are ``node: router/demarc``)."""
+    facts = NoticeFacts(
+        circuit=event.circuit,
+        incident=0,
+        now=event.at,
+        timezone=timezone,
+        kind=NoticeKind.DISAGREE,
+        paths=tuple(
+            (f"{node}: {name}", state) for node, view in event.views for name, state in view
+        ),
         group=NOC,
     )
     return Send(notice=facts, recipients=noc)

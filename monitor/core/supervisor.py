@@ -44,6 +44,7 @@ from monitor.core.inputs import (
     Delivered,
     Excluded,
     Input,
+    Peers,
     Probed,
     Reload,
     Resume,
@@ -56,7 +57,7 @@ from monitor.core.inputs import (
 from monitor.core.model import Announced, Interval, PathKey, PathState
 from monitor.core.notices import INCIDENT_KINDS
 from monitor.core.plan import Plan, changes
-from monitor.core.sends import blind_send, incident_send
+from monitor.core.sends import blind_send, disagree_send, incident_send
 from monitor.core.tracker import (
     BlindEnded,
     BlindStarted,
@@ -65,25 +66,44 @@ from monitor.core.tracker import (
     IncidentClosed,
     IncidentNotified,
     IncidentOpened,
+    MonitoringStarted,
     PathChanged,
     Tracker,
+    VantageDisagreed,
 )
+from monitor.core.vantage import Vantage
 
 REMOVED = "removed from monitoring"
+
+_STANDBY_FACTS = (PathChanged, MonitoringStarted)
+"""What a standby journals: its own view of the paths. The rest (incidents, blindness,
+control targets) is the leader's record."""
 
 
 class Supervisor:
     """Decides everything; see the module docstring. ``plan`` is the configuration,
-    ``resume`` what the journal remembered at this start."""
+    ``resume`` what the journal remembered at this start. With ``node`` (two NOC hosts) the
+    other hosts' views count (core/vantage.py); a ``leading=False`` supervisor (the standby)
+    keeps its own path states and decides no incident, so it sends nothing."""
 
-    def __init__(self, plan: Plan, resume: Resume | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        resume: Resume | None = None,
+        *,
+        node: str | None = None,
+        leading: bool = True,
+    ) -> None:
         resume = resume or Resume()
         self.plan = plan
+        self.leading = leading
         self.tracker = Tracker(
             [plan.spec(c) for c in plan.circuits],
             controls=[t.name for t in plan.controls],
             fail_after=plan.fail_after,
             recover_after=plan.recover_after,
+            vantage=None if node is None else Vantage(node),
+            decides=leading,
         )
         self.ledger = Ledger()
         self.gaps: list[Interval] = list(resume.gaps)
@@ -131,8 +151,17 @@ class Supervisor:
             return []
         if isinstance(event, Reload):
             return self._reload(event.plan, now)
+        if isinstance(event, Peers):
+            return self._peers(event, now)
         assert isinstance(event, Tick)
         return self._due(now)
+
+    def follow(self) -> None:
+        """Stop deciding (this node lost the lead): keep its own path states, owe nothing;
+        the new leader resumes the incidents from the journal."""
+        self.leading = False
+        self.tracker.decides = False
+        self.ledger = Ledger()
 
     def next_timer(self) -> datetime | None:
         """When the next :class:`Tick` is wanted (None: nothing is scheduled)."""
@@ -189,7 +218,8 @@ class Supervisor:
         """What the tracker's events mean: record them, then act on them."""
         if not events:
             return []
-        effects: list[Effect] = [Record(facts=tuple(events))]
+        kept = events if self.leading else [e for e in events if isinstance(e, _STANDBY_FACTS)]
+        effects: list[Effect] = [Record(facts=tuple(kept))] if kept else []
         for e in events:
             effects += self._act(e, now)
         return effects + self._due(now)
@@ -213,6 +243,14 @@ class Supervisor:
             assert e.incident.notified is not None
             latency = (e.incident.notified - e.incident.detected).total_seconds()
             return [Metric(name=MetricName.NOTIFICATION_LATENCY, value=max(latency, 0.0))]
+        if isinstance(e, VantageDisagreed):
+            alert = [disagree_send(e, self.plan.notify.noc, self.plan.timezone)]
+            return [
+                Metric(name=MetricName.DISAGREEMENTS, labels=(e.circuit,)),
+                Log(level=Level.WARNING, text=f"vantage points disagree on {e.circuit}: "
+                    + "; ".join(f"{n} {dict(v)}" for n, v in e.views)),
+                *(alert if self.plan.notify.noc else []),
+            ]  # fmt: skip
         if isinstance(e, BlindStarted | BlindEnded):
             blind = Metric(name=MetricName.BLIND, value=float(isinstance(e, BlindStarted)))
             if not self.plan.notify.noc:
@@ -233,6 +271,14 @@ class Supervisor:
                 f"(end {i.end.isoformat()}){why}"),
             *sends,
         ]  # fmt: skip
+
+    def _peers(self, peers: Peers, now: datetime) -> list[Effect]:
+        """The other NOC hosts' news: their path changes, then who is live."""
+        events: list[Event] = []
+        for p in peers.paths:
+            events += self.tracker.peer_seen(p.node, p.path, p.state, p.since, now)
+        events += self.tracker.peers_live(peers.live, now)
+        return self._after(events, now)
 
     # -- SNMP, relays, operators --------------------------------------------------------------
     def _snmp(self, seen: SnmpSeen) -> list[Effect]:

@@ -37,93 +37,43 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from monitor.core.errors import InputError
+from monitor.core.events import (
+    NO_EVENTS,
+    BlindEnded,
+    BlindStarted,
+    ControlChanged,
+    Event,
+    Incident,
+    IncidentClosed,
+    IncidentNotified,
+    IncidentOpened,
+    MonitoringStarted,
+    PathChanged,
+    VantageDisagreed,
+)
 from monitor.core.model import Interval, PathKey, PathState
 from monitor.core.paths import Change, Hysteresis
+from monitor.core.vantage import Vantage
+
+__all__ = [
+    "NO_EVENTS",
+    "BlindEnded",
+    "BlindStarted",
+    "CircuitSpec",
+    "ControlChanged",
+    "Event",
+    "Incident",
+    "IncidentClosed",
+    "IncidentNotified",
+    "IncidentOpened",
+    "MonitoringStarted",
+    "PathChanged",
+    "Tracker",
+    "VantageDisagreed",
+]
 
 RECENT_PER_CIRCUIT = 32
 """Closed incidents kept per circuit so a late notice can still be attached to one."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Incident:
-    """One outage of one circuit. Times aware UTC; ``end`` None while open."""
-
-    id: int
-    circuit: str
-    start: datetime
-    detected: datetime
-    end: datetime | None = None
-    notified: datetime | None = None
-    excluded: str | None = None
-    closed_reason: str | None = None
-    """Why it was closed other than by a path's recovery, e.g. "removed from monitoring"."""
-
-    @property
-    def voided(self) -> bool:
-        """Closed with no duration: a path's recovery began before the outage's start
-        (§6.2). It earns nothing and owes no notice."""
-        return self.end is not None and self.end <= self.start
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PathChanged:
-    path: PathKey
-    change: Change
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ControlChanged:
-    target: str
-    change: Change
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MonitoringStarted:
-    """The circuit's first probe result ever (§6.8: its service time starts here)."""
-
-    circuit: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IncidentOpened:
-    incident: Incident
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IncidentClosed:
-    incident: Incident
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IncidentNotified:
-    incident: Incident
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BlindStarted:
-    since: datetime
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BlindEnded:
-    interval: Interval
-    at: datetime
-
-
-Event = (
-    MonitoringStarted
-    | PathChanged
-    | ControlChanged
-    | IncidentOpened
-    | IncidentClosed
-    | IncidentNotified
-    | BlindStarted
-    | BlindEnded
-)
-
-NO_EVENTS: tuple[Event, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,7 +87,7 @@ class CircuitSpec:
 
 
 class _Circuit:
-    __slots__ = ("first_seen", "id", "open", "paths", "recent")
+    __slots__ = ("disagreeing", "first_seen", "id", "open", "paths", "recent")
 
     def __init__(self, spec: CircuitSpec) -> None:
         self.id = spec.id
@@ -148,6 +98,7 @@ class _Circuit:
         self.open: Incident | None = None
         self.recent: deque[Incident] = deque(maxlen=RECENT_PER_CIRCUIT)
         self.first_seen: datetime | None = None
+        self.disagreeing = False
 
     def all_down(self) -> bool:
         return all(h.state is PathState.DOWN for h in self.paths.values())
@@ -167,6 +118,8 @@ class Tracker:
         fail_after: int = 3,
         recover_after: int = 2,
         first_id: int = 1,
+        vantage: Vantage | None = None,
+        decides: bool = True,
     ) -> None:
         self._circuits: dict[str, _Circuit] = {}
         self._paths: dict[PathKey, tuple[Hysteresis, _Circuit]] = {}
@@ -177,6 +130,10 @@ class Tracker:
         self._blind_since: datetime | None = None
         self.blind_intervals: list[Interval] = []
         self._next_id = first_id
+        self.vantage = vantage
+        """The other NOC hosts' views (None: this host is the only one)."""
+        self.decides = decides
+        """False on a standby: it keeps its own path states and opens no incident."""
 
     # -- configuration ------------------------------------------------------------------
     def add_circuit(self, spec: CircuitSpec) -> None:
@@ -389,14 +346,66 @@ class Tracker:
             raise InputError(f"unknown circuit {circuit_id!r}") from None
 
     def _maybe_open(self, circuit: _Circuit, at: datetime, events: list[Event]) -> None:
-        if circuit.open is not None or self.blind or not circuit.all_down():
+        if not circuit.all_down():
+            circuit.disagreeing = False
+        if circuit.open is not None or self.blind or not self.decides or not circuit.all_down():
             return
+        start, single = circuit.outage_start(), False
+        if self.vantage is not None:
+            verdict = self.vantage.verdict(circuit.paths)
+            if not verdict.agree:
+                self._disagree(circuit, at, events)
+                return
+            start, single = max(start, verdict.start or start), verdict.alone
+        circuit.disagreeing = False
         incident = Incident(
-            id=self._next_id, circuit=circuit.id, start=circuit.outage_start(), detected=at
+            id=self._next_id, circuit=circuit.id, start=start, detected=at, single_vantage=single
         )
         self._next_id += 1
         circuit.open = incident
         events.append(IncidentOpened(incident=incident))
+
+    def _disagree(self, circuit: _Circuit, at: datetime, events: list[Event]) -> None:
+        if circuit.disagreeing:
+            return
+        assert self.vantage is not None
+        circuit.disagreeing = True
+        own = tuple((k.name, h.state.value) for k, h in circuit.paths.items())
+        views = ((self.vantage.me, own), *self.vantage.views(circuit.paths))
+        events.append(VantageDisagreed(circuit=circuit.id, at=at, views=views))
+
+    # -- the other NOC hosts ----------------------------------------------------------------
+    def peer_seen(
+        self, node: str, path: PathKey, state: PathState, since: datetime | None, at: datetime
+    ) -> tuple[Event, ...]:
+        """A peer's path state, read from the journal at ``at``: an outage this host sees
+        ends when a live peer's path answers; one may open when the peers now agree."""
+        if self.vantage is None or path not in self._paths:
+            return NO_EVENTS
+        self.vantage.seen(node, path, state, since)
+        circuit = self._paths[path][1]
+        events: list[Event] = []
+        if node in self.vantage.live:
+            self._recheck(circuit, at, events)
+        return tuple(events)
+
+    def peers_live(self, nodes: Iterable[str], at: datetime) -> tuple[Event, ...]:
+        """The peers now live (their results fresh): every circuit is looked at again."""
+        if self.vantage is None or not self.vantage.set_live(nodes):
+            return NO_EVENTS
+        events: list[Event] = []
+        for circuit in self._circuits.values():
+            self._recheck(circuit, at, events)
+        return tuple(events)
+
+    def _recheck(self, circuit: _Circuit, at: datetime, events: list[Event]) -> None:
+        assert self.vantage is not None
+        if circuit.open is None:
+            self._maybe_open(circuit, at, events)
+            return
+        verdict = self.vantage.verdict(circuit.paths)
+        if not verdict.agree and verdict.up_since is not None:  # a live peer sees it answer
+            self._close(circuit, verdict.up_since, events)
 
     def _close(self, circuit: _Circuit, up_since: datetime, events: list[Event]) -> None:
         incident = circuit.open

@@ -79,7 +79,7 @@ def _identity(facts: NoticeFacts) -> tuple[int, int]:
     if facts.kind in BLIND_KINDS:
         assert facts.blind_since is not None
         return int(facts.blind_since.timestamp()), 0
-    if facts.kind is NoticeKind.TEST:
+    if facts.kind in (NoticeKind.TEST, NoticeKind.DISAGREE):
         return facts.incident, int(facts.now.timestamp())
     return facts.incident, facts.seq
 
@@ -173,6 +173,7 @@ _FIELDS: dict[NoticeKind, tuple[str, ...]] = {
         NoticeKind.DEADLINE_AT_RISK: "circuit incident detected deadline left",
         NoticeKind.BLIND: "since elapsed",
         NoticeKind.BLIND_ENDED: "since end elapsed",
+        NoticeKind.DISAGREE: "circuit now",
         NoticeKind.TEST: "circuit now",
     }.items()
 }

@@ -99,6 +99,16 @@ JA = LangText(
                 "監視不能の期間は {since} から {elapsed} でした。判定と通知を再開します。",
             ),
         ),
+        "vantage-disagree": KindText(
+            subject="監視拠点間の判定不一致",
+            title="監視拠点の判定が一致しません",
+            paras=(
+                "回線 {circuit} について、一方の監視拠点は全ての経路の停止を、"
+                "もう一方は通信できる経路を観測しています（{now}）。",
+                "どちらかの拠点が孤立している可能性があるため、お客様への障害通知は行っていません。",
+                "各拠点の観測は下記のとおりです。両拠点のネットワークを確認してください。",
+            ),
+        ),
         "test": KindText(
             subject="試験送信",
             title="試験送信",
@@ -200,6 +210,16 @@ EN = LangText(
             paras=(
                 "The monitor reached its control targets again at {end}.",
                 "It was blind for {elapsed} from {since}. Detection and notices resume.",
+            ),
+        ),
+        "vantage-disagree": KindText(
+            subject="vantage points disagree",
+            title="Vantage points disagree",
+            paras=(
+                "For circuit {circuit}, one NOC host sees every path down while another sees "
+                "a path that answers ({now}).",
+                "One of them may be cut off, so no customer has been notified.",
+                "Each host's view is below. Check both hosts' networks.",
             ),
         ),
         "test": KindText(

@@ -58,7 +58,11 @@ class App:
         s = self.settings
         await self.engine.start()
         self.store = store = await AsyncStore.open(
-            lambda: open_store(s.journal, password_file=s.journal_password_file)
+            lambda: open_store(
+                s.journal,
+                password_file=s.journal_password_file,
+                node="" if s.cluster is None else s.cluster.node,
+            )
         )
         transport = build_transport(
             s, on_attempt=lambda a: self.metrics.notification_attempt(str(a.outcome))

@@ -30,6 +30,7 @@ from monitor.core.supervisor import Supervisor
 from monitor.metrics import Metrics
 from monitor.notify.transport import Transport
 from monitor.service import tasks
+from monitor.service.cluster import Cluster, peers
 from monitor.service.notifier import Notifier
 from monitor.service.operations import Operations
 from monitor.service.probing import Prober, ProbeScheduler
@@ -89,6 +90,16 @@ class Daemon:
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self.journal_id = ""
+        self.cluster: Cluster | None = None
+        if plan.cluster is not None:
+            self.cluster = Cluster(
+                plan.cluster,
+                store,
+                fresh=self._results_fresh,
+                feed=self.feed,
+                on_lead=self._lead,
+                on_follow=self._follow,
+            )
 
     @property
     def sup(self) -> Supervisor:
@@ -105,7 +116,10 @@ class Daemon:
         if gap is not None and gap.end is not None:
             log.warning("unmonitored gap %s .. %s (daemon was not running)", gap.start, gap.end)
             self.metrics.unmonitored((gap.end - gap.start).total_seconds())
-        self._sup = Supervisor(self.plan, resume)
+        node = None if self.plan.cluster is None else self.plan.cluster.node
+        if self.cluster is not None:
+            await self.cluster.claim_name()
+        self._sup = Supervisor(self.plan, resume, node=node, leading=self.cluster is None)
         self._notifier = Notifier(
             writer=self.writer,
             transport=self._transport,
@@ -113,6 +127,7 @@ class Daemon:
             origin=self.journal_id,
             wall=self.wall,
             on_delivered=self.feed,
+            gate=self.cluster,
         )
         self.metrics.watch(self._countdowns, self.wall)
         self._tasks = [
@@ -122,6 +137,7 @@ class Daemon:
                 ("probes", self.scheduler.run()),
                 ("timer", self._timer_loop()),
                 ("heartbeat", self._heartbeat_loop()),
+                *((("cluster", self.cluster.run()),) if self.cluster is not None else ()),
             )
         ]
         self._carry_out(self.sup.start(now))
@@ -167,6 +183,32 @@ class Daemon:
         if self._notifier is not None:
             self._notifier.plan = plan.notify
         self.scheduler.set_targets(targets(plan))
+
+    # -- two NOC hosts -----------------------------------------------------------------------
+    def _results_fresh(self) -> bool:
+        """Whether this node's own probe results are flowing (then it is alive to the others)."""
+        last = self._sup.last_probe if self._sup is not None else None
+        fresh = self.plan.cluster.fresh_s if self.plan.cluster is not None else 0.0
+        return last is not None and (self.wall() - last).total_seconds() < fresh
+
+    async def _lead(self, epoch: int) -> None:
+        """This node took the lead: resume the incidents from the journal, with the other
+        nodes' views, and owe what is owed (the notifier claims what was left in flight)."""
+        assert self.plan.cluster is not None and self.cluster is not None
+        resume = await self.store.run(lambda s: s.restore())
+        news = await self.store.run(lambda s: s.nodes.news(None))
+        sup = Supervisor(self.plan, resume, node=self.plan.cluster.node, leading=True)
+        now = self.wall()
+        sup.last_probe = self.sup.last_probe
+        self._sup = sup
+        self._carry_out(sup.start(now) + sup.handle(peers(news), now))
+        self.metrics.cluster(leader=True, epoch=epoch)
+
+    def _follow(self, why: str) -> None:
+        """This node lost the lead: it keeps probing and recording its own view, and owes
+        nothing (the notifier stops claiming: ``Cluster.may_send``)."""
+        self.sup.follow()
+        self.metrics.cluster(leader=False, epoch=None)
 
     # -- effects -------------------------------------------------------------------------------
     def _carry_out(self, effects: list[Effect]) -> None:

@@ -26,8 +26,10 @@ from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from functools import partial
+from typing import Protocol
 
 from monitor.core.effects import Send
+from monitor.core.errors import FencedError
 from monitor.core.inputs import Delivered
 from monitor.core.notices import Delivery
 from monitor.core.plan import NotifyPlan
@@ -69,6 +71,28 @@ class _Unstored:
     """Its outbox row, when the write got through while it was being delivered from memory."""
 
 
+class Gate(Protocol):
+    """Whether this node may send, and under which lease epoch it claims (None: it may not
+    claim; a single node always may, under epoch 0)."""
+
+    @property
+    def epoch(self) -> int | None: ...
+    def may_send(self) -> bool: ...
+    def fenced(self) -> None: ...
+
+
+class Alone:
+    """The gate of the only NOC host: always open, epoch 0 (no lease)."""
+
+    epoch: int | None = 0
+
+    def may_send(self) -> bool:
+        return True
+
+    def fenced(self) -> None:  # a single node's claims are never fenced (epoch 0)
+        raise AssertionError("epoch 0 is never fenced")
+
+
 class Notifier:
     """Renders, stores and delivers notices; see the module docstring."""
 
@@ -81,8 +105,11 @@ class Notifier:
         origin: str,
         wall: Callable[[], datetime],
         on_delivered: Callable[[Delivered], None],
+        gate: Gate | None = None,
     ) -> None:
         self._writer, self._transport, self.plan = writer, transport, plan
+        self._gate: Gate = gate or Alone()
+        self._claimed_epoch: int | None = None
         self._origin, self._wall, self._on_delivered = origin, wall, on_delivered
         self._unstored: dict[str, _Unstored] = {}
         self._rendered: dict[str, EmailMessage] = {}
@@ -185,12 +212,8 @@ class Notifier:
 
     # -- outbox -> relays --------------------------------------------------------------------
     async def _send_loop(self) -> None:
-        writer = self._writer
-        for item in await writer.write(lambda s: s.outbox.in_flight()):
-            log.warning("resending %s (in flight when the daemon stopped)", item.notice.message_id)
-            self._spawn(item)
         while True:
-            items = await writer.write(lambda s: s.outbox.claim_due(self._wall(), CONCURRENCY))
+            items = await self._claim() if self._gate.may_send() else []
             for item in items:
                 self._spawn(item)
             if not items:
@@ -198,6 +221,30 @@ class Notifier:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(1.0):  # not wait_for: it can eat a cancel (3.11)
                         await self._wake.wait()
+
+    async def _claim(self) -> list[OutboxItem]:
+        """What is due, claimed under our epoch; first, under a new epoch (a start, a new
+        lead), what was left in flight: sent again as the same rows, same Message-IDs."""
+        epoch, now = self._gate.epoch, self._wall()
+        if epoch is None:
+            return []
+        orphans: list[OutboxItem] = []
+        try:
+            if epoch != self._claimed_epoch:
+                orphans = await self._writer.submit(
+                    Job(build=lambda: lambda s: s.outbox.claim_orphans(epoch), alone=True)
+                )
+                self._claimed_epoch = epoch
+                for item in orphans:
+                    log.warning("resending %s (in flight when it was left)", item.notice.message_id)
+            due = await self._writer.submit(
+                Job(build=lambda: lambda s: s.outbox.claim_due(now, CONCURRENCY, epoch), alone=True)
+            )
+        except FencedError as exc:
+            log.error("notice claims refused: %s", exc)
+            self._gate.fenced()
+            return []
+        return orphans + due
 
     def _spawn(self, item: OutboxItem) -> None:
         task = asyncio.create_task(self._deliver(item))
@@ -209,6 +256,8 @@ class Notifier:
         if u is not None and u.sending:  # being sent from memory: that path settles the row
             return
         async with self._slots:
+            if not self._gate.may_send():  # the lead ended while it waited: the next leader
+                return  # finds it in flight and sends it, same Message-ID
             results = await self._attempt(item.notice)
         self._finish(item.id, results)
         self._told(item.notice, results)
@@ -240,8 +289,8 @@ class Notifier:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(1.0)
-            if self._writer.failing_since is None:
-                continue
+            if self._writer.failing_since is None or self._gate.epoch != 0:
+                continue  # with two NOC hosts, only a claim the journal took may be sent
             for u in list(self._unstored.values()):
                 if (
                     u.results is None

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # keep this package light: psycopg and sqlite3 load on demand
     from monitor.store.base import Store
 
 
-def open_store(journal: str | Path, *, password_file: Path | None = None) -> Store:
+def open_store(journal: str | Path, *, password_file: Path | None = None, node: str = "") -> Store:
     """The journal named by ``journal:``: a ``postgresql://USER@HOST[:PORT]/DB`` URL (password
     from ``password_file``, the setting ``journal_password_file:``, else libpq's PGPASSFILE or
     ``~/.pgpass``) or a SQLite file path (created if missing). Migrates it as needed;
@@ -33,7 +33,7 @@ def open_store(journal: str | Path, *, password_file: Path | None = None) -> Sto
             raise ConfigError(f"journal: {exc}") from None
         from monitor.store.postgres import open_postgres  # psycopg only when configured
 
-        return open_postgres(journal, password_file)
+        return open_postgres(journal, password_file, node)
     if password_file is not None:
         raise ConfigError(
             "journal_password_file: only a postgresql:// journal takes a password; remove it "

@@ -33,6 +33,7 @@ from monitor.store.records import TimelineEntry
 
 if TYPE_CHECKING:
     from monitor.store.lease import LeaseTable
+    from monitor.store.nodes import NodesTable
     from monitor.store.outbox import Outbox
 
 __all__ = ["Database", "Row", "Store", "Tx"]
@@ -45,6 +46,8 @@ class Store(Protocol):
     def name(self) -> str: ...
     @property
     def outbox(self) -> Outbox: ...
+    @property
+    def nodes(self) -> NodesTable: ...
     @property
     def lease(self) -> LeaseTable:
         """The leader lease (two NOC hosts); a single node never takes it."""

@@ -334,7 +334,7 @@ def _placeholders(sql: str) -> str:
     return "".join(out)
 
 
-def open_postgres(url: str, password_file: Path | None = None) -> SqlStore:
+def open_postgres(url: str, password_file: Path | None = None, node: str = "") -> SqlStore:
     """The journal in the PostgreSQL database at ``url`` (migrated as needed); the password
     from the first line of ``password_file``, else libpq's PGPASSFILE or ``~/.pgpass``."""
-    return SqlStore(PostgresDatabase.open(url, password_file))
+    return SqlStore(PostgresDatabase.open(url, password_file), node=node)

@@ -116,6 +116,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER outbox_fence BEFORE UPDATE OF claim_epoch ON outbox
         FOR EACH ROW EXECUTE FUNCTION outbox_fence();
     """,
+    # 2 -> 3: two NOC hosts, as SQLite's version 4
+    """
+    ALTER TABLE path_changes ADD COLUMN node TEXT NOT NULL DEFAULT '';
+    CREATE INDEX path_changes_node_id ON path_changes (node, id);
+    CREATE TABLE nodes (
+        name TEXT PRIMARY KEY, instance TEXT NOT NULL, fresh_until BIGINT NOT NULL,
+        seen_at BIGINT NOT NULL
+    );
+    ALTER TABLE incidents ADD COLUMN single_vantage INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE disagreements (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, circuit TEXT NOT NULL,
+        at BIGINT NOT NULL, views TEXT NOT NULL
+    );
+    """,
 )
 
 VERSION = len(MIGRATIONS)

@@ -95,6 +95,21 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT RAISE(ABORT, 'fenced: the claim''s lease epoch is not the live lease''s epoch');
     END;
     """,
+    # 3 -> 4: two NOC hosts (issue 13): whose path states these are, which nodes are alive
+    # (their results fresh until, on the journal's clock), incidents one host decided alone
+    """
+    ALTER TABLE path_changes ADD COLUMN node TEXT NOT NULL DEFAULT '';
+    CREATE INDEX path_changes_node_id ON path_changes (node, id);
+    CREATE TABLE nodes (
+        name TEXT PRIMARY KEY, instance TEXT NOT NULL, fresh_until INTEGER NOT NULL,
+        seen_at INTEGER NOT NULL
+    );
+    ALTER TABLE incidents ADD COLUMN single_vantage INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE disagreements (
+        id INTEGER PRIMARY KEY, circuit TEXT NOT NULL, at INTEGER NOT NULL,
+        views TEXT NOT NULL
+    );
+    """,
 )
 
 VERSION = len(MIGRATIONS)

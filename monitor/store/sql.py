@@ -38,9 +38,11 @@ from monitor.core.tracker import (
     IncidentOpened,
     MonitoringStarted,
     PathChanged,
+    VantageDisagreed,
 )
 from monitor.store.db import Database, Row, Tx
 from monitor.store.lease import LeaseTable
+from monitor.store.nodes import NodesTable
 from monitor.store.outbox import Outbox
 from monitor.store.records import TimelineEntry
 from monitor.store.times import at_db, from_db, to_db
@@ -51,7 +53,9 @@ RECENT_PER_CIRCUIT = 32
 TIMELINE_BEFORE = 3_600_000_000
 """An incident's timeline starts an hour (in microseconds) before its start."""
 
-_INCIDENT = 'id, circuit, start, detected, "end", notified, excluded_reason, closed_reason'
+_INCIDENT = (
+    'id, circuit, start, detected, "end", notified, excluded_reason, closed_reason, single_vantage'
+)
 _WINDOW = (
     'id, circuit, start, "end", note, source, announced_at, created_at, recorded_by '
     "FROM maintenance WHERE removed_at IS NULL"
@@ -61,10 +65,14 @@ _WINDOW = (
 class SqlStore:
     """The journal over ``db``; see the module docstring and ``base.Store``."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, node: str = "") -> None:
         self.db = db
+        self.node = node
+        """This NOC host's name (``cluster.node``; empty for the only one): its own path
+        changes, heartbeats and starts carry it."""
         self._outbox = Outbox(db)
         self._lease = LeaseTable(db)
+        self._nodes = NodesTable(db, node)
 
     @property
     def name(self) -> str:
@@ -78,6 +86,10 @@ class SqlStore:
     def lease(self) -> LeaseTable:
         return self._lease
 
+    @property
+    def nodes(self) -> NodesTable:
+        return self._nodes
+
     def close(self) -> None:
         self.db.close()
 
@@ -88,7 +100,10 @@ class SqlStore:
     def record(self, facts: Sequence[Fact]) -> None:
         with self.db.transaction() as tx:
             for fact in facts:
-                _WRITERS[type(fact)](tx, fact)
+                if isinstance(fact, PathChanged):
+                    _path_changed(tx, fact, self.node)
+                else:
+                    _WRITERS[type(fact)](tx, fact)
 
     # -- the daemon's life ---------------------------------------------------------------------
     def started(self, at: datetime) -> Interval | None:
@@ -100,23 +115,28 @@ class SqlStore:
                     'INSERT INTO gaps (start, "end") VALUES (?, ?)', (to_db(last), to_db(at))
                 )
             tx.execute(
-                "INSERT INTO daemon_events (at, kind, detail) VALUES (?, 'start', '')", (to_db(at),)
+                "INSERT INTO daemon_events (at, kind, detail) VALUES (?, 'start', ?)",
+                (to_db(at), self.node),
             )
         return gap
 
     def stopped(self, at: datetime) -> None:
         with self.db.transaction() as tx:
             tx.execute(
-                "INSERT INTO daemon_events (at, kind, detail) VALUES (?, 'stop', '')", (to_db(at),)
+                "INSERT INTO daemon_events (at, kind, detail) VALUES (?, 'stop', ?)",
+                (to_db(at), self.node),
             )
 
     def heartbeat(self, at: datetime) -> None:
-        """Mark the daemon alive at ``at``; keeps one heartbeat row (the latest)."""
+        """Mark this node alive at ``at``; keeps one heartbeat row per node (the latest). A
+        gap is time when no node was alive: :meth:`started` looks at every node's."""
         with self.db.transaction() as tx:
-            tx.execute("DELETE FROM daemon_events WHERE kind = 'heartbeat'")
             tx.execute(
-                "INSERT INTO daemon_events (at, kind, detail) VALUES (?, 'heartbeat', '')",
-                (to_db(at),),
+                "DELETE FROM daemon_events WHERE kind = 'heartbeat' AND detail = ?", (self.node,)
+            )
+            tx.execute(
+                "INSERT INTO daemon_events (at, kind, detail) VALUES (?, 'heartbeat', ?)",
+                (to_db(at), self.node),
             )
 
     def _last_seen(self) -> datetime | None:
@@ -130,7 +150,9 @@ class SqlStore:
             PathKey(circuit=c, router=Router(r), demarc=Demarc(d)): (PathState(s), at_db(since))
             for c, r, d, s, since in self.db.query(
                 "SELECT circuit, router, demarc, state, since FROM path_changes WHERE id IN "
-                "(SELECT max(id) FROM path_changes GROUP BY circuit, router, demarc)"
+                "(SELECT max(id) FROM path_changes WHERE node = ? "
+                "GROUP BY circuit, router, demarc)",
+                (self.node,),
             )
         }
         controls = {
@@ -304,7 +326,7 @@ class SqlStore:
 
 
 def _incident(row: Row) -> Incident:
-    i, circuit, start, detected, end, notified, excluded, reason = row
+    i, circuit, start, detected, end, notified, excluded, reason, single = row
     return Incident(
         id=int(i),
         circuit=circuit,
@@ -314,6 +336,7 @@ def _incident(row: Row) -> Incident:
         notified=from_db(notified),
         excluded=excluded,
         closed_reason=reason,
+        single_vantage=bool(single),
     )
 
 
@@ -333,12 +356,12 @@ def _window(row: Row) -> Announced:
     )
 
 
-def _path_changed(tx: Tx, e: PathChanged) -> None:
+def _path_changed(tx: Tx, e: PathChanged, node: str) -> None:
     tx.execute(
-        "INSERT INTO path_changes (circuit, router, demarc, state, since, at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO path_changes (circuit, router, demarc, state, since, at, node) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (e.path.circuit, e.path.router.value, e.path.demarc.value, e.change.state.value,
-         to_db(e.change.since), to_db(e.change.at)),
+         to_db(e.change.since), to_db(e.change.at), node),
     )  # fmt: skip
 
 
@@ -352,13 +375,21 @@ def _control_changed(tx: Tx, e: ControlChanged) -> None:
 def _incident_upsert(tx: Tx, e: IncidentOpened | IncidentClosed | IncidentNotified) -> None:
     i = e.incident
     tx.execute(
-        'INSERT INTO incidents (id, circuit, start, detected, "end", notified, closed_reason) '
-        'VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "end" = excluded."end", '
-        "notified = coalesce(incidents.notified, excluded.notified), "
+        'INSERT INTO incidents (id, circuit, start, detected, "end", notified, closed_reason, '
+        'single_vantage) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "end" = '
+        'excluded."end", notified = coalesce(incidents.notified, excluded.notified), '
         "closed_reason = coalesce(incidents.closed_reason, excluded.closed_reason)",
         (i.id, i.circuit, to_db(i.start), to_db(i.detected), to_db(i.end), to_db(i.notified),
-         i.closed_reason),
+         i.closed_reason, int(i.single_vantage)),
     )  # fmt: skip
+
+
+def _disagreed(tx: Tx, e: VantageDisagreed) -> None:
+    views = {node: dict(view) for node, view in e.views}
+    tx.execute(
+        "INSERT INTO disagreements (circuit, at, views) VALUES (?, ?, ?)",
+        (e.circuit, to_db(e.at), json.dumps(views, sort_keys=True)),
+    )
 
 
 def _first_result(tx: Tx, e: MonitoringStarted) -> None:
@@ -387,7 +418,7 @@ def _snmp(tx: Tx, e: SnmpObserved) -> None:
 
 _WRITERS: dict[type, Callable[[Tx, Any], None]] = {
     MonitoringStarted: _first_result,
-    PathChanged: _path_changed,
+    VantageDisagreed: _disagreed,
     ControlChanged: _control_changed,
     IncidentOpened: _incident_upsert,
     IncidentClosed: _incident_upsert,

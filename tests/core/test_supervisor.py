@@ -17,6 +17,8 @@ from monitor.core.inputs import (
     Control,
     Delivered,
     Excluded,
+    PeerPath,
+    Peers,
     Probed,
     Reload,
     Resume,
@@ -341,3 +343,58 @@ def test_path_changes_are_gauges() -> None:
     s.run(2, True)
     ups = [m for m in s.metric(MetricName.PATH_UP) if m.value == 1.0]
     assert len(ups) == 4 and all(isinstance(f, PathChanged | MonitoringStarted) for f in s.facts())
+
+
+# -- two NOC hosts (issue 13) --------------------------------------------------------------------
+def peer(node: str, state: PathState, since: datetime, keys: Sequence[PathKey] = PATHS) -> Peers:
+    return Peers(live=(node,), paths=tuple(PeerPath(node=node, path=k, state=state, since=since)
+                                          for k in keys))  # fmt: skip
+
+
+def test_two_hosts_that_agree_open_one_incident_over_the_intersection() -> None:
+    s = Story(resume=None)
+    s.sup = Supervisor(plan(), node="noc-a")
+    s.feed(peer("noc-b", PathState.UP, T0))
+    s.run(3, False)  # noc-a: all down from T0, but noc-b still sees them up
+    assert not opened(s) and [d.labels for d in s.metric(MetricName.DISAGREEMENTS)] == [(CID,)]
+    [alert] = s.sends(NoticeKind.DISAGREE)
+    assert alert.recipients == (NOC,)
+    assert ("noc-b: active/primary", "up") in alert.notice.paths
+    assert ("noc-a: active/primary", "down") in alert.notice.paths
+    s.feed(peer("noc-b", PathState.DOWN, T0 + S))  # noc-b agrees: its paths down since T0+1 s
+    [o] = opened(s)
+    assert o.incident.start == T0 + S  # the later of the two starts: the intersection
+    assert o.incident.detected == s.now and not o.incident.single_vantage
+    assert s.sends(NoticeKind.OPENED)  # the customer is told once both agree
+    s.feed(peer("noc-b", PathState.UP, s.now, PATHS[:1]))  # noc-b's first path answers
+    [c] = closed(s)
+    assert c.incident.end == s.now and c.incident.id == o.incident.id
+
+
+def test_a_disagreement_tells_no_customer() -> None:
+    s = Story()
+    s.sup = Supervisor(plan(), node="noc-a")
+    s.feed(peer("noc-b", PathState.UP, T0))
+    s.run(3, False)
+    s.travel(40 * MIN)
+    assert not s.sends(NoticeKind.OPENED) and not opened(s) and not s.metric(MetricName.BREACHES)
+    assert len(s.sends(NoticeKind.DISAGREE)) == 1  # one alert per episode, not one a tick
+
+
+def test_with_no_live_peer_one_host_decides_alone_and_says_so() -> None:
+    s = Story()
+    s.sup = Supervisor(plan(), node="noc-a")
+    s.feed(peer("noc-b", PathState.UP, T0))
+    s.run(3, False)
+    assert not opened(s)
+    s.feed(Peers(live=()))  # noc-b's results went stale: it is not live
+    [o] = opened(s)
+    assert o.incident.single_vantage and o.incident.start == T0
+
+
+def test_a_standby_keeps_its_paths_and_decides_nothing() -> None:
+    s = Story()
+    s.sup = Supervisor(plan(), node="noc-b", leading=False)
+    s.run(5, False)
+    assert not opened(s) and not s.sends()
+    assert [f for f in s.facts() if isinstance(f, PathChanged)]  # its own view is recorded

@@ -1,0 +1,148 @@
+"""Two NOC hosts: the leader lease loop, and the other host's news for the supervisor.
+
+Every ``renew_s`` the node renews (or tries to take) the lease, on the journal's clock
+(store/lease.py has the rules). It may send notices until ``lease_s - 2 renew_s`` after its
+last successful renewal *began*, on this host's boot-time clock (which counts through a
+suspend and a SIGSTOP alike): a leader paused longer wakes up past that point and sends
+nothing, and the database refuses its stale claims anyway (fencing). Every second the node
+also says it is alive (its results fresh for three probe intervals, when they flow) and reads
+the other nodes' liveness and path changes, which it hands to the supervisor.
+
+Leadership changes are the daemon's to carry out (``on_lead``/``on_follow``): the new leader
+resumes from the journal and claims what the old one left in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from monitor.core.errors import JournalError
+from monitor.core.inputs import PeerPath, Peers
+from monitor.core.plan import ClusterPlan
+from monitor.service.ratelimit import RateLimited
+from monitor.store.aio import AsyncStore
+from monitor.store.base import Store
+from monitor.store.nodes import PeerNews
+
+log = logging.getLogger("slawatch.cluster")
+
+NEWS_S = 1.0
+"""How often the other nodes' liveness and path changes are read, seconds."""
+
+
+def boottime() -> float:
+    """Seconds on the boot-time clock: monotonic, and counting while the host is suspended."""
+    return time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
+def peers(news: PeerNews) -> Peers:
+    return Peers(
+        live=news.live,
+        paths=tuple(PeerPath(node=c.node, path=c.path, state=c.state, since=c.since)
+                    for c in news.changes),
+    )  # fmt: skip
+
+
+class Cluster:
+    """The lease and the news; see the module docstring. ``fresh`` says whether this node's
+    own results are flowing (only then is it alive to the others)."""
+
+    def __init__(
+        self,
+        plan: ClusterPlan,
+        store: AsyncStore[Store],
+        *,
+        fresh: Callable[[], bool],
+        feed: Callable[[Peers], None],
+        on_lead: Callable[[int], Awaitable[None]],
+        on_follow: Callable[[str], None],
+        clock: Callable[[], float] = boottime,
+    ) -> None:
+        self.plan, self._store, self._fresh, self._feed = plan, store, fresh, feed
+        self._on_lead, self._on_follow, self._clock = on_lead, on_follow, clock
+        self.instance = uuid.uuid4().hex
+        self.epoch: int | None = None
+        """The lease epoch while this node leads; None while it follows."""
+        self.send_until = 0.0
+        """Boot-time seconds until which this node may send."""
+        self.holder: str | None = None
+        self.expires_in: float | None = None
+        self.last_news: Peers | None = None
+        self._last_id: int | None = None
+        self._complain = RateLimited(log, every_s=30.0)
+
+    async def claim_name(self) -> None:
+        """At start: JournalError if another live process uses this node's name."""
+        await self._store.run(lambda s: s.nodes.alive(self.instance, 0.0))
+
+    def may_send(self) -> bool:
+        """Whether this node may start sending a notice now."""
+        return self.epoch is not None and self._clock() < self.send_until
+
+    async def run(self) -> None:
+        """Renew the lease every ``renew_s`` and read the news every second, until cancelled."""
+        next_renewal = 0.0
+        while True:
+            if self._clock() >= next_renewal:
+                next_renewal = self._clock() + self.plan.renew_s
+                await self._renew()
+            await self._news()
+            if self.epoch is not None and self._clock() >= self.send_until:
+                self._follow("the lease could not be renewed in time")
+            await asyncio.sleep(NEWS_S)
+
+    async def _renew(self) -> None:
+        began = self._clock()
+        node, lease_s = self.plan.node, self.plan.lease_s
+        try:
+            lease = await self._store.run(lambda s: s.lease.acquire_or_renew(node, lease_s))
+        except JournalError as exc:  # keep the last deadline; the standby takes over after it
+            self._complain.error("cannot renew the leader lease: %s", exc)
+            return
+        if lease is None:
+            await self._current()
+            if self.epoch is not None:
+                self._follow(f"the lease is held by {self.holder}")
+            return
+        self.holder, self.expires_in = lease.holder, lease.left.total_seconds()
+        self.send_until = began + self.plan.send_for_s
+        if self.epoch != lease.epoch:
+            log.warning("%s leads (lease epoch %d)", node, lease.epoch)
+            self.epoch = lease.epoch
+            self._last_id = None  # the whole picture again, as a new leader
+            await self._on_lead(lease.epoch)
+
+    async def _current(self) -> None:
+        try:
+            lease = await self._store.run(lambda s: s.lease.current())
+        except JournalError:
+            return
+        self.holder, self.expires_in = lease.holder, lease.left.total_seconds()
+
+    def _follow(self, why: str) -> None:
+        log.warning("%s no longer leads: %s", self.plan.node, why)
+        self.epoch = None
+        self.send_until = 0.0
+        self._on_follow(why)
+
+    def fenced(self) -> None:
+        """The journal refused a claim under our epoch: someone else leads."""
+        if self.epoch is not None:
+            self._follow("the journal refused a notice claim under our lease epoch (fenced)")
+
+    async def _news(self) -> None:
+        fresh_s, last = self.plan.fresh_s, self._last_id
+        try:
+            if self._fresh():
+                await self._store.run(lambda s: s.nodes.alive(self.instance, fresh_s))
+            news = await self._store.run(lambda s: s.nodes.news(last))
+        except JournalError as exc:
+            self._complain.error("cannot read the other NOC hosts' news: %s", exc)
+            return
+        self._last_id = news.last_id
+        self.last_news = peers(news)
+        self._feed(self.last_news)
