@@ -14,6 +14,7 @@ when every target answered at least once, 1 when some did not (as fping), 2 for 
 from __future__ import annotations
 
 import argparse
+import gc
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +29,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Nothing ping makes (imports included) needs the cycle collector, which would walk every
+    # probe record in flight over and over: a short-lived command can do without.
+    gc.disable()
     from monitor.commands import ping_rounds  # asyncio and the engine: not for --help
 
     return ping_rounds.run(args)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import socket
 import sys
 from dataclasses import dataclass, field
@@ -42,13 +41,12 @@ class Summary:
 
     def line(self, width: int) -> str:
         """The fping-style summary line, the target padded to ``width``."""
-        v = self.view()
-        text = (
-            f"{self.target:<{width}} : xmt/rcv/%loss = {v['sent']}/{v['received']}/"
-            f"{v['loss'] * 100:.0f}%"
-        )
-        if v["received"]:
-            text += f", min/avg/max = {v['min_ms']:.3f}/{v['avg_ms']:.3f}/{v['max_ms']:.3f} ms"
+        rtts, sent = self.rtts, self.sent
+        loss = 0.0 if not sent else 100 - 100 * len(rtts) / sent
+        text = f"{self.target:<{width}} : xmt/rcv/%loss = {sent}/{len(rtts)}/{loss:.0f}%"
+        if rtts:
+            low, avg, high = min(rtts) * 1000, sum(rtts) / len(rtts) * 1000, max(rtts) * 1000
+            text += f", min/avg/max = {low:.3f}/{avg:.3f}/{high:.3f} ms"
         return text
 
 
@@ -73,9 +71,15 @@ def read_targets(args: argparse.Namespace) -> list[str]:
 def resolve(name: str) -> str:
     """An address as given, or a host name resolved once (the first address getaddrinfo
     returns); InputError when it does not resolve."""
+    family = socket.AF_INET6 if ":" in name else socket.AF_INET
+    try:
+        socket.inet_pton(family, name.split("%", 1)[0] if ":" in name else name)
+        return name  # an address already: no resolver round trip for each of 4,096 targets
+    except (OSError, ValueError):
+        pass
     try:
         return str(socket.getaddrinfo(name, None, type=socket.SOCK_RAW)[0][4][0])
-    except (socket.gaierror, UnicodeError) as exc:
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
         raise InputError(f"target {name!r} does not resolve: {exc}") from None
 
 
@@ -83,27 +87,35 @@ def run(args: argparse.Namespace) -> int:
     if args.count < 1 or args.period < 0 or args.timeout <= 0:
         raise InputError("--count must be >= 1, --period >= 0 and --timeout > 0")
     summaries = [Summary(target=n, address=resolve(n)) for n in read_targets(args)]
-    asyncio.run(_rounds(summaries, args.count, args.period, args.timeout))
-    if args.json:
-        print(json.dumps([s.view() for s in summaries], indent=2))
+    rounds = asyncio.run(
+        _rounds([s.address for s in summaries], args.count, args.period, args.timeout)
+    )
+    for rtts in rounds:
+        for s, rtt in zip(summaries, rtts, strict=True):
+            s.sent += 1
+            if rtt is not None:
+                s.rtts.append(rtt)
+    if args.json:  # one summary a line: json's C encoder (indent= would use the Python one)
+        import json  # only here: start-up counts in a command this short
+
+        print("[\n" + ",\n".join(json.dumps(s.view()) for s in summaries) + "\n]")
     else:
         width = max(len(s.target) for s in summaries)
         print("\n".join(s.line(width) for s in summaries))
     return 0 if all(s.rtts for s in summaries) else 1
 
 
-async def _rounds(summaries: list[Summary], count: int, period: float, timeout: float) -> None:
-    """``count`` rounds, each one echo to every target, starting ``period`` seconds apart
-    (or as soon as the previous round ends, if it took longer)."""
-    addresses = [s.address for s in summaries]
+async def _rounds(
+    addresses: list[str], count: int, period: float, timeout: float
+) -> list[list[float | None]]:
+    """``count`` rounds, each one echo to every address, starting ``period`` seconds apart
+    however many earlier rounds are still in flight (as fping's ``-p``); every round's RTTs
+    (seconds, None for a loss), in order."""
     loop = asyncio.get_running_loop()
     async with IcmpEngine() as engine:
-        start = loop.time()
+        start, rounds = loop.time(), []
         for n in range(count):
             if n:
                 await asyncio.sleep(max(start + n * period - loop.time(), 0))
-            results = await engine.probe_many(addresses, timeout=timeout)
-            for s, r in zip(summaries, results, strict=True):
-                s.sent += 1
-                if r.ok and r.rtt is not None:
-                    s.rtts.append(r.rtt)
+            rounds.append(asyncio.ensure_future(engine.rtts(addresses, timeout=timeout)))
+        return list(await asyncio.gather(*rounds))
