@@ -413,6 +413,8 @@ class IcmpEngine:
         stay in their burst's list; they are skipped here, a whole batch at once when it has
         ended already)."""
         assert self._loop is not None
+        for fam in list(self._families.values()):  # a late loop may not have read them yet:
+            self._drain(fam)  # replies that arrived in time (the kernel says when) count
         now, heap, slots = self._loop.time(), self._expiry, self._slots
         timeouts = 0
         while heap and heap[0][0] <= now:

@@ -169,6 +169,24 @@ async def test_a_reply_stamped_after_the_timeout_is_a_timeout_however_soon_it_is
     assert e.stats.timeouts == 1 and e.stats.received == 0
 
 
+async def test_a_reply_that_arrived_in_time_is_not_timed_out_by_a_late_loop() -> None:
+    """The loop is busy past the deadline; the reply (stamped 10 ms after the send) reaches
+    the socket just before the deadline's timer runs, with no wake-up in between to read it:
+    the engine reads the socket before it times anything out."""
+    net = Net(on_send=None)
+    async with engine(net) as e:
+        loop = asyncio.get_running_loop()
+        pending = asyncio.ensure_future(e.probe(TARGET, timeout=0.1))
+        while not net.sockets[False].sent:
+            await asyncio.sleep(0.001)
+        sock, data = net.sockets[False], net.sockets[False].sent[0][0]
+        stamp = time.time_ns() + 10_000_000
+        loop.call_soon(time.sleep, 0.2)
+        loop.call_later(0.05, lambda: sock.deliver(reply_to(data), TARGET, stamp_ns=stamp))
+        result = await pending
+    assert result.ok and result.rtt is not None and 0.01 <= result.rtt < 0.1
+
+
 async def test_everything_that_is_not_our_reply_is_ignored() -> None:
     def strangers_then_us(sock: FakeSocket, data: bytes, dest: str) -> None:
         ours = reply_to(data)
