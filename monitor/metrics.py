@@ -67,6 +67,10 @@ class Metrics:
         self._probes = Counter(
             "slawatch_probes_total", "Probe results by result (ok, fail)", ["result"], registry=r
         )
+        # Bound once: labels() costs more than the increment, 10,000 times a second.
+        self._probe_ok, self._probe_fail = self._probes.labels("ok"), self._probes.labels("fail")
+        self._held: dict[tuple[Gauge, str], float] = {}
+        """What each per-circuit gauge series holds (see ``_set``)."""
         self._last_probe = Gauge(
             "slawatch_last_probe_timestamp_seconds",
             "Unix time of the latest probe result",
@@ -174,12 +178,15 @@ class Metrics:
             self._path_up.labels(*labels).set(1 if state is PathState.UP else 0)
 
     def circuit_available(self, circuit: str, available: bool) -> None:
-        self._available.labels(circuit).set(1 if available else 0)
+        self._set(self._available, circuit, 1 if available else 0)
 
     def probe(self, ok: bool, rtt: float | None) -> None:
-        self._probes.labels("ok" if ok else "fail").inc()
-        if ok and rtt is not None:
-            self._rtt.observe(max(rtt, 0.0))
+        if ok:
+            self._probe_ok.inc()
+            if rtt is not None:
+                self._rtt.observe(rtt if rtt > 0.0 else 0.0)
+        else:
+            self._probe_fail.inc()
 
     def tick_late(self, seconds: float) -> None:
         self._late.observe(max(seconds, 0.0))
@@ -194,13 +201,26 @@ class Metrics:
         self._outage.labels(circuit).inc(max(duration_s, 0.0))
 
     def set_open_incident(self, circuit: str, seconds: float) -> None:
-        self._open.labels(circuit).set(max(seconds, 0.0))
+        self._set(self._open, circuit, max(seconds, 0.0))
 
     def set_deadline(self, circuit: str, seconds: float | None) -> None:
         if seconds is None:
-            _remove(self._deadline, circuit)
+            self._drop(self._deadline, circuit)
         else:
-            self._deadline.labels(circuit).set(seconds)
+            self._set(self._deadline, circuit, seconds)
+
+    def _set(self, gauge: Gauge, circuit: str, value: float) -> None:
+        """Set a circuit's series of ``gauge``, unless it holds ``value`` already: the daemon
+        refreshes every circuit's gauges each second, and with thousands of circuits the
+        label look-ups alone stalled the event loop for tens of milliseconds."""
+        if self._held.get((gauge, circuit)) != value:
+            gauge.labels(circuit).set(value)
+            self._held[gauge, circuit] = value
+
+    def _drop(self, gauge: Gauge, circuit: str) -> None:
+        """Remove a circuit's series of ``gauge`` if it has one."""
+        if self._held.pop((gauge, circuit), None) is not None:
+            _remove(gauge, circuit)
 
     def notification_accepted(self, latency_s: float) -> None:
         self._latency.observe(max(latency_s, 0.0))
@@ -235,6 +255,8 @@ class Metrics:
 
     def forget_circuit(self, circuit: str) -> None:
         """Drop a circuit's series (it was removed from the configuration)."""
+        for gauge in (self._available, self._open, self._deadline):
+            self._held.pop((gauge, circuit), None)
         for metric in (
             self._available,
             self._open,

@@ -61,3 +61,21 @@ def test_deadline_series_only_while_pending() -> None:
     assert ctype.startswith("text/plain")
     m.forget_circuit("c1")
     assert g("slawatch_incidents_total", {"circuit": "c1"}) is None
+
+
+def test_a_forgotten_circuit_gets_its_series_back_when_set_again() -> None:
+    """Per-circuit gauges skip values they hold already; forgetting a circuit must forget
+    what its series held, or setting the same value again would leave no series at all."""
+    m = Metrics()
+    g = m.registry.get_sample_value
+    for _ in range(2):
+        m.circuit_available("c1", True)
+        m.set_open_incident("c1", 0.0)
+        m.set_deadline("c1", 60.0)
+        assert g("slawatch_circuit_available", {"circuit": "c1"}) == 1
+        assert g("slawatch_open_incident_seconds", {"circuit": "c1"}) == 0
+        assert g("slawatch_notification_deadline_seconds", {"circuit": "c1"}) == 60
+        m.forget_circuit("c1")
+        assert g("slawatch_circuit_available", {"circuit": "c1"}) is None
+    m.set_deadline("c2", None)  # never set: nothing to remove, no error
+    assert g("slawatch_notification_deadline_seconds", {"circuit": "c2"}) is None
