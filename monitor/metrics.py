@@ -8,6 +8,7 @@ clamped at zero. See README "Metrics" for what each one means.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from datetime import datetime
 
 from prometheus_client import (
@@ -19,7 +20,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from monitor.core.model import PathKey, PathState
+from monitor.core.model import PathKey, PathState, ProbeResult
 
 RTT_BUCKETS = (
     0.0001,
@@ -180,13 +181,22 @@ class Metrics:
     def circuit_available(self, circuit: str, available: bool) -> None:
         self._set(self._available, circuit, 1 if available else 0)
 
-    def probe(self, ok: bool, rtt: float | None) -> None:
+    def probes(self, results: Iterable[ProbeResult]) -> None:
+        """Count a batch of probe results and observe their RTTs (one call per batch: at
+        10,000 results a second, a call and two counter locks per result cost 1 % of a core)."""
+        ok = fail = 0
+        observe = self._rtt.observe
+        for r in results:
+            if r.ok:
+                ok += 1
+                if r.rtt is not None:
+                    observe(r.rtt if r.rtt > 0.0 else 0.0)
+            else:
+                fail += 1
         if ok:
-            self._probe_ok.inc()
-            if rtt is not None:
-                self._rtt.observe(rtt if rtt > 0.0 else 0.0)
-        else:
-            self._probe_fail.inc()
+            self._probe_ok.inc(ok)
+        if fail:
+            self._probe_fail.inc(fail)
 
     def tick_late(self, seconds: float) -> None:
         self._late.observe(max(seconds, 0.0))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from monitor.core.model import Demarc, PathKey, PathState, Router
+from monitor.core.model import Demarc, PathKey, PathState, ProbeResult, Router
 from monitor.metrics import Metrics
 
 P = PathKey(circuit="c1", router=Router.ACTIVE, demarc=Demarc.PRIMARY)
@@ -35,8 +35,13 @@ def test_counters_start_at_zero_and_durations_clamp() -> None:
     m.incident_closed("c1", -5.0)
     assert g("slawatch_incidents_total", {"circuit": "c1"}) == 1
     assert g("slawatch_outage_seconds_total", {"circuit": "c1"}) == 1860
-    m.probe(True, 0.0004)
-    m.probe(False, None)
+    at = datetime(2026, 10, 7, tzinfo=UTC)
+    m.probes(
+        [
+            ProbeResult(target="a", at=at, ok=True, rtt=0.0004),
+            ProbeResult(target="b", at=at, ok=False, error="timeout"),
+        ]
+    )
     assert g("slawatch_probes_total", {"result": "ok"}) == 1
     assert g("slawatch_probes_total", {"result": "fail"}) == 1
     assert g("slawatch_probe_rtt_seconds_bucket", {"le": "0.0005"}) == 1
