@@ -228,8 +228,8 @@ class Daemon:
         """Feed a batch of results to the core; queue the events for the committer."""
         events: list[Event] = []
         observe, observe_control = self.tracker.observe, self.tracker.observe_control
+        self.metrics.probes(r for _, r in results)  # per batch: see Metrics.probes
         for key, r in results:
-            self.metrics.probe(r.ok, r.rtt)
             self.live.rtt[key] = r.rtt
             try:
                 if isinstance(key, PathKey):
