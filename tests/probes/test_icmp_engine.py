@@ -173,12 +173,12 @@ async def test_a_reply_that_arrived_in_time_is_not_timed_out_by_a_late_loop() ->
     """The loop is busy past the deadline; the reply (stamped 10 ms after the send) reaches
     the socket just before the deadline's timer runs, with no wake-up in between to read it:
     the engine reads the socket before it times anything out."""
-    net = Net(on_send=None)
+    sent = asyncio.Event()
+    net = Net(on_send=lambda sock, data, dest: sent.set())
     async with engine(net) as e:
         loop = asyncio.get_running_loop()
         pending = asyncio.ensure_future(e.probe(TARGET, timeout=0.1))
-        while not net.sockets[False].sent:
-            await asyncio.sleep(0.001)
+        await sent.wait()
         sock, data = net.sockets[False], net.sockets[False].sent[0][0]
         stamp = time.time_ns() + 10_000_000
         loop.call_soon(time.sleep, 0.2)
