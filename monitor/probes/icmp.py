@@ -325,8 +325,9 @@ class IcmpEngine:
                 packet, anc, _, source = recvmsg(RECV_BYTES, ANCILLARY)
             except OSError:  # EAGAIN: drained; anything else: nothing more to read now
                 break
-            if anc and anc[0][1] in STAMPS:
-                sec, ns = STAMPS[anc[0][1]].unpack(anc[0][2])
+            stamp = STAMPS.get(anc[0][1]) if anc else None
+            if stamp is not None:
+                sec, ns = stamp.unpack(anc[0][2])
                 rx, kernel = sec * 1_000_000_000 + ns - offset, 1
             else:
                 rx, kernel = mono(), 0
@@ -359,7 +360,9 @@ class IcmpEngine:
         self._slots[p.wire] = None
         self._inflight -= 1
         b.rtts[p.index] = rtt if rtt > 0 else 0.0
-        b.ended()
+        b.left -= 1  # Batch.ended(), inline: this runs for every reply
+        if not b.left and not b.future.done():
+            b.future.set_result(None)
         return True
 
     def _on_packet(self, fam: Family, packet: bytes, source: str, rx: int, kernel: int) -> None:

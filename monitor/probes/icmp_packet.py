@@ -35,8 +35,9 @@ TOKEN_LEN = 8
 PAYLOAD_LEN = len(MAGIC) + TOKEN_LEN
 HEADER = struct.Struct("!BBHHH")  # type, code, checksum, identifier, sequence
 _TOKEN = struct.Struct("!4sI")
-_REQUEST = struct.Struct("!BBHHH8s4sI")  # header, magic, nonce, 32-bit sequence
 _ECHO = struct.Struct("!BBHHH8s4xI")  # header, magic, (nonce), 32-bit sequence
+_PAIR = struct.Struct("!HHHH12sI")  # type and code, checksum, ident, seq, magic + nonce, seq32
+_REQUEST_WORD, _REPLY_WORD = ECHO_REQUEST_V4 << 8, ECHO_REPLY_V4 << 8  # type and code (0)
 
 # Why a destination was unreachable, by ICMP code, for the result's error text.
 _UNREACHABLE_V4 = {
@@ -97,15 +98,17 @@ class Echoes:
 
     Only the sequence words change from one request to the next, so the IPv4 checksum is the
     constant words' sum plus those (RFC 1624's incremental update, folded twice): a few integer
-    operations instead of a pass over the packet.
+    operations instead of a pass over the packet. A reply differs from its request only in the
+    type (echo reply is 0), so its sum is the request's less 0x0800.
     """
 
     def __init__(self, ident: int, nonce: bytes, *, v6: bool = False) -> None:
-        self._ident, self._nonce, self._v6 = ident & 0xFFFF, nonce, v6
+        self._ident, self._v6 = ident & 0xFFFF, v6
+        self._payload = MAGIC + nonce  # the payload before the 32-bit sequence
         self._kinds = (ECHO_REQUEST_V6, ECHO_REPLY_V6) if v6 else (ECHO_REQUEST_V4, ECHO_REPLY_V4)
-        constant = self._ident + _words(MAGIC + nonce)  # every word but type and sequence
-        self._sums = (constant + (self._kinds[0] << 8), constant + (self._kinds[1] << 8))
-        self._pack = _REQUEST.pack
+        # every word of a request but the wire sequence and the payload's 32-bit sequence
+        self._sum = _REQUEST_WORD + self._ident + _words(self._payload)
+        self._pack = _PAIR.pack
 
     def pair(self, seq: int) -> tuple[bytes, bytes]:
         """(request, its reply) for 32-bit sequence ``seq``, wire sequence ``seq & 0xFFFF``.
@@ -114,22 +117,21 @@ class Echoes:
         reply's; it covers a pseudo-header we never see).
         """
         seq &= 0xFFFFFFFF
-        wire, (req_kind, rep_kind) = seq & 0xFFFF, self._kinds
-        ident, nonce, pack = self._ident, self._nonce, self._pack
+        wire, ident, payload, pack = seq & 0xFFFF, self._ident, self._payload, self._pack
         if self._v6:
+            req_kind, rep_kind = self._kinds
             return (
-                pack(req_kind, 0, 0, ident, wire, MAGIC, nonce, seq),
-                pack(rep_kind, 0, 0, ident, wire, MAGIC, nonce, seq),
+                pack(req_kind << 8, 0, ident, wire, payload, seq),
+                pack(rep_kind << 8, 0, ident, wire, payload, seq),
             )
-        varying = 2 * wire + (seq >> 16)  # the wire sequence and both halves of the payload's
-        req, rep = self._sums[0] + varying, self._sums[1] + varying
+        req = self._sum + 2 * wire + (seq >> 16)  # the low half of seq is the wire sequence
         req = (req & 0xFFFF) + (req >> 16)
+        req = (req & 0xFFFF) + (req >> 16)
+        rep = req + (0xFFFF ^ _REQUEST_WORD) + _REPLY_WORD  # ones' complement: swap the types
         rep = (rep & 0xFFFF) + (rep >> 16)
-        req = 0xFFFF ^ ((req & 0xFFFF) + (req >> 16))
-        rep = 0xFFFF ^ ((rep & 0xFFFF) + (rep >> 16))
         return (
-            pack(req_kind, 0, req, ident, wire, MAGIC, nonce, seq),
-            pack(rep_kind, 0, rep, ident, wire, MAGIC, nonce, seq),
+            pack(_REQUEST_WORD, 0xFFFF ^ req, ident, wire, payload, seq),
+            pack(_REPLY_WORD, 0xFFFF ^ rep, ident, wire, payload, seq),
         )
 
 
