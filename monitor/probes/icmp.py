@@ -21,8 +21,11 @@ a heap served by a single timer handle.
 Sends go out through a token bucket (``rate`` per second, ``burst`` at once) so a burst never
 overflows a queue on the way (the peer's backlog, a neighbour queue, our receive buffer): the
 loop drains replies between bursts, and the pump comes back when a whole burst's tokens are
-there (not for every token). A send refused with EAGAIN/ENOBUFS is retried shortly; any other
-refusal is an immediate loss whose error says why. A timeout is a result, never an exception.
+there (not for every token). A send refused with EAGAIN/ENOBUFS is retried shortly, and only
+once the kernel has refused sends for a whole timeout are queued echoes given up as losses; an
+echo that waited in the queue because the loop was busy is sent late, never counted lost (its
+result's ``at`` is when it really went out). Any other refusal is an immediate loss whose
+error says why. A timeout is a result, never an exception.
 
 Clocks. The send time is read from the loop's clock (``time.monotonic_ns``) right before
 ``sendto``. The receive time is the kernel's time-stamp of the reply's arrival (SO_TIMESTAMPNS,
@@ -118,6 +121,7 @@ class IcmpEngine:
         self._timer: asyncio.TimerHandle | None = None
         self._queue: deque[Probe] = deque()
         self._pump_handle: asyncio.Handle | None = None
+        self._refused_since: float | None = None  # loop time the kernel began refusing sends
         self._seq = int.from_bytes(os.urandom(4), "big")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -222,7 +226,7 @@ class IcmpEngine:
             raise InputError(f"ICMP timeout must be > 0 seconds (got {timeout})")
         resolved = [address(t) for t in targets]
         families = {v6: self._family(v6) for v6 in {r[1] for r in resolved}}
-        batch = Batch(targets, loop.create_future(), timeout=timeout, queued=loop.time(), at=at)
+        batch = Batch(targets, loop.create_future(), timeout=timeout, at=at)
         n = min(len(targets), _WIRE - self._inflight)
         for index in range(n, len(targets)):  # every 16-bit wire sequence is in flight
             self._counts["send_errors"] += 1
@@ -273,22 +277,26 @@ class IcmpEngine:
         for done in range(n):
             p = queue.popleft()
             b = p.batch
-            if now - b.queued > b.timeout:  # stuck behind a full buffer for a whole timeout
-                self._refuse(p, "send: no buffer space for a whole timeout")
-                continue
             try:
                 p.sent = clock()
                 p.fam.sendto(p.packet, p.dest)
             except OSError as exc:
-                if exc.errno in _RETRY_ERRNOS:
-                    queue.appendleft(p)
-                    self._sent(sent)
-                    return done, True
-                self._refuse(p, f"send: {exc}")
-                continue
+                if exc.errno not in _RETRY_ERRNOS:
+                    self._refuse(p, f"send: {exc}")
+                    continue
+                if sent or self._refused_since is None:
+                    self._refused_since = now
+                if now - self._refused_since > b.timeout:
+                    self._refuse(p, "send: no buffer space for a whole timeout")
+                    continue
+                queue.appendleft(p)
+                self._sent(sent)
+                return done, True
             if b.at is None:
                 b.ats[p.index] = wall
             sent.append(p)
+        if sent:
+            self._refused_since = None
         self._sent(sent)
         return n, False
 

@@ -61,7 +61,7 @@ class Batch:
     """One call's echoes, by position: ``rtts`` (seconds, None until answered), ``errors``
     (why not), ``ats`` (send times); ``future`` is done when every one has ended."""
 
-    __slots__ = ("at", "ats", "errors", "future", "left", "queued", "rtts", "targets", "timeout")
+    __slots__ = ("at", "ats", "errors", "future", "left", "rtts", "targets", "timeout")
 
     def __init__(
         self,
@@ -69,12 +69,11 @@ class Batch:
         future: asyncio.Future[None],
         *,
         timeout: float,
-        queued: float,
         at: datetime | None,
     ) -> None:
         n = len(targets)
         self.targets, self.future, self.at = targets, future, at
-        self.timeout, self.queued, self.left = timeout, queued, n
+        self.timeout, self.left = timeout, n
         self.rtts: list[float | None] = [None] * n
         self.errors: list[str | None] = [None] * n
         self.ats: list[datetime | None] = [at] * n

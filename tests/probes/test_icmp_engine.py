@@ -277,6 +277,17 @@ async def test_a_send_stuck_for_a_whole_timeout_is_a_loss() -> None:
     assert not result.ok and result.error is not None and result.error.startswith("send:")
 
 
+async def test_an_echo_the_busy_loop_sent_late_is_a_result_not_a_loss() -> None:
+    """The loop is busy for longer than the timeout before the echo can go out: it goes out
+    late and is answered (the kernel took nothing longer), its send time the real one."""
+    net = Net()
+    async with engine(net) as e:
+        loop = asyncio.get_running_loop()
+        loop.call_soon(time.sleep, 0.1)  # runs before the pump the probe schedules
+        result = await e.probe(TARGET, timeout=0.05)
+    assert result.ok and e.stats.send_errors == 0 and e.stats.sent == 1
+
+
 async def test_an_icmp_error_about_our_echo_ends_the_probe_with_its_reason() -> None:
     def router_says_no(sock: FakeSocket, data: bytes, dest: str) -> None:
         elsewhere = ipv4(data, src=US, dst="198.18.2.6")  # the same echo, sent elsewhere
