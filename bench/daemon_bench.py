@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -221,6 +222,7 @@ def main() -> int:
         result = measure(topo, args, tmp)
     finally:
         topo.teardown()
+        shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result), file=sys.stderr)
     print(table(result))
     return 0
