@@ -13,7 +13,7 @@ measures ``--seconds`` seconds:
   beyond one interval's worth (the results in flight at either edge of the window);
 * tick lateness p50/p99 in the window (``slawatch_probe_tick_lateness_seconds``: histogram
   bucket bounds, so the figures are upper bounds);
-* journal growth (database + WAL) over the window, per hour;
+* journal growth over the window, per hour (its pages as a reader sees them, WAL included);
 * RTTs: the last RTT of every path from ``/api/circuits`` at the end of the window, beside
   ``fping -C 3`` to the same addresses run in the NOC at the same moment (min/avg/max over the
   paths of each tool's per-path figure).
@@ -25,10 +25,12 @@ lateness p99 <= 10 ms, RTTs within 0.05 ms of fping's. Prints a Markdown table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import signal
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -87,7 +89,11 @@ def quantiles(before: dict[str, float], after: dict[str, float], name: str) -> s
 
 
 def journal_bytes(tmp: Path) -> int:
-    return sum(f.stat().st_size for f in tmp.glob("journal.db*"))
+    """The journal's logical size: its pages as a reader sees them now (the WAL's included),
+    which, unlike the files' sizes, does not jump with checkpoints."""
+    with contextlib.closing(sqlite3.connect(f"file:{tmp / 'journal.db'}?mode=ro", uri=True)) as db:
+        pages, size = (db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "page_size"))
+    return int(pages) * int(size)
 
 
 def spread(values: list[float]) -> str:
