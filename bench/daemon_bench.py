@@ -153,12 +153,14 @@ def measure(topo: Topology, args: argparse.Namespace, tmp: Path) -> dict[str, An
         proc = topo.popen("noc", cmd, stdout=log, stderr=log, cwd=str(ROOT))
         try:
             time.sleep(args.warmup)
+            # The window runs from one scrape's answer to the next's (its counters'
+            # moments), and so includes one scrape's cost, as a monitored daemon would.
             before, size0 = samples(fetch(f"{base}/metrics")), journal_bytes(tmp)
             cpu0, t0 = proc_stats(proc.pid)[0], time.monotonic()
             time.sleep(args.seconds)
+            after, size1 = samples(fetch(f"{base}/metrics")), journal_bytes(tmp)
             cpu1, peak = proc_stats(proc.pid)
             wall = time.monotonic() - t0
-            after, size1 = samples(fetch(f"{base}/metrics")), journal_bytes(tmp)
             circuits = json.loads(fetch(f"{base}/api/circuits"))
             fping = fping_avgs(topo, addrs, tmp)
         finally:
