@@ -1,24 +1,43 @@
-"""The daemon with 1,000 circuits x 4 paths at 1 s intervals for 60 s, in namespaces.
+"""The real daemon probing N paths at 1 s intervals in namespaces (issues 4 and 16).
 
-    sudo .venv/bin/python bench/daemon_bench.py [--circuits 1000] [--seconds 60]
+    sudo .venv/bin/python bench/daemon_bench.py [--paths 10000] [--seconds 60] [--warmup 10]
 
-Builds a topology (tests/topology.py), adds 4,000 answering addresses behind the gateway
-namespace, runs the real ``slawatch run`` in the NOC namespace, and reports CPU % of one core
-and peak RSS of the daemon (from /proc), the journal size, and the lateness of probe ticks
-(how late the scheduler fired batches: p50/p99, read from the daemon's log line at exit).
-Targets (issue 4): under 25% of one core and under 200 MB RSS.
+Builds a topology (tests/topology.py) with N answering addresses behind the gateway
+namespace (N/4 circuits of 4 paths), runs the real ``slawatch run`` in the NOC namespace, lets
+it settle for ``--warmup`` seconds (start-up, every path's first transition to up) and then
+measures ``--seconds`` seconds:
+
+* CPU % of one core and peak RSS of the daemon (from /proc);
+* probe results in the window (``slawatch_probes_total``, ok and fail) against the number the
+  schedule owes (paths x seconds / interval): "lost" is every failed result plus any shortfall
+  beyond one interval's worth (the results in flight at either edge of the window);
+* tick lateness p50/p99 in the window (``slawatch_probe_tick_lateness_seconds``: histogram
+  bucket bounds, so the figures are upper bounds);
+* journal growth over the window, per hour (its pages as a reader sees them, WAL included);
+* RTTs: the last RTT of every path from ``/api/circuits`` at the end of the window, beside
+  ``fping -C 3`` to the same addresses run in the NOC at the same moment (min/avg/max over the
+  paths of each tool's per-path figure).
+
+Targets (issue 16, at 10,000 paths): < 25 % of one core, < 200 MB RSS, 0 lost results, tick
+lateness p99 <= 10 ms, RTTs within 0.05 ms of fping's. Prints a Markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
+import shutil
 import signal
-import subprocess
+import sqlite3
+import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -26,12 +45,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.topology import Topology  # noqa: E402
 
+ROLES = [(r, d) for r in ("active", "standby") for d in ("primary", "secondary")]
+
 
 def proc_stats(pid: int) -> tuple[float, int]:
     """(CPU seconds, peak RSS kB) of a live process."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     peak = 0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -39,102 +59,182 @@ def proc_stats(pid: int) -> tuple[float, int]:
     return cpu, peak
 
 
-def _quantiles(metrics: str, name: str) -> str:
-    """p50 and p99 upper bounds from a histogram's cumulative buckets."""
-    buckets = []
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return str(r.read().decode())
+
+
+def samples(metrics: str) -> dict[str, float]:
+    """Every sample line of an exposition, by its name and labels."""
+    out = {}
     for ln in metrics.splitlines():
-        if ln.startswith(f"{name}_bucket"):
-            le = ln.split('le="')[1].split('"')[0]
-            buckets.append((float(le), float(ln.split()[-1])))
-    if not buckets or buckets[-1][1] == 0:
+        if ln and not ln.startswith("#"):
+            name, value = ln.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+def quantiles(before: dict[str, float], after: dict[str, float], name: str) -> str:
+    """p50 and p99 upper bounds of a histogram over the window (cumulative bucket deltas)."""
+    buckets = sorted(
+        (float(k.split('le="')[1].split('"')[0]), after[k] - before.get(k, 0.0))
+        for k in after
+        if k.startswith(f"{name}_bucket")
+    )
+    total = buckets[-1][1] if buckets else 0
+    if not total:
         return "no data"
-    total = buckets[-1][1]
-    out = []
-    for q in (0.5, 0.99):
-        le = next(b for b, n in buckets if n >= q * total)
-        out.append(f"p{int(q * 100)} <= {le * 1000:g} ms")
-    return ", ".join(out) + f" ({total:.0f} batches)"
+    bounds = [next(le for le, n in buckets if n >= q * total) for q in (0.5, 0.99)]
+    return f"p50 <= {bounds[0] * 1000:g} ms, p99 <= {bounds[1] * 1000:g} ms ({total:.0f} batches)"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--circuits", type=int, default=1000)
+def journal_bytes(tmp: Path) -> int:
+    """The journal's logical size: its pages as a reader sees them now (the WAL's included),
+    which, unlike the files' sizes, does not jump with checkpoints."""
+    with contextlib.closing(sqlite3.connect(f"file:{tmp / 'journal.db'}?mode=ro", uri=True)) as db:
+        pages, size = (db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "page_size"))
+    return int(pages) * int(size)
+
+
+def spread(values: list[float]) -> str:
+    """min / avg / max (ms) of per-path figures, with the median."""
+    return (
+        f"{min(values):.3f} / {statistics.fmean(values):.3f} / {max(values):.3f} "
+        f"(median {statistics.median(values):.3f})"
+    )
+
+
+def fping_avgs(topo: Topology, addrs: list[str], tmp: Path) -> list[float]:
+    """Each address's average RTT (ms) over ``fping -C 3``, run in the NOC now."""
+    file = tmp / "targets.txt"
+    file.write_text("\n".join(addrs) + "\n")
+    done = topo.ns_exec("noc", "fping", "-C", "3", "-q", "-p", "1000", "-i", "0", "-t", "1000",
+                        "-f", str(file), check=False)  # fmt: skip
+    avgs = []
+    for line in done.stderr.splitlines():
+        rtts = [float(x) for x in line.split(" : ")[1].split() if x != "-"] if " : " in line else []
+        if rtts:
+            avgs.append(statistics.fmean(rtts))
+    return avgs
+
+
+def config(tmp: Path, addrs: list[str], http: str) -> Path:
+    cfg = {
+        "probe_interval_s": 1,
+        "probe_timeout_s": 1,
+        "journal": str(tmp / "journal.db"),
+        "http": {"listen": http},
+        "notify": {"maildir": str(tmp / "maildir")},
+        "circuits": [
+            {
+                "id": f"c{c:05d}",
+                "monthly_fee_yen": 300000,
+                "contacts": ["x@example.com"],
+                "paths": [
+                    {"router": r, "demarc": d, "address": addrs[c * 4 + i]}
+                    for i, (r, d) in enumerate(ROLES)
+                ],
+            }
+            for c in range(len(addrs) // 4)
+        ],
+    }
+    path = tmp / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def measure(topo: Topology, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    addrs = topo.add_targets(args.paths // 4 * 4, behind="gw")
+    base = f"http://{topo.noc_mgmt_address}:9799"
+    cfg = config(tmp, addrs, f"{topo.noc_mgmt_address}:9799")
+    with open(tmp / "daemon.log", "wb") as log:
+        cmd = [sys.executable, "-m", "monitor", "run", "--config", str(cfg),
+               "--log-level", "WARNING"]  # fmt: skip
+        proc = topo.popen("noc", cmd, stdout=log, stderr=log, cwd=str(ROOT))
+        try:
+            time.sleep(args.warmup)
+            # The window runs from one scrape's answer to the next's (its counters'
+            # moments), and so includes one scrape's cost, as a monitored daemon would.
+            before, size0 = samples(fetch(f"{base}/metrics")), journal_bytes(tmp)
+            cpu0, t0 = proc_stats(proc.pid)[0], time.monotonic()
+            time.sleep(args.seconds)
+            after, size1 = samples(fetch(f"{base}/metrics")), journal_bytes(tmp)
+            cpu1, peak = proc_stats(proc.pid)
+            wall = time.monotonic() - t0
+            circuits = json.loads(fetch(f"{base}/api/circuits"))
+            fping = fping_avgs(topo, addrs, tmp)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+    ok, fail = (
+        after[f'slawatch_probes_total{{result="{r}"}}']
+        - before.get(f'slawatch_probes_total{{result="{r}"}}', 0.0)
+        for r in ("ok", "fail")
+    )
+    owed = len(addrs) * wall  # at 1 s intervals
+    rtts = [p["rtt_ms"] for c in circuits for p in c["paths"] if p["rtt_ms"] is not None]
+    return {
+        "paths": len(addrs),
+        "wall": wall,
+        "cpu": 100 * (cpu1 - cpu0) / wall,
+        "rss_mib": peak / 1024,
+        "ok": ok,
+        "fail": fail,
+        "owed": owed,
+        "lost": fail + max(0.0, owed - (ok + fail) - len(addrs)),
+        "late": quantiles(before, after, "slawatch_probe_tick_lateness_seconds"),
+        "journal_per_hour_kib": (size1 - size0) / wall * 3600 / 1024,
+        "journal_kib": size1 / 1024,
+        "daemon_rtt": spread(rtts) if rtts else "none",
+        "daemon_rtt_n": len(rtts),
+        "fping_rtt": spread(fping) if fping else "none",
+        "fping_rtt_n": len(fping),
+    }
+
+
+def table(r: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            f"{r['paths']:,} paths at 1 s, {r['wall']:.0f} s measured:",
+            "",
+            "| figure | measured | target |",
+            "|---|---|---|",
+            f"| CPU | {r['cpu']:.1f} % of one core | < 25 % |",
+            f"| peak RSS | {r['rss_mib']:.0f} MiB | < 200 MB |",
+            f"| probe results | {r['ok']:,.0f} ok, {r['fail']:,.0f} failed, of ~{r['owed']:,.0f} "
+            f"owed; lost {r['lost']:,.0f} | 0 lost |",
+            f"| tick lateness | {r['late']} | p99 <= 10 ms |",
+            f"| journal growth | {r['journal_per_hour_kib']:,.0f} KiB per hour "
+            f"({r['journal_kib']:,.0f} KiB at the end) | |",
+            f"| RTT, daemon (last per path, {r['daemon_rtt_n']:,} paths) | {r['daemon_rtt']} ms | "
+            "within 0.05 ms of fping |",
+            f"| RTT, fping -C 3 (avg per path, {r['fping_rtt_n']:,} paths) | {r['fping_rtt']} ms "
+            "| |",
+        ]
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paths", type=int, default=4000)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--warmup", type=float, default=10)
     args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("run as root: it builds network namespaces", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that teardown runs
     topo = Topology.build(f"swd{os.getpid() % 10000}")
     tmp = Path(tempfile.mkdtemp(prefix="slawatch-bench-"))
     try:
-        addrs = topo.add_targets(args.circuits * 4, behind="gw")
-        cfg = {
-            "probe_interval_s": 1,
-            "probe_timeout_s": 1,
-            "journal": str(tmp / "journal.db"),
-            "http": {"listen": f"{topo.noc_mgmt_address}:9799"},
-            "notify": {"maildir": str(tmp / "maildir")},
-            "circuits": [
-                {
-                    "id": f"c{c:04d}",
-                    "monthly_fee_yen": 300000,
-                    "contacts": ["x@example.com"],
-                    "paths": [
-                        {"router": r, "demarc": d, "address": addrs[c * 4 + i]}
-                        for i, (r, d) in enumerate(
-                            (r, d) for r in ("active", "standby") for d in ("primary", "secondary")
-                        )
-                    ],
-                }
-                for c in range(args.circuits)
-            ],
-        }
-        (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
-        log = open(tmp / "daemon.log", "wb")  # noqa: SIM115
-        proc = topo.popen(
-            "noc",
-            [
-                sys.executable,
-                "-m",
-                "monitor",
-                "run",
-                "--config",
-                str(tmp / "config.yaml"),
-                "--log-level",
-                "WARNING",
-            ],
-            stdout=log,
-            stderr=log,
-            cwd=str(ROOT),
-            env={**os.environ, "SLAWATCH_LATENESS_REPORT": "1"},
-        )
-        time.sleep(5)  # start-up and first probes: not measured
-        cpu0, _ = proc_stats(proc.pid)
-        t0 = time.monotonic()
-        time.sleep(args.seconds)
-        cpu1, peak = proc_stats(proc.pid)
-        wall = time.monotonic() - t0
-        metrics = subprocess.run(
-            ["curl", "-s", f"http://{topo.noc_mgmt_address}:9799/metrics"],
-            capture_output=True,
-            text=True,
-        ).stdout
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-        log.close()
-        probes = {
-            ln.split()[0]: float(ln.split()[1])
-            for ln in metrics.splitlines()
-            if ln.startswith("slawatch_probes_total{")
-        }
-        late = _quantiles(metrics, "slawatch_probe_tick_lateness_seconds")
-        size = sum(f.stat().st_size for f in tmp.glob("journal.db*"))
-        print(f"{args.circuits} circuits x 4 paths at 1 s, {wall:.0f} s measured:")
-        print(
-            f"  CPU {100 * (cpu1 - cpu0) / wall:.1f}% of one core, peak RSS {peak / 1024:.0f} MiB"
-        )
-        print(f"  journal {size / 1024:.0f} KiB; probes {probes}")
-        print(f"  probe tick lateness: {late}")
+        result = measure(topo, args, tmp)
     finally:
         topo.teardown()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(result), file=sys.stderr)
+    print(table(result))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,25 +1,30 @@
-"""ICMP benchmark (issue 3): slawatch's engine against fping, aioping and icmplib.
+"""ICMP benchmark (issues 3 and 16): slawatch against fping, aioping and icmplib.
 
 Run by hand, as root, from the repository (not a test; about two minutes)::
 
-    sudo .venv/bin/python bench/icmp_bench.py [--targets 4096] [--rounds 5]
+    sudo .venv/bin/python bench/icmp_bench.py [--targets 4096] [--rounds 5] [--no-others]
 
-It builds its own namespaces (prefix ``swbench``: the test topology with ``add_targets``:
+It builds its own namespaces (prefix ``swb<pid>``: the test topology with ``add_targets``:
 4,096 addresses answered by one namespace behind the NOC, so the NOC needs one neighbour
 entry), then runs each tool in the NOC, one after the other, on the same targets:
 
+* ``fping -c ROUNDS -p PERIOD -i 0 -t 1000`` beside ``slawatch ping --count ROUNDS --period
+  PERIOD --timeout 1``, at 200 ms and at 1 s: whole processes (interpreter start-up
+  included), one run each; replies and per-target min/avg/max RTTs read from both tools'
+  summary lines (the RTT table compares them);
 * ``fping -C ROUNDS -q -p 1000 -i 0.2`` and ``-i 0``: a round per second, each round paced
   over ~0.8 s, or sent back to back (fping's CPU per probe depends mostly on its pacing);
-* ``slawatch ping --count ROUNDS --period 1``: the command, interpreter start-up included;
 * the engine alone, per round (a child that times each round with getrusage);
 * the engine at a steady 10,000 probes/s for 10 s, batched every 5 ms as the daemon's
   scheduler does: the CPU a monitor of 10,000 paths at 1 s would need;
-* aioping and icmplib, installed into a throwaway venv under /tmp (never the project's).
+* aioping and icmplib, installed into a throwaway venv under /tmp (never the project's);
+  ``--no-others`` skips them.
 
 For each: replies received, wall time, CPU seconds (user + system, of the child, from
 wait4: the kernel's work answering the echoes in the target namespace runs in the sender's
 context and is counted for every tool alike), CPU per 1,000 probes, peak RSS. Results are
-printed as a Markdown table to paste into bench/RESULTS.md.
+printed as Markdown tables to paste into bench/RESULTS.md. monitor/ is byte-compiled first
+(as an installed package is), so no run pays for compiling it.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import json
 import os
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,6 +46,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 VENV = Path("/tmp/slawatch-bench-venv")
 OTHERS = {"aioping": "aioping==0.4.0", "icmplib": "icmplib==3.0.4"}
+PERIODS = (("0.2", "200"), ("1", "1000"))
+"""(slawatch ping --period, fping -p) pairs run side by side."""
 
 # -- children: each runs inside the NOC namespace and prints one JSON line --------------------
 
@@ -196,6 +204,61 @@ def fping_received(stderr: str) -> int:
     )
 
 
+def summaries(text: str) -> dict[str, tuple[int, tuple[float, float, float] | None]]:
+    """Per target, (replies, (min, avg, max) ms or None) from the summary lines that ``fping
+    -c -q`` and ``slawatch ping`` both print: ``addr : xmt/rcv/%loss = 5/5/0%, min/avg/max =
+    0.031/0.052/0.090`` (slawatch adds " ms")."""
+    out: dict[str, tuple[int, tuple[float, float, float] | None]] = {}
+    for line in text.splitlines():
+        if " : xmt/rcv/%loss = " not in line:
+            continue
+        target, rest = line.split(" : ", 1)
+        received = int(rest.split(" = ")[1].split("/")[1])
+        rtts = None
+        if "min/avg/max = " in rest:
+            low, avg, high = rest.split("min/avg/max = ")[1].split()[0].split("/")
+            rtts = (float(low), float(avg), float(high))
+        out[target.strip()] = (received, rtts)
+    return out
+
+
+def rtt_row(run: str, tool: str, by_target: dict[str, Any]) -> str:
+    """One line of the RTT table: over the targets that answered, the lowest minimum, the
+    mean and median of the averages and the highest maximum (ms)."""
+    figs = [rtts for _, rtts in by_target.values() if rtts is not None]
+    if not figs:
+        return f"| {run} | {tool} | 0 | | | | |"
+    avgs = [f[1] for f in figs]
+    return (
+        f"| {run} | {tool} | {len(figs):,} | {min(f[0] for f in figs):.3f} | "
+        f"{statistics.fmean(avgs):.4f} | {statistics.median(avgs):.3f} | "
+        f"{max(f[2] for f in figs):.3f} |"
+    )
+
+
+def side_by_side(topo: Any, file: Path, rounds: int, sent: int) -> tuple[list[Any], list[str]]:
+    """fping -c beside slawatch ping at each period: whole processes, one run each."""
+    rows, rtts = [], []
+    for period_s, period_ms in PERIODS:
+        _, err, fu = run_measured(
+            topo, ["fping", "-c", str(rounds), "-p", period_ms, "-i", "0", "-t", "1000", "-q",
+                   "-f", str(file)]
+        )  # fmt: skip
+        out, _, su = run_measured(
+            topo, [sys.executable, "-m", "monitor", "ping", "--count", str(rounds), "--period",
+                   period_s, "--timeout", "1", "-f", str(file)]
+        )  # fmt: skip
+        f, sw = summaries(err), summaries(out)
+        fname = f"fping -c{rounds} -p{period_ms} -i0 -t1000"
+        sname = f"slawatch ping --count {rounds} --period {period_s} --timeout 1"
+        rows.append(row(fname, sent, sum(r for r, _ in f.values()), fu, []))
+        rows.append(row(sname, sent, sum(r for r, _ in sw.values()), su, []))
+        rows[-1]["vs_fping"] = su["cpu_s"] / fu["cpu_s"]
+        run = f"{rounds} rounds, {period_ms} ms apart"
+        rtts += [rtt_row(run, "fping", f), rtt_row(run, "slawatch ping", sw)]
+    return rows, rtts
+
+
 def row(
     name: str, sent: int, received: int, u: dict[str, Any], rounds: list[Any]
 ) -> dict[str, Any]:
@@ -216,12 +279,15 @@ def row(
     }
 
 
-def bench(topo: Any, n: int, rounds: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def bench(
+    topo: Any, n: int, rounds: int, others: bool
+) -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
     targets = topo.add_targets(n)
     file = Path(f"/tmp/swbench-targets-{os.getpid()}.txt")
     file.write_text("\n".join(targets) + "\n")
-    me, sent, rows = str(Path(__file__).resolve()), n * rounds, []
+    me, sent = str(Path(__file__).resolve()), n * rounds
     try:
+        rows, rtts = side_by_side(topo, file, rounds, sent)
         for interval in ("0.2", "0"):  # fping's CPU per probe depends on its pacing
             _, err, u = run_measured(
                 topo, ["fping", "-C", str(rounds), "-q", "-p", "1000", "-i", interval,
@@ -230,14 +296,8 @@ def bench(topo: Any, n: int, rounds: int) -> tuple[list[dict[str, Any]], dict[st
             name = f"fping -C{rounds} -q -p1000 -i{interval}"
             rows.append(row(name, sent, fping_received(err), u, []))
 
-        out, _, u = run_measured(
-            topo, [sys.executable, "-m", "monitor", "ping", "--json", "--count", str(rounds),
-                   "--period", "1", "-f", str(file)]
-        )  # fmt: skip
-        received = sum(s["received"] for s in json.loads(out))
-        rows.append(row(f"slawatch ping --count {rounds}", sent, received, u, []))
-
-        for kind, python in (("engine", sys.executable), *((k, other_venv()) for k in OTHERS)):
+        kinds = [("engine", sys.executable), *((k, other_venv()) for k in OTHERS if others)]
+        for kind, python in kinds:
             if python is None:
                 rows.append({"tool": kind, "error": "not installable here"})
                 continue
@@ -255,10 +315,10 @@ def bench(topo: Any, n: int, rounds: int) -> tuple[list[dict[str, Any]], dict[st
         steady = json.loads(out) if u["exit"] == 0 else {"error": err[-300:]}
     finally:
         file.unlink()
-    return rows, steady
+    return rows, steady, rtts
 
 
-def table(rows: list[dict[str, Any]], steady: dict[str, Any]) -> str:
+def table(rows: list[dict[str, Any]], steady: dict[str, Any], rtts: list[str]) -> str:
     lines = [
         "| tool | sent | received | wall s (total) | wall s per round | CPU s | "
         "CPU ms / 1,000 probes | probes per CPU-s | peak RSS MiB |",
@@ -278,6 +338,8 @@ def table(rows: list[dict[str, Any]], steady: dict[str, Any]) -> str:
             )
             + f" | {r['probes_per_cpu_s']:,.0f} | {r['rss_mib']:.1f} |"
         )
+    ratios = [f"{r['tool']}: {r['vs_fping']:.2f}x" for r in rows if "vs_fping" in r]
+    lines.append(f"\nCPU against fping's beside it: {'; '.join(ratios)}.")
     if "error" not in steady:
         share = steady["cpu_s"] / steady["wall_s"]
         lines.append(
@@ -287,6 +349,13 @@ def table(rows: list[dict[str, Any]], steady: dict[str, Any]) -> str:
         )
     else:
         lines.append(f"\nSteady run failed: {steady['error']}")
+    lines += [
+        "\nRTTs (ms) over the targets that answered: lowest per-target minimum, mean and median"
+        " of the per-target averages, highest per-target maximum.\n",
+        "| run | tool | targets | min | avg (mean) | avg (median) | max |",
+        "|---|---|---:|---:|---:|---:|---:|",
+        *rtts,
+    ]
     return "\n".join(lines)
 
 
@@ -294,6 +363,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=4096)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-others", dest="others", action="store_false",
+                        help="skip aioping and icmplib")  # fmt: skip
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -312,13 +383,16 @@ def main() -> int:
     from tests.topology import Topology
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that teardown runs
-    topo = Topology.build("swbench", mgmt=False)
+    # As an installed package is: no run should pay for compiling monitor/ (PYTHONDONTWRITEBYTECODE
+    # would otherwise make every `slawatch ping` compile it afresh).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "monitor")], check=True)
+    topo = Topology.build(f"swb{os.getpid() % 10000}", mgmt=False)  # never another run's
     try:
-        rows, steady = bench(topo, args.targets, args.rounds)
+        rows, steady, rtts = bench(topo, args.targets, args.rounds, args.others)
     finally:
         topo.teardown()
     print(json.dumps({"rows": rows, "steady": steady}), file=sys.stderr)
-    print(table(rows, steady))
+    print(table(rows, steady, rtts))
     return 0
 
 

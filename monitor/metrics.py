@@ -8,7 +8,7 @@ clamped at zero. See README "Metrics" for what each one means.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from prometheus_client import (
@@ -22,6 +22,7 @@ from prometheus_client import (
 
 from monitor.clock import Wall, utcnow
 from monitor.core.effects import Metric, MetricName
+from monitor.core.model import ProbeResult
 
 Countdowns = Callable[[datetime], list[tuple[str, float, float | None]]]
 
@@ -192,6 +193,7 @@ class Metrics:
             MetricName.BREACHES: self._breaches,
             MetricName.DROPPED: self._dropped,
         }
+        self._probe_ok, self._probe_fail = self._probes.labels("ok"), self._probes.labels("fail")
         self._countdowns: Countdowns = lambda now: []
         self._wall: Wall = utcnow
         self._credit_months: dict[str, set[str]] = {}
@@ -237,10 +239,22 @@ class Metrics:
         for result in ("ok", "fail"):
             self._probes.labels(result)
 
-    def probe(self, ok: bool, rtt: float | None) -> None:
-        self._probes.labels("ok" if ok else "fail").inc()
-        if ok and rtt is not None:
-            self._rtt.observe(max(rtt, 0.0))
+    def probes(self, results: Iterable[ProbeResult]) -> None:
+        """Count a batch of probe results and observe their RTTs (one call per batch: at
+        10,000 results a second, a call and two counter locks per result cost 1 % of a core)."""
+        ok = fail = 0
+        observe = self._rtt.observe
+        for r in results:
+            if r.ok:
+                ok += 1
+                if r.rtt is not None:
+                    observe(r.rtt if r.rtt > 0.0 else 0.0)
+            else:
+                fail += 1
+        if ok:
+            self._probe_ok.inc(ok)
+        if fail:
+            self._probe_fail.inc(fail)
 
     def tick_late(self, seconds: float) -> None:
         self._late.observe(max(seconds, 0.0))
@@ -283,11 +297,18 @@ class Metrics:
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type (the countdown gauges as of now)."""
-        self._refresh(self._wall())
+        self.refresh()
+        return self.expose()
+
+    def expose(self) -> tuple[bytes, str]:
+        """The exposition text as the metrics stand. Thread-safe (prometheus_client locks
+        each value), so /metrics builds it in a worker thread: at 10,000 paths the text takes
+        0.3-0.8 s of CPU, which on the event loop would stall every probe tick as long."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
-    def _refresh(self, now: datetime) -> None:
-        rows = self._countdowns(now)
+    def refresh(self) -> None:
+        """Set the countdown gauges as of now; on the event loop (it reads the supervisor)."""
+        rows = self._countdowns(self._wall())
         for gauge in (self._open, self._deadline):
             gauge.clear()
         for circuit, age, left in rows:

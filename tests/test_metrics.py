@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from monitor.core.effects import Metric, MetricName
+from monitor.core.model import ProbeResult
 from monitor.metrics import Metrics
 
 LABELS = {"circuit": "c1", "router": "active", "demarc": "primary"}
@@ -37,8 +38,13 @@ def test_counters_start_at_zero_and_durations_clamp() -> None:
     m.apply(Metric(name=MetricName.OUTAGE_SECONDS, labels=("c1",), value=-5.0))
     assert g("slawatch_incidents_total", {"circuit": "c1"}) == 1
     assert g("slawatch_outage_seconds_total", {"circuit": "c1"}) == 1860
-    m.probe(True, 0.0004)
-    m.probe(False, None)
+    at = datetime(2026, 10, 7, tzinfo=UTC)
+    m.probes(
+        [
+            ProbeResult(target="a", at=at, ok=True, rtt=0.0004),
+            ProbeResult(target="b", at=at, ok=False, error="timeout"),
+        ]
+    )
     assert g("slawatch_probes_total", {"result": "ok"}) == 1
     assert g("slawatch_probes_total", {"result": "fail"}) == 1
     assert g("slawatch_probe_rtt_seconds_bucket", {"le": "0.0005"}) == 1

@@ -14,49 +14,7 @@ when every target answered at least once, 1 when some did not (as fping), 2 for 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import socket
-import sys
-from dataclasses import dataclass, field
-from typing import Any
-
-from monitor.core.errors import InputError
-from monitor.probes.icmp import IcmpEngine
-
-
-@dataclass(slots=True)
-class Summary:
-    """One target's tally over all rounds: ``target`` as given, ``address`` as probed; RTTs
-    in seconds."""
-
-    target: str
-    address: str
-    sent: int = 0
-    rtts: list[float] = field(default_factory=list)
-
-    def view(self) -> dict[str, Any]:
-        ms = [r * 1000 for r in self.rtts]
-        return {
-            "target": self.target,
-            "sent": self.sent,
-            "received": len(ms),
-            "loss": 0.0 if not self.sent else 1 - len(ms) / self.sent,
-            "min_ms": round(min(ms), 4) if ms else None,
-            "avg_ms": round(sum(ms) / len(ms), 4) if ms else None,
-            "max_ms": round(max(ms), 4) if ms else None,
-        }
-
-    def line(self, width: int) -> str:
-        """The fping-style summary line, the target padded to ``width``."""
-        v = self.view()
-        text = (
-            f"{self.target:<{width}} : xmt/rcv/%loss = {v['sent']}/{v['received']}/"
-            f"{v['loss'] * 100:.0f}%"
-        )
-        if v["received"]:
-            text += f", min/avg/max = {v['min_ms']:.3f}/{v['avg_ms']:.3f}/{v['max_ms']:.3f} ms"
-        return text
+import gc
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,58 +28,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def read_targets(args: argparse.Namespace) -> list[str]:
-    """The targets as given: on the command line, or in FILE (``#`` comments, blank lines)."""
-    names = list(args.targets)
-    if args.file and names:
-        raise InputError("give either -f FILE or TARGETs, not both")
-    if args.file:
-        try:
-            fh = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
-        except OSError as exc:
-            raise InputError(f"{args.file}: cannot read: {exc.strerror}") from None
-        with fh:
-            names = [ln.split("#")[0].strip() for ln in fh]
-        names = [n for n in names if n]
-    if not names:
-        raise InputError("no targets: give addresses or host names, or -f FILE")
-    return names
-
-
-def resolve(name: str) -> str:
-    """An address as given, or a host name resolved once (the first address getaddrinfo
-    returns); InputError when it does not resolve."""
-    try:
-        return str(socket.getaddrinfo(name, None, type=socket.SOCK_RAW)[0][4][0])
-    except (socket.gaierror, UnicodeError) as exc:
-        raise InputError(f"target {name!r} does not resolve: {exc}") from None
-
-
 def run(args: argparse.Namespace) -> int:
-    if args.count < 1 or args.period < 0 or args.timeout <= 0:
-        raise InputError("--count must be >= 1, --period >= 0 and --timeout > 0")
-    summaries = [Summary(target=n, address=resolve(n)) for n in read_targets(args)]
-    asyncio.run(_rounds(summaries, args.count, args.period, args.timeout))
-    if args.json:
-        print(json.dumps([s.view() for s in summaries], indent=2))
-    else:
-        width = max(len(s.target) for s in summaries)
-        print("\n".join(s.line(width) for s in summaries))
-    return 0 if all(s.rtts for s in summaries) else 1
+    # Nothing ping makes (imports included) needs the cycle collector, which would walk every
+    # probe record in flight over and over: a short-lived command can do without.
+    gc.disable()
+    from monitor.commands import ping_rounds  # asyncio and the engine: not for --help
 
-
-async def _rounds(summaries: list[Summary], count: int, period: float, timeout: float) -> None:
-    """``count`` rounds, each one echo to every target, starting ``period`` seconds apart
-    (or as soon as the previous round ends, if it took longer)."""
-    addresses = [s.address for s in summaries]
-    loop = asyncio.get_running_loop()
-    async with IcmpEngine() as engine:
-        start = loop.time()
-        for n in range(count):
-            if n:
-                await asyncio.sleep(max(start + n * period - loop.time(), 0))
-            results = await engine.probe_many(addresses, timeout=timeout)
-            for s, r in zip(summaries, results, strict=True):
-                s.sent += 1
-                if r.ok and r.rtt is not None:
-                    s.rtts.append(r.rtt)
+    return ping_rounds.run(args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -38,6 +39,10 @@ async def _main(settings: config.Settings, path: str | None) -> int:
 
     app = App(settings)
     await app.start()
+    # What exists now (settings, tracker, metric series, modules) lives as long as the daemon:
+    # freeze it out of the cycle collector's reach, or every full collection walks it all
+    # (~200 ms of stalled probe ticks at 2,500 circuits).
+    gc.freeze()
     host, port = settings.http.host_port
     print(
         f"slawatch: running. Status page http://{host}:{port}/  metrics http://{host}:{port}"

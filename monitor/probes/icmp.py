@@ -4,42 +4,57 @@ Theory of operation. Every raw ICMP socket receives a copy of every ICMP packet 
 gets, so a socket per target costs N x N wake-ups for N targets; this engine opens one socket
 per family (IPv6 only once an IPv6 target appears) and reads it from a reader callback that
 drains it completely on every wake-up. The receive buffer is enlarged to 8 MiB because the
-default ~208 KiB holds only ~256 replies. Each probe is a future in a dict keyed by its 16-bit
-wire sequence and an entry on one deadline heap served by a single timer handle: no task and
-no timer per probe.
+default ~208 KiB holds only ~256 replies.
+
+Per probe the engine does O(1) work and schedules nothing. A call (``probe_many``, ``probe``,
+``rtts``) is one batch with one future, done when its last echo ends; the batch keeps RTTs and
+errors in plain lists and makes ProbeResults only when asked. An echo in flight sits in a table
+indexed by its 16-bit wire sequence; with the request the engine builds the exact bytes the
+reply must carry (``Echoes.pair``), so matching a reply is one index and one comparison of
+identifier, sequence and payload token (on IPv4 raw sockets the checksum too: the kernel does
+not check it there, so this comparison is its one check); the source address must agree as
+well. What does not match takes the slow path (``icmp_packet.parse``): ICMP errors about our
+echoes, and strangers, counted in ``stats.foreign_ignored``. Deadlines are kept per send
+burst, not per echo: a burst's echoes share one (the burst's end plus the batch's timeout) on
+a heap served by a single timer handle.
 
 Sends go out through a token bucket (``rate`` per second, ``burst`` at once) so a burst never
 overflows a queue on the way (the peer's backlog, a neighbour queue, our receive buffer): the
-loop drains replies between bursts. A send refused with EAGAIN/ENOBUFS is retried shortly; any
-other refusal is an immediate loss whose error says why. A timeout is a result, never an
-exception.
+loop drains replies between bursts, and the pump comes back when a whole burst's tokens are
+there (not for every token). A send refused with EAGAIN/ENOBUFS is retried shortly, and only
+once the kernel has refused sends for a whole timeout are queued echoes given up as losses; an
+echo that waited in the queue because the loop was busy is sent late, never counted lost (its
+result's ``at`` is when it really went out). Any other refusal is an immediate loss whose
+error says why. A timeout is a result, never an exception.
 
-Matching (see icmp_packet): identifier (raw sockets only: the kernel rewrites it on datagram
-sockets and delivers only our own replies there), wire sequence, payload token and source
-address must all agree; everything else is counted in ``stats.foreign_ignored``.
-
-Clocks: timeouts and RTTs use the loop's monotonic clock (seconds; an RTT includes the time
-a reply waited in the socket while a burst was being sent, at most a few hundred µs). The
-result's ``at`` is the send time from the injected wall clock, aware UTC.
+Clocks. The send time is read from the loop's clock (``time.monotonic_ns``) right before
+``sendto``. The receive time is the kernel's time-stamp of the reply's arrival (SO_TIMESTAMPNS,
+see icmp_socket), moved onto the loop's clock by the offset between the two clocks measured at
+each wake-up; where the kernel gives none, the loop's clock when the reply is read. So an RTT
+does not include the time a reply waits in the socket while the loop is busy. A reply whose RTT
+exceeds the timeout is a timeout, however soon it was read. The result's ``at`` is the send
+time from the injected wall clock (aware UTC), read once per send burst.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import functools
 import heapq
-import ipaddress
+import itertools
 import os
+import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from monitor.clock import Wall, utcnow
 from monitor.core.errors import InputError
 from monitor.core.model import ProbeResult, require_aware
-from monitor.probes.icmp_packet import TOKEN_LEN, echo_request, parse
-from monitor.probes.icmp_socket import IcmpSocket, Opener, open_icmp_socket
+from monitor.probes.icmp_flight import Batch, Family, Probe, address, same_host
+from monitor.probes.icmp_packet import TOKEN_LEN, Echoes, parse
+from monitor.probes.icmp_socket import ANCILLARY, STAMPS, IcmpSocket, Opener, open_icmp_socket
 
 __all__ = ["IcmpEngine", "IcmpSocket", "IcmpStats", "Opener", "open_icmp_socket"]
 
@@ -49,49 +64,27 @@ BURST = 128
 """Default bucket size: echoes sent back to back before the loop drains replies again."""
 RETRY_SEND_S = 0.001
 """Delay before retrying a send the kernel refused for lack of buffer space."""
+RECV_BYTES = 256
+"""Bytes read of a packet: an echo reply is 44 with its IPv4 header; an ICMP error about our
+echo needs at most 152 (two IPv4 headers with options, the error's header, our echo). The
+kernel drops what does not fit, none of which is needed."""
 _RETRY_ERRNOS = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS})
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+_WIRE = 65536
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IcmpStats:
-    """Counters since start: echoes sent, our replies received, packets ignored as not ours,
-    probes timed out, sends refused (immediate losses), ICMP errors matched to our probes."""
+    """Counters since start: echoes sent, our replies received (``kernel_stamped`` of them
+    timed by the kernel's receive time-stamp), packets ignored as not ours, probes timed out,
+    sends refused (immediate losses), ICMP errors matched to our probes."""
 
     sent: int = 0
     received: int = 0
+    kernel_stamped: int = 0
     foreign_ignored: int = 0
     timeouts: int = 0
     send_errors: int = 0
     errors_received: int = 0
-
-
-@dataclass(slots=True)
-class _Family:
-    sock: IcmpSocket
-    raw: bool
-    v6: bool
-
-    @property
-    def has_ip_header(self) -> bool:
-        return self.raw and not self.v6  # only IPv4 raw sockets hand us the IP header
-
-
-@dataclass(slots=True, kw_only=True)
-class _Probe:
-    target: str  # as the caller gave it: the result's key
-    addr: str  # canonical address, compared with the reply's source
-    v6: bool
-    seq: int  # 32-bit; the wire carries the low 16 bits
-    packet: bytes  # the echo request; its last TOKEN_LEN bytes are the token
-    timeout: float
-    queued: float  # loop time when submitted
-    at: datetime | None  # caller's send time, else the wall clock's at send
-    future: asyncio.Future[ProbeResult]
-    sent: float = 0.0  # loop time of the send
 
 
 class IcmpEngine:
@@ -104,7 +97,7 @@ class IcmpEngine:
     def __init__(
         self,
         *,
-        wall: Callable[[], datetime] = _utcnow,
+        wall: Wall = utcnow,
         ident: int | None = None,
         rate: float = RATE,
         burst: int = BURST,
@@ -117,12 +110,15 @@ class IcmpEngine:
         self._nonce = os.urandom(4)
         self._rate, self._burst = rate, burst
         self._tokens, self._refilled = float(burst), 0.0
-        self._families: dict[bool, _Family] = {}
-        self._pending: dict[int, _Probe] = {}  # by 16-bit wire sequence
-        self._heap: list[tuple[float, int, _Probe]] = []  # (deadline, seq, probe)
+        self._families: dict[bool, Family] = {}
+        self._slots: list[Probe | None] = [None] * _WIRE  # in flight, by wire sequence
+        self._inflight = 0
+        self._expiry: list[tuple[float, int, list[Probe]]] = []  # (deadline, n, burst)
+        self._order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
-        self._queue: deque[_Probe] = deque()
+        self._queue: deque[Probe] = deque()
         self._pump_handle: asyncio.Handle | None = None
+        self._refused_since: float | None = None  # loop time the kernel began refusing sends
         self._seq = int.from_bytes(os.urandom(4), "big")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -157,8 +153,9 @@ class IcmpEngine:
             fam.sock.close()
         self._families.clear()
         self._queue.clear()
-        for p in list(self._pending.values()):
-            self._finish(p, ok=False, error="engine closed")
+        for p in self._slots:
+            if p is not None:
+                self._fail(p, "engine closed")
 
     async def __aenter__(self) -> IcmpEngine:
         await self.start()
@@ -167,12 +164,13 @@ class IcmpEngine:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _family(self, v6: bool) -> _Family:
+    def _family(self, v6: bool) -> Family:
         fam = self._families.get(v6)
         if fam is None:
             assert self._loop is not None, "IcmpEngine.start() first"
             sock, raw = self._opener(v6)
-            fam = self._families[v6] = _Family(sock=sock, raw=raw, v6=v6)
+            echoes = Echoes(self.ident, self._nonce, v6=v6)
+            fam = self._families[v6] = Family(sock, raw, v6, echoes)
             self._loop.add_reader(sock.fileno(), self._drain, fam)
         return fam
 
@@ -183,69 +181,72 @@ class IcmpEngine:
         """One echo to ``target`` (an IP address string); waits at most ``timeout`` seconds
         after the send. ``at`` (aware) overrides the result's send time, e.g. with the
         scheduler's tick; default: the wall clock at the send."""
-        return await self._submit(target, timeout, at)
+        if at is not None:
+            at = require_aware(at, "probe time").astimezone(UTC)
+        batch = self._submit([target], timeout, at)
+        await batch.future
+        return batch.results()[0]
 
     async def probe_many(self, targets: Iterable[str], *, timeout: float) -> list[ProbeResult]:
         """One echo to each target, all in flight at once; results in the targets' order."""
-        futures = [self._submit(t, timeout, None) for t in targets]
-        return [await f for f in futures]
+        batch = self._submit(list(targets), timeout, None)
+        await batch.future
+        return batch.results()
+
+    async def rtts(self, targets: Iterable[str], *, timeout: float) -> list[float | None]:
+        """As ``probe_many``, but only each echo's RTT in seconds, None for a loss (why is not
+        kept): for ``slawatch ping``, where making a ProbeResult per echo would cost more
+        than matching its reply."""
+        batch = self._submit(list(targets), timeout, None)
+        await batch.future
+        return batch.rtts
 
     async def burst(
         self, target: str, *, count: int = 3, spacing: float = 0.2, timeout: float
     ) -> list[ProbeResult]:
         """``count`` echoes ``spacing`` seconds apart (to confirm a suspected cut quickly);
         returns when the last one is answered or timed out."""
-        futures = []
+        batches = []
         for i in range(count):
             if i:
                 await asyncio.sleep(spacing)
-            futures.append(self._submit(target, timeout, None))
-        return [await f for f in futures]
+            batches.append(self._submit([target], timeout, None))
+        await asyncio.gather(*(b.future for b in batches))
+        return [b.results()[0] for b in batches]
 
-    def _submit(
-        self, target: str, timeout: float, at: datetime | None
-    ) -> asyncio.Future[ProbeResult]:
+    def _submit(self, targets: list[str], timeout: float, at: datetime | None) -> Batch:
+        """Queue one echo per target as one batch (every target checked before any is)."""
         loop = self._loop
         if loop is None or self._closed:
             raise RuntimeError("IcmpEngine: call start() first, and not after close()")
-        addr, v6 = _address(target)
         if timeout <= 0:
             raise InputError(f"ICMP timeout must be > 0 seconds (got {timeout})")
-        if at is not None:
-            at = require_aware(at, "probe time").astimezone(UTC)
-        self._family(v6)  # open the IPv6 socket on first use; raises ProbeSetupError
-        if len(self._pending) > 0xFFFF:  # every 16-bit wire sequence is in flight
+        resolved = [address(t) for t in targets]
+        families = {v6: self._family(v6) for v6 in {r[1] for r in resolved}}
+        batch = Batch(targets, loop.create_future(), timeout=timeout, at=at)
+        n = min(len(targets), _WIRE - self._inflight)
+        for index in range(n, len(targets)):  # every 16-bit wire sequence is in flight
             self._counts["send_errors"] += 1
-            future = loop.create_future()
             error = "not sent: 65,536 echoes in flight already (lower the rate or the timeout)"
-            future.set_result(
-                ProbeResult(target=target, at=at or self._wall(), ok=False, error=error)
-            )
-            return future
-        seq = self._next_seq()
-        p = _Probe(
-            target=target,
-            addr=addr,
-            v6=v6,
-            seq=seq,
-            packet=echo_request(self.ident, seq, self._nonce, v6=v6),
-            timeout=timeout,
-            queued=loop.time(),
-            at=at,
-            future=loop.create_future(),
-        )
-        self._pending[seq & 0xFFFF] = p
-        self._queue.append(p)
-        if self._pump_handle is None:
-            self._pump_handle = loop.call_soon(self._pump)
-        return p.future
-
-    def _next_seq(self) -> int:
-        seq = (self._seq + 1) & 0xFFFFFFFF
-        while (seq & 0xFFFF) in self._pending:  # skip wire numbers still in flight
+            self._end(batch, index, error)
+        seq, slots, append = self._seq, self._slots, self._queue.append
+        for index in range(n):
+            addr, v6, dest = resolved[index]
+            fam = families[v6]
             seq = (seq + 1) & 0xFFFFFFFF
+            while slots[seq & 0xFFFF] is not None:  # skip wire numbers still in flight
+                seq = (seq + 1) & 0xFFFFFFFF
+            wire = seq & 0xFFFF
+            request, expect = fam.pair(seq)
+            p = slots[wire] = Probe(addr, dest, fam, wire, request, expect, batch, index)
+            append(p)
         self._seq = seq
-        return seq
+        self._inflight += n
+        if n and self._pump_handle is None:
+            self._pump_handle = loop.call_soon(self._pump)
+        if not targets:
+            batch.future.set_result(None)
+        return batch
 
     def _pump(self) -> None:
         """Send as many queued echoes as the bucket allows; come back when it refills."""
@@ -255,88 +256,156 @@ class IcmpEngine:
         now = loop.time()
         self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self._rate)
         self._refilled = now
-        queue = self._queue
-        while queue and self._tokens >= 1:
-            if not self._send(queue[0], now):
-                self._pump_handle = loop.call_later(RETRY_SEND_S, self._pump)
-                return
-            queue.popleft()
-            self._tokens -= 1
-        if queue:
-            self._pump_handle = loop.call_later((1 - self._tokens) / self._rate, self._pump)
+        n = min(int(self._tokens), len(self._queue))
+        done, retry = self._send(n, now) if n else (0, False)
+        self._tokens -= done
+        if retry:
+            self._pump_handle = loop.call_later(RETRY_SEND_S, self._pump)
+        elif self._queue:  # come back for a whole burst, not for every token (a wake-up each)
+            want = min(self._burst, len(self._queue))
+            self._pump_handle = loop.call_later((want - self._tokens) / self._rate, self._pump)
 
-    def _send(self, p: _Probe, now: float) -> bool:
-        """Send one echo; False when the kernel asks us to try again later."""
-        if now - p.queued > p.timeout:  # stuck behind a full buffer for a whole timeout
-            self._counts["send_errors"] += 1
-            self._finish(p, ok=False, error="send: no buffer space for a whole timeout")
-            return True
-        fam = self._families[p.v6]
-        if p.at is None:
-            p.at = self._wall()
+    def _send(self, n: int, now: float) -> tuple[int, bool]:
+        """Send up to ``n`` queued echoes as one burst, each timed right before its
+        ``sendto``: (echoes taken off the queue, whether the kernel asked to retry later)."""
+        queue, clock = self._queue, time.monotonic_ns
+        sent: list[Probe] = []
+        wall = self._wall()
+        for done in range(n):
+            p = queue.popleft()
+            b = p.batch
+            try:
+                p.sent = clock()
+                p.fam.sendto(p.packet, p.dest)
+            except OSError as exc:
+                if exc.errno not in _RETRY_ERRNOS:
+                    self._refuse(p, f"send: {exc}")
+                    continue
+                if sent or self._refused_since is None:
+                    self._refused_since = now
+                if now - self._refused_since > b.timeout:
+                    self._refuse(p, "send: no buffer space for a whole timeout")
+                    continue
+                queue.appendleft(p)
+                self._sent(sent)
+                return done, True
+            if b.at is None:
+                b.ats[p.index] = wall
+            sent.append(p)
+        if sent:
+            self._refused_since = None
+        self._sent(sent)
+        return n, False
+
+    def _refuse(self, p: Probe, error: str) -> None:
+        self._counts["send_errors"] += 1
+        self._fail(p, error)
+
+    def _sent(self, sent: list[Probe]) -> None:
+        """Count a burst and give it deadlines: one per batch in it, the burst's end plus the
+        batch's timeout."""
+        if not sent:
+            return
         assert self._loop is not None
-        try:
-            p.sent = self._loop.time()
-            fam.sock.sendto(p.packet, (p.target, 0))
-        except OSError as exc:
-            if exc.errno in _RETRY_ERRNOS:
-                return False
-            self._counts["send_errors"] += 1
-            self._finish(p, ok=False, error=f"send: {exc}")
-            return True
-        self._counts["sent"] += 1
-        deadline = p.sent + p.timeout
-        heapq.heappush(self._heap, (deadline, p.seq, p))
-        if self._timer is None or self._timer.when() > deadline:
+        self._counts["sent"] += len(sent)
+        end, heap = self._loop.time(), self._expiry
+        start = 0
+        for i in range(1, len(sent) + 1):
+            if i == len(sent) or sent[i].batch is not sent[start].batch:
+                deadline = end + sent[start].batch.timeout
+                heapq.heappush(heap, (deadline, next(self._order), sent[start:i]))
+                start = i
+        if self._timer is None or self._timer.when() > heap[0][0]:
             self._arm()
-        return True
 
     # -- receiving -----------------------------------------------------------------------------
-    def _drain(self, fam: _Family) -> None:
-        """Read every queued packet, not just one, on each wake-up."""
-        recvfrom = fam.sock.recvfrom
+    def _drain(self, fam: Family) -> None:
+        """Read every queued packet, not just one, on each wake-up (the hot path)."""
+        recvmsg, slots, skip, kind = fam.sock.recvmsg, self._slots, fam.skip, fam.reply_kind
+        strip_ip, mono, answer = fam.strip_ip, time.monotonic_ns, self._answer
+        offset = time.time_ns() - mono()  # kernel stamps (CLOCK_REALTIME) -> the loop's clock
+        received = stamped = 0
         while True:
             try:
-                packet, source = recvfrom(4096)
+                packet, anc, _, source = recvmsg(RECV_BYTES, ANCILLARY)
             except OSError:  # EAGAIN: drained; anything else: nothing more to read now
-                return
-            self._on_packet(fam, packet, source[0])
+                break
+            stamp = STAMPS.get(anc[0][1]) if anc else None
+            if stamp is not None:
+                sec, ns = stamp.unpack(anc[0][2])
+                rx, kernel = sec * 1_000_000_000 + ns - offset, 1
+            else:
+                rx, kernel = mono(), 0
+            icmp = (packet[0] & 15) << 2 if strip_ip and packet else 0  # past the IPv4 header
+            wire = packet[icmp + 6] << 8 | packet[icmp + 7] if len(packet) >= icmp + 8 else 0
+            p = slots[wire]
+            if (
+                p is None
+                or packet[icmp + skip :] != p.expect
+                or (skip and (packet[icmp] != kind or packet[icmp + 1]))
+                or source[0] != p.addr
+            ):
+                self._on_packet(fam, packet, source[0], rx, kernel)
+            elif answer(p, rx):
+                received += 1
+                stamped += kernel
+        counts = self._counts
+        counts["received"] += received
+        counts["kernel_stamped"] += stamped
 
-    def _on_packet(self, fam: _Family, packet: bytes, source: str) -> None:
-        parsed = parse(packet, v6=fam.v6, has_ip_header=fam.has_ip_header)
-        p = None if parsed is None else self._pending.get(parsed.seq)
+    def _answer(self, p: Probe, rx: int) -> bool:
+        """``p``'s reply arrived at ``rx`` (loop clock, ns): its RTT, or a timeout if that
+        exceeds the timeout (however soon the loop read it). True for an RTT."""
+        rtt = (rx - p.sent) / 1e9
+        b = p.batch
+        if rtt > b.timeout:
+            self._counts["timeouts"] += 1
+            self._fail(p, "timeout")
+            return False
+        self._slots[p.wire] = None
+        self._inflight -= 1
+        b.rtts[p.index] = rtt if rtt > 0 else 0.0
+        b.left -= 1  # Batch.ended(), inline: this runs for every reply
+        if not b.left and not b.future.done():
+            b.future.set_result(None)
+        return True
+
+    def _on_packet(self, fam: Family, packet: bytes, source: str, rx: int, kernel: int) -> None:
+        """The slow path: an ICMP error about one of our echoes, a reply the fast comparison
+        missed (e.g. an IPv6 source written another way), or a stranger's packet."""
+        parsed = parse(packet, v6=fam.v6, has_ip_header=fam.strip_ip)
+        p = None if parsed is None else self._slots[parsed.seq]
+        counts = self._counts
         if (
             parsed is None
             or p is None
-            or p.v6 != fam.v6
+            or p.fam is not fam
             or (fam.raw and parsed.ident != self.ident)
             or (parsed.token is not None and parsed.token != p.packet[-TOKEN_LEN:])
         ):
-            self._counts["foreign_ignored"] += 1
-            return
-        if parsed.reply and _same_host(source, p.addr):
-            self._counts["received"] += 1
-            assert self._loop is not None
-            self._finish(p, ok=True, rtt=max(self._loop.time() - p.sent, 0.0))
-        elif (
-            not parsed.reply
-            and parsed.quoted_dest is not None
-            and (_same_host(parsed.quoted_dest, p.addr))
-        ):
-            self._counts["errors_received"] += 1
-            self._finish(p, ok=False, error=f"{parsed.error} from {source}")
+            counts["foreign_ignored"] += 1
+        elif parsed.reply and same_host(source, p.addr):
+            if self._answer(p, rx):
+                counts["received"] += 1
+                counts["kernel_stamped"] += kernel
+        elif not parsed.reply and parsed.quoted_dest and same_host(parsed.quoted_dest, p.addr):
+            counts["errors_received"] += 1
+            self._fail(p, f"{parsed.error} from {source}")
         else:
-            self._counts["foreign_ignored"] += 1
+            counts["foreign_ignored"] += 1
 
-    def _finish(
-        self, p: _Probe, *, ok: bool, rtt: float | None = None, error: str | None = None
-    ) -> None:
-        wire = p.seq & 0xFFFF
-        if self._pending.get(wire) is p:
-            del self._pending[wire]
-        if not p.future.done():
-            at = p.at if p.at is not None else self._wall()
-            p.future.set_result(ProbeResult(target=p.target, at=at, ok=ok, rtt=rtt, error=error))
+    def _fail(self, p: Probe, error: str) -> None:
+        """End ``p`` with ok=False and ``error``."""
+        self._slots[p.wire] = None
+        self._inflight -= 1
+        self._end(p.batch, p.index, error)
+
+    def _end(self, b: Batch, index: int, error: str) -> None:
+        """Record that echo ``index`` of ``b`` failed (sent or not) and why."""
+        b.errors[index] = error
+        if b.ats[index] is None:  # never sent: its time is now
+            b.ats[index] = self._wall()
+        b.ended()
 
     # -- timeouts ------------------------------------------------------------------------------
     def _arm(self) -> None:
@@ -344,38 +413,26 @@ class IcmpEngine:
         assert self._loop is not None
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = self._loop.call_at(self._heap[0][0], self._expire) if self._heap else None
+        heap = self._expiry
+        self._timer = self._loop.call_at(heap[0][0], self._expire) if heap else None
 
     def _expire(self) -> None:
+        """Time out every probe of every burst whose deadline has passed (answered probes
+        stay in their burst's list; they are skipped here, a whole batch at once when it has
+        ended already)."""
         assert self._loop is not None
-        now, heap = self._loop.time(), self._heap
-        # Answered probes stay on the heap; drop those at the head too, so the timer next
-        # fires for a probe that can still time out.
-        while heap and (heap[0][0] <= now or heap[0][2].future.done()):
-            p = heapq.heappop(heap)[2]
-            if not p.future.done():
-                self._counts["timeouts"] += 1
-                self._finish(p, ok=False, error="timeout")
+        for fam in list(self._families.values()):  # a late loop may not have read them yet:
+            self._drain(fam)  # replies that arrived in time (the kernel says when) count
+        now, heap, slots = self._loop.time(), self._expiry, self._slots
+        timeouts = 0
+        while heap and heap[0][0] <= now:
+            burst = heapq.heappop(heap)[2]
+            if not burst[0].batch.left:
+                continue
+            for p in burst:
+                if slots[p.wire] is p:
+                    timeouts += 1
+                    self._fail(p, "timeout")
+        self._counts["timeouts"] += timeouts
         self._timer = None
         self._arm()
-
-
-@functools.lru_cache(maxsize=65536)
-def _address(target: str) -> tuple[str, bool]:
-    """(canonical address, is IPv6) of a target; cached: the daemon probes the same few
-    thousand addresses again and again, and parsing costs more than the rest of a probe."""
-    try:
-        ip = ipaddress.ip_address(target)
-    except ValueError:
-        raise InputError(f"ICMP target {target!r} is not an IP address") from None
-    return _canon(target), ip.version == 6
-
-
-def _canon(address: str) -> str:
-    """The address as the kernel writes a source address (no IPv6 scope)."""
-    return str(ipaddress.ip_address(address.split("%", 1)[0]))
-
-
-def _same_host(source: str, addr: str) -> bool:
-    # IPv4 sources come as dotted quads already; IPv6 text may differ in form or carry a scope.
-    return source == addr or (":" in source and _canon(source) == addr)

@@ -1,15 +1,25 @@
-"""Opening the ICMP sockets of the engine: privileges, buffer size, kernel-side filters.
+"""Opening the ICMP sockets of the engine: privileges, buffer size, kernel-side filters,
+receive time-stamps.
 
 Raw sockets need CAP_NET_RAW (root has it). Without it Linux offers datagram "ping" sockets
 to the groups in the sysctl net.ipv4.ping_group_range (per network namespace; it also covers
 IPv6); on those the kernel picks the echo identifier and delivers only our own replies.
+
+Receive time-stamps: with SO_TIMESTAMPNS the kernel stamps every packet as it arrives
+(CLOCK_REALTIME, nanoseconds) and hands the stamp to ``recvmsg`` as ancillary data, so an RTT
+does not include the time the reply then waits in the socket for the event loop. Python does
+not name the option; its numbers here are Linux's asm-generic ones (x86, arm, riscv, powerpc,
+s390); alpha, mips, parisc, sparc (numbered differently) and other systems go without, and
+the engine then reads its own clock when it reads the reply.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import struct
+import sys
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -17,6 +27,14 @@ from monitor.core.errors import ProbeSetupError
 
 RCVBUF = 8 * 1024 * 1024
 """Bytes of receive buffer asked for (SO_RCVBUFFORCE as root, else capped at rmem_max)."""
+
+STAMPS: dict[int, struct.Struct] = {64: struct.Struct("=qq"), 35: struct.Struct("@ll")}
+"""SO_TIMESTAMPNS_NEW (Linux >= 5.1: a 64-bit timespec everywhere), else SO_TIMESTAMPNS_OLD
+(the C library's timespec), in the order tried; the ancillary message's type is the option's
+number, its data the time-stamp (seconds, nanoseconds since the epoch)."""
+ANCILLARY = socket.CMSG_SPACE(16)
+"""Bytes of ancillary buffer ``recvmsg`` needs for one time-stamp."""
+_OWN_NUMBERING = ("alpha", "mips", "parisc", "sparc")
 
 _SETUP_HINT = (
     "grant CAP_NET_RAW (e.g. `setcap cap_net_raw+ep` on the python binary, or "
@@ -30,7 +48,9 @@ class IcmpSocket(Protocol):
 
     def fileno(self) -> int: ...
     def sendto(self, data: bytes, address: Any, /) -> int: ...
-    def recvfrom(self, bufsize: int, /) -> tuple[bytes, Any]: ...
+    def recvmsg(
+        self, bufsize: int, ancbufsize: int = 0, /
+    ) -> tuple[bytes, list[tuple[int, int, bytes]], int, Any]: ...
     def close(self) -> None: ...
 
 
@@ -63,7 +83,22 @@ def open_icmp_socket(v6: bool) -> tuple[IcmpSocket, bool]:
                 break
     if raw:
         _filter_types(sock, v6)
+    enable_stamps(sock)
     return sock, raw
+
+
+def enable_stamps(sock: socket.socket) -> int | None:
+    """Ask for kernel receive time-stamps; the option that took (a key of STAMPS), or None
+    where there are none (the engine then times replies with its own clock)."""
+    if sys.platform != "linux" or os.uname().machine.startswith(_OWN_NUMBERING):
+        return None
+    for option in STAMPS:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, 1)
+        except OSError:
+            continue
+        return option
+    return None
 
 
 def _filter_types(sock: socket.socket, v6: bool) -> None:

@@ -54,7 +54,9 @@ def when(at: datetime | None, tz: tzinfo, *, seconds: bool = True) -> str:
     """``2026-10-05 00:40:00`` in ``tz`` (no offset: the circuit's zone is stated once)."""
     if at is None:
         return "-"
-    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    t = at.astimezone(tz)  # an f-string, not strftime: twice as fast, and a year's HTML
+    day = f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"  # has 175,000
+    return f"{day}:{t.second:02d}" if seconds else day
 
 
 def short(at: datetime | None, tz: tzinfo) -> str:
@@ -91,8 +93,10 @@ def yen(w: Words, amount: int) -> str:
     return w("yen", n=f"{amount:,}")
 
 
+@functools.lru_cache(maxsize=16384)
 def credit(w: Words, fee_yen: int, fraction: Fraction) -> str:
-    """``1/90（3,333円）``: a fraction of the fee and its yen, rounded down."""
+    """``1/90（3,333円）``: a fraction of the fee and its yen, rounded down. Cached: a circuit's
+    credits take a handful of values, and Fraction arithmetic is slow."""
     if not fraction:
         return "0"
     return w("paren", text=fraction, note=yen(w, sla.yen(fee_yen, fraction)))
@@ -227,21 +231,28 @@ def gap_lines(w: Words, c: CircuitMonth) -> list[str]:
     return out
 
 
+def claims_in_order(c: CircuitMonth) -> list[Claim]:
+    """The month's claims, earliest claim deadline first (open-ended ones last)."""
+    return sorted(c.claims, key=lambda cl: (cl.claim_by is None, cl.claim_by, cl.incident))
+
+
+def claim_row(w: Words, c: CircuitMonth, cl: Claim) -> tuple[str, ...]:
+    """(incident, kind, credit, share of the capped total, claim by, state) of one credit of
+    the month. An outage credit is a fraction of the base fee; a missed notice is 1/30 of the
+    monthly charges (base + static NAT), shown as such (SLA.md §2, §3)."""
+    return (
+        f"#{cl.incident}",
+        w("kind_outage") if cl.kind == "outage" else w("kind_notify"),
+        _claim_credit(w, c, cl),
+        yen(w, cl.share_yen),
+        "-" if cl.claim_by is None else cl.claim_by.isoformat(),
+        claim_state(w, cl),
+    )
+
+
 def claim_rows(w: Words, c: CircuitMonth) -> list[tuple[str, ...]]:
-    """(incident, kind, credit, share of the capped total, claim by, state) for each credit
-    of the month. An outage credit is a fraction of the base fee; a missed notice is 1/30 of
-    the monthly charges (base + static NAT), shown as such (SLA.md §2, §3)."""
-    return [
-        (
-            f"#{cl.incident}",
-            w("kind_outage") if cl.kind == "outage" else w("kind_notify"),
-            _claim_credit(w, c, cl),
-            yen(w, cl.share_yen),
-            "-" if cl.claim_by is None else cl.claim_by.isoformat(),
-            claim_state(w, cl),
-        )
-        for cl in sorted(c.claims, key=lambda cl: (cl.claim_by is None, cl.claim_by, cl.incident))
-    ]
+    """``claim_row`` for each credit of the month, in ``claims_in_order``."""
+    return [claim_row(w, c, cl) for cl in claims_in_order(c)]
 
 
 def _claim_credit(w: Words, c: CircuitMonth, cl: Claim) -> str:

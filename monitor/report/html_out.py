@@ -12,8 +12,10 @@ announced maintenance (blue) and unmonitored time (amber, hatched), with a tick 
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from html import escape
 
 from monitor.core.model import Lang
@@ -22,6 +24,14 @@ from monitor.report import cells
 from monitor.report.cells import Words
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+_UNSAFE = re.compile("[&<>\"']")
+
+
+def _escape(text: str) -> str:
+    """``html.escape(text)`` (quotes included), with one scan instead of five passes when
+    there is nothing to replace: a year of 1,000 circuits puts 1.2 million strings in a page."""
+    return escape(text) if _UNSAFE.search(text) else text
+
 
 STYLE = """
 @page { size: A4 landscape; margin: 12mm; }
@@ -49,35 +59,59 @@ NL = "\n"
 COLOURS = {"outage": "#d93025", "maintenance": "#4a7bd0", "unmonitored": "url(#hatch{n})"}
 
 
-def _x(at: datetime, c: CircuitMonth) -> float:
-    whole = (c.end - c.start).total_seconds()
-    return LEFT + (WIDTH - 2 * LEFT) * max(min((at - c.start).total_seconds() / whole, 1), 0)
+class _Scale:
+    """A time to x on the strip (clamped to it)."""
+
+    __slots__ = ("start", "whole")
+
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.start, self.whole = start, (end - start).total_seconds()
+
+    def x(self, at: datetime) -> float:
+        return LEFT + (WIDTH - 2 * LEFT) * max(
+            min((at - self.start).total_seconds() / self.whole, 1), 0
+        )
 
 
 def _rects(
-    kind: str, spans: Iterable[tuple[datetime, datetime, str]], c: CircuitMonth, n: int
+    kind: str, spans: Iterable[tuple[datetime, datetime, str]], scale: _Scale, n: int
 ) -> list[str]:
-    out = []
+    out, fill = [], COLOURS[kind].format(n=n)
     for lo, hi, label in spans:
-        x0, x1 = _x(lo, c), _x(hi, c)
+        x0, x1 = scale.x(lo), scale.x(hi)
         out.append(
             f"<rect class='{kind}' x='{x0:.1f}' y='{TOP}' width='{max(x1 - x0, 1.5):.1f}' "
-            f"height='{BAR}' fill='{COLOURS[kind].format(n=n)}'>"
-            f"<title>{escape(label)}</title></rect>"
+            f"height='{BAR}' fill='{fill}'><title>{_escape(label)}</title></rect>"
         )
     return out
 
 
-def timeline(w: Words, c: CircuitMonth, n: int = 0) -> str:
-    """The month as an SVG strip; every label escaped. ``n`` keeps ids unique in a page."""
-    local = c.start.astimezone(c.tz)
-    days, ticks = int((c.end - c.start) / timedelta(days=1) + 0.5), []
+@functools.lru_cache(maxsize=256)
+def _days(start: datetime, end: datetime, tz: tzinfo) -> str:
+    """The day ticks and their numbers of one local month: the same for every circuit in a
+    timezone, so a year of 1,000 circuits draws 12 of them, not 12,000."""
+    local, scale = start.astimezone(tz), _Scale(start, end)
+    days, ticks = int((end - start) / timedelta(days=1) + 0.5), []
     for d in range(days):
-        at = datetime(local.year, local.month, d + 1, tzinfo=c.tz).astimezone(UTC)
-        x = _x(at, c)
+        x = scale.x(datetime(local.year, local.month, d + 1, tzinfo=tz).astimezone(UTC))
         ticks.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{TOP}' y2='{TOP + BAR + 4}'/>")
         if d == 0 or (d + 1) % 5 == 0:
             ticks.append(f"<text x='{x + 2:.1f}' y='{TOP + BAR + 16}'>{d + 1}</text>")
+    return "".join(ticks)
+
+
+@functools.lru_cache(maxsize=8)
+def _legend(w: Words) -> str:
+    return " ".join(
+        f"<tspan fill='{'#b07a00' if k == 'unmonitored' else COLOURS[k]}'>■</tspan> "
+        f"{_escape(w('legend_' + k))}"
+        for k in ("outage", "maintenance", "unmonitored")
+    )
+
+
+def timeline(w: Words, c: CircuitMonth, n: int = 0) -> str:
+    """The month as an SVG strip; every label escaped. ``n`` keeps ids unique in a page."""
+    scale = _Scale(c.start, c.end)
 
     def label(kind: str, lo: datetime, hi: datetime | None, note: str = "") -> str:
         extra = f" {cells.clean(note)}" if note else ""
@@ -93,14 +127,14 @@ def timeline(w: Words, c: CircuitMonth, n: int = 0) -> str:
         for a in c.maintenance
     ]
     parts = [
-        *_rects("maintenance", maint, c, n),
+        *_rects("maintenance", maint, scale, n),
         *_rects(
             "unmonitored",
             (
                 (s.start, s.end or c.measured_to, label("legend_unmonitored", s.start, s.end))
                 for s in c.unmonitored
             ),
-            c,
+            scale,
             n,
         ),
         *_rects(
@@ -109,77 +143,78 @@ def timeline(w: Words, c: CircuitMonth, n: int = 0) -> str:
                 (s.start, s.end or c.measured_to, label("legend_outage", s.start, s.end))
                 for s in c.outages
             ),
-            c,
+            scale,
             n,
         ),
     ]
-    legend = " ".join(
-        f"<tspan fill='{'#b07a00' if k == 'unmonitored' else COLOURS[k]}'>■</tspan> "
-        f"{escape(w('legend_' + k))}"
-        for k in ("outage", "maintenance", "unmonitored")
-    )
     return (
         f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {WIDTH} 62' width='100%' "
-        f"role='img' aria-label='{escape(w('timeline', month=c.month))}'>"
+        f"role='img' aria-label='{_escape(w('timeline', month=c.month))}'>"
         f"<defs><pattern id='hatch{n}' width='6' height='6' patternUnits='userSpaceOnUse' "
         "patternTransform='rotate(45)'><rect width='6' height='6' fill='#f6d37a'/>"
         "<line y2='6' stroke='#b07a00' stroke-width='2'/></pattern></defs>"
         f"<rect x='{LEFT}' y='{TOP}' width='{WIDTH - 2 * LEFT}' height='{BAR}' fill='#e8f3e8' "
         "stroke='#9aa5b1'/>"
-        f"\n<g stroke='#9aa5b1' font-size='10' fill='#555'>{''.join(ticks)}</g>\n"
+        f"\n<g stroke='#9aa5b1' font-size='10' fill='#555'>{_days(c.start, c.end, c.tz)}</g>\n"
         f"{NL.join(parts)}\n"
         f"<text x='{LEFT}' y='{TOP + BAR + 32}' font-size='10'>"
-        f"{legend}</text></svg>\n"
+        f"{_legend(w)}</text></svg>\n"
     )
 
 
 def _list(title: str, lines: Sequence[str]) -> str:
     if not lines:
         return ""
-    items = NL.join(f"<li>{escape(line)}</li>" for line in lines)
-    return f"<h3>{escape(title)}</h3>\n<ul>\n{items}\n</ul>\n"
+    items = NL.join(f"<li>{_escape(line)}</li>" for line in lines)
+    return f"<h3>{_escape(title)}</h3>\n<ul>\n{items}\n</ul>\n"
 
 
-def _grid(head: Sequence[str], rows: Sequence[str]) -> str:
-    cols = "".join(f"<th>{escape(h)}</th>" for h in head)
-    return (
-        f"<table>\n<thead><tr>{cols}</tr></thead>\n<tbody>\n{NL.join(rows)}\n</tbody>\n</table>\n"
-    )
+def _grid(head: tuple[str, ...], rows: Sequence[str]) -> str:
+    return f"<table>\n{_thead(head)}\n<tbody>\n{NL.join(rows)}\n</tbody>\n</table>\n"
+
+
+@functools.lru_cache(maxsize=16)
+def _thead(head: tuple[str, ...]) -> str:
+    """A table's head row (the same for every circuit of a report)."""
+    cols = "".join(f"<th>{_escape(h)}</th>" for h in head)
+    return f"<thead><tr>{cols}</tr></thead>"
 
 
 def _table(w: Words, c: CircuitMonth) -> str:
     if not c.entries:
-        return f"<p>{escape(w('no_incidents'))}</p>\n"
+        return f"<p>{_escape(w('no_incidents'))}</p>\n"
     body = []
     for e in c.entries:
+        (ident, start, end, dur, counted, tier, credit, notice, claim) = map(
+            _escape, cells.row(w, c, e)
+        )
         klass = " class='excluded'" if e.incident.excluded is not None else ""
-        tds = []
-        for n, cell in enumerate(cells.row(w, c, e)):
-            attrs = " class='num'" if 3 <= n <= 4 else ""
-            if n == 7 and e.assessment.notify_breach:
-                attrs = " class='bad keep'"
-            tds.append(f"<td{attrs}>{escape(cell)}</td>")
-        body.append(f"<tr{klass}>{''.join(tds)}</tr>")
+        late = " class='bad keep'" if e.assessment.notify_breach else ""
+        body.append(
+            f"<tr{klass}><td>{ident}</td><td>{start}</td><td>{end}</td>"
+            f"<td class='num'>{dur}</td><td class='num'>{counted}</td><td>{tier}</td>"
+            f"<td>{credit}</td><td{late}>{notice}</td><td>{claim}</td></tr>"
+        )
     return _grid(cells.header(w), body)
 
 
 def _claims(w: Words, c: CircuitMonth) -> str:
-    rows = cells.claim_rows(w, c)
-    if not rows:
+    ordered = cells.claims_in_order(c)
+    if not ordered:
         return ""
-    ordered = sorted(c.claims, key=lambda cl: (cl.claim_by is None, cl.claim_by, cl.incident))
     body = []
-    for cl, cols in zip(ordered, rows, strict=True):
+    for cl in ordered:
+        cols = cells.claim_row(w, c, cl)
         state = "bad" if cl.expired else "warn" if cl.expiring else ""
-        tds = "".join(f"<td>{escape(x)}</td>" for x in cols[:-1])
-        body.append(f"<tr>{tds}<td class='{state}'>{escape(cols[-1])}</td></tr>")
-    return f"<h3>{escape(w('claims'))}</h3>\n" + _grid(cells.claim_header(w), body)
+        tds = "".join(f"<td>{_escape(x)}</td>" for x in cols[:-1])
+        body.append(f"<tr>{tds}<td class='{state}'>{_escape(cols[-1])}</td></tr>")
+    return f"<h3>{_escape(w('claims'))}</h3>\n" + _grid(cells.claim_header(w), body)
 
 
 def _circuit(w: Words, c: CircuitMonth, n: int) -> str:
-    summary = NL.join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in cells.summary(w, c))
+    summary = NL.join(f"<dt>{_escape(k)}</dt><dd>{_escape(v)}</dd>" for k, v in cells.summary(w, c))
     return (
-        f"<section>\n<h2>{escape(w('circuit'))} {escape(c.circuit)}</h2>\n"
+        f"<section>\n<h2>{_escape(w('circuit'))} {_escape(c.circuit)}</h2>\n"
         f"<dl>\n{summary}\n</dl>\n{timeline(w, c, n)}{_table(w, c)}"
         f"{_list(w('exclusions'), cells.exclusion_lines(c))}"
         f"{_list(w('gaps'), cells.gap_lines(w, c))}"
@@ -194,8 +229,8 @@ def render(reports: Sequence[MonthReport], lang: Lang) -> str:
     body, n = [], 0
     for r in reports:
         body.append(
-            f"<h1>{escape(cells.title(w, r))}</h1>\n"
-            f"<p class='asof'>{escape(cells.as_of(w, r))}</p>\n"
+            f"<h1>{_escape(cells.title(w, r))}</h1>\n"
+            f"<p class='asof'>{_escape(cells.as_of(w, r))}</p>\n"
         )
         for c in r.circuits:
             body.append(_circuit(w, c, n))
@@ -204,6 +239,6 @@ def render(reports: Sequence[MonthReport], lang: Lang) -> str:
         f"<!DOCTYPE html>\n<html lang='{lang}'>\n<head>\n<meta charset='utf-8'>\n"
         f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">\n"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>\n"
-        f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        f"{''.join(body)}<footer>{escape(cells.footer(w, reports))}</footer>\n</body>\n</html>\n"
+        f"<title>{_escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        f"{''.join(body)}<footer>{_escape(cells.footer(w, reports))}</footer>\n</body>\n</html>\n"
     )

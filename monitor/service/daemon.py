@@ -167,9 +167,7 @@ class Daemon:
 
     def on_results(self, results: list[tuple[Hashable, ProbeResult]]) -> None:
         """A batch of probe results from the scheduler (or the SNMP watch)."""
-        probe = self.metrics.probe
-        for _, r in results:
-            probe(r.ok, r.rtt)
+        self.metrics.probes(r for _, r in results)  # one call per batch: see Metrics.probes
         if results:
             self.metrics.last_probe(results[-1][1].at)
         # the scheduler's keys are PathKeys and Controls (targets() makes them), as are the

@@ -101,7 +101,8 @@ class HttpError(Exception):
 
 
 class Renderer(Protocol):
-    def render(self) -> tuple[bytes, str]: ...
+    def refresh(self) -> None: ...
+    def expose(self) -> tuple[bytes, str]: ...
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -244,7 +245,8 @@ def make_app(
     async def metrics_route(request: web.Request) -> web.Response:
         if metrics is None:
             raise HttpError(404, "metrics are not enabled")
-        body, ctype = metrics.render()
+        metrics.refresh()  # on the loop: it reads the supervisor's state
+        body, ctype = await asyncio.to_thread(metrics.expose)
         resp = web.Response(body=body)
         resp.headers["Content-Type"] = ctype
         return resp

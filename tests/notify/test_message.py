@@ -70,6 +70,14 @@ FACTS: dict[NoticeKind, NoticeFacts] = {
         now=START + timedelta(minutes=48), blind_since=START,
         end=START + timedelta(minutes=47, seconds=10), group="noc",
     ),
+    NoticeKind.DISAGREE: NoticeFacts(
+        circuit="er-tokyo-1", incident=0, kind=NoticeKind.DISAGREE,
+        now=DETECTED + timedelta(seconds=10), group="noc",
+        paths=(
+            ("noc-a: active/primary", "down"), ("noc-a: active/secondary", "down"),
+            ("noc-b: active/primary", "up"), ("noc-b: active/secondary", "down"),
+        ),
+    ),
     NoticeKind.TEST: NoticeFacts(
         circuit="er-tokyo-1", incident=0, kind=NoticeKind.TEST, now=START,
     ),

@@ -12,6 +12,8 @@ import contextlib
 import errno
 import itertools
 import socket
+import struct
+import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -35,7 +37,7 @@ class FakeSocket:
         self.raw, self.v6 = raw, v6
         self._r, self._w = socket.socketpair()  # readiness for the event loop
         self._r.setblocking(False)
-        self.inbox: deque[tuple[bytes, tuple[str, int]]] = deque()
+        self.inbox: deque[tuple[bytes, tuple[str, int], list[tuple[int, int, bytes]]]] = deque()
         self.sent: list[tuple[bytes, str, float]] = []
         self.refuse: deque[OSError] = deque()
         self.on_send: Callable[[FakeSocket, bytes, str], None] | None = None
@@ -52,19 +54,27 @@ class FakeSocket:
             self.on_send(self, data, address[0])
         return len(data)
 
-    def recvfrom(self, bufsize: int, /) -> tuple[bytes, tuple[str, int]]:
+    def recvmsg(
+        self, bufsize: int, ancbufsize: int = 0, /
+    ) -> tuple[bytes, list[tuple[int, int, bytes]], int, tuple[str, int]]:
         if not self.inbox:
             with contextlib.suppress(BlockingIOError):
                 self._r.recv(1)  # readable again once something is delivered
             raise BlockingIOError(errno.EAGAIN, "empty")
-        return self.inbox.popleft()
+        packet, source, ancillary = self.inbox.popleft()
+        return packet, ancillary, 0, source
 
-    def deliver(self, icmp: bytes, source: str) -> None:
-        """Queue an ICMP message from ``source`` as this socket kind would deliver it."""
+    def deliver(self, icmp: bytes, source: str, *, stamp_ns: int | None = None) -> None:
+        """Queue an ICMP message from ``source`` as this socket kind would deliver it, with
+        a kernel receive time-stamp (ns since the epoch, SO_TIMESTAMPNS_NEW) if given."""
         packet = ipv4(icmp, src=source, dst=US) if self.raw and not self.v6 else icmp
+        ancillary = []
+        if stamp_ns is not None:
+            stamp = struct.pack("=qq", *divmod(stamp_ns, 1_000_000_000))
+            ancillary.append((socket.SOL_SOCKET, 64, stamp))
         if not self.inbox:
             self._w.send(b"x")
-        self.inbox.append((packet, (source, 0)))
+        self.inbox.append((packet, (source, 0), ancillary))
 
     def close(self) -> None:
         self.closed = True
@@ -103,6 +113,78 @@ async def test_a_reply_is_matched_with_rtt_and_send_time() -> None:
     assert result.rtt is not None and 0 <= result.rtt < 0.5
     assert e.stats.sent == 1 and e.stats.received == 1 and e.stats.foreign_ignored == 0
     assert net.sockets[False].closed  # close() closed the socket
+
+
+async def test_the_rtt_ends_at_the_kernels_receive_stamp_not_when_the_loop_reads() -> None:
+    """The reply is read at once, but the kernel says it arrived 5 ms after the send: the RTT
+    is those 5 ms (and the loop's own clock would have said ~0)."""
+
+    def stamped_5ms_late(sock: FakeSocket, data: bytes, dest: str) -> None:
+        sock.deliver(reply_to(data), dest, stamp_ns=time.time_ns() + 5_000_000)
+
+    async with engine(Net(on_send=stamped_5ms_late)) as e:
+        result = await e.probe(TARGET, timeout=1.0)
+    assert result.ok and result.rtt is not None
+    assert 0.005 <= result.rtt < 0.006
+    assert e.stats.received == 1 and e.stats.kernel_stamped == 1
+
+
+async def test_a_reply_the_loop_reads_late_keeps_the_kernels_rtt() -> None:
+    """The loop is busy for 100 ms while the reply waits in the socket; the kernel stamped it
+    1 ms after the send: event-loop delay is not counted in the RTT."""
+
+    def stamped_1ms(sock: FakeSocket, data: bytes, dest: str) -> None:
+        stamp = time.time_ns() + 1_000_000
+        loop = asyncio.get_running_loop()
+        loop.call_soon(lambda: sock.deliver(reply_to(data), dest, stamp_ns=stamp))
+        loop.call_soon(time.sleep, 0.1)  # the loop, blocked (the reply waits meanwhile)
+
+    async with engine(Net(on_send=stamped_1ms)) as e:
+        result = await e.probe(TARGET, timeout=1.0)
+    assert result.rtt is not None and 0.001 <= result.rtt < 0.01
+    assert e.stats.kernel_stamped == 1
+
+
+async def test_without_a_kernel_stamp_the_loop_clock_times_the_reply() -> None:
+    """The fake's replies carry no ancillary data (a kernel without SO_TIMESTAMPNS): the RTT
+    runs to when the loop read the reply, blocked here for 50 ms first."""
+
+    def unstamped_after_a_busy_loop(sock: FakeSocket, data: bytes, dest: str) -> None:
+        sock.deliver(reply_to(data), dest)
+        asyncio.get_running_loop().call_soon(time.sleep, 0.05)
+
+    async with engine(Net(on_send=unstamped_after_a_busy_loop)) as e:
+        result = await e.probe(TARGET, timeout=1.0)
+    assert result.ok and result.rtt is not None and result.rtt >= 0.05
+    assert e.stats.received == 1 and e.stats.kernel_stamped == 0
+
+
+async def test_a_reply_stamped_after_the_timeout_is_a_timeout_however_soon_it_is_read() -> None:
+    def stamped_too_late(sock: FakeSocket, data: bytes, dest: str) -> None:
+        sock.deliver(reply_to(data), dest, stamp_ns=time.time_ns() + 300_000_000)
+
+    async with engine(Net(on_send=stamped_too_late)) as e:
+        result = await e.probe(TARGET, timeout=0.2)
+    assert not result.ok and result.error == "timeout" and result.rtt is None
+    assert e.stats.timeouts == 1 and e.stats.received == 0
+
+
+async def test_a_reply_that_arrived_in_time_is_not_timed_out_by_a_late_loop() -> None:
+    """The loop is busy past the deadline; the reply (stamped 10 ms after the send) reaches
+    the socket just before the deadline's timer runs, with no wake-up in between to read it:
+    the engine reads the socket before it times anything out."""
+    sent = asyncio.Event()
+    net = Net(on_send=lambda sock, data, dest: sent.set())
+    async with engine(net) as e:
+        loop = asyncio.get_running_loop()
+        pending = asyncio.ensure_future(e.probe(TARGET, timeout=0.1))
+        await sent.wait()
+        sock, data = net.sockets[False], net.sockets[False].sent[0][0]
+        stamp = time.time_ns() + 10_000_000
+        loop.call_soon(time.sleep, 0.2)
+        loop.call_later(0.05, lambda: sock.deliver(reply_to(data), TARGET, stamp_ns=stamp))
+        result = await pending
+    assert result.ok and result.rtt is not None and 0.01 <= result.rtt < 0.1
 
 
 async def test_everything_that_is_not_our_reply_is_ignored() -> None:
@@ -195,6 +277,17 @@ async def test_a_send_stuck_for_a_whole_timeout_is_a_loss() -> None:
     assert not result.ok and result.error is not None and result.error.startswith("send:")
 
 
+async def test_an_echo_the_busy_loop_sent_late_is_a_result_not_a_loss() -> None:
+    """The loop is busy for longer than the timeout before the echo can go out: it goes out
+    late and is answered (the kernel took nothing longer), its send time the real one."""
+    net = Net()
+    async with engine(net) as e:
+        loop = asyncio.get_running_loop()
+        loop.call_soon(time.sleep, 0.1)  # runs before the pump the probe schedules
+        result = await e.probe(TARGET, timeout=0.05)
+    assert result.ok and e.stats.send_errors == 0 and e.stats.sent == 1
+
+
 async def test_an_icmp_error_about_our_echo_ends_the_probe_with_its_reason() -> None:
     def router_says_no(sock: FakeSocket, data: bytes, dest: str) -> None:
         elsewhere = ipv4(data, src=US, dst="198.18.2.6")  # the same echo, sent elsewhere
@@ -225,6 +318,48 @@ async def test_many_probes_share_one_deadline_timer() -> None:
     assert [r.target for r in results] == targets
     assert all(r.ok == (r.target in answered) for r in results)
     assert e.stats.timeouts == 2500 and e.stats.received == 2500
+
+
+async def test_rtts_gives_each_echos_rtt_or_none_in_order() -> None:
+    targets = [f"198.19.0.{i}" for i in range(1, 11)]
+    answered = set(targets[::3])
+
+    def some(sock: FakeSocket, data: bytes, dest: str) -> None:
+        if dest in answered:
+            answer(sock, data, dest)
+
+    async with engine(Net(on_send=some), rate=1e6) as e:
+        rtts = await e.rtts(targets, timeout=0.1)
+    assert [rtt is not None for rtt in rtts] == [t in answered for t in targets]
+    assert all(0 <= rtt < 0.1 for rtt in rtts if rtt is not None)
+
+
+async def test_thousands_of_probes_schedule_a_timer_per_burst_not_per_probe() -> None:
+    """5,000 echoes in bursts of 1,000: the engine asks the loop for a handful of timers and
+    callbacks (pump and deadline), never one per probe."""
+    targets = [f"198.19.{i // 250}.{i % 250 + 1}" for i in range(5000)]
+    loop = asyncio.get_running_loop()
+    scheduled = 0
+    call_at, call_soon = loop.call_at, loop.call_soon
+
+    def counting_at(*args: object, **kw: object) -> asyncio.TimerHandle:
+        nonlocal scheduled
+        scheduled += 1
+        return call_at(*args, **kw)  # type: ignore[arg-type]
+
+    def counting_soon(*args: object, **kw: object) -> asyncio.Handle:
+        nonlocal scheduled
+        scheduled += 1
+        return call_soon(*args, **kw)  # type: ignore[arg-type]
+
+    async with engine(Net(on_send=None), rate=1e6, burst=1000) as e:
+        loop.call_at, loop.call_soon = counting_at, counting_soon  # type: ignore[method-assign]
+        try:
+            results = await e.probe_many(targets, timeout=0.1)
+        finally:
+            loop.call_at, loop.call_soon = call_at, call_soon  # type: ignore[method-assign]
+    assert all(r.error == "timeout" for r in results) and e.stats.timeouts == 5000
+    assert scheduled < 50, scheduled
 
 
 async def test_at_most_65536_in_flight_then_an_immediate_loss() -> None:

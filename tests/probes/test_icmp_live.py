@@ -11,6 +11,7 @@ import pytest
 
 from monitor.core.errors import ProbeSetupError
 from monitor.probes.icmp import IcmpEngine
+from monitor.probes.icmp_socket import enable_stamps
 
 
 async def started(**kw: object) -> IcmpEngine:
@@ -37,6 +38,16 @@ async def test_loopback_answers_with_a_positive_rtt(engine: IcmpEngine) -> None:
     assert result.rtt is not None and 0 < result.rtt < 0.5
     assert before <= result.at <= after and result.at.tzinfo == UTC
     assert engine.stats.sent == 1 and engine.stats.received == 1
+
+
+async def test_every_reply_is_timed_by_the_kernels_receive_stamp(engine: IcmpEngine) -> None:
+    """Where the kernel offers SO_TIMESTAMPNS (Linux), the engine uses it for every reply."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        if enable_stamps(probe) is None:
+            pytest.skip("no kernel receive time-stamps on this system")
+    results = await engine.probe_many(["127.0.0.1"] * 200, timeout=2.0)
+    assert all(r.ok for r in results)
+    assert engine.stats.received == engine.stats.kernel_stamped == 200
 
 
 async def test_ipv6_loopback(engine: IcmpEngine) -> None:

@@ -38,6 +38,8 @@ def test_all_four_paths_and_the_routers_answer(noc_engine: EngineProcess) -> Non
     for r in results:
         assert r["ok"] is True and 0 < float(r["rtt"]) < 0.5, r
         assert str(r["at"]).endswith("+00:00")
+    stats = noc_engine.stats()  # every RTT ends at the kernel's receive stamp
+    assert stats["received"] == stats["kernel_stamped"] == len(results)
 
 
 def test_a_cut_kills_exactly_its_path_and_restore_brings_it_back(
@@ -173,6 +175,18 @@ def test_ping_command_json_and_exit_codes(icmp_topology: Topology, tmp_path: Pat
     text = icmp_topology.ns_exec("noc", *slawatch("ping", "--count", "2", "--period", "0", live[0]))
     assert text.stdout.startswith(f"{live[0]} : xmt/rcv/%loss = 2/2/0%, min/avg/max = ")
     assert text.stdout.rstrip().endswith(" ms")
+
+    # Rounds start every --period however many are still in flight (as fping's -p): four
+    # rounds with a 2 s timeout to a silent target take ~2.3 s, not four timeouts (8 s).
+    start = time.monotonic()
+    silent = icmp_topology.ns_exec(
+        "noc",
+        *slawatch("ping", "--json", "--count", "4", "--period", "0.1", "--timeout", "2",
+                  Topology.unanswered_address, live[0]),
+        check=False,
+    )  # fmt: skip
+    assert 2.0 <= time.monotonic() - start < 6.0
+    assert [(s["sent"], s["received"]) for s in json.loads(silent.stdout)] == [(4, 0), (4, 4)]
 
     # No name resolves inside the NOC (no DNS there), so nothing can leave the machine.
     for bad in (["no_such_host.."], ["-f", str(targets), live[0]]):

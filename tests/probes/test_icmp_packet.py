@@ -16,6 +16,7 @@ from monitor.probes.icmp_packet import (
     TIME_EXCEEDED_V4,
     UNREACHABLE_V4,
     UNREACHABLE_V6,
+    Echoes,
     checksum,
     echo_request,
     parse,
@@ -49,6 +50,36 @@ def test_v6_request_leaves_the_checksum_to_the_kernel() -> None:
     packet = echo_request(7, 9, NONCE, v6=True)
     kind, _, csum, ident, seq = HEADER.unpack_from(packet)
     assert (kind, csum, ident, seq) == (ECHO_REQUEST_V6, 0, 7, 9)
+
+
+@given(
+    ident=st.integers(0, 0xFFFF),
+    seq=st.integers(0, 0xFFFFFFFF),
+    nonce=st.binary(min_size=4, max_size=4),
+)
+def test_incremental_checksums_equal_computed_ones(ident: int, seq: int, nonce: bytes) -> None:
+    """Echoes.pair updates the checksum for the sequence only; a full computation (the
+    test's, over the whole message) must agree for request and expected reply alike."""
+    request, reply = Echoes(ident, nonce).pair(seq)
+    assert with_checksum(request) == request
+    assert reply == reply_to(request)
+
+
+def test_a_checksum_that_folds_to_zero_is_written_as_zero() -> None:
+    """Where the words sum to 0xFFFF the checksum is 0x0000 (never its twin 0xFFFF): search
+    for such sequences, then check both packets against a full computation."""
+    echoes = Echoes(1, bytes(4))
+    pairs = [echoes.pair(seq) for seq in range(1 << 18)]
+    zeros = [(q, r) for q, r in pairs if q[2:4] == b"\0\0" or r[2:4] == b"\0\0"]
+    assert zeros  # the search found some
+    for request, reply in zeros:
+        assert with_checksum(request) == request and reply == reply_to(request)
+
+
+def test_v6_pairs_leave_both_checksums_to_the_kernel() -> None:
+    request, reply = Echoes(7, NONCE, v6=True).pair(0x1_0009)
+    assert request == echo_request(7, 0x1_0009, NONCE, v6=True)
+    assert reply == reply_to(request, v6=True) and reply[2:4] == b"\0\0"
 
 
 @given(

@@ -1,0 +1,121 @@
+"""The work of ``slawatch ping`` (see ping.py): targets, rounds on the engine, summaries.
+
+Kept apart from ping.py so that ``slawatch ping --help`` imports neither asyncio nor the
+engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.core.errors import InputError
+from monitor.probes.icmp import IcmpEngine
+
+
+@dataclass(slots=True)
+class Summary:
+    """One target's tally over all rounds: ``target`` as given, ``address`` as probed; RTTs
+    in seconds."""
+
+    target: str
+    address: str
+    sent: int = 0
+    rtts: list[float] = field(default_factory=list)
+
+    def view(self) -> dict[str, Any]:
+        ms = [r * 1000 for r in self.rtts]
+        return {
+            "target": self.target,
+            "sent": self.sent,
+            "received": len(ms),
+            "loss": 0.0 if not self.sent else 1 - len(ms) / self.sent,
+            "min_ms": round(min(ms), 4) if ms else None,
+            "avg_ms": round(sum(ms) / len(ms), 4) if ms else None,
+            "max_ms": round(max(ms), 4) if ms else None,
+        }
+
+    def line(self, width: int) -> str:
+        """The fping-style summary line, the target padded to ``width``."""
+        rtts, sent = self.rtts, self.sent
+        loss = 0.0 if not sent else 100 - 100 * len(rtts) / sent
+        text = f"{self.target:<{width}} : xmt/rcv/%loss = {sent}/{len(rtts)}/{loss:.0f}%"
+        if rtts:
+            low, avg, high = min(rtts) * 1000, sum(rtts) / len(rtts) * 1000, max(rtts) * 1000
+            text += f", min/avg/max = {low:.3f}/{avg:.3f}/{high:.3f} ms"
+        return text
+
+
+def read_targets(args: argparse.Namespace) -> list[str]:
+    """The targets as given: on the command line, or in FILE (``#`` comments, blank lines)."""
+    names = list(args.targets)
+    if args.file and names:
+        raise InputError("give either -f FILE or TARGETs, not both")
+    if args.file:
+        try:
+            fh = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            raise InputError(f"{args.file}: cannot read: {exc.strerror}") from None
+        with fh:
+            names = [ln.split("#")[0].strip() for ln in fh]
+        names = [n for n in names if n]
+    if not names:
+        raise InputError("no targets: give addresses or host names, or -f FILE")
+    return names
+
+
+def resolve(name: str) -> str:
+    """An address as given, or a host name resolved once (the first address getaddrinfo
+    returns); InputError when it does not resolve."""
+    family = socket.AF_INET6 if ":" in name else socket.AF_INET
+    try:
+        socket.inet_pton(family, name.split("%", 1)[0] if ":" in name else name)
+        return name  # an address already: no resolver round trip for each of 4,096 targets
+    except (OSError, ValueError):
+        pass
+    try:
+        return str(socket.getaddrinfo(name, None, type=socket.SOCK_RAW)[0][4][0])
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        raise InputError(f"target {name!r} does not resolve: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.count < 1 or args.period < 0 or args.timeout <= 0:
+        raise InputError("--count must be >= 1, --period >= 0 and --timeout > 0")
+    summaries = [Summary(target=n, address=resolve(n)) for n in read_targets(args)]
+    rounds = asyncio.run(
+        _rounds([s.address for s in summaries], args.count, args.period, args.timeout)
+    )
+    for rtts in rounds:
+        for s, rtt in zip(summaries, rtts, strict=True):
+            s.sent += 1
+            if rtt is not None:
+                s.rtts.append(rtt)
+    if args.json:  # one summary a line: json's C encoder (indent= would use the Python one)
+        import json  # only here: start-up counts in a command this short
+
+        print("[\n" + ",\n".join(json.dumps(s.view()) for s in summaries) + "\n]")
+    else:
+        width = max(len(s.target) for s in summaries)
+        print("\n".join(s.line(width) for s in summaries))
+    return 0 if all(s.rtts for s in summaries) else 1
+
+
+async def _rounds(
+    addresses: list[str], count: int, period: float, timeout: float
+) -> list[list[float | None]]:
+    """``count`` rounds, each one echo to every address, starting ``period`` seconds apart
+    however many earlier rounds are still in flight (as fping's ``-p``); every round's RTTs
+    (seconds, None for a loss), in order."""
+    loop = asyncio.get_running_loop()
+    async with IcmpEngine() as engine:
+        start, rounds = loop.time(), []
+        for n in range(count):
+            if n:
+                await asyncio.sleep(max(start + n * period - loop.time(), 0))
+            rounds.append(asyncio.ensure_future(engine.rtts(addresses, timeout=timeout)))
+        return list(await asyncio.gather(*rounds))
