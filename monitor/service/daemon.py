@@ -31,6 +31,7 @@ from monitor.service import tasks
 from monitor.service.notifier import Notifier
 from monitor.service.operations import Operations
 from monitor.service.probing import Prober, ProbeScheduler, Target
+from monitor.service.rtt_history import RttHistory
 from monitor.service.writer import Writer
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
@@ -85,6 +86,7 @@ class Daemon:
             prober, self.on_results, timeout_s=plan.timeout_s, on_late=metrics.tick_late
         )
         self.ops = Operations(store, plan=lambda: self.plan, feed=self.feed, wall=wall)
+        self.history = RttHistory()  # the web pages' sparklines; memory only
         self._sup: Supervisor | None = None
         self._notifier: Notifier | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -158,12 +160,14 @@ class Daemon:
         if results:
             self.metrics.last_probe(results[-1][1].at)
         batch = tuple((k, r) for k, r in results if isinstance(k, PathKey | Control))
+        self.history.add(batch)
         self.feed(Probed(results=batch))
 
     def reload(self, plan: Plan) -> None:
         """Apply a new configuration (already validated)."""
         self.feed(Reload(plan=plan))
         self.plan = plan
+        self.history.retain({p.key for c in plan.circuits for p in c.paths})
         if self._notifier is not None:
             self._notifier.plan = plan.notify
         self.scheduler.set_targets(targets(plan))
