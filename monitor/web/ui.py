@@ -114,6 +114,7 @@ class UI:
             viewer,
             "error.html",
             status=exc.status,
+            code=exc.status,
             message=exc.message,
             title=titles.get(exc.status, "Unavailable"),
         )

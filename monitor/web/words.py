@@ -94,6 +94,7 @@ JA: dict[str, str] = {
     "notice": "障害通知",
     "claim by": "請求期限",
     "open": "継続中",
+    "after recovery": "復旧後に確定",
     "closed": "復旧",
     "excluded": "対象外",
     "expired": "請求期限切れ",
