@@ -349,8 +349,9 @@ class UI:
 
     async def remove_window(self, req: Request, viewer: Viewer) -> Reply:
         self._may_change(req, viewer)
-        self._operator(viewer)
         wid = parse_int_id(req.params["id"])
+        if not viewer.operator:  # a customer knows no window by id: none exists for it
+            raise HttpError(404, f"no announced maintenance window {wid}", "id")
         removed = await self.backend.remove_maintenance(wid)
         session = viewer.session
         assert session is not None

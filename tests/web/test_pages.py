@@ -86,8 +86,16 @@ async def test_a_degraded_circuit_is_between_down_and_well(site: tuple[Client, S
     c, s = site
     assert s.daemon is not None
     s.prober.cut("c-b1", paths=1)  # type: ignore[attr-defined]
-    await s.until(lambda: "down" in str(s.daemon.sup.tracker.path_state(  # type: ignore[union-attr]
-        next(p.key for p in s.settings.plan().circuits[2].paths))[0]))
+    await s.until(
+        lambda: (
+            "down"
+            in str(
+                s.daemon.sup.tracker.path_state(  # type: ignore[union-attr]
+                    next(p.key for p in s.settings.plan().circuits[2].paths)
+                )[0]
+            )
+        )
+    )
     await sign_in(c, TOKEN)
     page = await text(c, "/")
     rows = re.findall(r'<tr class="(\w+)" id="row-([\w.-]+)"', page)
