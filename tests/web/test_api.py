@@ -15,9 +15,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from monitor.core.effects import Metric, MetricName
 from monitor.core.errors import InputError
+from monitor.core.health import Health
 from monitor.metrics import Metrics
 from monitor.web import make_app
-from monitor.core.health import Health
 from monitor.web.views import (
     CircuitStatus,
     OpenIncident,

@@ -19,10 +19,8 @@ from tests.web.site import (
     ESCAPED,
     HOSTILE,
     TOKEN,
-    TOKEN_A,
     Client,
     Site,
-    csrf_of,
     sign_in,
     text,
 )
@@ -33,7 +31,7 @@ MIN = timedelta(minutes=1)
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[tuple[Client, Site]]:
     s = Site(tmp_path)
-    d = await s.start()
+    await s.start()
     app = make_app(s.backend, s.metrics, token=TOKEN, customers=CUSTOMERS, wall=s.clock)
 
     async def all_up() -> bool:

@@ -233,7 +233,7 @@ ROUTES = {
 
 def leaks(body: str, b: dict[str, str]) -> list[str]:
     """Marks of customer b's things in a page, JSON or CSV (not the echo of what was asked)."""
-    marks = ['/circuits/c-b1"', ">c-b1<", '"circuit": "c-b1"', ",c-b1,", "Beta",
+    marks = ['/circuits/c-b1"', ">c-b1<", '"circuit": "c-b1"', '"id": "c-b1"', ",c-b1,", "Beta",
              f'/incidents/{b["incident"]}"', f'"id": {b["incident"]},']  # fmt: skip
     return [m for m in marks if m in body]
 
