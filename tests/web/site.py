@@ -108,7 +108,8 @@ def csrf_of(page: str) -> str:
 
 async def sign_in(client: Client, token: str) -> str:
     """Sign ``client`` in (its cookie jar keeps the session); the session's CSRF token."""
-    form = await (await client.get("/signin")).text()
+    page = await (await client.get("/signin")).text()
+    form = page[page.index('action="/signin"') :]  # not the sign-out form's token
     r = await client.post(
         "/signin", data={"csrf": csrf_of(form), "token": token}, allow_redirects=False
     )
