@@ -33,11 +33,12 @@ def zone(name: str) -> ZoneInfo:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Spark:
-    """A day of RTTs as SVG coordinates: ``avg`` a polyline's points, ``band`` the min..max
-    polygon's, ``lost`` the x of each bucket with no answer at all; ``top_ms`` the scale."""
+    """A day of RTTs as SVG coordinates: ``avg`` a polyline's points, ``bars`` each bucket's
+    min..max as (x, y, height), ``lost`` the x of each bucket with no answer at all;
+    ``top_ms`` the scale."""
 
     avg: str
-    band: str
+    bars: tuple[tuple[float, float, float], ...]
     lost: tuple[float, ...]
     top_ms: float
     lo_ms: float | None
@@ -131,12 +132,13 @@ class Fmt:
         def y(ms: float | None) -> float:
             return round(SPARK_H - 2 - (ms or 0.0) / top * (SPARK_H - 4), 1)
 
-        upper = [f"{x(p.at)},{y(p.max_ms)}" for p in answered]
-        lower = [f"{x(p.at)},{y(p.min_ms)}" for p in reversed(answered)]
         total = sum(p.answered for p in answered)
         return Spark(
             avg=" ".join(f"{x(p.at)},{y(p.avg_ms)}" for p in answered),
-            band=" ".join(upper + lower),
+            bars=tuple(
+                (min(x(p.at), SPARK_W - 2), y(p.max_ms), max(y(p.min_ms) - y(p.max_ms), 1.5))
+                for p in answered
+            ),
             lost=tuple(x(p.at) for p in points if p.lost and not p.answered),
             top_ms=top,
             lo_ms=min((p.min_ms or 0.0 for p in answered), default=None),
