@@ -43,6 +43,7 @@ from monitor.web.exchange import (
     text_field,
 )
 from monitor.web.format import Fmt, Lang, zone
+from monitor.web.lines import line
 
 LANG_COOKIE = "slawatch_lang"
 RELOAD_S = 10
@@ -201,6 +202,9 @@ class UI:
                 )
             )
         ]
+        fmt = Fmt(self._lang(req))
+        names = {c: cust.name for c, cust in owners.items()}
+        lines = [line(r, fmt, names.get(r.id, ""), ov.generated_at) for r in shown]
         down = counts[Health.UNAVAILABLE]
         title = "slawatch: all available" if not down else "slawatch: circuits down"
         return self.page(
@@ -208,17 +212,20 @@ class UI:
             viewer,
             "overview.html",
             title=title,
-            rows=shown,
+            rows=lines,
             total=len(rows),
             counts=counts,
             healths=list(Health),
             q=q,
             state=state,
             customer=customer,
-            owner={c: cust.name for c, cust in owners.items()},
             customers=[] if viewer.customer else self.gate.customers(),
             blind=ov.blind,
             reload=RELOAD_S,
+            t_since=fmt.t("since"),
+            t_notified=fmt.t("notified"),
+            t_left=fmt.t("left"),
+            t_missed=fmt.t("missed by"),
         )
 
     async def circuit(self, req: Request, viewer: Viewer) -> Reply:
