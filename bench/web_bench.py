@@ -41,8 +41,12 @@ class Prober:
 
     async def probe_many(self, targets: Sequence[str], *, timeout: float) -> list[ProbeResult]:
         at = self.clock()
-        return [ProbeResult(target=t, at=at, ok=False, error="timeout") if t in self.down
-                else ProbeResult(target=t, at=at, ok=True, rtt=0.0021) for t in targets]  # fmt: skip
+        return [
+            ProbeResult(target=t, at=at, ok=False, error="timeout")
+            if t in self.down
+            else ProbeResult(target=t, at=at, ok=True, rtt=0.0021)
+            for t in targets
+        ]
 
 
 def settings(tmp: Path) -> config.Settings:
@@ -60,7 +64,7 @@ def settings(tmp: Path) -> config.Settings:
                     "paths": [
                         {"router": r, "demarc": d, "address": address(n, p)}
                         for p, (r, d) in enumerate(PAIRS)
-                    ],  # fmt: skip
+                    ],
                 }
                 for n in range(CIRCUITS)
             ],
@@ -93,9 +97,11 @@ async def main() -> None:
                     server.append(float(timing.group(1)))
                     size = len(body)
                 rows = body.count(b'<tr class="')
-                print(f"{query:22} rows {rows:5}  server median {statistics.median(server):6.1f} ms"
-                      f"  p95 {sorted(server)[int(RUNS * 0.95) - 1]:6.1f} ms"
-                      f"  client median {statistics.median(client):6.1f} ms  {size / 1024:.0f} KiB")  # fmt: skip
+                print(
+                    f"{query:22} rows {rows:5}  server median {statistics.median(server):6.1f} ms"
+                    f"  p95 {sorted(server)[int(RUNS * 0.95) - 1]:6.1f} ms"
+                    f"  client median {statistics.median(client):6.1f} ms  {size / 1024:.0f} KiB"
+                )
         await h.stop()
 
 
