@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from monitor.web import make_app
+from monitor.web.words import JA
 from tests.web.site import (
     CUSTOMERS,
     ESCAPED,
@@ -181,3 +182,11 @@ async def test_month_page_and_downloads_are_the_reports(site: tuple[Client, Site
     assert figures["circuits"][0]["credit"] == "1/15"
     await text(c, "/months/2026-13", 404)
     await text(c, "/months/2026-10/report.xlsx", 404)
+
+
+def test_every_text_a_template_asks_for_is_in_japanese() -> None:
+    folder = Path(__file__).resolve().parents[2] / "monitor" / "web" / "templates"
+    asked = {m for f in folder.glob("*.html") for m in re.findall(r"""t\(["']([^"']+)["']\)""",
+                                                                   f.read_text())}  # fmt: skip
+    assert len(asked) > 50
+    assert sorted(asked - set(JA)) == []
