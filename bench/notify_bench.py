@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from monitor import config
 from monitor.metrics import Metrics
 from monitor.service.daemon import Daemon

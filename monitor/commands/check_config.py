@@ -71,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
                 f"    router {role}: SNMPv{r.snmp.version} {r.address}:{r.port} every "
                 f"{r.poll_interval_s:g} s: {', '.join(polled) or 'nothing'}"
             )
+    for cust in s.customers:
+        print(f"  customer {cust.id} ({cust.name}): {', '.join(cust.circuits)}")
     if s.snmp_traps is not None:
         print(f"  SNMP traps on {s.snmp_traps.listen}, {len(s.snmp_traps.users)} v3 user(s)")
     return 0

@@ -65,12 +65,12 @@ class ApiOps:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(f"{self.base}{path}", data=data, method=method)
         req.add_header("Content-Type", "application/json")
-        if method != "GET":
-            if self.token is None:
-                raise ConfigError(
-                    "the daemon is running, and changes go through its API: set http.token_file "
-                    "in the configuration (the same file the daemon reads)"
-                )
+        if method != "GET" and self.token is None:
+            raise ConfigError(
+                "the daemon is running, and changes go through its API: set http.token_file "
+                "in the configuration (the same file the daemon reads)"
+            )
+        if self.token is not None:  # reads need it too once customers are configured
             req.add_header("Authorization", f"Bearer {self.token}")
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:

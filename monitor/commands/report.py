@@ -24,7 +24,7 @@ from monitor import config
 from monitor.clock import utcnow
 from monitor.commands.replay import replay_file
 from monitor.core.errors import InputError
-from monitor.core.location import is_postgres
+from monitor.core.location import is_postgres, journal_name
 from monitor.core.model import LANGS
 from monitor.core.report import (
     MonthReport,
@@ -197,13 +197,6 @@ def _journal(where: str | Path, given: str | None, password_file: Path | None) -
             "(or set journal: in --config), or replay recorded events with --events FILE"
         )
     return open_store(where, password_file=password_file if is_postgres(where) else None)
-
-
-def journal_name(where: str | Path) -> str:
-    """How a report's footer names its journal: a file's name, a database's name."""
-    if is_postgres(where):
-        return str(where).rsplit("/", 1)[-1].split("?", 1)[0]
-    return Path(where).name
 
 
 def _write(text: str, output: str | None) -> None:

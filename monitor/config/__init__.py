@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.config.customers import CustomerConfig, check_customers
 from monitor.config.fields import (
     Address,
     Email,
@@ -270,6 +271,8 @@ class Settings(Strict):
     snmp_traps: TrapsConfig | None = None
     cluster: ClusterConfig | None = None
     circuits: tuple[CircuitConfig, ...]
+    customers: tuple[CustomerConfig, ...] = ()
+    """Who may sign in to the web UI with their own token (config/customers.py)."""
     source: str = Field(default="<memory>", exclude=True)
 
     _tz = field_validator("timezone")(check_zone)
@@ -328,6 +331,11 @@ class Settings(Strict):
                     f"probe_timeout_s ({t:g} s); raise circuits[{n}].probe_interval_s to "
                     f"{t:g} or more, or lower probe_timeout_s"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _customers(self) -> Self:
+        check_customers(self.customers, [c.id for c in self.circuits])
         return self
 
     @field_validator("control_targets")

@@ -20,6 +20,13 @@ def is_postgres(journal: str | Path) -> bool:
     return isinstance(journal, str) and journal.lower().startswith(SCHEMES)
 
 
+def journal_name(where: str | Path) -> str:
+    """How a report's footer names its journal: a file's name, a database's name."""
+    if is_postgres(where):
+        return str(where).rsplit("/", 1)[-1].split("?", 1)[0]
+    return Path(where).name
+
+
 def check_postgres_url(url: str) -> str:
     """``url`` if it names a role, a host and a database and holds no password; else
     ValueError saying what to write."""

@@ -23,12 +23,12 @@ from monitor.service.backend import Backend
 from monitor.service.daemon import Daemon
 from monitor.service.fds import http_connections
 from monitor.service.jobs import Jobs
-from monitor.service.preflight import preflight, read_token, snmp_wanted
+from monitor.service.preflight import customer_tokens, preflight, read_token, snmp_wanted
 from monitor.service.transports import build_transport
 from monitor.store import open_store
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
-from monitor.web import IN_FLIGHT, Limits, make_app, serve
+from monitor.web import IN_FLIGHT, Customer, Limits, make_app, serve
 
 if TYPE_CHECKING:
     from monitor.service.snmp_watch import SnmpWatch
@@ -46,6 +46,7 @@ class App:
         self.settings = settings
         self.metrics = Metrics(version=__version__)
         self.token = read_token(settings.http.token_file)
+        self.customers = customers(settings)
         self.engine = IcmpEngine()
         self.store: AsyncStore[Store] | None = None
         self.daemon: Daemon | None = None
@@ -78,7 +79,7 @@ class App:
                 s, sink=d, reprobe=d.scheduler, counters=self.metrics, wall=d.wall
             )
             self.snmp.start()
-        backend = Backend(lambda: d.sup, store=store, ops=d.ops, wall=d.wall)
+        backend = Backend(lambda: d.sup, store=store, ops=d.ops, wall=d.wall, history=d.history)
         # monthly figures beside a journal file; for a database, in the working directory
         reports = Path("reports") if is_postgres(s.journal) else Path(s.journal).parent / "reports"
         self.jobs = Jobs(backend, store=store, credits=self.metrics, wall=d.wall,
@@ -89,7 +90,8 @@ class App:
             max_connections=http_connections(s.http.max_connections, in_flight=IN_FLIGHT),
             request_timeout_s=s.http.request_timeout_s,
         )
-        app = make_app(backend, self.metrics, token=lambda: self.token, limits=limits)
+        app = make_app(backend, self.metrics, token=lambda: self.token,
+                       customers=lambda: self.customers, limits=limits, wall=d.wall)  # fmt: skip
         self._runner = await serve(app, host, port)
         log.info("http: at most %d connections", limits.max_connections)
         systemd.notify("READY=1")
@@ -104,13 +106,15 @@ class App:
 
     def reload(self, new: Settings) -> None:
         """Apply ``new``; ConfigError (nothing changed) when a secret it names cannot be read.
-        The API token is read again: a rotated token applies at once."""
+        The API and customers' tokens are read again: a rotated token applies at once (and
+        signs out the sessions opened with the old one)."""
         exposed = preflight(new)  # first: every secret readable, or the old one stays
         if exposed:
             log.warning("%s", exposed)
         systemd.notify("RELOADING=1")
         assert self.daemon is not None
         self.token = read_token(new.http.token_file)
+        self.customers = customers(new)
         if self.snmp is not None:
             self.snmp.reload(new)
         elif snmp_wanted(new):
@@ -134,3 +138,12 @@ class App:
         await self.engine.close()
         if self.store is not None:
             await self.store.close()
+
+
+def customers(settings: Settings) -> tuple[Customer, ...]:
+    """The customers who may sign in to the pages, with their current tokens."""
+    tokens = customer_tokens(settings)
+    return tuple(
+        Customer(id=c.id, name=c.name, circuits=frozenset(c.circuits), token=tokens[c.id])
+        for c in settings.customers
+    )

@@ -10,6 +10,7 @@ figures.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,22 +21,24 @@ from monitor.core.errors import InputError
 from monitor.core.intervals import closed
 from monitor.core.model import Announced
 from monitor.core.plan import Plan
-from monitor.core.report import fetch_span, month_report
 from monitor.core.sla import maintenance_spans
 from monitor.core.supervisor import Supervisor
 from monitor.core.tracker import Incident
 from monitor.core.views import iso, sla_view, stored_incident_view
 from monitor.service.operations import Operations
+from monitor.service.pages import PageViews
+from monitor.service.rtt_history import RttHistory
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
-from monitor.web.page import CircuitStatus, OpenIncident, PathStatus, StatusView, UpcomingWindow
+from monitor.web.views import CircuitStatus, OpenIncident, PathStatus, StatusView, UpcomingWindow
 
 STALE_PROBES = timedelta(seconds=30)
 """/healthz fails when no probe result arrived for this long."""
 
 
-class Backend:
-    """Implements ``monitor.web.Backend`` over a supervisor, its journal and operations."""
+class Backend(PageViews):
+    """Implements ``monitor.web.Backend`` over a supervisor, its journal and operations;
+    ``history`` holds the RTTs of the last day (None: no sparklines, as offline)."""
 
     def __init__(
         self,
@@ -44,8 +47,11 @@ class Backend:
         store: AsyncStore[Store],
         ops: Operations,
         wall: Callable[[], datetime],
+        history: RttHistory | None = None,
     ) -> None:
         self._sup, self._store, self.ops, self._wall = sup, store, ops, wall
+        self.history = history
+        self._printing = asyncio.Semaphore(1)
 
     @property
     def sup(self) -> Supervisor:
@@ -121,22 +127,7 @@ class Backend:
 
     async def sla(self, month: str) -> dict[str, Any]:
         """The month's figures from monitor.core.report, the same as ``slawatch report``."""
-        lo, hi = fetch_span(month)
-        sup = self.sup
-        report = month_report(
-            month,
-            incidents=await self._store.run(lambda s: s.incidents(None, lo, hi)),
-            terms=sup.all_terms,
-            now=self._wall(),
-            blind=sup.tracker.blind_spans(),
-            gaps=sup.gaps,
-            first_seen=self._first_seen(),
-        )
-        return sla_view(report)
-
-    def _first_seen(self) -> dict[str, datetime]:
-        seen = {c.id: self.sup.tracker.first_seen(c.id) for c in self.plan.circuits}
-        return {c: at for c, at in seen.items() if at is not None}
+        return sla_view(await self.month(month))
 
     # -- changing ------------------------------------------------------------------------------
     async def add_maintenance(

@@ -35,6 +35,7 @@ from monitor.service.notifier import Notifier
 from monitor.service.operations import Operations
 from monitor.service.probing import Prober, ProbeScheduler
 from monitor.service.probing import Target as Probe
+from monitor.service.rtt_history import RttHistory
 from monitor.service.writer import Writer
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
@@ -85,6 +86,7 @@ class Daemon:
             prober, self.on_results, timeout_s=plan.timeout_s, on_late=metrics.tick_late
         )
         self.ops = Operations(store, plan=lambda: self.plan, feed=self.feed, wall=wall)
+        self.history = RttHistory()  # the web pages' sparklines; memory only
         self._sup: Supervisor | None = None
         self._notifier: Notifier | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -172,12 +174,15 @@ class Daemon:
             self.metrics.last_probe(results[-1][1].at)
         # the scheduler's keys are PathKeys and Controls (targets() makes them), as are the
         # SNMP watch's: no check per result on the hot path
-        self.feed(Probed(results=cast(tuple[tuple[Target, ProbeResult], ...], tuple(results))))
+        batch = cast(tuple[tuple[Target, ProbeResult], ...], tuple(results))
+        self.history.add(batch)
+        self.feed(Probed(results=batch))
 
     def reload(self, plan: Plan) -> None:
         """Apply a new configuration (already validated)."""
         self.feed(Reload(plan=plan))
         self.plan = plan
+        self.history.retain({p.key for c in plan.circuits for p in c.paths})
         if self._notifier is not None:
             self._notifier.plan = plan.notify
         self.scheduler.set_targets(targets(plan))

@@ -221,9 +221,10 @@ class SqlStore:
         return [_window(r) for r in rows]
 
     def timeline(self, incident_id: int, now: datetime) -> list[TimelineEntry]:
-        """Path changes, SNMP evidence, gaps and notices around one incident, in time order:
-        from an hour before its start to the change that ended it (whose ``since`` is the
-        backdated end, confirmed ``recover_after`` results later), or to ``now``."""
+        """Path changes, SNMP evidence, gaps, notices and the exclusion of one incident, in
+        time order: from an hour before its start to the change that ended it (whose
+        ``since`` is the backdated end, confirmed ``recover_after`` results later), or to
+        ``now``."""
         incident = self.incident(incident_id)
         if incident is None:
             raise InputError(f"no incident {incident_id}", "id")
@@ -253,6 +254,14 @@ class SqlStore:
             for s, e in self.db.query(
                 'SELECT start, "end" FROM gaps WHERE "end" >= ? AND start <= ? ORDER BY start',
                 (lo, hi),
+            )
+        ]
+        out += [
+            TimelineEntry(at=at_db(at), kind="exclusion", text=f"excluded: {reason}")
+            for reason, at in self.db.query(
+                "SELECT excluded_reason, excluded_at FROM incidents WHERE id = ? "
+                "AND excluded_at IS NOT NULL",
+                (incident_id,),
             )
         ]
         out += self.outbox.timeline(incident_id)

@@ -17,28 +17,46 @@ journal need (issue 10).
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import socket
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Any, Protocol, cast
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from monitor.core.bounds import BoundsError, check_window, parse_id
+from monitor.core.bounds import BoundsError, check_window
 from monitor.core.errors import InputError, MonitorError
 from monitor.core.report import parse_month
-from monitor.core.times import parse_day
-from monitor.web.page import POLICY, StatusView, render_page
+from monitor.web.auth import SESSION_COOKIE, Customer, Gate, Role, Viewer
+from monitor.web.backend import Backend
+from monitor.web.exchange import (
+    HttpError,
+    Reply,
+    Request,
+    bearer,
+    parse_int_id,
+    parse_time,
+    text_field,
+)
+from monitor.web.ui import UI
+from monitor.web.ui import Handler as PageHandler
 
 log = logging.getLogger("slawatch.web")
 
 MAX_BODY = 64 * 1024
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+"""The pages' Content-Security-Policy: our own stylesheet and script files, nothing inline,
+forms only to us, no frames."""
 BACKLOG = 16
 """How many connections one wake-up of the event loop accepts (asyncio's ``backlog``)."""
 IN_FLIGHT = 4 * BACKLOG
@@ -48,33 +66,6 @@ accepted in this wake-up and the last, not yet in the server's list, and those a
 QUEUE = 1024
 """The kernel's accept queue: a burst of connections waits there, costing no descriptor,
 instead of having its SYNs dropped (a 1 s retransmit for whoever comes next)."""
-
-
-class Backend(Protocol):
-    """What the HTTP side reads and changes; JSON-ready values out."""
-
-    async def circuits(self) -> list[dict[str, Any]]: ...
-    async def incidents(
-        self, circuit: str | None, start: datetime | None, end: datetime | None
-    ) -> list[dict[str, Any]]: ...
-    async def incident(self, incident_id: int) -> dict[str, Any] | None: ...
-    async def sla(self, month: str) -> dict[str, Any]: ...
-    async def add_maintenance(
-        self,
-        circuit: str,
-        start: datetime,
-        end: datetime,
-        note: str,
-        source: str = "api",
-        *,
-        announced_at: datetime | None = None,
-        by: str = "",
-    ) -> dict[str, Any]: ...
-    async def exclude(self, incident_id: int, reason: str) -> dict[str, Any]: ...
-    async def maintenance(self, circuit: str | None) -> list[dict[str, Any]]: ...
-    async def remove_maintenance(self, window_id: int) -> dict[str, Any]: ...
-    async def status(self) -> StatusView: ...
-    def healthy(self) -> tuple[bool, str]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,15 +80,10 @@ class Limits:
 
 
 LIMITS = web.AppKey("limits", Limits)
+GATE = web.AppKey("gate", Gate)  # who is signed in (tests read its sessions)
 BUSY = web.AppKey("busy", set)  # transports with a request in progress
 
 TokenSource = str | None | Callable[[], str | None]
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.field = status, message, field
 
 
 class Renderer(Protocol):
@@ -107,14 +93,6 @@ class Renderer(Protocol):
 
 def _json(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False))
-
-
-def parse_time(text: str | None, field: str) -> datetime | None:
-    """ISO 8601 with an offset, or YYYY-MM-DD (midnight UTC), within core/bounds.py's years
-    (core/times.py); None for nothing; InputError (400) naming ``field`` otherwise."""
-    if text is None or text == "":
-        return None
-    return parse_day(text, field, UTC)
 
 
 async def _body(request: web.Request, fields: frozenset[str]) -> dict[str, Any]:
@@ -146,32 +124,8 @@ async def _body(request: web.Request, fields: frozenset[str]) -> dict[str, Any]:
     return data
 
 
-def _text(data: dict[str, Any], field: str, *, required: bool = True) -> str:
-    value = data.get(field)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise HttpError(400, f"{field!r} is required and must be a non-empty string", field)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise HttpError(400, f"{field!r} holds a lone surrogate; send UTF-8 text", field) from None
-    return value
-
-
 def _int_id(request: web.Request) -> int:
-    try:
-        return parse_id(request.match_info["id"], "id")
-    except InputError as exc:
-        raise HttpError(400, str(exc), "id") from None
-
-
-def _bearer(header: str, token: str) -> bool:
-    """RFC 7235: the scheme is case-insensitive. The header may hold any bytes (aiohttp
-    keeps undecodable ones as surrogates), so compare bytes, in constant time."""
-    scheme, _, given = header.strip().partition(" ")
-    secret = given.strip().encode("utf-8", "surrogateescape")
-    return hmac.compare_digest(secret, token.encode()) and scheme.lower() == "bearer"
+    return parse_int_id(request.match_info["id"])
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -211,7 +165,66 @@ async def _busy(request: web.Request, handler: Handler) -> web.StreamResponse:
 async def _secure_headers(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["X-Content-Type-Options"] = "nosniff"
     page = response.content_type == "text/html"
-    response.headers["Content-Security-Policy"] = POLICY if page else API_POLICY
+    response.headers["Content-Security-Policy"] = PAGE_POLICY if page else API_POLICY
+    response.headers["Referrer-Policy"] = "same-origin"
+
+
+def _static() -> dict[str, tuple[bytes, str]]:
+    """The pages' stylesheet and script (monitor/web/static), served at /static/NAME."""
+    folder = resources.files("monitor.web").joinpath("static")
+    types = {"css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8"}
+    return {
+        f.name: (f.read_bytes(), types[f.name.rpartition(".")[2]])
+        for f in folder.iterdir()
+        if f.name.rpartition(".")[2] in types
+    }
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    """A page's POST: urlencoded fields (the first of each name), read whole in time."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise HttpError(415, "a form must be sent as application/x-www-form-urlencoded")
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        raise HttpError(403, "a form from another site is refused (Origin does not match)")
+    timeout = request.app[LIMITS].request_timeout_s
+    try:
+        async with asyncio.timeout(timeout):
+            data = await request.post()
+    except TimeoutError:
+        raise HttpError(408, f"body not received within {timeout:g} s") from None
+    except web.HTTPRequestEntityTooLarge:
+        raise HttpError(413, f"body larger than {MAX_BODY} bytes") from None
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if not isinstance(value, str):
+            raise HttpError(400, f"{key!r} must be text", key)
+        out.setdefault(key, value)
+    return out
+
+
+def _response(reply: Reply, secure: bool) -> web.Response:
+    body = reply.body.encode() if isinstance(reply.body, str) else reply.body
+    resp = web.Response(status=reply.status, body=body)
+    charset = "; charset=utf-8" if isinstance(reply.body, str) else ""
+    resp.headers["Content-Type"] = reply.content_type + charset
+    for name, value in reply.headers:
+        resp.headers[name] = value
+    for c in reply.cookies:
+        resp.set_cookie(
+            c.name,
+            c.value,
+            max_age=c.max_age,
+            path="/",
+            httponly=True,
+            samesite="Strict",
+            secure=secure,
+        )
+    return resp
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def make_app(
@@ -219,11 +232,18 @@ def make_app(
     metrics: Renderer | None,
     *,
     token: TokenSource,
+    customers: Callable[[], Sequence[Customer]] | Sequence[Customer] = (),
     limits: Limits | None = None,
+    wall: Callable[[], datetime] = _utcnow,
 ) -> web.Application:
-    """The application. ``token`` guards the POST and DELETE routes (None: refused); pass a
-    callable to have it asked on each request (the daemon re-reads the file on SIGHUP)."""
+    """The application. ``token`` guards the POST and DELETE routes (None: refused) and signs
+    the operator in; ``customers`` sign in with their own. Pass callables to have them asked
+    on each request (the daemon re-reads the files on SIGHUP). ``wall``: aware UTC now."""
     current = token if callable(token) else lambda: token
+    listed = customers if callable(customers) else lambda: tuple(customers)
+    gate = Gate(current, listed)
+    ui = UI(backend, gate, wall)
+    static = _static()
 
     def authorise(request: web.Request) -> None:
         secret = current()
@@ -233,17 +253,63 @@ def make_app(
                 "changes are disabled: set http.token_file in the "
                 "configuration to enable the POST API",
             )
-        if not _bearer(request.headers.get("Authorization", ""), secret):
+        if not bearer(request.headers.get("Authorization", ""), secret):
             raise HttpError(401, "missing or wrong bearer token")
 
-    async def page(request: web.Request) -> web.Response:
-        return web.Response(text=render_page(await backend.status()), content_type="text/html")
+    def reader(request: web.Request) -> Viewer:
+        """Who reads: anyone while no customer is configured; else a session or the token."""
+        viewer = gate.viewer(
+            session_id=request.cookies.get(SESSION_COOKIE),
+            authorization=request.headers.get("Authorization", ""),
+        )
+        if viewer.role is Role.ANONYMOUS and gate.closed:
+            raise HttpError(
+                401,
+                "sign in at /signin, or send Authorization: Bearer <API token>: "
+                "with customers configured, reading needs it",
+            )
+        return viewer
+
+    def seen(viewer: Viewer, circuit: str | None) -> str | None:
+        if circuit is not None and not viewer.sees(circuit):
+            raise HttpError(404, f"no circuit {circuit!r}", "circuit")
+        return circuit
+
+    def page_route(handler: PageHandler) -> Handler:
+        async def route(request: web.Request) -> web.StreamResponse:
+            form = await _form(request) if request.method == "POST" else {}
+            req = Request(
+                method=request.method,
+                path=request.path,
+                params=dict(request.match_info),
+                query=_first(request.query),
+                form=form,
+                cookies=dict(request.cookies),
+                accept_language=request.headers.get("Accept-Language", ""),
+                remote=request.remote or "",
+                secure=request.secure,
+            )
+            return _response(await ui.handle(handler, req), request.secure)
+
+        return route
+
+    async def static_route(request: web.Request) -> web.Response:
+        found = static.get(request.match_info["name"])
+        if found is None:
+            raise HttpError(404, "no such file")
+        resp = web.Response(body=found[0])
+        resp.headers["Content-Type"] = found[1]
+        resp.headers["Cache-Control"] = "no-cache"
+        return resp
 
     async def status_json(request: web.Request) -> web.Response:
-        return _json(json.loads(json.dumps(asdict(await backend.status()), default=str)))
+        viewer = reader(request)
+        view = await backend.status()
+        view = replace(view, circuits=tuple(c for c in view.circuits if viewer.sees(c.id)))
+        return _json(json.loads(json.dumps(asdict(view), default=str)))
 
     async def metrics_route(request: web.Request) -> web.Response:
-        if metrics is None:
+        if metrics is None or reader(request).customer is not None:
             raise HttpError(404, "metrics are not enabled")
         metrics.refresh()  # on the loop: it reads the supervisor's state
         body, ctype = await asyncio.to_thread(metrics.expose)
@@ -256,56 +322,63 @@ def make_app(
         return _json({"ok": ok, "detail": why}, 200 if ok else 503)
 
     async def circuits(request: web.Request) -> web.Response:
-        return _json(await backend.circuits())
+        viewer = reader(request)
+        return _json([c for c in await backend.circuits() if viewer.sees(c["id"])])
 
     async def incidents(request: web.Request) -> web.Response:
-        q = request.query
-        return _json(
-            await backend.incidents(
-                q.get("circuit") or None,
-                parse_time(q.get("from"), "from"),
-                parse_time(q.get("to"), "to"),
-            )
+        viewer, q = reader(request), request.query
+        found = await backend.incidents(
+            seen(viewer, q.get("circuit") or None),
+            parse_time(q.get("from"), "from"),
+            parse_time(q.get("to"), "to"),
         )
+        return _json([i for i in found if viewer.sees(i["circuit"])])
 
     async def incident(request: web.Request) -> web.Response:
+        viewer = reader(request)
         found = await backend.incident(_int_id(request))
-        if found is None:
+        if found is None or not viewer.sees(found["circuit"]):
             raise HttpError(404, f"no incident {request.match_info['id']}", "id")
         return _json(found)
 
     async def sla(request: web.Request) -> web.Response:
+        viewer = reader(request)
         month = request.query.get("month", "")
         try:
             parse_month(month)
         except InputError as exc:
             raise HttpError(400, f"month: {exc}", "month") from None
-        return _json(await backend.sla(month))
+        data = await backend.sla(month)
+        for key in ("circuits", "incidents"):
+            data[key] = [x for x in data[key] if viewer.sees(x["circuit"])]
+        return _json(data)
 
     async def maintenance(request: web.Request) -> web.Response:
         authorise(request)
         fields = frozenset({"circuit", "start", "end", "note", "announced_at", "by"})
         data = await _body(request, fields)
-        start = parse_time(_text(data, "start"), "start")
-        end = parse_time(_text(data, "end"), "end")
+        start = parse_time(text_field(data, "start"), "start")
+        end = parse_time(text_field(data, "end"), "end")
         assert start is not None and end is not None
         try:
             check_window(start, end)
         except BoundsError as exc:
             raise HttpError(400, str(exc), exc.field) from None
-        announced = parse_time(_text(data, "announced_at", required=False), "announced_at")
+        announced = parse_time(text_field(data, "announced_at", required=False), "announced_at")
         created = await backend.add_maintenance(
-            _text(data, "circuit"),
+            text_field(data, "circuit"),
             start,
             end,
-            _text(data, "note", required=False),
+            text_field(data, "note", required=False),
             announced_at=announced,
-            by=_text(data, "by", required=False) or f"api {request.remote or ''}".strip(),
+            by=text_field(data, "by", required=False) or f"api {request.remote or ''}".strip(),
         )
         return _json(created, 201)
 
     async def maintenance_list(request: web.Request) -> web.Response:
-        return _json(await backend.maintenance(request.query.get("circuit") or None))
+        viewer = reader(request)
+        found = await backend.maintenance(seen(viewer, request.query.get("circuit") or None))
+        return _json([w for w in found if viewer.sees(w["circuit"])])
 
     async def maintenance_remove(request: web.Request) -> web.Response:
         authorise(request)
@@ -314,14 +387,17 @@ def make_app(
     async def exclude(request: web.Request) -> web.Response:
         authorise(request)
         incident_id = _int_id(request)
-        reason = _text(await _body(request, frozenset({"reason"})), "reason")
+        reason = text_field(await _body(request, frozenset({"reason"})), "reason")
         return _json(await backend.exclude(incident_id, reason))
 
     app = web.Application(middlewares=[_errors, _busy], client_max_size=MAX_BODY)
     app[LIMITS] = limits or Limits()
     app[BUSY] = set()
+    app[GATE] = gate
     app.on_response_prepare.append(_secure_headers)
-    app.router.add_get("/", page)
+    for method, path, handler in ui.routes():
+        app.router.add_route(method, path, page_route(handler))
+    app.router.add_get("/static/{name}", static_route)
     app.router.add_get("/metrics", metrics_route)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/status", status_json)
@@ -334,6 +410,11 @@ def make_app(
     app.router.add_delete("/api/maintenance/{id}", maintenance_remove)
     app.router.add_post("/api/incidents/{id}/exclude", exclude)
     return app
+
+
+def _first(query: Any) -> dict[str, str]:
+    """A query's first value for each name."""
+    return {key: query.get(key) for key in query}
 
 
 async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:

@@ -31,7 +31,8 @@ def config(
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """A config for the topology's circuit: fast probes, journal and maildir under tmp.
-    ``extra`` is merged over the top level (a "circuit" key over the circuit's keys)."""
+    ``extra`` is merged over the top level (a "circuit" key over the circuit's keys, an
+    "http" key over the http keys)."""
     data: dict[str, Any] = {
         "timezone": "Asia/Tokyo",
         "fail_after": 3,
@@ -66,6 +67,7 @@ def config(
     }
     extra = dict(extra or {})
     data["circuits"][0].update(extra.pop("circuit", {}))
+    data["http"].update(extra.pop("http", {}))
     data["circuits"].extend(extra.pop("more_circuits", []))
     data.update(extra)
     path = tmp / "config.yaml"

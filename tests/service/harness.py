@@ -115,7 +115,9 @@ class Harness:
                    metrics=self.metrics, wall=self.clock)  # fmt: skip
         self.daemon = d
         await d.start()
-        self.backend = Backend(lambda: d.sup, store=store, ops=d.ops, wall=self.clock)
+        self.backend = Backend(
+            lambda: d.sup, store=store, ops=d.ops, wall=self.clock, history=d.history
+        )
         return d
 
     async def stop(self) -> None:

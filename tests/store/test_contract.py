@@ -190,6 +190,14 @@ def test_notices_and_answers_are_on_the_timeline(store: SqlStore) -> None:
     assert texts[0].startswith("opened <m1@x> queued") and "accepted by r1 (250 ok)" in texts[1]
 
 
+def test_the_exclusion_is_on_the_timeline(store: SqlStore) -> None:
+    store.record([IncidentOpened(incident=incident(1, T0))])
+    assert [e for e in store.timeline(1, T0 + 9 * S) if e.kind == "exclusion"] == []
+    store.exclude(1, "customer power work", T0 + 5 * S)
+    [e] = [e for e in store.timeline(1, T0 + 9 * S) if e.kind == "exclusion"]
+    assert e.at == T0 + 5 * S and e.text == "excluded: customer power work"
+
+
 # -- maintenance windows and exclusions -------------------------------------------------------
 def test_windows_are_added_listed_and_withdrawn(store: SqlStore) -> None:
     w = MaintenanceWindow(start=T0, end=T0 + 3600 * S, note="fibre", announced_at=T0 - 86_400 * S)

@@ -15,11 +15,14 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from monitor.core.effects import Metric, MetricName
 from monitor.core.errors import InputError
+from monitor.core.health import Health
 from monitor.metrics import Metrics
 from monitor.web import make_app
-from monitor.web.page import (
+from monitor.web.views import (
     CircuitStatus,
     OpenIncident,
+    Overview,
+    OverviewRow,
     PathStatus,
     StatusView,
     UpcomingWindow,
@@ -48,10 +51,10 @@ class Backend:
         return [{"id": 1, "circuit": "c1"}]
 
     async def incident(self, incident_id: int) -> dict[str, Any] | None:
-        return {"id": 1, "timeline": []} if incident_id == 1 else None
+        return {"id": 1, "circuit": "c1", "timeline": []} if incident_id == 1 else None
 
     async def sla(self, month: str) -> dict[str, Any]:
-        return {"month": month, "circuits": []}
+        return {"month": month, "circuits": [], "incidents": []}
 
     async def add_maintenance(
         self,
@@ -119,6 +122,12 @@ class Backend:
                 ),
             ),
         )
+
+    async def overview(self) -> Overview:
+        [c] = (await self.status()).circuits
+        row = OverviewRow(id=c.id, timezone=c.timezone, health=Health.UNAVAILABLE,
+                          paths=c.paths, rtt_ms=None, incident=c.incident)  # fmt: skip
+        return Overview(generated_at=NOW, blind=False, rows=(row,))
 
     def healthy(self) -> tuple[bool, str]:
         return True, "ok"
@@ -278,15 +287,15 @@ async def test_posts_refused_without_a_configured_token() -> None:
         assert (await c.get("/metrics")).status == 404
 
 
-async def test_status_page_escapes_and_counts_down(
+async def test_overview_escapes_and_counts_down(
     client: tuple[TestClient[Any, Any], Backend],
 ) -> None:
     r = await client[0].get("/")
     html = await r.text()
     assert r.status == 200 and r.headers["Content-Type"].startswith("text/html")
     assert HOSTILE not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "UNAVAILABLE" in html and "Incident #7" in html
-    assert "data-until='2026-10-07T01:32:00+00:00'" in html
-    assert html.count("class='badge down'") >= 4
+    assert 'class="badge unavailable"' in html and 'href="/incidents/7"' in html
+    assert 'data-until="2026-10-07T01:32:00+00:00"' in html
+    assert html.count('<i class="down"') == 4
     status = await (await client[0].get("/api/status")).json()
     assert status["circuits"][0]["incident"]["id"] == 7
