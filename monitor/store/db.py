@@ -6,8 +6,8 @@ A leaf of ``monitor/store``: the queries (sql.py, outbox.py, lease.py) and the b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
 Row = tuple[Any, ...]
@@ -39,3 +39,26 @@ class Database(Protocol):
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
     def close(self) -> None: ...
+
+
+class Batching:
+    """``Database.batch`` for a backend whose ``transaction()`` makes a savepoint, not a new
+    transaction, while ``_batch`` is set (both backends' rule)."""
+
+    _batch = False
+
+    def transaction(self) -> AbstractContextManager[Tx]:
+        raise NotImplementedError
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Transactions inside are one: a savepoint each, one durable COMMIT at the end."""
+        if self._batch:
+            yield
+            return
+        with self.transaction():
+            self._batch = True
+            try:
+                yield
+            finally:
+                self._batch = False

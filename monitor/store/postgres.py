@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 import psycopg
 
 from monitor.core.errors import FencedError, JournalError
-from monitor.store.db import Row
+from monitor.store.db import Batching, Row
 from monitor.store.postgres_schema import (
     FENCED,
     MIGRATION_LOCK,
@@ -87,7 +87,7 @@ class _Tx:
             cur.executemany(_placeholders(sql), [tuple(r) for r in rows])
 
 
-class PostgresDatabase:
+class PostgresDatabase(Batching):
     """The :class:`~monitor.store.base.Database` seam over one PostgreSQL database."""
 
     def __init__(self, url: str, password_file: Path | None = None) -> None:
@@ -95,7 +95,6 @@ class PostgresDatabase:
         self.name = url  # check_postgres_url refuses a URL with a password in it
         self._password_file = password_file
         self._conn: Connection | None = None
-        self._batch = False
 
     @classmethod
     def open(cls, url: str, password_file: Path | None = None) -> PostgresDatabase:
@@ -128,19 +127,6 @@ class PostgresDatabase:
                 tx.execute("INSERT INTO schema_migrations (version) VALUES (?)", (n + 1,))
 
     # -- the Database seam ---------------------------------------------------------------------
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Transactions inside are one: a savepoint each, one durable COMMIT at the end."""
-        if self._batch:
-            yield
-            return
-        with self.transaction():
-            self._batch = True
-            try:
-                yield
-            finally:
-                self._batch = False
-
     @contextmanager
     def transaction(self) -> Iterator[_Tx]:
         if self._batch:  # part of a batch: all or nothing on its own, durable with the batch

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.core.errors import FencedError, JournalError
-from monitor.store.db import Row
+from monitor.store.db import Batching, Row
 from monitor.store.schema import MIGRATIONS, VERSION
 from monitor.store.sql import SqlStore
 
@@ -65,7 +65,7 @@ class _Tx:
         self._conn.executemany(sql, [tuple(r) for r in rows])
 
 
-class SqliteDatabase:
+class SqliteDatabase(Batching):
     """The :class:`~monitor.store.base.Database` seam over one SQLite file."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
@@ -73,7 +73,6 @@ class SqliteDatabase:
         self.path = path
         self.name = str(path)
         self._began: int | None = None
-        self._batch = False
         conn.create_function("journal_now_us", 0, self._now_us)
 
     def _now_us(self) -> int:
@@ -132,19 +131,6 @@ class SqliteDatabase:
                 for statement in _statements(MIGRATIONS[n]):
                     tx.execute(statement)
                 tx.execute(f"PRAGMA user_version = {n + 1}")
-
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Transactions inside are one: a savepoint each, one durable COMMIT at the end."""
-        if self._batch:
-            yield
-            return
-        with self.transaction():
-            self._batch = True
-            try:
-                yield
-            finally:
-                self._batch = False
 
     @contextmanager
     def transaction(self) -> Iterator[_Tx]:
