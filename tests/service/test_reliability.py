@@ -16,6 +16,7 @@ import pytest
 
 from monitor import config
 from monitor.core.errors import InputError
+from monitor.core.events import Incident
 from monitor.core.supervisor import REMOVED
 from monitor.store import open_store
 from monitor.store.records import OutboxState
@@ -31,6 +32,18 @@ def moved(settings: config.Settings, **circuit: object) -> config.Settings:
     data = settings.model_dump(mode="json", by_alias=True, exclude_none=True)
     data["circuits"][0].update(circuit)
     return config.parse(data, "reloaded")
+
+
+async def stopped_mid_outage(tmp_path: Path) -> tuple[Harness, Incident]:
+    """A daemon that opened an incident on c1 and was then stopped: the journal holds it open."""
+    h = Harness(tmp_path)
+    d = await h.start()
+    try:
+        h.prober.ok = False
+        incident = await h.until(lambda: d.sup.tracker.open_incident("c1"))
+    finally:
+        await h.stop()
+    return h, incident
 
 
 async def test_changing_an_address_mid_outage_keeps_the_incident(tmp_path: Path) -> None:
@@ -88,13 +101,7 @@ async def test_removing_a_circuit_mid_outage_closes_its_incident_and_says_so(
 async def test_a_start_closes_what_the_journal_held_open_for_a_removed_circuit(
     tmp_path: Path,
 ) -> None:
-    h = Harness(tmp_path)
-    d = await h.start()
-    try:
-        h.prober.ok = False
-        incident = await h.until(lambda: d.sup.tracker.open_incident("c1"))
-    finally:
-        await h.stop()
+    h, incident = await stopped_mid_outage(tmp_path)
     later = Clock(T0 + 30 * MIN)
     again = Harness(tmp_path, clock=later)
     again.settings = moved(h.settings, id="c2")
@@ -107,13 +114,7 @@ async def test_a_start_closes_what_the_journal_held_open_for_a_removed_circuit(
 
 
 async def test_path_gauges_are_back_right_after_a_restart(tmp_path: Path) -> None:
-    h = Harness(tmp_path)
-    d = await h.start()
-    try:
-        h.prober.ok = False
-        await h.until(lambda: d.sup.tracker.open_incident("c1"))
-    finally:
-        await h.stop()
+    await stopped_mid_outage(tmp_path)
     again = Harness(tmp_path)
     again.prober.ok = False
     await again.start()
@@ -128,13 +129,7 @@ async def test_path_gauges_are_back_right_after_a_restart(tmp_path: Path) -> Non
 async def test_an_exclusion_of_an_unconfigured_circuit_is_refused_and_not_written(
     tmp_path: Path,
 ) -> None:
-    h = Harness(tmp_path)
-    d = await h.start()
-    try:
-        h.prober.ok = False
-        incident = await h.until(lambda: d.sup.tracker.open_incident("c1"))
-    finally:
-        await h.stop()
+    h, incident = await stopped_mid_outage(tmp_path)
     again = Harness(tmp_path)
     again.settings = moved(h.settings, id="c2")
     await again.start()
