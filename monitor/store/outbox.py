@@ -149,7 +149,8 @@ class Outbox:
             (incident_id,),
         ):
             verdict = "accepted" if accepted else "refused"
-            text = f"{kind} to {rcpt}: {verdict} by {relay} ({code} {reply})"
+            answer = reply if code is None else f"{code} {reply}"  # a maildir has no SMTP code
+            text = f"{kind} to {rcpt}: {verdict} by {relay} ({answer})"
             out.append(TimelineEntry(at=at_db(at), kind="delivery", text=text))
         return out
 

@@ -1,4 +1,4 @@
-"""HTTP: ``/metrics``, ``/healthz``, the JSON API and the status page, on one aiohttp server.
+"""HTTP: ``/metrics``, ``/healthz``, the JSON API and the pages, on one aiohttp server.
 
 The server knows nothing of the daemon: it talks to a :class:`Backend` (the service
 implements it), so tests can serve it over a fake. Errors are JSON ``{"error", "field"}``
@@ -8,10 +8,8 @@ and unknown fields refused). The POST and DELETE routes need ``Authorization: Be
 <token>`` (scheme in any case, token compared in constant time); with no token configured
 they are refused, so an open port never lets anyone change the SLA record.
 
-A client holds little of the daemon (:class:`Limits`): a bounded number of connections, the
-oldest idle one closed when a new one needs its place, and a deadline for each request's head
-and body, so idle or half-open connections cannot take the descriptors that notices and the
-journal need (issue 10).
+A client holds little of the daemon: serve.py bounds the connections, and the handlers here
+bound each request's head and body in time (:class:`Limits`, issue 10).
 """
 
 from __future__ import annotations
@@ -19,17 +17,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
-import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import asdict, replace
 from importlib import resources
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from monitor.clock import Wall, utcnow
 from monitor.core.bounds import BoundsError, check_window
 from monitor.core.errors import InputError, MonitorError
 from monitor.core.report import parse_month
@@ -44,44 +40,22 @@ from monitor.web.exchange import (
     parse_time,
     text_field,
 )
+from monitor.web.serve import API_POLICY, BUSY, LIMITS, Limits
 from monitor.web.ui import UI
 from monitor.web.ui import Handler as PageHandler
 
 log = logging.getLogger("slawatch.web")
 
 MAX_BODY = 64 * 1024
-API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 PAGE_POLICY = (
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 """The pages' Content-Security-Policy: our own stylesheet and script files, nothing inline,
 forms only to us, no frames."""
-BACKLOG = 16
-"""How many connections one wake-up of the event loop accepts (asyncio's ``backlog``)."""
-IN_FLIGHT = 4 * BACKLOG
-"""Descriptors beyond ``max_connections`` that accepting may hold at a moment: connections
-accepted in this wake-up and the last, not yet in the server's list, and those answered 503
-(measured under 300 idle connections at once: at most 58)."""
-QUEUE = 1024
-"""The kernel's accept queue: a burst of connections waits there, costing no descriptor,
-instead of having its SYNs dropped (a 1 s retransmit for whoever comes next)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Limits:
-    """What clients may hold. ``max_connections``: open at once; at the limit a new one
-    closes the oldest idle one (no request in progress). ``request_timeout_s``: from accept,
-    or from the last answer, to a complete request head (then the connection is closed);
-    and again for a request's body (408)."""
-
-    max_connections: int = 256
-    request_timeout_s: float = 10.0
-
-
-LIMITS = web.AppKey("limits", Limits)
 GATE = web.AppKey("gate", Gate)  # who is signed in (tests read its sessions)
-BUSY = web.AppKey("busy", set)  # transports with a request in progress
 
 TokenSource = str | None | Callable[[], str | None]
 
@@ -223,10 +197,6 @@ def _response(reply: Reply, secure: bool) -> web.Response:
     return resp
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def make_app(
     backend: Backend,
     metrics: Renderer | None,
@@ -234,7 +204,7 @@ def make_app(
     token: TokenSource,
     customers: Callable[[], Sequence[Customer]] | Sequence[Customer] = (),
     limits: Limits | None = None,
-    wall: Callable[[], datetime] = _utcnow,
+    wall: Wall = utcnow,
 ) -> web.Application:
     """The application. ``token`` guards the POST and DELETE routes (None: refused) and signs
     the operator in; ``customers`` sign in with their own. Pass callables to have them asked
@@ -415,102 +385,3 @@ def make_app(
 def _first(query: Any) -> dict[str, str]:
     """A query's first value for each name."""
     return {key: query.get(key) for key in query}
-
-
-async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
-    """Start serving ``app`` within its :class:`Limits`; ``await runner.cleanup()`` stops."""
-    limits = app[LIMITS]
-    runner = web.AppRunner(
-        app,
-        access_log=None,
-        keepalive_timeout=limits.request_timeout_s,  # also bounds the wait for a head
-        lingering_time=limits.request_timeout_s,  # the unread rest of a refused body
-    )
-    await runner.setup()
-    assert runner.server is not None
-    site = _Site(runner, host, port, _Admission(runner.server, limits.max_connections, app[BUSY]))
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        raise MonitorError(
-            f"http.listen {host}:{port}: cannot listen: {exc.strerror}; "
-            "pick a free port or stop what holds it"
-        ) from None
-    return runner
-
-
-class _Admission:
-    """The protocol factory: at most ``limit`` open connections. A connection over the limit
-    closes the oldest idle one (accepted, no request in progress: a silent or half-open
-    client), or, when every one is mid-request, is answered 503 and closed."""
-
-    def __init__(self, server: web.Server, limit: int, busy: set[Any]) -> None:
-        self.server, self.limit, self.busy = server, limit, busy
-        self.evicted = 0
-        self._told = -1e9
-
-    def __call__(self) -> asyncio.BaseProtocol:
-        held = self.server.connections  # oldest first; closing ones hold descriptors too
-        if len(held) >= self.limit:
-            idle = next(
-                (h for h in held if h.transport is not None and h.transport not in self.busy),
-                None,
-            )
-            self._tell(idle is not None)
-            if idle is None:
-                return _Refuse()
-            idle.force_close()
-        return self.server()
-
-    def _tell(self, evicting: bool) -> None:
-        """One log line a minute at most: a flood of connections must not flood the log."""
-        self.evicted += 1
-        now = time.monotonic()
-        if now - self._told >= 60:
-            self._told = now
-            log.warning(
-                "http: %d connections open, the limit; %s (%d so far)", self.limit,
-                "closing the oldest idle one" if evicting else "all busy: answering 503",
-                self.evicted,
-            )  # fmt: skip
-
-
-class _Refuse(asyncio.Protocol):
-    """503 and close: every connection at the limit has a request in progress."""
-
-    BODY = b'{"error": "too many connections, try again", "field": null}'
-    ANSWER = (
-        b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-        b"X-Content-Type-Options: nosniff\r\nContent-Security-Policy: %s\r\n"
-        b"Connection: close\r\nContent-Length: %d\r\n\r\n%s"
-        % (API_POLICY.encode(), len(BODY), BODY)
-    )
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        cast(asyncio.Transport, transport).write(self.ANSWER)
-        transport.close()
-
-
-class _Site(web.BaseSite):
-    """A TCP site whose connections come through an :class:`_Admission`."""
-
-    def __init__(self, runner: web.AppRunner, host: str, port: int, admit: _Admission) -> None:
-        super().__init__(runner)
-        self._host, self._port, self._admit = host, port, admit
-
-    @property
-    def name(self) -> str:
-        return f"http://{self._host}:{self._port}"
-
-    async def start(self) -> None:
-        await super().start()
-        loop = asyncio.get_running_loop()
-        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
-        sock = socket.create_server((self._host, self._port), family=family, backlog=QUEUE)
-        try:
-            self._server = await loop.create_server(self._admit, sock=sock, backlog=BACKLOG)
-        except BaseException:
-            sock.close()
-            raise
-        sock.listen(QUEUE)  # asyncio set the queue to BACKLOG; the batch size stays BACKLOG

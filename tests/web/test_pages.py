@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -146,6 +147,9 @@ async def test_a_window_added_through_the_form_changes_the_counted_time(
 
 async def test_incident_page_tells_the_deadline_and_exclusion(site: tuple[Client, Site]) -> None:
     c, s = site
+    maildir = s.settings.notify.maildir
+    shutil.rmtree(maildir, ignore_errors=True)
+    maildir.write_text("a file where the Maildir should be: every notice stays unsent")
     iid = await outage(s, "c-b1")
     csrf = await sign_in(c, TOKEN)
     page = await text(c, f"/incidents/{iid}")
