@@ -6,10 +6,10 @@ or float seconds where a field name ends in ``_s``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from monitor.core.errors import InputError
 
@@ -40,6 +40,10 @@ class PathState(StrEnum):
     DOWN = "down"
 
 
+def _path_key(circuit: str, router: Router, demarc: Demarc) -> PathKey:
+    return PathKey(circuit=circuit, router=router, demarc=demarc)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PathKey:
     """One router x demarc path of one circuit."""
@@ -47,6 +51,19 @@ class PathKey:
     circuit: str
     router: Router
     demarc: Demarc
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Hashed once: every probe result looks its path up three times or so (scheduler,
+        # tracker, supervisor), and the generated hash re-hashed the three fields each time.
+        object.__setattr__(self, "_hash", hash((self.circuit, self.router, self.demarc)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled without its hash (str hashes differ from one process to the next)."""
+        return (_path_key, (self.circuit, self.router, self.demarc))
 
     @property
     def name(self) -> str:
