@@ -74,6 +74,7 @@ class Backend(Protocol):
     async def maintenance(self, circuit: str | None) -> list[dict[str, Any]]: ...
     async def remove_maintenance(self, window_id: int) -> dict[str, Any]: ...
     async def status(self) -> StatusView: ...
+    async def cluster(self) -> dict[str, Any]: ...
     def healthy(self) -> tuple[bool, str]: ...
 
 
@@ -258,6 +259,9 @@ def make_app(
     async def circuits(request: web.Request) -> web.Response:
         return _json(await backend.circuits())
 
+    async def cluster(request: web.Request) -> web.Response:
+        return _json(await backend.cluster())
+
     async def incidents(request: web.Request) -> web.Response:
         q = request.query
         return _json(
@@ -326,6 +330,7 @@ def make_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/status", status_json)
     app.router.add_get("/api/circuits", circuits)
+    app.router.add_get("/api/cluster", cluster)
     app.router.add_get("/api/incidents", incidents)
     app.router.add_get("/api/incidents/{id}", incident)
     app.router.add_get("/api/sla", sla)
