@@ -156,9 +156,9 @@ class Cluster:
         self._on_follow(why)
 
     def fenced(self) -> None:
-        """The journal refused a claim under our epoch: someone else leads."""
+        """The journal refused a claim or a write under our epoch: someone else leads."""
         if self.epoch is not None:
-            self._follow("the journal refused a notice claim under our lease epoch (fenced)")
+            self._follow("the journal refused a write under our lease epoch (fenced)")
 
     async def _news(self) -> None:
         alive_s, last = self.plan.alive_s, self._last_id
