@@ -201,6 +201,13 @@ def test_through_the_api_of_a_running_daemon(running: Path) -> None:
     done = slawatch("status", *cfg)
     assert done.returncode == 0 and "via http://127.0.0.1:" in done.stderr, done.stderr
     assert "er-tokyo-1" in done.stdout and "er-osaka-2" in done.stdout
+    assert "cluster: single node (no cluster: configured)" in done.stdout
+    assert ok_json("status", *cfg)["cluster"]["mode"] == "single"
+    port = yaml.safe_load(running.read_text())["http"]["listen"].rsplit(":", 1)[1]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/cluster", timeout=5) as resp:
+        alone = json.loads(resp.read())
+    assert (alone["mode"], alone["role"], alone["leader"], alone["nodes"]) == (
+        "single", "single", None, [])  # fmt: skip
     start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
     window = ["--start", start.isoformat(), "--end", (start + timedelta(hours=2)).isoformat()]
     added = ok_json("maintenance", "add", "--circuit", "er-osaka-2", *window, *cfg)

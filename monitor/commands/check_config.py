@@ -41,6 +41,13 @@ def run(args: argparse.Namespace) -> int:
         f"  journal {s.journal}; http {s.http.listen}, at most {s.http.max_connections} "
         f"connections, {s.http.request_timeout_s:g} s per request"
     )
+    if s.cluster is not None:
+        k = s.cluster
+        print(
+            f"  cluster: node {k.node}; lease {k.lease_s:g} s renewed every {k.renew_s:g} s: "
+            f"a leader sends until {k.lease_s - 2 * k.renew_s:g} s after a renewal, the standby "
+            f"takes over within {k.lease_s + k.renew_s:g} s"
+        )
     controls = ", ".join(f"{t.name} ({t.address})" for t in s.control_targets) or "none"
     print(f"  control targets: {controls}")
     relays = ", ".join(f"{r.host}:{r.port}/{r.tls}" for r in s.notify.smtp)

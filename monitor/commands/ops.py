@@ -199,7 +199,35 @@ def status(args: argparse.Namespace, settings: config.Settings, ops: Ops) -> int
         if not opened
         else "\nopen incidents:\n" + _open_table(opened, now)
     )
-    return _emit(args, {"circuits": circuits, "open_incidents": opened}, table)
+    cluster = ops.cluster()
+    table += "\n" + _cluster_text(cluster)
+    data = {"circuits": circuits, "open_incidents": opened, "cluster": cluster}
+    return _emit(args, data, table)
+
+
+def _cluster_text(c: dict[str, Any] | None) -> str:
+    """The NOC hosts under the circuits: who leads, the lease, each node's last word."""
+    if c is None:
+        return "cluster: not reported by this daemon\n"
+    if c["mode"] == "single":
+        return "cluster: single node (no cluster: configured)\n"
+    if c["leader"] is None:
+        lease = f"no live lease (epoch {c['epoch']}): no node sends"
+    else:
+        lease = f"leader {c['leader']}, epoch {c['epoch']}, {c['lease_left_s']:.1f} s left"
+    head = (
+        f"cluster: this node {c['node']} ({c['role']}); {lease} "
+        f"(lease {c['lease_s']:g} s, renewed every {c['renew_s']:g} s)"
+    )
+    if c["as_of_s"] > 2 * c["renew_s"]:
+        head += f"; as read {c['as_of_s']:.0f} s ago (is the journal reachable?)"
+    rows = [
+        [n["name"] + (" *" if n["self"] else ""),
+         "leader" if n["name"] == c["leader"] else "standby",
+         _t(n["last_seen"]), f"{n['age_s']:.1f} s", n["freshness"]]
+        for n in c["nodes"]
+    ]  # fmt: skip
+    return head + "\n" + render_table(["NODE", "ROLE", "LAST SEEN", "AGE", "RESULTS"], rows)
 
 
 def _path_cell(p: dict[str, Any] | None) -> str:

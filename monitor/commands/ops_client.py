@@ -89,6 +89,11 @@ class ApiOps:
     def circuits(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/api/circuits"))
 
+    def cluster(self) -> dict[str, Any] | None:
+        """The NOC hosts (None from a daemon too old to say)."""
+        found: dict[str, Any] | None = self._call("GET", "/api/cluster")
+        return found
+
     def incidents(self, circuit: str | None, since: datetime | None) -> list[dict[str, Any]]:
         query = urllib.parse.urlencode(
             {k: v for k, v in (("circuit", circuit), ("from", since and since.isoformat())) if v}
@@ -174,6 +179,9 @@ class JournalOps:
 
     def circuits(self) -> list[dict[str, Any]]:
         return self._run(lambda b: b.circuits())
+
+    def cluster(self) -> dict[str, Any] | None:
+        return self._run(lambda b: b.cluster())
 
     def incidents(self, circuit: str | None, since: datetime | None) -> list[dict[str, Any]]:
         return self._run(lambda b: b.incidents(circuit, since, None))

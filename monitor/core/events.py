@@ -64,6 +64,9 @@ class IncidentOpened:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IncidentClosed:
     incident: Incident
+    amended: bool = False
+    """Two NOC hosts: an incident already closed ends earlier than recorded, because a peer's
+    view of the end (its first path back) arrived after this node closed it on its own."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

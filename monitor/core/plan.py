@@ -70,17 +70,34 @@ class NotifyPlan:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClusterPlan:
     """Two NOC hosts (issue 13): this host's name, the leader lease and its renewal period,
-    and how long a node's results stay fresh (three probe intervals), all in seconds."""
+    how long a node's results stay fresh (three probe intervals), and how often each node says
+    it is alive and reads the others' news, all in seconds."""
 
     node: str
     lease_s: float = 30.0
     renew_s: float = 5.0
     fresh_s: float = 3.0
+    news_s: float = 1.0
 
     @property
     def send_for_s(self) -> float:
         """How long after a renewal began the leader may go on sending: lease_s - 2 renew_s."""
         return self.lease_s - 2 * self.renew_s
+
+    @property
+    def alive_s(self) -> float:
+        """How long a node's word that it is alive holds: its results' freshness, plus two
+        periods of saying so (one may come late), so a live node never blinks stale between
+        two words."""
+        return self.fresh_s + 2 * self.news_s
+
+    @property
+    def agree_s(self) -> float:
+        """How long one node may see a circuit down while a live peer does not before that is
+        a disagreement: the two see the same outage up to a probe interval apart, and each
+        reads the other's view up to ``news_s`` late, so a real outage seen by both never
+        looks like one."""
+        return self.fresh_s + 2 * self.news_s
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

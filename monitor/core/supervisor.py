@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitor.core import sla
 from monitor.core.assess import CircuitTerms
@@ -102,7 +102,7 @@ class Supervisor:
             controls=[t.name for t in plan.controls],
             fail_after=plan.fail_after,
             recover_after=plan.recover_after,
-            vantage=None if node is None else Vantage(node),
+            vantage=None if node is None else Vantage(node, agree_within=_agree(plan)),
             decides=leading,
         )
         self.ledger = Ledger()
@@ -155,6 +155,18 @@ class Supervisor:
             return self._peers(event, now)
         assert isinstance(event, Tick)
         return self._due(now)
+
+    def lead(self, peers: Peers, now: datetime) -> list[Effect]:
+        """This node took the lead (resumed from the journal): the other hosts' latest
+        views, then every circuit looked at afresh (an outage the old leader had not opened
+        yet, one that ended while no one led)."""
+        return self._peers(peers, now) + self._after(self.tracker.reassess(now), now)
+
+    def adopt(self, old: Supervisor) -> None:
+        """Keep what this node saw itself (path states, RTTs, SNMP readings, the latest
+        result) from the supervisor this one replaces."""
+        self.tracker.adopt_paths(old.tracker)
+        self.rtt, self.snmp, self.last_probe = dict(old.rtt), dict(old.snmp), old.last_probe
 
     def follow(self) -> None:
         """Stop deciding (this node lost the lead): keep its own path states, owe nothing;
@@ -238,6 +250,15 @@ class Supervisor:
                 Log(level=Level.WARNING, text=f"incident {i.id} opened on {i.circuit} "
                     f"(start {i.start.isoformat()}, detected {i.detected.isoformat()})"),
             ]  # fmt: skip
+        if isinstance(e, IncidentClosed) and e.amended:
+            i = e.incident
+            return [
+                Log(
+                    level=Level.INFO,
+                    text=f"incident {i.id} on {i.circuit}: end moved to "
+                    f"{i.end.isoformat() if i.end else '-'} (a peer saw it answer first)",
+                )
+            ]
         if isinstance(e, IncidentClosed):
             return self._closed(e.incident, now)
         if isinstance(e, IncidentNotified):
@@ -280,6 +301,7 @@ class Supervisor:
         for p in peers.paths:
             events += self.tracker.peer_seen(p.node, p.path, p.state, p.since, now)
         events += self.tracker.peers_live(peers.live, now)
+        events += self.tracker.settle(now)
         return self._after(events, now)
 
     # -- SNMP, relays, operators --------------------------------------------------------------
@@ -460,3 +482,8 @@ class Supervisor:
     def _available(self, circuit: str) -> Metric:
         up = self.tracker.open_incident(circuit) is None
         return Metric(name=MetricName.CIRCUIT_AVAILABLE, labels=(circuit,), value=float(up))
+
+
+def _agree(plan: Plan) -> timedelta:
+    """How long a split between NOC hosts may last before it is a disagreement."""
+    return timedelta(seconds=plan.cluster.agree_s if plan.cluster is not None else 0.0)

@@ -53,7 +53,7 @@ from monitor.core.events import (
 )
 from monitor.core.model import Interval, PathKey, PathState
 from monitor.core.paths import Change, Hysteresis
-from monitor.core.vantage import Vantage
+from monitor.core.vantage import Call, Vantage
 
 __all__ = [
     "NO_EVENTS",
@@ -87,7 +87,7 @@ class CircuitSpec:
 
 
 class _Circuit:
-    __slots__ = ("disagreeing", "first_seen", "id", "open", "paths", "recent")
+    __slots__ = ("first_seen", "id", "open", "paths", "recent")
 
     def __init__(self, spec: CircuitSpec) -> None:
         self.id = spec.id
@@ -98,7 +98,6 @@ class _Circuit:
         self.open: Incident | None = None
         self.recent: deque[Incident] = deque(maxlen=RECENT_PER_CIRCUIT)
         self.first_seen: datetime | None = None
-        self.disagreeing = False
 
     def all_down(self) -> bool:
         return all(h.state is PathState.DOWN for h in self.paths.values())
@@ -346,18 +345,22 @@ class Tracker:
             raise InputError(f"unknown circuit {circuit_id!r}") from None
 
     def _maybe_open(self, circuit: _Circuit, at: datetime, events: list[Event]) -> None:
-        if not circuit.all_down():
-            circuit.disagreeing = False
-        if circuit.open is not None or self.blind or not self.decides or not circuit.all_down():
+        if circuit.open is not None or self.blind or not self.decides:
             return
-        start, single = circuit.outage_start(), False
-        if self.vantage is not None:
-            verdict = self.vantage.verdict(circuit.paths)
-            if not verdict.agree:
-                self._disagree(circuit, at, events)
-                return
-            start, single = max(start, verdict.start or start), verdict.alone
-        circuit.disagreeing = False
+        if self.vantage is None:
+            if circuit.all_down():
+                self._open(circuit, circuit.outage_start(), at, False, events)
+            return
+        call, verdict = self.vantage.judge(circuit.id, circuit.paths, circuit.all_down(), at)
+        if call is Call.OUTAGE:
+            start = circuit.outage_start()
+            self._open(circuit, max(start, verdict.start or start), at, verdict.alone, events)
+        elif call is Call.DISAGREE:
+            self._disagree(circuit, at, events)
+
+    def _open(
+        self, circuit: _Circuit, start: datetime, at: datetime, single: bool, events: list[Event]
+    ) -> None:
         incident = Incident(
             id=self._next_id, circuit=circuit.id, start=start, detected=at, single_vantage=single
         )
@@ -366,10 +369,7 @@ class Tracker:
         events.append(IncidentOpened(incident=incident))
 
     def _disagree(self, circuit: _Circuit, at: datetime, events: list[Event]) -> None:
-        if circuit.disagreeing:
-            return
         assert self.vantage is not None
-        circuit.disagreeing = True
         own = tuple((k.name, h.state.value) for k, h in circuit.paths.items())
         views = ((self.vantage.me, own), *self.vantage.views(circuit.paths))
         events.append(VantageDisagreed(circuit=circuit.id, at=at, views=views))
@@ -387,7 +387,20 @@ class Tracker:
         events: list[Event] = []
         if node in self.vantage.live:
             self._recheck(circuit, at, events)
+            if state is PathState.UP and since is not None and self.decides:
+                self._amend_end(circuit, since, events)
         return tuple(events)
+
+    def _amend_end(self, circuit: _Circuit, up_since: datetime, events: list[Event]) -> None:
+        """A live peer's path began to answer at ``up_since``, before the end this node gave
+        the last incident (it closed it on its own view before the peer's arrived): the
+        outage is the intersection, so it ended then."""
+        last = circuit.recent[-1] if circuit.recent and circuit.open is None else None
+        if last is None or last.end is None or not last.start <= up_since < last.end:
+            return
+        amended = replace(last, end=up_since)
+        circuit.recent[-1] = amended
+        events.append(IncidentClosed(incident=amended, amended=True))
 
     def peers_live(self, nodes: Iterable[str], at: datetime) -> tuple[Event, ...]:
         """The peers now live (their results fresh): every circuit is looked at again."""
@@ -397,6 +410,44 @@ class Tracker:
         for circuit in self._circuits.values():
             self._recheck(circuit, at, events)
         return tuple(events)
+
+    def settle(self, at: datetime) -> tuple[Event, ...]:
+        """Time passed (the peers' news came again): a split that has lasted long enough
+        becomes a disagreement."""
+        if self.vantage is None:
+            return NO_EVENTS
+        events: list[Event] = []
+        for cid in self.vantage.splits:
+            if cid in self._circuits:
+                self._maybe_open(self._circuits[cid], at, events)
+        return tuple(events)
+
+    def reassess(self, at: datetime) -> tuple[Event, ...]:
+        """Every circuit looked at afresh (this node just took the lead, with the journal's
+        incidents and its own path states): an outage no one opened is opened, an incident
+        this node sees over (a path of its own back up) is closed."""
+        events: list[Event] = []
+        for circuit in self._circuits.values():
+            ups = [h.since for h in circuit.paths.values()
+                   if h.state is PathState.UP and h.since is not None]  # fmt: skip
+            if circuit.open is not None and ups:
+                self._close(circuit, min(ups), events)
+            elif self.vantage is not None:
+                self._recheck(circuit, at, events)
+            else:
+                self._maybe_open(circuit, at, events)
+        return tuple(events)
+
+    def adopt_paths(self, other: Tracker) -> None:
+        """Take ``other``'s path states (hysteresis runs included) and first results: this
+        node's own view, kept across a rebuild."""
+        for key, (h, circuit) in self._paths.items():
+            theirs = other._paths.get(key)
+            if theirs is None:
+                continue
+            for slot in Hysteresis.__slots__:
+                setattr(h, slot, getattr(theirs[0], slot))
+            circuit.first_seen = circuit.first_seen or theirs[1].first_seen
 
     def _recheck(self, circuit: _Circuit, at: datetime, events: list[Event]) -> None:
         assert self.vantage is not None

@@ -6,10 +6,14 @@ its interval is the intersection of theirs (it starts when the last node's last 
 fail, and ends when the first node's first path began to answer). A node is live while its
 results are fresh (the journal's clock says so, from the node's own heartbeat).
 
-One node seeing every path down while another live node sees a path up is a *disagreement*:
-no customer is told (one of the two is cut off, and which one is the NOC's question); the NOC
-is, with both views. With no other live node, this node decides alone, and the incident says
-so (``single_vantage``).
+One live node seeing every path down while another live node sees a path up is a
+*disagreement*: no customer is told (one of the two is cut off, and which one is the NOC's
+question); the NOC is, with both views, whichever of the two is cut off (the leader or the
+standby). Two nodes see one real outage up to a probe interval apart, and each reads the
+other's view up to a second late, so a split becomes a disagreement only once it has lasted
+``agree_within`` (``ClusterPlan.agree_s``): a real outage seen by both is one incident and no
+alert. With no other live node, this node decides alone, and the incident says so
+(``single_vantage``).
 
 Pure: peers' states come in as values; nothing here reads a clock.
 """
@@ -18,7 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import Enum
 
 from monitor.core.model import PathKey, PathState
 
@@ -33,15 +38,31 @@ class Verdict:
     agree: bool
     start: datetime | None = None
     up_since: datetime | None = None
+    some_down: bool = False
+    """Some live peer sees every path down."""
+
+
+class Call(Enum):
+    """What :meth:`Vantage.judge` makes of a circuit: nothing to do, an outage every live node
+    sees, or a disagreement to tell the NOC (once per episode)."""
+
+    QUIET = "quiet"
+    OUTAGE = "outage"
+    DISAGREE = "disagree"
 
 
 class Vantage:
     """The other nodes' path states and liveness, as the journal last showed them."""
 
-    def __init__(self, me: str) -> None:
+    def __init__(self, me: str, *, agree_within: timedelta = timedelta(0)) -> None:
         self.me = me
+        self.agree_within = agree_within
         self._paths: dict[str, dict[PathKey, tuple[PathState, datetime | None]]] = {}
         self._live: set[str] = set()
+        self._split: dict[str, datetime] = {}
+        """Circuits some live node sees down and another not, since when."""
+        self._told: set[str] = set()
+        """Circuits whose split was told (one alert per episode)."""
 
     def seen(self, node: str, path: PathKey, state: PathState, since: datetime | None) -> None:
         """A peer's path changed (or is first heard of)."""
@@ -74,8 +95,39 @@ class Vantage:
                 elif state is PathState.UP and since is not None:
                     ups.append(since)
         if len(downs) == len(keys) * len(self._live):
-            return Verdict(alone=False, agree=True, start=max(downs, default=None))
-        return Verdict(alone=False, agree=False, up_since=min(ups, default=None))
+            return Verdict(alone=False, agree=True, start=max(downs, default=None), some_down=True)
+        some_down = any(
+            all(self._paths.get(n, {}).get(k, (PathState.UNKNOWN,))[0] is PathState.DOWN
+                for k in keys)
+            for n in self._live
+        )  # fmt: skip
+        return Verdict(alone=False, agree=False, up_since=min(ups, default=None),
+                       some_down=some_down)  # fmt: skip
+
+    def judge(
+        self, circuit: str, paths: Iterable[PathKey], own_down: bool, at: datetime
+    ) -> tuple[Call, Verdict]:
+        """What this node (seeing every path down or not: ``own_down``) and the live peers
+        say of ``circuit`` at ``at``; see the module docstring."""
+        verdict = self.verdict(paths)
+        if own_down and verdict.agree:
+            self._split.pop(circuit, None)
+            self._told.discard(circuit)
+            return Call.OUTAGE, verdict
+        if not own_down and not verdict.some_down:
+            self._split.pop(circuit, None)
+            self._told.discard(circuit)
+            return Call.QUIET, verdict
+        since = self._split.setdefault(circuit, at)
+        if at - since >= self.agree_within and circuit not in self._told:
+            self._told.add(circuit)
+            return Call.DISAGREE, verdict
+        return Call.QUIET, verdict
+
+    @property
+    def splits(self) -> frozenset[str]:
+        """Circuits split now, told or not (to judge again as time passes)."""
+        return frozenset(self._split)
 
     def views(
         self, paths: Iterable[PathKey]

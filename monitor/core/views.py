@@ -64,6 +64,7 @@ def stored_incident_view(a: Assessment, tz: tzinfo) -> dict[str, Any]:
         "id": a.incident.id,
         **incident_view(a, tz),
         "gaps": [{"start": iso(g.start, tz), "end": iso(g.end, tz)} for g in a.gaps],
+        "single_vantage": a.incident.single_vantage,
     }
 
 

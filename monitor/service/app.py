@@ -79,7 +79,9 @@ class App:
                 s, sink=d, reprobe=d.scheduler, counters=self.metrics, wall=d.wall
             )
             self.snmp.start()
-        backend = Backend(lambda: d.sup, store=store, ops=d.ops, wall=d.wall, history=d.history)
+        backend = Backend(
+            lambda: d.sup, store=store, ops=d.ops, wall=d.wall, history=d.history, cluster=d.cluster
+        )
         # monthly figures beside a journal file; for a database, in the working directory
         reports = Path("reports") if is_postgres(s.journal) else Path(s.journal).parent / "reports"
         self.jobs = Jobs(backend, store=store, credits=self.metrics, wall=d.wall,

@@ -25,6 +25,8 @@ from monitor.core.sla import maintenance_spans
 from monitor.core.supervisor import Supervisor
 from monitor.core.tracker import Incident
 from monitor.core.views import iso, sla_view, stored_incident_view
+from monitor.service import cluster_view
+from monitor.service.cluster import Cluster
 from monitor.service.operations import Operations
 from monitor.service.pages import PageViews
 from monitor.service.rtt_history import RttHistory
@@ -48,9 +50,11 @@ class Backend(PageViews):
         ops: Operations,
         wall: Callable[[], datetime],
         history: RttHistory | None = None,
+        cluster: Cluster | None = None,
     ) -> None:
         self._sup, self._store, self.ops, self._wall = sup, store, ops, wall
         self.history = history
+        self._cluster = cluster
         self._printing = asyncio.Semaphore(1)
 
     @property
@@ -181,6 +185,17 @@ class Backend(PageViews):
         if found is None:
             raise InputError(f"no incident {incident_id}", "id")
         return found
+
+    async def cluster(self) -> dict[str, Any]:
+        """The NOC hosts: this node's role, the lease and every node's last word
+        (service/cluster_view.py); one node without ``cluster:``."""
+        plan = self.plan.cluster
+        if plan is None:
+            return dict(cluster_view.SINGLE)
+        if self._cluster is not None:
+            return cluster_view.live(plan, self._cluster)
+        lease, roster = await self._store.run(lambda s: (s.lease.current(), s.nodes.roster()))
+        return cluster_view.journal(plan, lease, roster)
 
     # -- the page ------------------------------------------------------------------------------
     async def status(self) -> StatusView:

@@ -4,9 +4,12 @@ Every ``renew_s`` the node renews (or tries to take) the lease, on the journal's
 (store/lease.py has the rules). It may send notices until ``lease_s - 2 renew_s`` after its
 last successful renewal *began*, on this host's boot-time clock (which counts through a
 suspend and a SIGSTOP alike): a leader paused longer wakes up past that point and sends
-nothing, and the database refuses its stale claims anyway (fencing). Every second the node
-also says it is alive (its results fresh for three probe intervals, when they flow) and reads
-the other nodes' liveness and path changes, which it hands to the supervisor.
+nothing, and the database refuses its stale claims anyway (fencing). A standby that saw
+when the lease will lapse tries again right then, so it takes over within ``lease_s`` (and a
+few milliseconds) of the leader's last renewal. Every ``news_s`` (1 s) the node also says it
+is alive, while its results flow, for ``ClusterPlan.alive_s`` (three probe intervals and two
+news periods, so it never blinks stale between two words), and reads the other nodes'
+liveness and path changes, which it hands to the supervisor.
 
 Leadership changes are the daemon's to carry out (``on_lead``/``on_follow``): the new leader
 resumes from the journal and claims what the old one left in flight.
@@ -26,12 +29,14 @@ from monitor.core.plan import ClusterPlan
 from monitor.service.ratelimit import RateLimited
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
-from monitor.store.nodes import PeerNews
+from monitor.store.nodes import NodeSeen, PeerNews
+from monitor.store.records import Lease
 
 log = logging.getLogger("slawatch.cluster")
 
-NEWS_S = 1.0
-"""How often the other nodes' liveness and path changes are read, seconds."""
+LAPSE_MARGIN_S = 0.05
+"""A standby tries to take the lease this long after the lease it saw should have lapsed
+(on the journal's clock, as the standby read it), seconds."""
 
 
 def boottime() -> float:
@@ -72,6 +77,10 @@ class Cluster:
         self.holder: str | None = None
         self.expires_in: float | None = None
         self.last_news: Peers | None = None
+        self.lease: tuple[Lease, float] | None = None
+        """The lease as last read, and when (boot-time seconds): for operators."""
+        self.roster: tuple[tuple[NodeSeen, ...], float] | None = None
+        """Every node as last read, and when (boot-time seconds): for operators."""
         self._last_id: int | None = None
         self._complain = RateLimited(log, every_s=30.0)
 
@@ -79,21 +88,34 @@ class Cluster:
         """At start: JournalError if another live process uses this node's name."""
         await self._store.run(lambda s: s.nodes.alive(self.instance, 0.0))
 
+    def now(self) -> float:
+        """This host's boot-time clock, as the lease loop reads it (seconds)."""
+        return self._clock()
+
     def may_send(self) -> bool:
         """Whether this node may start sending a notice now."""
         return self.epoch is not None and self._clock() < self.send_until
 
     async def run(self) -> None:
-        """Renew the lease every ``renew_s`` and read the news every second, until cancelled."""
-        next_renewal = 0.0
+        """Renew the lease every ``renew_s`` (a standby tries again right when the lease it
+        saw lapses) and read the news every ``news_s``, until cancelled."""
+        next_renewal = next_news = self._clock()
         while True:
             if self._clock() >= next_renewal:
                 next_renewal = self._clock() + self.plan.renew_s
                 await self._renew()
-            await self._news()
+                if self.epoch is None and self.expires_in is not None:
+                    lapse = self._clock() + self.expires_in + LAPSE_MARGIN_S
+                    next_renewal = min(next_renewal, lapse)
+            if self._clock() >= next_news:
+                next_news = self._clock() + self.plan.news_s
+                await self._news()
             if self.epoch is not None and self._clock() >= self.send_until:
                 self._follow("the lease could not be renewed in time")
-            await asyncio.sleep(NEWS_S)
+            wake = min(next_renewal, next_news)
+            if self.epoch is not None:
+                wake = min(wake, self.send_until)
+            await asyncio.sleep(max(wake - self._clock(), 0.0))
 
     async def _renew(self) -> None:
         began = self._clock()
@@ -108,7 +130,7 @@ class Cluster:
             if self.epoch is not None:
                 self._follow(f"the lease is held by {self.holder}")
             return
-        self.holder, self.expires_in = lease.holder, lease.left.total_seconds()
+        self._saw(lease)
         self.send_until = began + self.plan.send_for_s
         if self.epoch != lease.epoch:
             log.warning("%s leads (lease epoch %d)", node, lease.epoch)
@@ -121,7 +143,11 @@ class Cluster:
             lease = await self._store.run(lambda s: s.lease.current())
         except JournalError:
             return
+        self._saw(lease)
+
+    def _saw(self, lease: Lease) -> None:
         self.holder, self.expires_in = lease.holder, lease.left.total_seconds()
+        self.lease = (lease, self._clock())
 
     def _follow(self, why: str) -> None:
         log.warning("%s no longer leads: %s", self.plan.node, why)
@@ -130,19 +156,20 @@ class Cluster:
         self._on_follow(why)
 
     def fenced(self) -> None:
-        """The journal refused a claim under our epoch: someone else leads."""
+        """The journal refused a claim or a write under our epoch: someone else leads."""
         if self.epoch is not None:
-            self._follow("the journal refused a notice claim under our lease epoch (fenced)")
+            self._follow("the journal refused a write under our lease epoch (fenced)")
 
     async def _news(self) -> None:
-        fresh_s, last = self.plan.fresh_s, self._last_id
+        alive_s, last = self.plan.alive_s, self._last_id
         try:
             if self._fresh():
-                await self._store.run(lambda s: s.nodes.alive(self.instance, fresh_s))
-            news = await self._store.run(lambda s: s.nodes.news(last))
+                await self._store.run(lambda s: s.nodes.alive(self.instance, alive_s))
+            news, roster = await self._store.run(lambda s: (s.nodes.news(last), s.nodes.roster()))
         except JournalError as exc:
             self._complain.error("cannot read the other NOC hosts' news: %s", exc)
             return
+        self.roster = (roster, self._clock())
         self._last_id = news.last_id
         self.last_news = peers(news)
         self._feed(self.last_news)

@@ -161,6 +161,10 @@ class Daemon:
         with contextlib.suppress(Exception):
             now = self.wall()
             await self.store.run(lambda s: s.stopped(now))
+        if self.cluster is not None:  # the standby need not wait for the lease to lapse
+            node = self.cluster.plan.node
+            with contextlib.suppress(Exception):
+                await self.store.run(lambda s: s.lease.release(node))
 
     # -- inputs --------------------------------------------------------------------------------
     def feed(self, event: Input) -> None:
@@ -201,10 +205,10 @@ class Daemon:
         resume = await self.store.run(lambda s: s.restore())
         news = await self.store.run(lambda s: s.nodes.news(None))
         sup = Supervisor(self.plan, resume, node=self.plan.cluster.node, leading=True)
+        sup.adopt(self.sup)  # this node's own view as it stands, not as last written
         now = self.wall()
-        sup.last_probe = self.sup.last_probe
         self._sup = sup
-        self._carry_out(sup.start(now) + sup.handle(peers(news), now))
+        self._carry_out(sup.start(now) + sup.lead(peers(news), now))
         self.metrics.cluster(leader=True, epoch=epoch)
 
     def _follow(self, why: str) -> None:
@@ -219,8 +223,7 @@ class Daemon:
         assert notifier is not None
         for e in effects:
             if isinstance(e, Record):
-                facts = e.facts
-                self.writer.write(lambda s, facts=facts: s.record(facts))  # type: ignore[misc]
+                self._record(e)
             elif isinstance(e, Send):
                 notifier.send(e)
             elif isinstance(e, Metric):
@@ -228,6 +231,20 @@ class Daemon:
             elif isinstance(e, Log):
                 log.log(LEVELS[e.level], "%s", e.text)
         self._wake.set()
+
+    def _record(self, e: Record) -> None:
+        """Journal facts; a leader's under its lease epoch, so that if it no longer holds the
+        lease when they reach the journal, the facts only a leader records are refused
+        (store/lease.py) and this node stops leading."""
+        facts, c = e.facts, self.cluster
+        epoch = None if c is None or not self.sup.leading else -1 if c.epoch is None else c.epoch
+        self.writer.write(
+            lambda s: s.record(facts, epoch=epoch), done=None if c is None else self._recorded
+        )
+
+    def _recorded(self, all_written: bool) -> None:
+        if not all_written and self.cluster is not None:
+            self.cluster.fenced()
 
     # -- loops ---------------------------------------------------------------------------------
     async def _timer_loop(self) -> None:

@@ -109,6 +109,8 @@ class Notifier:
     ) -> None:
         self._writer, self._transport, self.plan = writer, transport, plan
         self._gate: Gate = gate or Alone()
+        self._fenced = gate is not None
+        """Two NOC hosts: a notice is stored only under this node's live lease epoch."""
         self._claimed_epoch: int | None = None
         self._origin, self._wall, self._on_delivered = origin, wall, on_delivered
         self._unstored: dict[str, _Unstored] = {}
@@ -174,7 +176,10 @@ class Notifier:
                 continue
             self._unstored[mid] = _Unstored(notice=notice, since=loop.time())
             self._rendered[mid] = msg
-            self._writer.submit(Job(build=self._store(mid), done=partial(self._stored, mid)))
+            stored = self._writer.submit(
+                Job(build=self._store(mid), done=partial(self._stored, mid))
+            )
+            stored.add_done_callback(partial(self._refused, mid))
 
     def _store(self, mid: str) -> Callable[[], Callable[[Store], OutboxItem | bool | None]]:
         """The outbox write of a notice, as it stands at each attempt: a plain row, or, once
@@ -184,7 +189,9 @@ class Notifier:
             u = self._unstored[mid]
             at, results = self._wall(), u.results
             if results is None:
-                return lambda s: s.outbox.put(u.notice, at)
+                epoch = self._gate.epoch
+                fence = None if not self._fenced else -1 if epoch is None else epoch
+                return lambda s: s.outbox.put(u.notice, at, fence)
             return lambda s: s.outbox.record_sent(u.notice, at, results, at + RETRY_AFTER)
 
         return build
@@ -203,6 +210,16 @@ class Notifier:
                 return
         self._unstored.pop(mid, None)
         self._wake.set()
+
+    def _refused(self, mid: str, stored: asyncio.Future[object]) -> None:
+        """The outbox write failed for good: a notice decided under a lease this node no
+        longer holds (two NOC hosts) is dropped here; the leader owes what is owed."""
+        if stored.cancelled() or not isinstance(stored.exception(), FencedError):
+            return
+        log.warning("notice %s not stored: this node no longer leads", mid)
+        self._unstored.pop(mid, None)
+        self._rendered.pop(mid, None)
+        self._gate.fenced()
 
     def _settle(self, u: _Unstored) -> None:
         """A notice sent from memory whose row is now stored: its results, before any claim."""

@@ -3,7 +3,10 @@
 Facts, outbox rows, claims and delivery results all go through here, so they reach the journal
 in the order the supervisor decided them ("journal first"). A write the journal refuses (disk
 full, read-only, the database gone) is retried with backoff, 0.5 s doubling to 30 s, and
-nothing behind it runs before it: nothing is dropped and nothing is reordered. While a write
+nothing behind it runs before it: nothing is dropped and nothing is reordered. A write the
+journal refuses *for good* (``FencedError``: a notice claim or a leader's fact under a lease
+epoch that no longer holds) fails alone, at once: retrying it could only block every write
+behind it for ever. While a write
 is failing, :attr:`Writer.failing_since` says since when, so the notifier can deliver what is
 owed from memory rather than let the journal's trouble cost a customer a notice.
 
@@ -27,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
-from monitor.core.errors import JournalError
+from monitor.core.errors import FencedError, JournalError
 from monitor.core.retry import Backoff
 from monitor.service.ratelimit import RateLimited
 
@@ -192,6 +195,8 @@ def _all(store: Batching, *, calls: list[Callable[[Any], Any]]) -> list[tuple[bo
         for call in calls:
             try:
                 out.append((True, call(store)))
+            except FencedError as exc:  # refused for good (another node leads): never retried
+                out.append((False, exc))
             except JournalError:
                 raise
             except Exception as exc:  # e.g. InputError: that write's own fault

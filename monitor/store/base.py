@@ -58,8 +58,11 @@ class Store(Protocol):
         ...
 
     # -- facts and the daemon's life ---------------------------------------------------------
-    def record(self, facts: Sequence[Fact]) -> None:
-        """Write facts in one durable transaction, in order."""
+    def record(self, facts: Sequence[Fact], *, epoch: int | None = None) -> bool:
+        """Write facts in one durable transaction, in order. With ``epoch`` (two NOC hosts,
+        the leader), the facts only a leader records are written only while that epoch holds
+        the live lease (store/lease.py); False when they were refused (the node's own path
+        changes are written all the same)."""
         ...
 
     def started(self, at: datetime) -> Interval | None:

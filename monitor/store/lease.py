@@ -55,6 +55,16 @@ With ``lease_s`` and ``renew_s`` from ``cluster:`` (issue 13: 30 s and 5 s):
 A paused leader holding a transaction open cannot block the lease row for long: the
 PostgreSQL session ends it after ``idle_in_transaction_session_timeout`` (store/postgres.py).
 
+The leader's own record is fenced the same way: the facts only a leader writes (incidents,
+blind intervals, control targets, disagreements) and the notices it stores are written under
+its epoch (``SqlStore.record(..., epoch=)``, ``Outbox.put(..., epoch=)``), in a transaction
+that first locks the lease row if, and only if, that epoch still holds a live lease
+(:func:`holds`). A leader paused past its lease that wakes up with writes queued cannot close
+the new leader's incident, or give its incident number to another outage; and the row lock
+orders the write before or after a takeover, so a new leader that resumes from the journal
+sees everything its predecessor wrote under the lease. A node's own path changes are never
+fenced: they are its view, true whoever leads.
+
 A stale leader's ``Outbox.finish`` is not fenced: the results it records are true (a relay did
 accept or refuse). At worst it moves a notice the new leader is sending back to ``pending``,
 and the notice is sent again with the same Message-ID: a duplicate Message-ID, never a lost
@@ -64,7 +74,7 @@ notice.
 from __future__ import annotations
 
 from monitor.core.errors import InputError
-from monitor.store.db import Database, Row
+from monitor.store.db import Database, Row, Tx
 from monitor.store.records import Lease
 from monitor.store.times import at_db
 
@@ -78,6 +88,19 @@ UPDATE lease SET
 WHERE id = 1 AND (holder = ? OR holder IS NULL OR expires_at <= journal_now_us())
 RETURNING holder, epoch, expires_at, renewed_at
 """
+
+
+_HOLDS = """
+UPDATE lease SET epoch = epoch
+WHERE id = 1 AND epoch = ? AND holder IS NOT NULL AND expires_at > journal_now_us()
+RETURNING epoch
+"""
+
+
+def holds(tx: Tx, epoch: int) -> bool:
+    """Whether ``epoch`` is the live lease's, locking the lease row until ``tx`` ends if it
+    is (so no takeover can commit in between); see the module docstring."""
+    return bool(tx.execute(_HOLDS, (epoch,)))
 
 
 class LeaseTable:

@@ -15,7 +15,7 @@ from datetime import datetime
 from monitor.core.errors import JournalError
 from monitor.core.model import Demarc, PathKey, PathState, Router
 from monitor.store.db import Database
-from monitor.store.times import from_db
+from monitor.store.times import at_db, from_db
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,6 +26,21 @@ class PeerChange:
     path: PathKey
     state: PathState
     since: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeSeen:
+    """One node as the journal knows it (this one included): when it last said it was alive
+    and until when its results are fresh, both on the journal's clock, read at ``now``."""
+
+    name: str
+    seen_at: datetime
+    fresh_until: datetime
+    now: datetime
+
+    @property
+    def fresh(self) -> bool:
+        return self.fresh_until > self.now
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +77,16 @@ class NodesTable:
                 f"cluster.node {self.node!r} is in use by another live slawatch on this journal: "
                 "give each NOC host its own node name"
             )
+
+    def roster(self) -> tuple[NodeSeen, ...]:
+        """Every node that ever said it was alive on this journal, by name (for operators)."""
+        rows = self.db.query(
+            "SELECT name, seen_at, fresh_until, journal_now_us() FROM nodes ORDER BY name"
+        )
+        return tuple(
+            NodeSeen(name=n, seen_at=at_db(seen), fresh_until=at_db(fresh), now=at_db(now))
+            for n, seen, fresh, now in rows
+        )
 
     def news(self, after_id: int | None = None) -> PeerNews:
         """The live peers and the others' path changes after ``after_id`` (oldest first);

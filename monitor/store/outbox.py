@@ -20,8 +20,10 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
+from monitor.core.errors import FencedError
 from monitor.core.notices import Delivery
 from monitor.store.db import Database, Row, Tx
+from monitor.store.lease import holds
 from monitor.store.records import Notice, OutboxItem, OutboxState, TimelineEntry
 from monitor.store.times import at_db, from_db, to_db
 
@@ -37,10 +39,16 @@ class Outbox:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def put(self, notice: Notice, at: datetime) -> OutboxItem | None:
+    def put(self, notice: Notice, at: datetime, epoch: int | None = None) -> OutboxItem | None:
         """Store a notice (recorded at ``at``); None, and nothing written, if its Message-ID
-        is already stored."""
+        is already stored. With ``epoch`` (two NOC hosts), only while that epoch holds the
+        live lease: FencedError otherwise (store/lease.py)."""
         with self.db.transaction() as tx:
+            if epoch is not None and not holds(tx, epoch):
+                raise FencedError(
+                    f"notice {notice.message_id} not stored: lease epoch {epoch} is not the live "
+                    "lease's (another node leads now, or this node's lease lapsed)"
+                )
             rows = tx.execute(
                 "INSERT INTO outbox (message_id, incident_id, circuit, kind, recipients, "
                 "created_at, due_at, state, body) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) "

@@ -135,6 +135,11 @@ class PostgresDatabase(Batching):
             conn.execute("SAVEPOINT tx")
             try:
                 yield _Tx(conn)
+            except psycopg.Error as exc:
+                _rollback_to(conn)
+                if exc.sqlstate == FENCED:  # that write's own refusal: the batch goes on
+                    raise self._explain(exc) from exc
+                raise
             except BaseException:
                 _rollback_to(conn)
                 raise

@@ -41,7 +41,7 @@ from monitor.core.tracker import (
     VantageDisagreed,
 )
 from monitor.store.db import Database, Row, Tx
-from monitor.store.lease import LeaseTable
+from monitor.store.lease import LeaseTable, holds
 from monitor.store.nodes import NodesTable
 from monitor.store.outbox import Outbox
 from monitor.store.records import TimelineEntry
@@ -97,17 +97,20 @@ class SqlStore:
         return self.db.batch()
 
     # -- facts ---------------------------------------------------------------------------------
-    def record(self, facts: Sequence[Fact]) -> None:
+    def record(self, facts: Sequence[Fact], *, epoch: int | None = None) -> bool:
         with self.db.transaction() as tx:
+            leads = any(type(f) in LEADER_FACTS for f in facts)
+            refused = epoch is not None and leads and not holds(tx, epoch)
             for fact in facts:
                 if isinstance(fact, PathChanged):
                     _path_changed(tx, fact, self.node)
-                else:
+                elif not (refused and type(fact) in LEADER_FACTS):
                     _WRITERS[type(fact)](tx, fact)
+        return not refused
 
     # -- the daemon's life ---------------------------------------------------------------------
     def started(self, at: datetime) -> Interval | None:
-        last = self._last_seen()
+        last = None if self._others_fresh() else self._last_seen()
         gap = Interval(start=last, end=at) if last is not None and at > last else None
         with self.db.transaction() as tx:
             if gap is not None:
@@ -140,7 +143,20 @@ class SqlStore:
             )
 
     def _last_seen(self) -> datetime | None:
-        return from_db(self.db.query("SELECT max(at) FROM daemon_events")[0][0])
+        """When some node was last seen alive: its last start, stop or heartbeat, or (two NOC
+        hosts) its last word that its results were flowing."""
+        [(events,)] = self.db.query("SELECT max(at) FROM daemon_events")
+        [(nodes,)] = self.db.query("SELECT max(seen_at) FROM nodes")
+        return from_db(max((t for t in (events, nodes) if t is not None), default=None))
+
+    def _others_fresh(self) -> bool:
+        """Whether another NOC host's results are flowing now: then nothing went unmonitored
+        while this one was down."""
+        [(n,)] = self.db.query(
+            "SELECT count(*) FROM nodes WHERE name <> ? AND fresh_until > journal_now_us()",
+            (self.node,),
+        )
+        return int(n) > 0
 
     def journal_id(self) -> str:
         return str(self.db.query("SELECT value FROM meta WHERE key = 'journal_id'")[0][0])
@@ -231,16 +247,15 @@ class SqlStore:
         lo = to_db(incident.start) - TIMELINE_BEFORE  # type: ignore[operator]
         hi = to_db(incident.end or now)
         args = (incident.circuit, lo, hi, lo, hi)
-        out = [
-            TimelineEntry(
-                at=at_db(a), kind="path", text=f"{r}/{d} {s} since {at_db(since).isoformat()}"
-            )
-            for r, d, s, since, a in self.db.query(
-                "SELECT router, demarc, state, since, at FROM path_changes WHERE circuit = ? "
-                "AND (at BETWEEN ? AND ? OR since BETWEEN ? AND ?) ORDER BY at, id",
+        out = [  # two NOC hosts: each node's view, named
+            TimelineEntry(at=at_db(a), kind="path", text=f"{node + ': ' if node else ''}"
+                          f"{r}/{d} {s} since {at_db(since).isoformat()}")
+            for r, d, s, since, a, node in self.db.query(
+                "SELECT router, demarc, state, since, at, node FROM path_changes WHERE "
+                "circuit = ? AND (at BETWEEN ? AND ? OR since BETWEEN ? AND ?) ORDER BY at, id",
                 args,
             )
-        ]
+        ]  # fmt: skip
         out += [
             TimelineEntry(at=at_db(a), kind="snmp", text=f"{r}/{d} {k} {t}")
             for r, d, k, t, a in self.db.query(
@@ -424,6 +439,10 @@ def _snmp(tx: Tx, e: SnmpObserved) -> None:
          e.text),
     )  # fmt: skip
 
+
+LEADER_FACTS = frozenset({IncidentOpened, IncidentClosed, IncidentNotified, VantageDisagreed,
+                          BlindStarted, BlindEnded, ControlChanged})  # fmt: skip
+"""What only the leader records (two NOC hosts): written under its lease epoch, when given."""
 
 _WRITERS: dict[type, Callable[[Tx, Any], None]] = {
     MonitoringStarted: _first_result,

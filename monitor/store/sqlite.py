@@ -139,9 +139,11 @@ class SqliteDatabase(Batching):
             conn.execute("SAVEPOINT tx")
             try:
                 yield _Tx(conn)
-            except BaseException:
+            except BaseException as exc:
                 conn.execute("ROLLBACK TO tx")
                 conn.execute("RELEASE tx")
+                if isinstance(exc, sqlite3.Error) and str(exc).lower().startswith("fenced"):
+                    raise explain(self.path, exc) from exc  # that write's own refusal
                 raise
             conn.execute("RELEASE tx")
             return

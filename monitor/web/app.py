@@ -295,6 +295,11 @@ def make_app(
         viewer = reader(request)
         return _json([c for c in await backend.circuits() if viewer.sees(c["id"])])
 
+    async def cluster(request: web.Request) -> web.Response:
+        if reader(request).customer is not None:
+            raise HttpError(404, "the cluster is the operator's")
+        return _json(await backend.cluster())
+
     async def incidents(request: web.Request) -> web.Response:
         viewer, q = reader(request), request.query
         found = await backend.incidents(
@@ -372,6 +377,7 @@ def make_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/status", status_json)
     app.router.add_get("/api/circuits", circuits)
+    app.router.add_get("/api/cluster", cluster)
     app.router.add_get("/api/incidents", incidents)
     app.router.add_get("/api/incidents/{id}", incident)
     app.router.add_get("/api/sla", sla)

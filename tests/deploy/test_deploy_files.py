@@ -7,9 +7,11 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from monitor.service.fds import RESERVE
 from monitor.web import IN_FLIGHT, Limits
@@ -128,3 +130,20 @@ def test_dashboard_queries_only_exported_metrics() -> None:
     assert names <= EXPORTED, names - EXPORTED
     data = json.loads((DEPLOY / "grafana" / "slawatch.json").read_text())
     assert {v["name"] for v in data["templating"]["list"]} == {"datasource", "circuit"}
+
+
+def test_the_two_noc_host_configs_pass_check_config() -> None:
+    """deploy/ha/noc-a.yaml and noc-b.yaml: valid, and alike but for what is each host's."""
+    out = []
+    for node in ("noc-a", "noc-b"):
+        done = subprocess.run(
+            [sys.executable, "-m", "monitor", "check-config", str(DEPLOY / "ha" / f"{node}.yaml"),
+             "--no-secrets"], capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert f"cluster: node {node}; lease 30 s renewed every 5 s" in done.stdout
+        out.append(yaml.safe_load((DEPLOY / "ha" / f"{node}.yaml").read_text()))
+    a, b = out
+    for own in ("cluster", "http", "control_targets"):
+        assert a.pop(own) != b.pop(own)
+    assert a == b

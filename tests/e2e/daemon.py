@@ -96,10 +96,21 @@ class Daemon:
         return d
 
     def __init__(
-        self, topo: Topology, cfg: Path, port: int, log: Path, *, nofile: int | None = None
+        self,
+        topo: Topology,
+        cfg: Path,
+        port: int,
+        log: Path,
+        *,
+        nofile: int | None = None,
+        ns: str = "noc",
+        host: str | None = None,
     ) -> None:
+        """``ns``: the namespace it runs in, ``host``: the address its HTTP listens on
+        (default: the NOC's management address)."""
         self.topo, self.cfg, self.port, self.log = topo, cfg, port, log
         self.nofile = nofile
+        self.ns, self.host = ns, host or topo.noc_mgmt_address
         self.proc: subprocess.Popen[bytes] | None = None
 
     def _limits(self) -> None:
@@ -110,7 +121,7 @@ class Daemon:
     def start(self) -> None:
         with open(self.log, "ab") as fh:  # the child keeps its own copy of the descriptor
             self.proc = self.topo.popen(
-                "noc",
+                self.ns,
                 [sys.executable, "-m", "monitor", "run", "--config", str(self.cfg)],
                 stdout=fh,
                 stderr=fh,
@@ -120,7 +131,7 @@ class Daemon:
         self.wait_for(lambda: self.get("/healthz") is not None, 15, "daemon answering")
 
     def url(self, path: str) -> str:
-        return f"http://{self.topo.noc_mgmt_address}:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def get(self, path: str) -> Any:
         try:

@@ -17,6 +17,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -73,6 +74,10 @@ class Received:
     content: bytes
     tls: bool
     login: str | None
+    peer: str = ""
+    """The client's address (which NOC host sent it)."""
+    at: float = 0.0
+    """time.monotonic() when it was accepted."""
 
     def message(self) -> email.message.EmailMessage:
         msg = email.message_from_bytes(self.content, policy=email.policy.default)
@@ -128,6 +133,8 @@ class Handler:
                 content=content,
                 tls=server.transport.get_extra_info("ssl_object") is not None,
                 login=session.auth_data,
+                peer=str(session.peer[0]) if session.peer else "",
+                at=time.monotonic(),
             )
         )
         return f"250 2.0.0 queued as {count}"

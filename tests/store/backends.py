@@ -22,8 +22,9 @@ from tests.store import pg_cluster
 class Backend(Protocol):
     name: str
 
-    def open(self) -> SqlStore:
-        """A store on this backend's journal (the same journal every time)."""
+    def open(self, node: str = "") -> SqlStore:
+        """A store on this backend's journal (the same journal every time), as NOC host
+        ``node`` (empty: the only one)."""
         ...
 
 
@@ -33,8 +34,8 @@ class SqliteBackend:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def open(self) -> SqlStore:
-        return open_sqlite(self.path)
+    def open(self, node: str = "") -> SqlStore:
+        return SqlStore(open_sqlite(self.path).db, node=node)
 
 
 @contextmanager
@@ -53,8 +54,10 @@ class PostgresBackend:
         self.database = database
         self.url = cluster.url(database)
 
-    def open(self) -> SqlStore:
-        return open_store(self.url, password_file=self.cluster.password_file)
+    def open(self, node: str = "") -> SqlStore:
+        store = open_store(self.url, password_file=self.cluster.password_file, node=node)
+        assert isinstance(store, SqlStore)
+        return store
 
 
 @contextmanager

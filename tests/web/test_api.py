@@ -42,6 +42,9 @@ class Backend:
     async def circuits(self) -> list[dict[str, Any]]:
         return [{"id": "c1", "available": False}]
 
+    async def cluster(self) -> dict[str, Any]:
+        return {"mode": "single", "nodes": []}
+
     async def incidents(
         self, circuit: str | None, start: datetime | None, end: datetime | None
     ) -> list[dict[str, Any]]:

@@ -215,6 +215,7 @@ ROUTES = {
     ("GET", "/healthz"): [("/healthz", "absent")],
     ("GET", "/api/status"): [("/api/status", "absent")],
     ("GET", "/api/circuits"): [("/api/circuits", "absent")],
+    ("GET", "/api/cluster"): [("/api/cluster", "404")],
     ("GET", "/api/incidents"): [
         ("/api/incidents?circuit={circuit}", "404"),
         ("/api/incidents", "absent"),
@@ -294,7 +295,13 @@ async def test_with_customers_reading_needs_a_sign_in(
     c, _, _ = site
     r = await c.get("/circuits/c-a1", allow_redirects=False)
     assert r.status == 303 and r.headers["Location"] == "/signin"
-    for path in ("/api/circuits", "/api/status", "/metrics", "/api/sla?month=2026-10"):
+    for path in (
+        "/api/circuits",
+        "/api/status",
+        "/api/cluster",
+        "/metrics",
+        "/api/sla?month=2026-10",
+    ):
         assert (await c.get(path)).status == 401, path
         assert (await c.get(path, headers=AUTH)).status == 200, path
     assert (await c.get("/healthz")).status == 200

@@ -1,0 +1,121 @@
+"""Two NOC hosts in the supervisor (issue 13): the vantage rule over time, and a new leader.
+
+Each test here failed on the runtime as the lead first wrote it (found end to end in
+tests/e2e/test_two_nodes.py): a real outage seen by both raised a disagreement alert (the
+peer's view arrives up to a second late), a cut-off standby raised none, a standby that took
+the lead during an outage never opened it, and the end of an outage was this node's own first
+answer even when the peer's came first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from monitor.core.inputs import PeerPath, Peers, Resume
+from monitor.core.model import PathKey, PathState
+from monitor.core.notices import NoticeKind
+from monitor.core.plan import ClusterPlan
+from monitor.core.supervisor import Supervisor
+from monitor.core.tracker import Incident, IncidentClosed
+from tests.core.helpers import CID, PATHS, T0
+from tests.core.test_supervisor import S, Story, closed, opened, plan
+
+CLUSTER = ClusterPlan(node="noc-a", lease_s=30, renew_s=5, fresh_s=3, news_s=1)
+AGREE = timedelta(seconds=CLUSTER.agree_s)  # 5 s
+
+
+def two(node: str = "noc-a", *, leading: bool = True) -> Story:
+    s = Story()
+    s.sup = Supervisor(replace(plan(), cluster=CLUSTER), node=node, leading=leading)
+    return s
+
+
+def news(
+    state: PathState, since: datetime, node: str = "noc-b", keys: Sequence[PathKey] = PATHS
+) -> Peers:
+    return Peers(live=(node,), paths=tuple(PeerPath(node=node, path=k, state=state, since=since)
+                                          for k in keys))  # fmt: skip
+
+
+def test_agree_s_covers_a_probe_interval_and_two_news_periods() -> None:
+    assert CLUSTER.agree_s == 3 + 2 * 1
+    assert CLUSTER.alive_s > CLUSTER.news_s  # a live node never blinks stale between words
+
+
+def test_a_real_outage_whose_peer_view_arrives_late_is_one_incident_and_no_alert() -> None:
+    s = two()
+    s.feed(news(PathState.UP, T0 - 60 * S))
+    s.run(3, False)  # noc-a: all down; noc-b's word that it agrees is a second late
+    s.feed(Peers(live=("noc-b",)))
+    assert not s.sends(NoticeKind.DISAGREE) and not opened(s)
+    s.feed(news(PathState.DOWN, T0 + S))
+    [o] = opened(s)
+    assert o.incident.start == T0 + S and not o.incident.single_vantage
+    assert not s.sends(NoticeKind.DISAGREE)
+
+
+def test_a_split_that_lasts_is_one_alert_to_the_noc() -> None:
+    s = two()
+    s.feed(news(PathState.UP, T0 - 60 * S))
+    s.run(3, False)
+    for _ in range(10):  # the news comes every second
+        s.now += S
+        s.feed(Peers(live=("noc-b",)))
+    assert len(s.sends(NoticeKind.DISAGREE)) == 1 and not opened(s)
+    assert not s.sends(NoticeKind.OPENED)
+
+
+def test_a_standby_cut_off_from_the_paths_is_a_disagreement_too() -> None:
+    s = two()
+    s.run(3, True)  # noc-a sees every path up
+    s.feed(news(PathState.DOWN, s.now))  # noc-b sees every path down
+    for _ in range(int(AGREE / S) + 1):
+        s.now += S
+        s.feed(Peers(live=("noc-b",)))
+    [alert] = s.sends(NoticeKind.DISAGREE)
+    assert ("noc-b: active/primary", "down") in alert.notice.paths
+    assert ("noc-a: active/primary", "up") in alert.notice.paths
+    assert not opened(s) and not s.sends(NoticeKind.OPENED)
+
+
+def test_a_standby_that_takes_the_lead_mid_outage_opens_it() -> None:
+    standby = two("noc-b", leading=False)
+    standby.run(4, False)  # it saw the outage; the leader died before opening it
+    assert not opened(standby)
+    leader = Supervisor(standby.sup.plan, Resume(), node="noc-b", leading=True)
+    leader.adopt(standby.sup)
+    effects = leader.start(standby.now) + leader.lead(Peers(live=()), standby.now)
+    standby.effects += effects
+    [o] = opened(standby)
+    assert o.incident.start == T0 and o.incident.single_vantage
+    assert standby.sends(NoticeKind.OPENED)
+
+
+def test_a_new_leader_closes_an_incident_that_ended_while_no_one_led() -> None:
+    standby = two("noc-b", leading=False)
+    standby.run(3, False)
+    standby.run(3, True)  # back up at T0 + 3 s, as this standby saw it
+    left = Incident(id=7, circuit=CID, start=T0, detected=T0 + 2 * S)
+    leader = Supervisor(standby.sup.plan, Resume(incidents=(left,)), node="noc-b")
+    leader.adopt(standby.sup)
+    standby.effects += leader.lead(Peers(live=()), standby.now)
+    [c] = closed(standby)
+    assert c.incident.id == 7 and c.incident.end == T0 + 3 * S
+
+
+def test_a_peer_that_saw_the_end_first_moves_it_earlier() -> None:
+    s = two()
+    s.feed(news(PathState.DOWN, T0))
+    s.run(3, False)
+    [o] = opened(s)
+    s.run(2, True)  # noc-a: back at T0 + 3 s
+    [c] = closed(s)
+    assert c.incident.end == T0 + 3 * S
+    recovered = len(s.sends(NoticeKind.RECOVERED))
+    s.feed(news(PathState.UP, T0 + 3 * S - S / 2, keys=PATHS[:1]))  # noc-b answered first
+    amended = [f for f in closed(s) if isinstance(f, IncidentClosed) and f.amended]
+    assert [a.incident.end for a in amended] == [T0 + 3 * S - S / 2]
+    assert amended[0].incident.id == o.incident.id
+    assert len(s.sends(NoticeKind.RECOVERED)) == recovered  # told once

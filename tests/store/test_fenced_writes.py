@@ -1,0 +1,103 @@
+"""Two NOC hosts on one journal: what a leader writes under its lease epoch, and what a node
+starting beside a live one records (every backend).
+
+Each test failed before its fix (found end to end in tests/e2e/test_two_nodes.py): a stale
+leader's queued incident facts and notices were written whoever led (its incident number
+could close the new leader's incident of that number); a fenced claim inside the journal
+writer's batch came back as the driver's raw error, which the writer's caller did not know;
+and a node starting while the other ran recorded the time since the last heartbeat as
+unmonitored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.core.errors import FencedError
+from monitor.core.model import PathKey, PathState
+from monitor.core.paths import Change
+from monitor.core.tracker import Incident, IncidentClosed, IncidentOpened, PathChanged
+from monitor.store.sql import SqlStore
+from tests.core.helpers import PATHS
+from tests.store.backends import Backend
+from tests.store.test_lease import LONG, lapse, notice, take
+
+T0 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def pair(backend: Backend) -> Iterator[tuple[SqlStore, SqlStore]]:
+    a, b = backend.open("noc-a"), backend.open("noc-b")
+    try:
+        yield a, b
+    finally:
+        a.close()
+        b.close()
+
+
+def incident(i: int, circuit: str, end: datetime | None = None) -> Incident:
+    return Incident(id=i, circuit=circuit, start=T0, detected=T0 + timedelta(seconds=3), end=end)
+
+
+def down(path: PathKey) -> PathChanged:
+    return PathChanged(path=path, change=Change(state=PathState.DOWN, since=T0, at=T0))
+
+
+def test_a_stale_leaders_incident_facts_are_refused_and_its_own_view_kept(
+    pair: tuple[SqlStore, SqlStore],
+) -> None:
+    a, b = pair
+    old = take(a, "noc-a")
+    lapse(a, "noc-a")  # noc-a paused past its lease
+    new = take(b, "noc-b", LONG)
+    assert b.record([IncidentOpened(incident=incident(1, "c-y"))], epoch=new.epoch)
+    # noc-a wakes with its own incident 1 (another circuit) queued, closed
+    stale = [down(PATHS[0]), IncidentClosed(incident=incident(1, "c-x", T0 + timedelta(hours=1)))]
+    assert a.record(stale, epoch=old.epoch) is False
+    [kept] = b.incidents()
+    assert (kept.circuit, kept.end) == ("c-y", None)  # noc-b's incident 1 untouched
+    assert [c.node for c in b.nodes.news(None).changes] == ["noc-a"]  # a's own view is kept
+
+
+def test_a_stale_leaders_notice_is_not_stored(pair: tuple[SqlStore, SqlStore]) -> None:
+    a, b = pair
+    old = take(a, "noc-a")
+    lapse(a, "noc-a")
+    take(b, "noc-b", LONG)
+    with pytest.raises(FencedError):
+        a.outbox.put(notice("<m1@x>"), T0, old.epoch)
+    assert b.outbox.notices() == []
+
+
+def test_the_leaders_writes_pass_under_its_epoch(store: SqlStore) -> None:
+    lease = take(store, "noc-a")
+    assert store.record([IncidentOpened(incident=incident(1, "c-x"))], epoch=lease.epoch)
+    assert store.outbox.put(notice("<m1@x>"), T0, lease.epoch) is not None
+    assert [i.id for i in store.incidents()] == [1]
+
+
+def test_a_fenced_claim_inside_a_batch_is_a_fenced_error(
+    pair: tuple[SqlStore, SqlStore],
+) -> None:
+    a, b = pair
+    old = take(a, "noc-a")
+    a.outbox.put(notice("<m1@x>"), T0)
+    lapse(a, "noc-a")
+    take(b, "noc-b", LONG)
+    with a.batch():  # as the journal writer runs every write
+        with pytest.raises(FencedError):
+            a.outbox.claim_due(T0, 10, epoch=old.epoch)
+        a.heartbeat(T0)  # the batch goes on: the refusal was that write's alone
+
+
+def test_no_gap_is_recorded_when_another_node_was_monitoring(
+    pair: tuple[SqlStore, SqlStore],
+) -> None:
+    a, b = pair
+    assert a.started(T0) is None
+    a.nodes.alive("instance-a", 10.0)  # noc-a's results are flowing
+    assert b.started(T0 + timedelta(seconds=5)) is None
+    assert b.gaps() == []
