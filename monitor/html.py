@@ -3,16 +3,20 @@
 The status page (``monitor/web``), the monthly report (``monitor/report``) and the notices'
 HTML part (``monitor/notify``) each keep their templates beside their renderer, in
 ``<package>/templates/``; they render them through :func:`render`, so every value that reaches
-a page is escaped unless a template says otherwise, on purpose. The only module that imports
-jinja2: a leaf below the adapters, importing nothing of ours.
+a page is escaped unless a template says otherwise, on purpose. A piece that is the same in
+many places of a big page (the report's day ticks) can be drawn once by a template macro
+(:func:`macro`) and placed as it is. The only module that imports jinja2 (and its markupsafe):
+a leaf below the adapters, importing nothing of ours.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup as Markup  # for the renderers' types: pieces drawn ahead
 
 
 @functools.cache
@@ -30,3 +34,12 @@ def environment(package: str) -> Environment:
 def render(package: str, template: str, /, **values: Any) -> str:
     """``template`` of ``package`` filled with ``values``."""
     return environment(package).get_template(template).render(**values)
+
+
+def macro(package: str, template: str, name: str, /) -> Callable[..., Markup]:
+    """Macro ``name`` of ``template`` (a file of macros only), to call from Python. What it
+    returns was escaped by its own template's autoescape, so it is :class:`Markup`: another
+    template places it as it is, not escaped twice. For pieces drawn once and placed many
+    times; their values get no other escaping than the macro's."""
+    module = environment(package).get_template(template).module
+    return cast("Callable[..., Markup]", getattr(module, name))

@@ -4,7 +4,7 @@ No PDF library is a dependency; Chromium is already what the tests use to look a
 page, and it lays out Japanese text and the SVG timeline as the HTML does (Japanese needs a
 font such as ``fonts-ipafont-gothic``). The page is written to a private temporary
 directory and loaded from there; its Content-Security-Policy lets it run no script and fetch nothing
-(html_out.py). Chromium's own scripting stays on: headless printing needs it.
+(templates/report.html). Chromium's own scripting stays on: headless printing needs it.
 A missing or failing Chromium is a :class:`MonitorError` that says what to install.
 """
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -93,3 +94,39 @@ def test_a_window_stored_by_an_older_version_still_reports(
         args = ["report", "--config", str(cfg), "--now", scenario.NOW, "--month", "2026-10"]
         assert main([*args, "--format", fmt]) == 0, (fmt, capsys.readouterr().err)
         assert "stored by an older version" in capsys.readouterr().out
+
+
+ELEMENTS = frozenset(
+    ("html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "section", "dl",
+     "dt", "dd", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "footer",
+     "svg", "defs", "pattern", "rect", "line", "text", "tspan", "g")
+)  # fmt: skip
+"""The elements report.html draws."""
+
+
+class _Tags(HTMLParser):
+    """Every element and attribute name of a page, as a browser's tokenizer sees them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.attributes: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.attributes.update(name for name, _ in attrs)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_markup_in_operator_text_adds_no_element_or_attribute(lang: str) -> None:
+    """A reason and a note that try to close a text node, a quoted attribute (either quote)
+    or the SVG's <title>: the page's elements and attributes stay the template's own."""
+    reason = "'\"></title></td><script>alert(1)</script>"
+    note = "' onmouseover='alert(1)' x=\"</title><img src=x onerror=alert(2)>"
+    page = render([hostile_report(reason, note)], "html", lang)  # type: ignore[arg-type]
+    seen = _Tags()
+    seen.feed(page)
+    assert seen.tags <= ELEMENTS, seen.tags - ELEMENTS
+    assert not {a for a in seen.attributes if a.startswith("on")}, seen.attributes
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&#39; onmouseover=&#39;alert(1)&#39; x=&#34;&lt;/title&gt;&lt;img" in page
