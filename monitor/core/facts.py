@@ -26,4 +26,32 @@ class SnmpObserved:
     text: str
 
 
-Fact = Event | SnmpObserved
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sample:
+    """One raw probe result kept as evidence: ``target`` a path's name (``active/primary``)
+    or ``control:NAME``, ``at`` when the probe was sent (seconds since the epoch, UTC),
+    ``rtt`` seconds (None when it failed)."""
+
+    target: str
+    at: float
+    ok: bool
+    rtt: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProbeEvidence:
+    """The raw results of one circuit's paths (and of the control targets) in ``[start,
+    end]`` around an incident's opening or closing (``reason`` ``opened``/``closed``), with
+    the SNMP readings and traps of that window, as captured at ``at`` (core/evidence.py)."""
+
+    circuit: str
+    incident: int
+    reason: str
+    start: datetime
+    end: datetime
+    at: datetime
+    samples: tuple[Sample, ...]
+    readings: tuple[SnmpObserved, ...]
+
+
+Fact = Event | SnmpObserved | ProbeEvidence

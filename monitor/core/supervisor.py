@@ -38,6 +38,7 @@ from monitor.core.assess import CircuitTerms
 from monitor.core.deadlines import Action, ActionKind, Ledger
 from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Record, Send
 from monitor.core.errors import InputError
+from monitor.core.evidence import Recorder
 from monitor.core.facts import Fact, SnmpObserved
 from monitor.core.inputs import (
     Control,
@@ -90,6 +91,7 @@ class Supervisor:
         self.last_probe: datetime | None = None
         self.rtt: dict[PathKey | Control, float | None] = {}
         self.snmp: dict[PathKey, dict[str, SnmpReading]] = {}
+        self.evidence = Recorder()
         self._windows = {w.id: w for w in resume.windows if w.id is not None}
         self._terms = self._make_terms()
         self._orphans = self._resume(resume)
@@ -136,7 +138,8 @@ class Supervisor:
 
     def next_timer(self) -> datetime | None:
         """When the next :class:`Tick` is wanted (None: nothing is scheduled)."""
-        return self.ledger.next_wakeup()
+        wanted = [t for t in (self.ledger.next_wakeup(), self.evidence.next_due()) if t]
+        return min(wanted, default=None)
 
     # -- what the API, the page and the metrics read ---------------------------------------
     def terms(self, circuit: str) -> CircuitTerms:
@@ -165,6 +168,7 @@ class Supervisor:
         events: list[Event] = []
         effects: list[Effect] = []
         observe, control = self.tracker.observe, self.tracker.observe_control
+        self.evidence.add(batch.results)
         for key, r in batch.results:
             self.rtt[key] = r.rtt
             try:
@@ -200,6 +204,7 @@ class Supervisor:
         if isinstance(e, IncidentOpened):
             i = e.incident
             self._track(i)
+            self.evidence.capture(i, "opened", now)
             return [
                 Metric(name=MetricName.INCIDENTS, labels=(i.circuit,)),
                 self._available(i.circuit),
@@ -207,6 +212,7 @@ class Supervisor:
                     f"(start {i.start.isoformat()}, detected {i.detected.isoformat()})"),
             ]  # fmt: skip
         if isinstance(e, IncidentClosed):
+            self.evidence.capture(e.incident, "closed", now)
             return self._closed(e.incident, now)
         if isinstance(e, IncidentNotified):
             self.ledger.notified(e.incident.id)
@@ -242,6 +248,7 @@ class Supervisor:
         for r in seen.readings:
             if not self._known(r.path):
                 continue
+            self.evidence.reading(r)
             latest = self.snmp.setdefault(r.path, {})
             last = latest.get(r.kind)
             if r.kind != "trap":
@@ -369,7 +376,8 @@ class Supervisor:
         )
 
     def _due(self, now: datetime) -> list[Effect]:
-        effects: list[Effect] = []
+        captured = self.evidence.due(now)
+        effects: list[Effect] = [Record(facts=tuple(captured))] if captured else []
         for action in self.ledger.due(now):
             if action.kind is ActionKind.BREACH:
                 effects += [
