@@ -17,7 +17,18 @@ from monitor import __version__
 from monitor.core.errors import MonitorError
 
 # Each name is a module under monitor/commands with register(subparsers).
-COMMANDS = ("check_config", "contract", "notify_test", "ops", "ping", "replay", "report", "run")
+COMMANDS = (
+    "check_config",
+    "contract",
+    "evidence",
+    "notify_test",
+    "ops",
+    "ping",
+    "replay",
+    "report",
+    "run",
+    "verify",
+)
 
 
 class Parser(argparse.ArgumentParser):

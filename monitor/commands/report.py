@@ -170,7 +170,7 @@ def _reports(
             progress.step(month)
         return
     where: str | Path = args.journal or settings.journal
-    journal = _journal(where, args.journal, settings.journal_password_file)
+    journal = open_journal(where, args.journal, settings.journal_password_file)
     try:
         at = now or datetime.now(UTC)
         announced = journal.windows()
@@ -196,7 +196,9 @@ def _reports(
         journal.close()
 
 
-def _journal(where: str | Path, given: str | None, password_file: Path | None) -> Store:
+def open_journal(where: str | Path, given: str | None, password_file: Path | None) -> Store:
+    """The journal at ``where`` (``given``: the --journal flag, for messages); InputError if
+    a file journal does not exist (reading commands never create one)."""
     if not is_postgres(where) and not Path(where).is_file():
         flag = "--journal" if given else "the config's journal"
         raise InputError(

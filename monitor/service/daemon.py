@@ -114,6 +114,7 @@ class Daemon:
             origin=self.journal_id,
             wall=self.wall,
             on_delivered=self.feed,
+            head=lambda: self.store.sync.known_head,
         )
         self.metrics.watch(self._countdowns, self.wall)
         self._tasks = [

@@ -25,10 +25,12 @@ from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from functools import partial
+from typing import Literal
 
+from monitor.core.chain import EMPTY, ChainHead
 from monitor.core.effects import Send
 from monitor.core.inputs import Delivered
-from monitor.core.notices import Delivery
+from monitor.core.notices import Delivery, NoticeFacts
 from monitor.core.plan import NotifyPlan
 from monitor.notify.message import render
 from monitor.notify.transport import Transport
@@ -58,6 +60,10 @@ class _Unstored:
     """A notice rendered but not yet in the outbox (its write is queued or being refused)."""
 
     notice: Notice
+    """Rendered with the head this process knew (what a delivery from memory sends)."""
+    stamp: Callable[[ChainHead], bytes]
+    """The notice rendered with a given head: the outbox write renders it with the
+    journal's head at that moment (Outbox.put)."""
     since: float
     """Monotonic seconds when it was rendered."""
     sending: bool = False
@@ -80,9 +86,11 @@ class Notifier:
         origin: str,
         wall: Callable[[], datetime],
         on_delivered: Callable[[Delivered], None],
+        head: Callable[[], ChainHead] = lambda: EMPTY,
     ) -> None:
         self._writer, self._transport, self.plan = writer, transport, plan
         self._origin, self._wall, self._on_delivered = origin, wall, on_delivered
+        self._head = head
         self._unstored: dict[str, _Unstored] = {}
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(CONCURRENCY)
@@ -109,8 +117,8 @@ class Notifier:
             by_lang.setdefault(self.plan.lang(r), []).append(r)
         loop = asyncio.get_running_loop()
         for lang, rcpts in sorted(by_lang.items()):
-            msg = render(facts, lang="en" if lang == "en" else "ja", sender=self.plan.sender,
-                         recipients=rcpts, origin=self._origin)  # fmt: skip
+            stamp = partial(self._render, facts, "en" if lang == "en" else "ja", tuple(rcpts))
+            msg = stamp(self._head())
             notice = Notice(
                 message_id=str(msg["Message-ID"]),
                 incident_id=facts.incident or None,
@@ -123,8 +131,16 @@ class Notifier:
             mid = notice.message_id
             if mid in self._unstored:
                 continue
-            self._unstored[mid] = _Unstored(notice=notice, since=loop.time())
+            self._unstored[mid] = _Unstored(
+                notice=notice, stamp=partial(_as_bytes, stamp), since=loop.time()
+            )
             self._writer.submit(Job(build=self._store(mid), done=partial(self._stored, mid)))
+
+    def _render(
+        self, facts: NoticeFacts, lang: Literal["ja", "en"], rcpts: tuple[str, ...], head: ChainHead
+    ) -> EmailMessage:
+        return render(facts, lang=lang, sender=self.plan.sender, recipients=rcpts,
+                      origin=self._origin, head=head)  # fmt: skip
 
     def _store(self, mid: str) -> Callable[[], Callable[[Store], OutboxItem | bool | None]]:
         """The outbox write of a notice, as it stands at each attempt: a plain row, or, once
@@ -134,7 +150,7 @@ class Notifier:
             u = self._unstored[mid]
             at, results = self._wall(), u.results
             if results is None:
-                return lambda s: s.outbox.put(u.notice, at)
+                return lambda s: s.outbox.put(u.notice, at, u.stamp)
             return lambda s: s.outbox.record_sent(u.notice, at, results, at + RETRY_AFTER)
 
         return build
@@ -234,3 +250,7 @@ class Notifier:
         self._told(u.notice, u.results)
         if u.item_id is not None:  # its row got through meanwhile
             self._settle(u)
+
+
+def _as_bytes(render: Callable[[ChainHead], EmailMessage], head: ChainHead) -> bytes:
+    return bytes(render(head))

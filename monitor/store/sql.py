@@ -89,6 +89,12 @@ class SqlStore:
         """The chain's head now (core/chain.py)."""
         return self.chain.head()
 
+    @property
+    def known_head(self) -> ChainHead:
+        """The head this process last wrote or read: no query (a gauge reads it from any
+        thread)."""
+        return self.chain.last
+
     def verify(self) -> ChainCheck:
         """Walk the chain and check every chained row (store/verify.py)."""
         return verify(self.db)
