@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.config.evidence import EvidenceConfig
 from monitor.config.fields import (
     Address,
     Email,
@@ -242,6 +243,7 @@ class Settings(Strict):
     control_targets: tuple[ControlTargetConfig, ...] = ()
     notify: NotifyConfig = NotifyConfig()
     snmp_traps: TrapsConfig | None = None
+    evidence: EvidenceConfig = EvidenceConfig()
     circuits: tuple[CircuitConfig, ...]
     source: str = Field(default="<memory>", exclude=True)
 

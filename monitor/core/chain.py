@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -125,3 +126,19 @@ def body(table: str, content: Mapping[str, Any]) -> bytes:
 def link(prev: str, record: bytes) -> str:
     """``SHA-256(prev ‖ record)`` as hex; ``prev`` is the previous hash in hex."""
     return hashlib.sha256(bytes.fromhex(prev) + record).hexdigest()
+
+
+HEAD_HEADER = "X-Slawatch-Chain-Head"
+"""The notice header that carries the head (notify/message.py writes it)."""
+
+
+def head_header(head: ChainHead) -> str:
+    """``record=N; sha256=HEX``: the head as a notice's header carries it."""
+    return f"record={head.seq}; sha256={head.hash}"
+
+
+def parse_head(value: str) -> ChainHead | None:
+    """The head in a :data:`HEAD_HEADER` value (None when it is not one; a folded header's
+    whitespace is allowed)."""
+    m = re.fullmatch(r"\s*record=(\d+);\s*sha256=([0-9a-f]{64})\s*", value)
+    return None if m is None else ChainHead(seq=int(m[1]), hash=m[2])

@@ -24,7 +24,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from monitor import html
-from monitor.core.chain import ChainHead
+from monitor.core.chain import HEAD_HEADER, ChainHead, head_header
 from monitor.core.errors import InputError
 from monitor.core.notices import BLIND_KINDS, NoticeFacts, NoticeKind, zone
 from monitor.core.sla import fraction_text
@@ -283,7 +283,7 @@ def render(
         msg["References"] = opening
     _label(msg, facts)
     if head is not None:
-        msg["X-Slawatch-Chain-Head"] = head_header(head)
+        msg[HEAD_HEADER] = head_header(head)
     text, page = _text(content), _html(content, lang)
     msg.set_content(text)
     msg.add_alternative(page, subtype="html")
@@ -301,17 +301,6 @@ def _label(msg: EmailMessage, facts: NoticeFacts) -> None:
     if facts.incident > 0 and facts.kind not in BLIND_KINDS:
         msg["X-Slawatch-Incident"] = str(facts.incident)
     msg["X-Slawatch-Kind"] = str(facts.kind)
-
-
-def head_header(head: ChainHead) -> str:
-    """``record=N; sha256=HEX``: the chain head as the notice header carries it."""
-    return f"record={head.seq}; sha256={head.hash}"
-
-
-def parse_head(value: str) -> ChainHead | None:
-    """The head in an ``X-Slawatch-Chain-Head`` value (None when it is not one)."""
-    m = re.fullmatch(r"\s*record=(\d+);\s*sha256=([0-9a-f]{64})\s*", value)
-    return None if m is None else ChainHead(seq=int(m[1]), hash=m[2])
 
 
 def _boundary(mid: str, bodies: str) -> str:
