@@ -167,6 +167,11 @@ class Metrics:
         )
         for reason in ("stale", "unknown"):
             self._dropped.labels(reason)
+        self._chain_head = Gauge(
+            "slawatch_journal_chain_head_record",
+            "Number of the journal's hash-chain head (the last record this node wrote or read)",
+            registry=r,
+        )
         self._counters = {
             MetricName.INCIDENTS: self._incidents,
             MetricName.OUTAGE_SECONDS: self._outage,
@@ -205,6 +210,10 @@ class Metrics:
         """At each scrape, ``countdowns(wall())`` gives (circuit, open incident seconds,
         seconds to the notification deadline or None) for the time-based gauges."""
         self._countdowns, self._wall = countdowns, wall
+
+    def chain_head(self, seq: Callable[[], int]) -> None:
+        """The chain head's record number, read at each scrape from ``seq()``."""
+        self._chain_head.set_function(lambda: float(seq()))
 
     def init_circuit(self, circuit: str) -> None:
         """Create a circuit's counters at 0, so ``increase()`` sees the first event."""
