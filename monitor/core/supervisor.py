@@ -13,6 +13,9 @@ wants a :class:`Tick`. It owns:
   announced through the API or CLI (each counts from its announcement);
 - what the monitor last saw: RTTs, SNMP readings, the time of the latest probe result, the
   unmonitored gaps. The API and the status page read these; they decide nothing.
+- the **evidence recorder** (evidence.py): raw results of the last 15 minutes, captured
+  around each incident's opening and closing and recorded (a ``ProbeEvidence`` fact) once
+  the window has passed; its next capture is part of ``next_timer()``.
 
 Every change the tracker reports comes back as a :class:`Record` first, so the shell journals
 it before any :class:`Send` or :class:`Metric` that follows acts on it. Operator actions
