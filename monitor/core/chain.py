@@ -22,8 +22,10 @@ Canonicalization Scheme) for the only values a record holds:
 - no whitespace at all: ``,`` and ``:`` as the only separators;
 - strings as JSON strings in UTF-8, escaping only ``"``, ``\\`` and control characters
   (``\\b \\t \\n \\f \\r``, others as ``\\u00xx``, lowercase hex); no other character escaped;
-- integers in plain decimal (no exponent, no ``+``, no leading zeros), within +-2**53;
-  there are no fractional numbers: a float is refused;
+- integers in plain decimal, exactly (no exponent, no ``+``, no leading zeros); there are
+  no fractional numbers: a float is refused. (RFC 8785 writes numbers as IEEE doubles, so the
+  two differ only for integers beyond +-2**53: times outside 1685..2255, which only a window
+  stored by an old version can hold. This form keeps them exact);
 - times as integers: microseconds since 1970-01-01T00:00:00Z (the journal's own unit);
 - NULL as ``null``; booleans are stored as 0/1 integers;
 - a binary column (a message body, compressed probe evidence, a time-stamp token) is not
@@ -50,9 +52,6 @@ from typing import Any
 GENESIS = bytes(32)
 """The hash before the first record."""
 
-MAX_INT = 2**53
-"""Integers beyond +-2**53 have no exact JSON number in RFC 8785 (IEEE doubles)."""
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChainHead:
@@ -71,7 +70,7 @@ EMPTY = ChainHead(seq=0, hash=GENESIS.hex())
 
 
 class NotCanonical(ValueError):
-    """A value the canonical form cannot hold (a float, a huge integer, a non-string key)."""
+    """A value the canonical form cannot hold (a float, a boolean, a non-string key)."""
 
 
 def canonical(value: Any) -> bytes:
@@ -87,8 +86,6 @@ def _check(value: Any) -> None:
     if isinstance(value, bool):
         raise NotCanonical("a boolean: the journal stores 0/1 integers")
     if isinstance(value, int):
-        if not -MAX_INT <= value <= MAX_INT:
-            raise NotCanonical(f"integer {value} is beyond +-2**53")
         return
     if isinstance(value, Mapping):
         for k, v in value.items():

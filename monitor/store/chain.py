@@ -21,9 +21,10 @@ How a record is appended
 In the same transaction as the write: the writer's ``INSERT``/``UPDATE ... RETURNING`` gives
 the row as stored, :meth:`Links.add` makes its record, and at the end the records go into
 ``chain (seq, kind, ref, body, hash)`` and the head into ``chain_head``. The head is read
-with ``UPDATE chain_head SET seq = seq ... RETURNING``, which takes the row's lock in
-PostgreSQL (two nodes never chain from the same head) and is a no-op under SQLite's one
-writer: the same SQL on both, and one total order.
+with ``UPDATE chain_head SET seq = seq ... RETURNING`` as the transaction's first statement,
+which takes the row's lock in PostgreSQL (two nodes never chain from the same head, and every
+chained write takes its locks in the same order: no deadlock between them) and is a no-op
+under SQLite's one writer: the same SQL on both, and one total order.
 """
 
 from __future__ import annotations
@@ -161,6 +162,7 @@ class Chain:
     def transaction(self) -> Iterator[Links]:
         with self.db.transaction() as tx:
             links = Links(tx)
+            links.head()  # the head's lock first: one lock order for every chained write
             yield links
             head = links.flush()
         if head is not None:

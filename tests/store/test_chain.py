@@ -236,7 +236,7 @@ def test_slawatch_verify_prints_the_head_or_the_broken_record(tmp_path: Path) ->
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
 
-@pytest.mark.parametrize("value", [1.5, True, 2**60, {1: "x"}])
+@pytest.mark.parametrize("value", [1.5, True, {1: "x"}, b"x"])
 def test_the_canonical_form_refuses_what_it_cannot_hold(value: object) -> None:
     from monitor.core.chain import NotCanonical, canonical
 
@@ -247,8 +247,9 @@ def test_the_canonical_form_refuses_what_it_cannot_hold(value: object) -> None:
 def test_the_canonical_form_is_rfc_8785_for_journal_values() -> None:
     from monitor.core.chain import canonical
 
-    value = {"b": 'é\n"\\\x01', "a": [1, None, -3], "A": 2**53}
+    value = {"b": 'é\n"\\\x01', "a": [1, None, -3], "A": 2**53, "y1": -62135596800000000}
     assert (
         canonical(value)
-        == '{"A":9007199254740992,"a":[1,null,-3],"b":"é\\n\\"\\\\\\u0001"}'.encode()
+        == '{"A":9007199254740992,"a":[1,null,-3],"b":"é\\n\\"\\\\\\u0001",'
+        '"y1":-62135596800000000}'.encode()
     )
