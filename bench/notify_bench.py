@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from monitor.service.notifying import Notifier
+
 from monitor import config
 from monitor.metrics import Metrics
 from monitor.service.daemon import Daemon
-from monitor.service.notifying import Notifier
 from monitor.service.transports import build_transport
 from monitor.store.aio import AsyncJournal
 from tests.notify.smtp_server import SmtpServer

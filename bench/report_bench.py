@@ -19,9 +19,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from monitor.store.journal import Journal
+
 from monitor.core.model import Interval, MaintenanceWindow
 from monitor.core.tracker import BlindEnded, BlindStarted, Incident, IncidentClosed, IncidentOpened
-from monitor.store.journal import Journal
 
 YEAR = "2026-01..2026-12"
 PATHS = "\n".join(

@@ -15,11 +15,13 @@ When an incident opens or closes, :meth:`Recorder.capture` starts a capture of i
 - closed: from 10 min before its (backdated) end to 5 min after it.
 
 What is already in memory from the window's start is copied at once (so nothing is trimmed
-away while waiting); the rest is added when the window's end has passed, and
-:meth:`Recorder.due` hands the finished capture back as a :class:`ProbeEvidence` fact for
-the journal, which stores it compressed (:func:`encode`). The supervisor asks for a tick at
-:meth:`Recorder.next_due`. A window that reaches back before the daemon started, or past a
-stop, holds only what the daemon saw: a capture pending at a stop is lost.
+away while waiting); every result of the window that arrives later (a probe in flight at the
+capture included) is added to it as it comes. Once the window's end has passed,
+:meth:`Recorder.due` hands the capture back as a :class:`ProbeEvidence` fact for the journal,
+which stores it compressed (:func:`encode`). The supervisor asks for a tick at
+:meth:`Recorder.next_due`. While no capture is pending, a result costs two array appends.
+A window that reaches back before the daemon started, or past a stop, holds only what the
+daemon saw: a capture pending at a stop is lost.
 
 Pure: times come in as arguments; nothing here reads a clock.
 """
@@ -76,9 +78,13 @@ class _Capture:
     reason: str
     lo: float
     hi: float
-    taken: float
-    """Results sent up to this time (seconds) are in ``samples`` already."""
     samples: list[Sample] = field(default_factory=list)
+
+    def take(self, name: str, at: float, rtt: float) -> None:
+        if self.lo <= at <= self.hi:
+            self.samples.append(
+                Sample(target=name, at=at, ok=rtt >= 0, rtt=float(rtt) if rtt >= 0 else None)
+            )
 
 
 def _name(key: Target) -> str:
@@ -92,6 +98,7 @@ class Recorder:
         self._rings: dict[Target, _Ring] = {}
         self._snmp: dict[str, deque[SnmpObserved]] = {}
         self._captures: list[_Capture] = []
+        self._pending: dict[str, list[_Capture]] = {}  # by circuit
         self._trimmed = -math.inf
 
     # -- feeding -------------------------------------------------------------------------------
@@ -107,8 +114,20 @@ class Recorder:
             ring.at.append(at)
             ring.rtt.append((r.rtt or 0.0) if r.ok else -1.0)
             latest = at
+        if self._captures:
+            self._feed(results)
         if latest - self._trimmed >= TRIM_EVERY_S:
             self._trim(latest)
+
+    def _feed(self, results: Sequence[tuple[Target, ProbeResult]]) -> None:
+        """Results arriving while captures are pending go straight into theirs."""
+        for key, r in results:
+            if isinstance(key, Control):
+                captures = self._captures
+            else:
+                captures = self._pending.get(key.circuit, [])
+            for c in captures:
+                c.take(_name(key), r.at.timestamp(), (r.rtt or 0.0) if r.ok else -1.0)
 
     def reading(self, r: SnmpReading) -> None:
         """Keep an SNMP reading or trap of a path."""
@@ -139,20 +158,14 @@ class Recorder:
             assert incident.end is not None
             lo, hi = incident.end - BEFORE, incident.end + AFTER
         c = _Capture(circuit=incident.circuit, incident=incident.id, reason=reason,
-                     lo=lo.timestamp(), hi=hi.timestamp(), taken=lo.timestamp() - 1e-6)  # fmt: skip
-        self._take(c, min(now.timestamp(), c.hi))
-        self._captures.append(c)
-
-    def _take(self, c: _Capture, upto: float) -> None:
-        """Copy the circuit's (and the controls') results sent in ``(taken, upto]``."""
-        for key, ring in self._rings.items():
+                     lo=lo.timestamp(), hi=hi.timestamp())  # fmt: skip
+        for key, ring in self._rings.items():  # what memory holds of the window now
             if isinstance(key, Control) or key.circuit == c.circuit:
                 name = _name(key)
-                c.samples += [
-                    Sample(target=name, at=at, ok=rtt >= 0, rtt=float(rtt) if rtt >= 0 else None)
-                    for at, rtt in ring.since(c.taken + 1e-9, upto)
-                ]
-        c.taken = upto
+                for at, rtt in ring.since(c.lo, c.hi):
+                    c.take(name, at, rtt)
+        self._captures.append(c)
+        self._pending.setdefault(c.circuit, []).append(c)
 
     def next_due(self) -> datetime | None:
         """When the next capture is complete (None: none pending)."""
@@ -167,9 +180,11 @@ class Recorder:
         if not done:
             return []
         self._captures = [c for c in self._captures if c.hi > t]
+        self._pending = {}
+        for c in self._captures:
+            self._pending.setdefault(c.circuit, []).append(c)
         out = []
         for c in done:
-            self._take(c, c.hi)
             readings = tuple(r for r in self._snmp.get(c.circuit, ())
                              if c.lo <= r.at.timestamp() <= c.hi)  # fmt: skip
             out.append(

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.core.chain import GENESIS, HEAD_HEADER, ChainHead, parse_head
-from monitor.core.errors import InputError
+from monitor.core.errors import InputError, JournalError
 from monitor.core.report import MonthReport, month_report, month_span
 from monitor.core.views import sla_view
 from monitor.evidence.pack import Member, Record
@@ -99,15 +99,24 @@ def _rows(s: Store, incident: int) -> tuple[list[Member], list[int]]:
     records the pack needs besides (the incident's versions, the heads notices carry)."""
     out = []
     for e in s.evidence(incident):
-        [*_, seq] = s.chain_seqs("probe_evidence", [str(e.id)])
+        seq = _record_of(s, "probe_evidence", e.id)
         out.append(Member(name=f"evidence/{e.id}-{e.reason}.json.gz", data=e.data, record=seq))
     needed = s.chain_seqs("incidents", [str(incident)])
     for item in s.outbox.notices(incident):
-        [*_, seq] = s.chain_seqs("outbox", [str(item.id)])
+        seq = _record_of(s, "outbox", item.id)
         out.append(Member(name=f"notices/{item.id}.eml", data=item.notice.body, record=seq))
         carried = _carried(item)
         needed += [carried.seq + 1] if carried is not None else []
     return out, needed
+
+
+def _record_of(s: Store, kind: str, ref: int) -> int:
+    """The latest chain record of row ``ref`` of ``kind``; JournalError if it has none."""
+    seqs = s.chain_seqs(kind, [str(ref)])
+    if not seqs:
+        raise JournalError(f"{kind} {ref} has no chain record: the journal was changed behind "
+                           "slawatch's back; run slawatch verify")  # fmt: skip
+    return seqs[-1]
 
 
 def _carried(item: OutboxItem) -> ChainHead | None:
