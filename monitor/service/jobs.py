@@ -27,7 +27,6 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.core.errors import MonitorError
-from monitor.evidence import tsa
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
 
@@ -138,6 +137,8 @@ class Jobs:
         if plan is None or plan.tsa_url is None or head.seq == 0:
             return
         url = plan.tsa_url
+        from monitor.evidence import tsa  # rfc3161_client and cryptography only when configured
+
         try:
             token = await asyncio.to_thread(
                 tsa.stamp, url, head, timeout_s=plan.tsa_timeout_s, ca_file=plan.tsa_ca_file
