@@ -26,9 +26,6 @@ from monitor.commands.report import check_journal, months
 from monitor.core.errors import InputError
 from monitor.core.model import require_aware
 from monitor.core.report import month_span
-from monitor.evidence import crypto, pack
-from monitor.service.claim import gather
-from monitor.service.offline import Offline
 
 DEFAULT_KEY = Path("slawatch-evidence.key")
 
@@ -53,6 +50,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # cryptography, the report renderers and the claim's gathering load only here: every
+    # command's parser is built at each start of slawatch, `run` included
     if args.target == "keygen":
         return keygen(args)
     if args.target == "verify":
@@ -61,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def keygen(args: argparse.Namespace) -> int:
+    from monitor.evidence import crypto
+
     settings = config.load_or_demo(args.config) if args.config else None
     configured = settings.evidence.key_file if settings else None
     path = Path(args.output) if args.output else configured or DEFAULT_KEY
@@ -71,6 +72,8 @@ def keygen(args: argparse.Namespace) -> int:
 
 
 def verify(args: argparse.Namespace) -> int:
+    from monitor.evidence import crypto, pack
+
     if not args.pack:
         raise InputError("verify needs the pack: slawatch evidence verify PACK.zip "
                          "--public-key KEY.pub", "pack")  # fmt: skip
@@ -95,6 +98,8 @@ def verify(args: argparse.Namespace) -> int:
 
 
 def make(args: argparse.Namespace) -> int:
+    from monitor.evidence import crypto
+
     incident = _subject(args)
     if not args.output:
         raise InputError("give the pack's file with -o PACK.zip", "-o")
@@ -152,6 +157,10 @@ async def _build(
     key: object,
     now: datetime,
 ) -> bytes:
+    from monitor.evidence import pack
+    from monitor.service.claim import gather
+    from monitor.service.offline import Offline
+
     offline = await Offline.open(settings.plan(), where, wall=lambda: now,
                                  password_file=settings.journal_password_file)  # fmt: skip
     try:
