@@ -34,13 +34,13 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.core.facts import ProbeEvidence, Sample, SnmpObserved
-from monitor.core.inputs import Control, SnmpReading, Target
+from monitor.core.facts import ProbeEvidence, Series, SnmpObserved
+from monitor.core.inputs import SnmpReading, Target
 from monitor.core.model import PathKey, ProbeResult
 from monitor.core.tracker import Incident
 
@@ -52,17 +52,17 @@ TRIM_EVERY_S = 60.0
 
 
 class _Ring:
-    """One target's recent results: parallel arrays in send-time order."""
+    """One target's results: parallel arrays in send-time order."""
 
-    __slots__ = ("at", "rtt")
+    __slots__ = ("at", "name", "rtt")
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "") -> None:
+        self.name = name
         self.at = array("d")
         self.rtt = array("f")
 
-    def since(self, lo: float, hi: float) -> Iterable[tuple[float, float]]:
-        i, j = bisect_left(self.at, lo), bisect_right(self.at, hi)
-        return zip(self.at[i:j], self.rtt[i:j], strict=True)
+    def span(self, lo: float, hi: float) -> tuple[int, int]:
+        return bisect_left(self.at, lo), bisect_right(self.at, hi)
 
     def trim(self, before: float) -> None:
         n = bisect_left(self.at, before)
@@ -78,13 +78,29 @@ class _Capture:
     reason: str
     lo: float
     hi: float
-    samples: list[Sample] = field(default_factory=list)
+    parts: dict[str, _Ring] = field(default_factory=dict)
+    """Per target name, the window's results so far (compact: a region going dark is a
+    thousand captures at once)."""
+
+    def part(self, name: str) -> _Ring:
+        ring = self.parts.get(name)
+        if ring is None:
+            ring = self.parts[name] = _Ring(name)
+        return ring
+
+    def copy(self, name: str, ring: _Ring) -> None:
+        """What ``ring`` holds of the window (array slices: no per-result work)."""
+        i, j = ring.span(self.lo, self.hi)
+        if i < j:
+            part = self.part(name)
+            part.at.extend(ring.at[i:j])
+            part.rtt.extend(ring.rtt[i:j])
 
     def take(self, name: str, at: float, rtt: float) -> None:
         if self.lo <= at <= self.hi:
-            self.samples.append(
-                Sample(target=name, at=at, ok=rtt >= 0, rtt=float(rtt) if rtt >= 0 else None)
-            )
+            part = self.part(name)
+            part.at.append(at)
+            part.rtt.append(rtt)
 
 
 def _name(key: Target) -> str:
@@ -96,6 +112,8 @@ class Recorder:
 
     def __init__(self) -> None:
         self._rings: dict[Target, _Ring] = {}
+        self._members: dict[str, list[tuple[str, _Ring]]] = {}
+        """Per circuit its paths' rings by name; the control targets' under ``""``."""
         self._snmp: dict[str, deque[SnmpObserved]] = {}
         self._captures: list[_Capture] = []
         self._pending: dict[str, list[_Capture]] = {}  # by circuit
@@ -104,40 +122,52 @@ class Recorder:
     # -- feeding -------------------------------------------------------------------------------
     def add(self, results: Sequence[tuple[Target, ProbeResult]]) -> None:
         """Keep a batch of results (each target's in time order)."""
-        rings = self._rings
+        if self._captures:
+            latest = self._feed(results)
+        else:
+            rings = self._rings
+            latest = -math.inf
+            for key, r in results:
+                ring = rings.get(key)
+                if ring is None:
+                    ring = self._ring(key)
+                at = r.at.timestamp()
+                ring.at.append(at)
+                ring.rtt.append((r.rtt or 0.0) if r.ok else -1.0)
+                latest = at
+        if latest - self._trimmed >= TRIM_EVERY_S:
+            self._trim(latest)
+
+    def _ring(self, key: Target) -> _Ring:
+        ring = self._rings[key] = _Ring(_name(key))
+        group = key.circuit if isinstance(key, PathKey) else ""
+        self._members.setdefault(group, []).append((ring.name, ring))
+        return ring
+
+    def _feed(self, results: Sequence[tuple[Target, ProbeResult]]) -> float:
+        """:meth:`add` while captures are pending: each result also goes straight into the
+        captures of its circuit (a control target's into every one). The latest send time."""
+        rings, pending, every = self._rings, self._pending, self._captures
         latest = -math.inf
         for key, r in results:
             ring = rings.get(key)
             if ring is None:
-                ring = rings[key] = _Ring()
+                ring = self._ring(key)
             at = r.at.timestamp()
+            rtt = (r.rtt or 0.0) if r.ok else -1.0
             ring.at.append(at)
-            ring.rtt.append((r.rtt or 0.0) if r.ok else -1.0)
+            ring.rtt.append(rtt)
             latest = at
-        if self._captures:
-            self._feed(results)
-        if latest - self._trimmed >= TRIM_EVERY_S:
-            self._trim(latest)
-
-    def _feed(self, results: Sequence[tuple[Target, ProbeResult]]) -> None:
-        """Results arriving while captures are pending go straight into theirs."""
-        for key, r in results:
-            if isinstance(key, Control):
-                captures = self._captures
-            else:
-                captures = self._pending.get(key.circuit, [])
-            for c in captures:
-                c.take(_name(key), r.at.timestamp(), (r.rtt or 0.0) if r.ok else -1.0)
+            captures = pending.get(key.circuit) if isinstance(key, PathKey) else every
+            if captures:
+                for c in captures:
+                    c.take(ring.name, at, rtt)
+        return latest
 
     def reading(self, r: SnmpReading) -> None:
         """Keep an SNMP reading or trap of a path."""
         kept = SnmpObserved(path=r.path, at=r.at, kind=r.kind, value=r.value, text=r.text)
         self._snmp.setdefault(r.path.circuit, deque()).append(kept)
-
-    def forget(self, keys: Iterable[Target]) -> None:
-        """Drop the results of targets no longer probed."""
-        for key in keys:
-            self._rings.pop(key, None)
 
     def _trim(self, now: float) -> None:
         before = now - KEEP.total_seconds()
@@ -159,11 +189,8 @@ class Recorder:
             lo, hi = incident.end - BEFORE, incident.end + AFTER
         c = _Capture(circuit=incident.circuit, incident=incident.id, reason=reason,
                      lo=lo.timestamp(), hi=hi.timestamp())  # fmt: skip
-        for key, ring in self._rings.items():  # what memory holds of the window now
-            if isinstance(key, Control) or key.circuit == c.circuit:
-                name = _name(key)
-                for at, rtt in ring.since(c.lo, c.hi):
-                    c.take(name, at, rtt)
+        for name, ring in (*self._members.get(c.circuit, ()), *self._members.get("", ())):
+            c.copy(name, ring)  # what memory holds of the window now
         self._captures.append(c)
         self._pending.setdefault(c.circuit, []).append(c)
 
@@ -183,23 +210,19 @@ class Recorder:
         self._pending = {}
         for c in self._captures:
             self._pending.setdefault(c.circuit, []).append(c)
-        out = []
-        for c in done:
-            readings = tuple(r for r in self._snmp.get(c.circuit, ())
-                             if c.lo <= r.at.timestamp() <= c.hi)  # fmt: skip
-            out.append(
-                ProbeEvidence(
-                    circuit=c.circuit,
-                    incident=c.incident,
-                    reason=c.reason,
-                    start=datetime.fromtimestamp(c.lo, UTC),
-                    end=datetime.fromtimestamp(c.hi, UTC),
-                    at=now,
-                    samples=tuple(sorted(c.samples, key=lambda s: (s.at, s.target))),
-                    readings=readings,
-                )
-            )
-        return out
+        return [self._finished(c, now) for c in done]
+
+    def _finished(self, c: _Capture, now: datetime) -> ProbeEvidence:
+        readings = tuple(r for r in self._snmp.get(c.circuit, ())
+                         if c.lo <= r.at.timestamp() <= c.hi)  # fmt: skip
+        series = tuple(
+            Series(target=name, at=part.at.tobytes(), rtt=part.rtt.tobytes())
+            for name, part in sorted(c.parts.items())
+        )
+        return ProbeEvidence(circuit=c.circuit, incident=c.incident, reason=c.reason,
+                             start=datetime.fromtimestamp(c.lo, UTC),
+                             end=datetime.fromtimestamp(c.hi, UTC), at=now, series=series,
+                             readings=readings)  # fmt: skip
 
 
 # -- the stored form ---------------------------------------------------------------------------
@@ -208,18 +231,24 @@ def _iso(at: datetime) -> str:
 
 
 def document(e: ProbeEvidence) -> dict[str, Any]:
-    """The evidence as a JSON document: times ISO 8601 UTC to the microsecond, RTTs in ms."""
+    """The evidence as a JSON document: per target, its results' send times (integer
+    microseconds since the epoch, UTC, as in the chain) and RTTs in ms (null: no answer)."""
+    results = {}
+    for one in e.series:
+        at, rtt = array("d"), array("f")
+        at.frombytes(one.at)
+        rtt.frombytes(one.rtt)
+        results[one.target] = {
+            "at_us": [round(t * 1_000_000) for t in at],
+            "rtt_ms": [round(r * 1000, 3) if r >= 0 else None for r in rtt],
+        }
     return {
         "circuit": e.circuit,
         "incident": e.incident,
         "reason": e.reason,
         "window": {"start": _iso(e.start), "end": _iso(e.end)},
         "captured_at": _iso(e.at),
-        "results": [
-            {"target": s.target, "at": _iso(datetime.fromtimestamp(s.at, UTC)), "ok": s.ok,
-             "rtt_ms": None if s.rtt is None else round(s.rtt * 1000, 3)}
-            for s in e.samples
-        ],
+        "results": results,
         "snmp": [
             {"path": r.path.name, "at": _iso(r.at), "kind": r.kind, "value": r.value,
              "text": r.text}
@@ -231,5 +260,5 @@ def document(e: ProbeEvidence) -> dict[str, Any]:
 def encode(e: ProbeEvidence) -> bytes:
     """:func:`document` as gzip'd UTF-8 JSON (no file name, time 0: the same evidence gives
     the same bytes). ``gunzip`` or any JSON reader opens it."""
-    text = json.dumps(document(e), ensure_ascii=False, indent=1)
-    return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+    text = json.dumps(document(e), ensure_ascii=False, separators=(",", ":"))
+    return gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)

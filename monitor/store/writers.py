@@ -93,7 +93,7 @@ def _probe_evidence(tx: Links, e: ProbeEvidence) -> None:
         'INSERT INTO probe_evidence (circuit, incident_id, reason, start, "end", at, results, '
         "readings, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (e.circuit, e.incident, e.reason, to_db(e.start), to_db(e.end), to_db(e.at),
-         len(e.samples), len(e.readings), encode(e)),
+         e.count, len(e.readings), encode(e)),
     )  # fmt: skip
 
 

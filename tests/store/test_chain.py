@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from monitor.core.chain import ChainHead
-from monitor.core.facts import ProbeEvidence, Sample, SnmpObserved
+from monitor.core.facts import ProbeEvidence, Series, SnmpObserved
 from monitor.core.model import MaintenanceWindow
 from monitor.store.schema import MIGRATIONS
 from monitor.store.sql import SqlStore
@@ -38,8 +38,8 @@ def history(store: SqlStore) -> None:
                                text="down")])  # fmt: skip
     store.record([ProbeEvidence(circuit="c1", incident=1, reason="opened", start=T0,
                                 end=T0 + 60 * S, at=T0 + 70 * S,
-                                samples=(Sample(target="active/primary", at=T0.timestamp(),
-                                                ok=True, rtt=0.001),),
+                                series=(Series.pack("active/primary",
+                                                    [(T0.timestamp(), 0.001)]),),
                                 readings=())])  # fmt: skip
     item = store.outbox.put(notice("<m1@x>"), T0 + 13 * S)
     assert item is not None
