@@ -3,7 +3,7 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-APT_PKGS := fping snmpd snmp snmptrapd prometheus iproute2 chromium fonts-ipafont-gothic postgresql faketime nftables
+APT_PKGS := fping snmpd snmp snmptrapd prometheus iproute2 chromium fonts-ipafont-gothic postgresql faketime nftables openssl
 
 .PHONY: run test lint typecheck unit apt bench clean
 

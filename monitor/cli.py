@@ -25,6 +25,10 @@ from monitor.core.errors import MonitorError
 COMMANDS: dict[str, tuple[str, str]] = {
     "check-config": ("check_config", "validate a configuration file and summarise it"),
     "contract": ("contract", "cancellation date and early-termination charge (§5)"),
+    "evidence": (
+        "evidence",
+        "a signed claim pack (INCIDENT_ID or --month/--circuit), keygen, or verify PACK",
+    ),
     "notify-test": ("notify_test", "send a test notice through each configured relay"),
     "status": ("ops", "circuits, paths and open incidents with their countdown"),
     "incidents": ("ops", "list incidents with their SLA figures"),
@@ -35,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("replay", "replay recorded probe events and print incidents/credits"),
     "report": ("report", "a month's SLA report per circuit (text, md, csv, ...)"),
     "run": ("run", "run the monitoring daemon"),
+    "verify": ("verify", "check the journal's hash chain and every chained row"),
 }
 """Sub-command -> (module under monitor.commands, help). A module's ``register`` adds every
 command that names it here, with the same help (tests/test_cli.py holds the two together)."""

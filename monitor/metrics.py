@@ -186,6 +186,11 @@ class Metrics:
             "The leader lease's fencing epoch this host leads under",
             registry=r,
         )
+        self._chain_head = Gauge(
+            "slawatch_journal_chain_head_record",
+            "Number of the journal's hash-chain head (the last record this node wrote or read)",
+            registry=r,
+        )
         self._counters = {
             MetricName.DISAGREEMENTS: self._disagreements,
             MetricName.INCIDENTS: self._incidents,
@@ -231,6 +236,10 @@ class Metrics:
         self._leader.set(1 if leader else 0)
         if epoch is not None:
             self._epoch.set(epoch)
+
+    def chain_head(self, seq: Callable[[], int]) -> None:
+        """The chain head's record number, read at each scrape from ``seq()``."""
+        self._chain_head.set_function(lambda: float(seq()))
 
     def init_circuit(self, circuit: str) -> None:
         """Create a circuit's counters at 0, so ``increase()`` sees the first event."""

@@ -1,6 +1,6 @@
 """The package's import arrows point inward, and nothing goes round in a circle.
 
-    core  <-  adapters (config, probes, notify, store, metrics, web, report)  <-  service
+    core  <-  adapters (config, probes, notify, store, metrics, web, report, evidence)  <-  service
           <-  commands, cli
 
 (and two leaves: ``html``, the one Jinja2 environment, for the adapters that draw pages, and
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "monitor"
-ADAPTERS = ("config", "probes", "notify", "store", "metrics", "web", "report")
+ADAPTERS = ("config", "probes", "notify", "store", "metrics", "web", "report", "evidence")
 ALLOWED = {
     "core": {"core"},
     "html": set(),  # the one Jinja2 environment: a leaf the adapters that draw pages share

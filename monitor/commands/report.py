@@ -163,7 +163,7 @@ def _reports(
             progress.step(month)
         return
     where: str | Path = args.journal or settings.journal
-    journal = _journal(where, args.journal, settings.journal_password_file)
+    journal = open_journal(where, args.journal, settings.journal_password_file)
     try:
         at = now or utcnow()
         announced = journal.windows()
@@ -189,14 +189,21 @@ def _reports(
         journal.close()
 
 
-def _journal(where: str | Path, given: str | None, password_file: Path | None) -> Store:
+def open_journal(where: str | Path, given: str | None, password_file: Path | None) -> Store:
+    """The journal at ``where`` (``given``: the --journal flag, for messages); InputError if
+    a file journal does not exist (reading commands never create one)."""
+    check_journal(where, given)
+    return open_store(where, password_file=password_file if is_postgres(where) else None)
+
+
+def check_journal(where: str | Path, given: str | None) -> None:
+    """InputError unless ``where`` is a database URL or an existing journal file."""
     if not is_postgres(where) and not Path(where).is_file():
         flag = "--journal" if given else "the config's journal"
         raise InputError(
             f"{flag} {where}: no such file; name the daemon's journal with --journal FILE "
             "(or set journal: in --config), or replay recorded events with --events FILE"
         )
-    return open_store(where, password_file=password_file if is_postgres(where) else None)
 
 
 def _write(text: str, output: str | None) -> None:

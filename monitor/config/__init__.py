@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from monitor.config.customers import CustomerConfig, check_customers
+from monitor.config.evidence import EvidenceConfig
 from monitor.config.fields import (
     Address,
     Email,
@@ -270,6 +271,7 @@ class Settings(Strict):
     notify: NotifyConfig = NotifyConfig()
     snmp_traps: TrapsConfig | None = None
     cluster: ClusterConfig | None = None
+    evidence: EvidenceConfig = EvidenceConfig()
     circuits: tuple[CircuitConfig, ...]
     customers: tuple[CustomerConfig, ...] = ()
     """Who may sign in to the web UI with their own token (config/customers.py)."""

@@ -13,6 +13,9 @@ wants a :class:`Tick`. It owns:
   announced through the API or CLI (each counts from its announcement);
 - what the monitor last saw: RTTs, SNMP readings, the time of the latest probe result, the
   unmonitored gaps. The API and the status page read these; they decide nothing.
+- the **evidence recorder** (evidence.py): raw results of the last 15 minutes, captured
+  around each incident's opening and closing and recorded (a ``ProbeEvidence`` fact) once
+  the window has passed; its next capture is part of ``next_timer()``.
 
 Every change the tracker reports comes back as a :class:`Record` first, so the shell journals
 it before any :class:`Send` or :class:`Metric` that follows acts on it. Operator actions
@@ -38,6 +41,7 @@ from monitor.core.assess import CircuitTerms
 from monitor.core.deadlines import Action, ActionKind, Ledger
 from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Record, Send
 from monitor.core.errors import InputError
+from monitor.core.evidence import Recorder
 from monitor.core.facts import Fact, SnmpObserved
 from monitor.core.inputs import (
     Control,
@@ -110,6 +114,7 @@ class Supervisor:
         self.last_probe: datetime | None = None
         self.rtt: dict[PathKey | Control, float | None] = {}
         self.snmp: dict[PathKey, dict[str, SnmpReading]] = {}
+        self.evidence = Recorder()
         self._windows = {w.id: w for w in resume.windows if w.id is not None}
         self._terms = self._make_terms()
         self._orphans = self._resume(resume)
@@ -164,8 +169,10 @@ class Supervisor:
 
     def adopt(self, old: Supervisor) -> None:
         """Keep what this node saw itself (path states, RTTs, SNMP readings, the latest
-        result) from the supervisor this one replaces."""
+        result, the raw results the evidence recorder holds) from the supervisor this one
+        replaces."""
         self.tracker.adopt_paths(old.tracker)
+        self.evidence = old.evidence
         self.rtt, self.snmp, self.last_probe = dict(old.rtt), dict(old.snmp), old.last_probe
 
     def follow(self) -> None:
@@ -177,7 +184,8 @@ class Supervisor:
 
     def next_timer(self) -> datetime | None:
         """When the next :class:`Tick` is wanted (None: nothing is scheduled)."""
-        return self.ledger.next_wakeup()
+        wanted = [t for t in (self.ledger.next_wakeup(), self.evidence.next_due()) if t]
+        return min(wanted, default=None)
 
     # -- what the API, the page and the metrics read ---------------------------------------
     def terms(self, circuit: str) -> CircuitTerms:
@@ -206,6 +214,7 @@ class Supervisor:
         events: list[Event] = []
         effects: list[Effect] = []
         observe, control, rtt = self.tracker.observe, self.tracker.observe_control, self.rtt
+        self.evidence.add(batch.results)
         for key, r in batch.results:  # the daemon's hot path: 10,000 results a second
             rtt[key] = r.rtt
             try:
@@ -244,6 +253,7 @@ class Supervisor:
         if isinstance(e, IncidentOpened):
             i = e.incident
             self._track(i)
+            self.evidence.capture(i, "opened", now)
             return [
                 Metric(name=MetricName.INCIDENTS, labels=(i.circuit,)),
                 self._available(i.circuit),
@@ -260,6 +270,7 @@ class Supervisor:
                 )
             ]
         if isinstance(e, IncidentClosed):
+            self.evidence.capture(e.incident, "closed", now)
             return self._closed(e.incident, now)
         if isinstance(e, IncidentNotified):
             self.ledger.notified(e.incident.id)
@@ -312,6 +323,7 @@ class Supervisor:
         for r in seen.readings:
             if not self._known(r.path):
                 continue
+            self.evidence.reading(r)
             latest = self.snmp.setdefault(r.path, {})
             last = latest.get(r.kind)
             if r.kind != "trap":
@@ -439,7 +451,8 @@ class Supervisor:
         )
 
     def _due(self, now: datetime) -> list[Effect]:
-        effects: list[Effect] = []
+        captured = self.evidence.due(now)
+        effects: list[Effect] = [Record(facts=tuple(captured))] if captured else []
         for action in self.ledger.due(now):
             if action.kind is ActionKind.BREACH:
                 effects += [

@@ -24,6 +24,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from monitor import html
+from monitor.core.chain import HEAD_HEADER, ChainHead, head_header
 from monitor.core.errors import InputError
 from monitor.core.model import LANGS, Lang
 from monitor.core.notices import BLIND_KINDS, NoticeFacts, NoticeKind, zone
@@ -126,6 +127,8 @@ class _Content:
     paths_label: str
     paths: tuple[tuple[str, str], ...]
     footer: str
+    head: str
+    """The journal's chain head line ("" when rendered without a journal)."""
 
 
 def _values(facts: NoticeFacts, t: LangText, tz: tzinfo) -> dict[str, str]:
@@ -189,7 +192,7 @@ def _subject(facts: NoticeFacts, lang: Lang, values: dict[str, str]) -> str:
     return _one_line(f"[slawatch] {facts.circuit}{number} {said}")
 
 
-def _content(facts: NoticeFacts, lang: Lang) -> _Content:
+def _content(facts: NoticeFacts, lang: Lang, head: ChainHead | None) -> _Content:
     t = TEXTS[lang]
     values = _values(facts, t, zone(facts.timezone))
     kind = t.kinds[facts.kind]
@@ -202,6 +205,7 @@ def _content(facts: NoticeFacts, lang: Lang) -> _Content:
         paths_label=t.labels["paths"],
         paths=tuple((name, t.states.get(state, state)) for name, state in facts.paths),
         footer=t.footer,
+        head="" if head is None else t.head.format(seq=head.seq, hash=head.hash),
     )
 
 
@@ -214,6 +218,7 @@ def _text(c: _Content) -> str:
         lines += ["", f"{c.paths_label}:"]
         lines += [f"  {name}: {state}" for name, state in c.paths]
     lines += ["", "-- ", c.footer]
+    lines += [c.head] if c.head else []
     return "\n".join(lines) + "\n"
 
 
@@ -230,6 +235,7 @@ def render(
     recipients: Sequence[str],
     domain: str | None = None,
     origin: str = "",
+    head: ChainHead | None = None,
 ) -> EmailMessage:
     """The notice as a multipart/alternative message (text/plain, then text/html).
 
@@ -237,7 +243,11 @@ def render(
     id) makes Message-IDs unique across journals (see :func:`message_id`). Headers: From, To,
     Subject, Date (``facts.now`` in the circuit's zone), Message-ID, Auto-Submitted
     (RFC 3834, so autoresponders stay quiet), X-Slawatch-{Circuit,Incident,Kind}; reminders
-    and recoveries also point at the opening notice (In-Reply-To/References) to thread."""
+    and recoveries also point at the opening notice (In-Reply-To/References) to thread.
+
+    ``head`` is the journal's chain head as the notice is stored (core/chain.py): it goes in
+    ``X-Slawatch-Chain-Head: record=N; sha256=HEX`` and in the footer's last line, so the
+    recipient's mailbox holds a copy of the chain's state that slawatch cannot rewrite."""
     if lang not in LANGS:
         raise InputError(f"language {lang!r}: use one of {', '.join(LANGS)}")
     if not recipients:
@@ -254,7 +264,7 @@ def render(
         domain=domain,
         origin=origin,
     )
-    content = _content(facts, lang)
+    content = _content(facts, lang, head)
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
@@ -274,6 +284,8 @@ def render(
         msg["In-Reply-To"] = opening
         msg["References"] = opening
     _label(msg, facts)
+    if head is not None:
+        msg[HEAD_HEADER] = head_header(head)
     text, page = _text(content), _html(content, lang)
     msg.set_content(text)
     msg.add_alternative(page, subtype="html")

@@ -39,6 +39,7 @@ class LangText:
     credit: str  # "{fraction} of the monthly fee ({yen})"
     no_credit: str
     footer: str
+    head: str  # the journal's chain head: "{seq}", "{hash}" (core/chain.py)
 
 
 JA = LangText(
@@ -152,6 +153,7 @@ JA = LangText(
     credit="月額料金の {fraction}（{yen} 円）",
     no_credit="なし",
     footer="このメールは slawatch（ExpressRoute 回線監視）が自動送信しています。",
+    head="送信時の記録チェーン先頭: 記録 {seq} sha256:{hash}",
 )
 
 EN = LangText(
@@ -265,6 +267,7 @@ EN = LangText(
     credit="{fraction} of the monthly fee (JPY {yen})",
     no_credit="none",
     footer="Sent automatically by slawatch (ExpressRoute circuit monitor).",
+    head="Journal chain head when sent: record {seq} sha256:{hash}",
 )
 
 TEXTS: dict[Lang, LangText] = {"ja": JA, "en": EN}

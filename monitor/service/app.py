@@ -85,7 +85,8 @@ class App:
         # monthly figures beside a journal file; for a database, in the working directory
         reports = Path("reports") if is_postgres(s.journal) else Path(s.journal).parent / "reports"
         self.jobs = Jobs(backend, store=store, credits=self.metrics, wall=d.wall,
-                         timezone=s.timezone, reports=reports)  # fmt: skip
+                         timezone=s.timezone, reports=reports, stamping=s.evidence)  # fmt: skip
+        self.metrics.chain_head(lambda: store.sync.known_head.seq)
         self.jobs.start()
         host, port = s.http.host_port
         limits = Limits(  # last: the descriptors left once everything else is open
@@ -122,6 +123,8 @@ class App:
         elif snmp_wanted(new):
             log.warning("SNMP was added: restart slawatch to start polling")
         self.daemon.reload(new.plan())
+        if self.jobs is not None:
+            self.jobs.stamping = new.evidence
         self.settings = new
         systemd.notify("READY=1")
 

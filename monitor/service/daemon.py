@@ -130,6 +130,7 @@ class Daemon:
             wall=self.wall,
             on_delivered=self.feed,
             gate=self.cluster,
+            head=lambda: self.store.sync.known_head,
         )
         self.metrics.watch(self._countdowns, self.wall)
         self._tasks = [

@@ -6,10 +6,14 @@
 - daily: prune snapshots older than the retention (400 days: a year's claims and then some)
 - monthly (the 1st, 00:10 in the configured timezone): last month's SLA figures as JSON under
   ``<journal dir>/reports/YYYY-MM.json``
+- hourly, and at start: the journal's chain head in the log, and, with ``evidence.tsa_url``,
+  an RFC 3161 time-stamp of it kept in the journal (a failed stamp is logged and tried again
+  the next hour)
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -22,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from monitor.core.errors import MonitorError
 from monitor.core.sla import month_of
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
@@ -29,6 +34,17 @@ from monitor.store.base import Store
 log = logging.getLogger("slawatch.jobs")
 
 RETENTION = timedelta(days=400)
+
+
+class Stamping(Protocol):
+    """Where the head is time-stamped (the ``evidence:`` settings)."""
+
+    @property
+    def tsa_url(self) -> str | None: ...
+    @property
+    def tsa_ca_file(self) -> Path | None: ...
+    @property
+    def tsa_timeout_s(self) -> float: ...
 
 
 class Figures(Protocol):
@@ -54,9 +70,10 @@ class Jobs:
         wall: Callable[[], datetime],
         timezone: str,
         reports: Path,
+        stamping: Stamping | None = None,
     ) -> None:
         self.figures, self.store, self.credits, self.wall = figures, store, credits, wall
-        self.reports = reports
+        self.reports, self.stamping = reports, stamping
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(timezone))
 
     def start(self) -> None:
@@ -71,6 +88,8 @@ class Jobs:
         s.add_job(self.snapshot, "interval", hours=1, id="snapshot")
         s.add_job(self.prune, "cron", hour=3, minute=17, id="prune")
         s.add_job(self.monthly_report, "cron", day=1, hour=0, minute=10, id="monthly")
+        s.add_job(self.witness, "interval", hours=1, id="witness",
+                  next_run_time=datetime.now(s.timezone))  # fmt: skip
         s.start()
 
     def stop(self) -> None:
@@ -109,6 +128,27 @@ class Jobs:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
         log.info("monthly SLA figures for %s written to %s", month, out)
+
+    async def witness(self) -> None:
+        """Log the chain head; time-stamp it when an authority is configured."""
+        head = await self.store.run(lambda s: s.head())
+        log.info("journal chain head: %s", head.text)
+        plan = self.stamping
+        if plan is None or plan.tsa_url is None or head.seq == 0:
+            return
+        url = plan.tsa_url
+        from monitor.evidence import tsa  # rfc3161_client and cryptography only when configured
+
+        try:
+            token = await asyncio.to_thread(
+                tsa.stamp, url, head, timeout_s=plan.tsa_timeout_s, ca_file=plan.tsa_ca_file
+            )
+        except MonitorError as exc:
+            log.error("time-stamp of the chain head failed (next try in an hour): %s", exc)
+            return
+        now = self.wall()
+        kept = await self.store.run(lambda s: s.add_stamp(head, now, url, token))
+        log.info("chain head %s time-stamped by %s (token %d)", head.text, url, kept.id)
 
 
 def _snapshot(store: Store, *, now: datetime, month: str, row: dict[str, Any]) -> None:

@@ -26,12 +26,13 @@ from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from functools import partial
-from typing import Protocol
+from typing import Literal, Protocol
 
+from monitor.core.chain import EMPTY, ChainHead
 from monitor.core.effects import Send
 from monitor.core.errors import FencedError
 from monitor.core.inputs import Delivered
-from monitor.core.notices import Delivery
+from monitor.core.notices import Delivery, NoticeFacts
 from monitor.core.plan import NotifyPlan
 from monitor.notify.message import render
 from monitor.notify.transport import Transport
@@ -61,6 +62,10 @@ class _Unstored:
     """A notice rendered but not yet in the outbox (its write is queued or being refused)."""
 
     notice: Notice
+    """Rendered with the head this process knew (what a delivery from memory sends)."""
+    stamp: Callable[[ChainHead], bytes]
+    """The notice rendered with a given head: the outbox write renders it with the
+    journal's head at that moment (Outbox.put)."""
     since: float
     """Monotonic seconds when it was rendered."""
     sending: bool = False
@@ -106,6 +111,7 @@ class Notifier:
         wall: Callable[[], datetime],
         on_delivered: Callable[[Delivered], None],
         gate: Gate | None = None,
+        head: Callable[[], ChainHead] = lambda: EMPTY,
     ) -> None:
         self._writer, self._transport, self.plan = writer, transport, plan
         self._gate: Gate = gate or Alone()
@@ -113,6 +119,7 @@ class Notifier:
         """Two NOC hosts: a notice is stored only under this node's live lease epoch."""
         self._claimed_epoch: int | None = None
         self._origin, self._wall, self._on_delivered = origin, wall, on_delivered
+        self._head = head
         self._unstored: dict[str, _Unstored] = {}
         self._rendered: dict[str, EmailMessage] = {}
         """Messages rendered here and not delivered yet: parsing the stored bytes back costs
@@ -149,10 +156,10 @@ class Notifier:
                 self._rendering.clear()
                 await self._rendering.wait()
                 continue
-            self._render(self._to_render.popleft())
+            self._render_effect(self._to_render.popleft())
             await asyncio.sleep(0)  # a region going dark: probes go on between notices
 
-    def _render(self, effect: Send) -> None:
+    def _render_effect(self, effect: Send) -> None:
         """Render a notice (one message per language) and queue it for the outbox."""
         facts = effect.notice
         by_lang: dict[str, list[str]] = {}
@@ -160,8 +167,8 @@ class Notifier:
             by_lang.setdefault(self.plan.lang(r), []).append(r)
         loop = asyncio.get_running_loop()
         for lang, rcpts in sorted(by_lang.items()):
-            msg = render(facts, lang="en" if lang == "en" else "ja", sender=self.plan.sender,
-                         recipients=rcpts, origin=self._origin)  # fmt: skip
+            stamp = partial(self._render, facts, "en" if lang == "en" else "ja", tuple(rcpts))
+            msg = stamp(self._head())
             notice = Notice(
                 message_id=str(msg["Message-ID"]),
                 incident_id=facts.incident or None,
@@ -174,12 +181,29 @@ class Notifier:
             mid = notice.message_id
             if mid in self._unstored:
                 continue
-            self._unstored[mid] = _Unstored(notice=notice, since=loop.time())
+            self._unstored[mid] = _Unstored(
+                notice=notice, stamp=partial(self._stamped, mid, stamp), since=loop.time()
+            )
             self._rendered[mid] = msg
             stored = self._writer.submit(
                 Job(build=self._store(mid), done=partial(self._stored, mid))
             )
             stored.add_done_callback(partial(self._refused, mid))
+
+    def _stamped(
+        self, mid: str, render: Callable[[ChainHead], EmailMessage], head: ChainHead
+    ) -> bytes:
+        """The notice rendered with ``head`` inside its outbox write (the writer's thread):
+        the message kept for its delivery is the one stored, head included."""
+        msg = render(head)
+        self._rendered[mid] = msg
+        return bytes(msg)
+
+    def _render(
+        self, facts: NoticeFacts, lang: Literal["ja", "en"], rcpts: tuple[str, ...], head: ChainHead
+    ) -> EmailMessage:
+        return render(facts, lang=lang, sender=self.plan.sender, recipients=rcpts,
+                      origin=self._origin, head=head)  # fmt: skip
 
     def _store(self, mid: str) -> Callable[[], Callable[[Store], OutboxItem | bool | None]]:
         """The outbox write of a notice, as it stands at each attempt: a plain row, or, once
@@ -191,7 +215,7 @@ class Notifier:
             if results is None:
                 epoch = self._gate.epoch
                 fence = None if not self._fenced else -1 if epoch is None else epoch
-                return lambda s: s.outbox.put(u.notice, at, fence)
+                return lambda s: s.outbox.put(u.notice, at, u.stamp, epoch=fence)
             return lambda s: s.outbox.record_sent(u.notice, at, results, at + RETRY_AFTER)
 
         return build

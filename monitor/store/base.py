@@ -24,17 +24,19 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from monitor.core.chain import ChainHead
 from monitor.core.facts import Fact
 from monitor.core.inputs import Resume
 from monitor.core.model import Announced, Interval, MaintenanceWindow
 from monitor.core.tracker import Incident
 from monitor.store.db import Database, Row, Tx
-from monitor.store.records import TimelineEntry
+from monitor.store.records import ChainRecord, Stamp, StoredEvidence, TimelineEntry
 
 if TYPE_CHECKING:
     from monitor.store.lease import LeaseTable
     from monitor.store.nodes import NodesTable
     from monitor.store.outbox import Outbox
+    from monitor.store.verify import ChainCheck
 
 __all__ = ["Database", "Row", "Store", "Tx"]
 
@@ -101,6 +103,26 @@ class Store(Protocol):
     def exclude(self, incident_id: int, reason: str, at: datetime) -> Incident:
         """Mark an incident excluded; InputError without a reason or an incident."""
         ...
+
+    # -- the hash chain and evidence (core/chain.py, store/chain.py) --------------------------
+    def head(self) -> ChainHead:
+        """The chain's last record (number and hash) now."""
+        ...
+
+    @property
+    def known_head(self) -> ChainHead:
+        """The head this process last wrote or read (no query)."""
+        ...
+
+    def verify(self) -> ChainCheck:
+        """Walk the chain and check every chained row against its record."""
+        ...
+
+    def chain_records(self, lo: int, hi: int) -> list[ChainRecord]: ...
+    def chain_seqs(self, kind: str, refs: Sequence[str]) -> list[int]: ...
+    def evidence(self, incident_id: int) -> list[StoredEvidence]: ...
+    def add_stamp(self, head: ChainHead, at: datetime, tsa: str, token: bytes) -> Stamp: ...
+    def stamps(self) -> list[Stamp]: ...
 
     # -- audit trail -------------------------------------------------------------------------
     def snapshot(self, at: datetime, month: str, circuit: str, payload: dict[str, Any]) -> None: ...

@@ -17,12 +17,14 @@ Backend-neutral: it speaks only the :class:`~monitor.store.base.Database` seam.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from monitor.core.chain import ChainHead
 from monitor.core.errors import FencedError
 from monitor.core.notices import Delivery
-from monitor.store.db import Database, Row, Tx
+from monitor.store.chain import Chain, Links
+from monitor.store.db import Database, Row
 from monitor.store.lease import holds
 from monitor.store.records import Notice, OutboxItem, OutboxState, TimelineEntry
 from monitor.store.times import at_db, from_db, to_db
@@ -36,27 +38,40 @@ _COLS = (
 class Outbox:
     """Notices waiting, in flight and done, with every recipient's result."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, chain: Chain | None = None) -> None:
         self.db = db
+        self.chain = chain or Chain(db)
 
-    def put(self, notice: Notice, at: datetime, epoch: int | None = None) -> OutboxItem | None:
+    def put(
+        self,
+        notice: Notice,
+        at: datetime,
+        stamp: Callable[[ChainHead], bytes] | None = None,
+        *,
+        epoch: int | None = None,
+    ) -> OutboxItem | None:
         """Store a notice (recorded at ``at``); None, and nothing written, if its Message-ID
-        is already stored. With ``epoch`` (two NOC hosts), only while that epoch holds the
+        is already stored. With ``stamp``, the stored message is ``stamp(head)``: the notice
+        rendered with the journal's head at this moment, inside the transaction that chains
+        the notice's own row right after that head (so the head a notice carries is exactly
+        the record before it). With ``epoch`` (two NOC hosts), only while that epoch holds the
         live lease: FencedError otherwise (store/lease.py)."""
-        with self.db.transaction() as tx:
-            if epoch is not None and not holds(tx, epoch):
+        with self.chain.transaction() as tx:
+            if epoch is not None and not holds(tx.tx, epoch):
                 raise FencedError(
                     f"notice {notice.message_id} not stored: lease epoch {epoch} is not the live "
                     "lease's (another node leads now, or this node's lease lapsed)"
                 )
+            body = notice.body if stamp is None else stamp(tx.head())
             rows = tx.execute(
                 "INSERT INTO outbox (message_id, incident_id, circuit, kind, recipients, "
                 "created_at, due_at, state, body) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) "
                 f"ON CONFLICT (message_id) DO NOTHING RETURNING {_COLS}",
                 (notice.message_id, notice.incident_id, notice.circuit, notice.kind,
-                 json.dumps(list(notice.recipients)), to_db(at), to_db(notice.due_at),
-                 notice.body),
+                 json.dumps(list(notice.recipients)), to_db(at), to_db(notice.due_at), body),
             )  # fmt: skip
+            if rows:
+                _chain(tx, rows[0], at)
         return _item(rows[0]) if rows else None
 
     def claim_due(self, now: datetime, limit: int, epoch: int = 0) -> list[OutboxItem]:
@@ -95,7 +110,7 @@ class Outbox:
     def finish(self, item_id: int, results: Sequence[Delivery], retry_at: datetime) -> bool:
         """Keep every recipient's result; the notice is done when each recipient was accepted
         or refused for good, else pending again, due at ``retry_at``. True when done."""
-        with self.db.transaction() as tx:
+        with self.chain.transaction() as tx:
             return _finish(tx, item_id, results, retry_at)
 
     def record_sent(
@@ -103,16 +118,18 @@ class Outbox:
     ) -> bool:
         """A notice delivered before it could be stored (the journal refused writes): store it
         now with what became of it, in one transaction. True when it is done."""
-        with self.db.transaction() as tx:
-            tx.execute(
+        with self.chain.transaction() as tx:
+            rows = tx.execute(
                 "INSERT INTO outbox (message_id, incident_id, circuit, kind, recipients, "
                 "created_at, due_at, state, body, attempts) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'in_flight', ?, 1) "
-                "ON CONFLICT (message_id) DO NOTHING",
+                f"ON CONFLICT (message_id) DO NOTHING RETURNING {_COLS}",
                 (notice.message_id, notice.incident_id, notice.circuit, notice.kind,
                  json.dumps(list(notice.recipients)), to_db(at), to_db(notice.due_at),
                  notice.body),
             )  # fmt: skip
+            if rows:
+                _chain(tx, rows[0], at)
             [(item_id,)] = tx.execute(
                 "SELECT id FROM outbox WHERE message_id = ?", (notice.message_id,)
             )
@@ -163,14 +180,22 @@ class Outbox:
         return out
 
 
-def _finish(tx: Tx, item_id: int, results: Sequence[Delivery], retry_at: datetime) -> bool:
+def _chain(tx: Links, row: Row, at: datetime) -> None:
+    """Chain a stored notice: its identity, recipients, time and message bytes."""
+    i, mid, incident, circuit, kind, rcpts, _, _, body, _, _ = row
+    tx.add("outbox", [(i, mid, incident, circuit, kind, rcpts, to_db(at), body)])
+
+
+def _finish(tx: Links, item_id: int, results: Sequence[Delivery], retry_at: datetime) -> bool:
     done = all(not r.pending for r in results)
-    tx.executemany(
-        "INSERT INTO deliveries (outbox_id, recipient, relay, accepted, at, code, reply, "
-        "permanent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(item_id, r.recipient, r.relay, int(r.accepted), to_db(r.at), r.code, r.reply,
-          int(r.permanent)) for r in results],
-    )  # fmt: skip
+    for r in results:
+        tx.write(
+            "deliveries",
+            "INSERT INTO deliveries (outbox_id, recipient, relay, accepted, at, code, reply, "
+            "permanent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (item_id, r.recipient, r.relay, int(r.accepted), to_db(r.at), r.code, r.reply,
+             int(r.permanent)),
+        )  # fmt: skip
     if done:
         tx.execute("UPDATE outbox SET state = 'done' WHERE id = ?", (item_id,))
     else:

@@ -130,6 +130,31 @@ MIGRATIONS: tuple[str, ...] = (
         at BIGINT NOT NULL, views TEXT NOT NULL
     );
     """,
+    # 3 -> 4: the hash chain, probe evidence and time-stamp tokens, as SQLite's version 5
+    """
+    CREATE TABLE chain (
+        seq BIGINT PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL, body TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX chain_kind_ref ON chain (kind, ref);
+    CREATE TABLE chain_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL DEFAULT 0,
+        hash TEXT NOT NULL
+            DEFAULT '0000000000000000000000000000000000000000000000000000000000000000'
+    );
+    INSERT INTO chain_head (id) VALUES (1);
+    CREATE TABLE probe_evidence (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, circuit TEXT NOT NULL,
+        incident_id BIGINT NOT NULL, reason TEXT NOT NULL, start BIGINT NOT NULL,
+        "end" BIGINT NOT NULL, at BIGINT NOT NULL, results INTEGER NOT NULL,
+        readings INTEGER NOT NULL, data BYTEA NOT NULL
+    );
+    CREATE INDEX probe_evidence_incident ON probe_evidence (incident_id);
+    CREATE TABLE timestamps (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, seq BIGINT NOT NULL,
+        hash TEXT NOT NULL, at BIGINT NOT NULL, tsa TEXT NOT NULL, token BYTEA NOT NULL
+    );
+    """,
 )
 
 VERSION = len(MIGRATIONS)

@@ -78,3 +78,40 @@ class Lease:
     def left(self) -> timedelta:
         """Time until expiry on the database's clock, clamped at zero."""
         return max(self.expires_at - self.now, timedelta(0))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredEvidence:
+    """Probe evidence as stored: ``data`` is the gzip'd JSON document (core/evidence.py)."""
+
+    id: int
+    circuit: str
+    incident_id: int
+    reason: str
+    start: datetime
+    end: datetime
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainRecord:
+    """One record of the journal's chain (core/chain.py): ``body`` is its canonical JSON."""
+
+    seq: int
+    kind: str
+    ref: str
+    body: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stamp:
+    """An RFC 3161 time-stamp token over the head ``seq``/``hash``, got at ``at`` from ``tsa``
+    (``token``: the DER TimeStampResp as the authority sent it)."""
+
+    id: int
+    seq: int
+    hash: str
+    at: datetime
+    tsa: str
+    token: bytes

@@ -110,6 +110,33 @@ MIGRATIONS: tuple[str, ...] = (
         views TEXT NOT NULL
     );
     """,
+    # 4 -> 5: the hash chain over every fact (store/chain.py, core/chain.py): one record per
+    # chained write, the head kept beside it; probe evidence around incidents (compressed raw
+    # results and SNMP readings); RFC 3161 time-stamp tokens of the head.
+    """
+    CREATE TABLE chain (
+        seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL, body TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX chain_kind_ref ON chain (kind, ref);
+    CREATE TABLE chain_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL DEFAULT 0,
+        hash TEXT NOT NULL
+            DEFAULT '0000000000000000000000000000000000000000000000000000000000000000'
+    );
+    INSERT INTO chain_head (id) VALUES (1);
+    CREATE TABLE probe_evidence (
+        id INTEGER PRIMARY KEY, circuit TEXT NOT NULL, incident_id INTEGER NOT NULL,
+        reason TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+        at INTEGER NOT NULL, results INTEGER NOT NULL, readings INTEGER NOT NULL,
+        data BLOB NOT NULL
+    );
+    CREATE INDEX probe_evidence_incident ON probe_evidence (incident_id);
+    CREATE TABLE timestamps (
+        id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, at INTEGER NOT NULL,
+        tsa TEXT NOT NULL, token BLOB NOT NULL
+    );
+    """,
 )
 
 VERSION = len(MIGRATIONS)

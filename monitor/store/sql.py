@@ -10,14 +10,15 @@ defines). The backends differ only in how they connect, migrate and explain thei
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 from monitor.core.bounds import clamp_window
+from monitor.core.chain import ChainHead
 from monitor.core.errors import InputError
-from monitor.core.facts import Fact, SnmpObserved
+from monitor.core.facts import Fact
 from monitor.core.inputs import Resume
 from monitor.core.model import (
     Announced,
@@ -28,24 +29,16 @@ from monitor.core.model import (
     PathState,
     Router,
 )
-from monitor.core.tracker import (
-    BlindEnded,
-    BlindStarted,
-    ControlChanged,
-    Incident,
-    IncidentClosed,
-    IncidentNotified,
-    IncidentOpened,
-    MonitoringStarted,
-    PathChanged,
-    VantageDisagreed,
-)
-from monitor.store.db import Database, Row, Tx
+from monitor.core.tracker import Incident, PathChanged
+from monitor.store.chain import CHAINED, Chain, adopt
+from monitor.store.db import Database, Row
 from monitor.store.lease import LeaseTable, holds
 from monitor.store.nodes import NodesTable
 from monitor.store.outbox import Outbox
-from monitor.store.records import TimelineEntry
+from monitor.store.records import ChainRecord, Stamp, StoredEvidence, TimelineEntry
 from monitor.store.times import at_db, from_db, to_db
+from monitor.store.verify import ChainCheck, records, verify
+from monitor.store.writers import LEADER_FACTS, WRITERS, path_changed
 
 RECENT_PER_CIRCUIT = 32
 """Closed incidents restored per circuit (a late notice can still find its incident)."""
@@ -70,9 +63,11 @@ class SqlStore:
         self.node = node
         """This NOC host's name (``cluster.node``; empty for the only one): its own path
         changes, heartbeats and starts carry it."""
-        self._outbox = Outbox(db)
+        self.chain = Chain(db)
+        self._outbox = Outbox(db, self.chain)
         self._lease = LeaseTable(db)
         self._nodes = NodesTable(db, node)
+        adopt(self.chain)  # an older journal's rows, once
 
     @property
     def name(self) -> str:
@@ -98,34 +93,99 @@ class SqlStore:
 
     # -- facts ---------------------------------------------------------------------------------
     def record(self, facts: Sequence[Fact], *, epoch: int | None = None) -> bool:
-        with self.db.transaction() as tx:
+        with self.chain.transaction() as tx:
             leads = any(type(f) in LEADER_FACTS for f in facts)
-            refused = epoch is not None and leads and not holds(tx, epoch)
+            refused = epoch is not None and leads and not holds(tx.tx, epoch)
             for fact in facts:
                 if isinstance(fact, PathChanged):
-                    _path_changed(tx, fact, self.node)
+                    path_changed(tx, fact, self.node)
                 elif not (refused and type(fact) in LEADER_FACTS):
-                    _WRITERS[type(fact)](tx, fact)
+                    WRITERS[type(fact)](tx, fact)
         return not refused
+
+    # -- the chain and evidence ------------------------------------------------------------
+    def head(self) -> ChainHead:
+        """The chain's head now (core/chain.py)."""
+        return self.chain.head()
+
+    @property
+    def known_head(self) -> ChainHead:
+        """The head this process last wrote or read: no query (a gauge reads it from any
+        thread)."""
+        return self.chain.last
+
+    def verify(self) -> ChainCheck:
+        """Walk the chain and check every chained row (store/verify.py)."""
+        return verify(self.db)
+
+    def chain_records(self, lo: int, hi: int) -> list[ChainRecord]:
+        """Records ``lo``..``hi`` of the chain, in order."""
+        return [
+            ChainRecord(seq=int(s), kind=k, ref=r, body=b, hash=h)
+            for s, k, r, b, h in records(self.db, lo, hi)
+        ]
+
+    def chain_seqs(self, kind: str, refs: Sequence[str]) -> list[int]:
+        """The records of rows ``refs`` of table ``kind`` (every version of each)."""
+        if not refs:
+            return []
+        marks = ", ".join("?" * len(refs))
+        rows = self.db.query(
+            f"SELECT seq FROM chain WHERE kind = ? AND ref IN ({marks}) ORDER BY seq",
+            (kind, *refs),
+        )
+        return [int(s) for (s,) in rows]
+
+    def evidence(self, incident_id: int) -> list[StoredEvidence]:
+        """The probe evidence captured around one incident, oldest first."""
+        rows = self.db.query(
+            'SELECT id, circuit, incident_id, reason, start, "end", data FROM probe_evidence '
+            "WHERE incident_id = ? ORDER BY id",
+            (incident_id,),
+        )
+        return [
+            StoredEvidence(id=int(i), circuit=c, incident_id=int(n), reason=r, start=at_db(s),
+                           end=at_db(e), data=bytes(d))
+            for i, c, n, r, s, e, d in rows
+        ]  # fmt: skip
+
+    def add_stamp(self, head: ChainHead, at: datetime, tsa: str, token: bytes) -> Stamp:
+        """Keep an RFC 3161 token over ``head`` (chained like any fact)."""
+        with self.chain.transaction() as tx:
+            [(i, *_)] = tx.write(
+                "timestamps",
+                "INSERT INTO timestamps (seq, hash, at, tsa, token) VALUES (?, ?, ?, ?, ?)",
+                (head.seq, head.hash, to_db(at), tsa, token),
+            )
+        return Stamp(id=int(i), seq=head.seq, hash=head.hash, at=at, tsa=tsa, token=token)
+
+    def stamps(self) -> list[Stamp]:
+        """Every time-stamp token kept, oldest first."""
+        rows = self.db.query("SELECT id, seq, hash, at, tsa, token FROM timestamps ORDER BY id")
+        return [
+            Stamp(id=int(i), seq=int(s), hash=h, at=at_db(a), tsa=t, token=bytes(k))
+            for i, s, h, a, t, k in rows
+        ]
 
     # -- the daemon's life ---------------------------------------------------------------------
     def started(self, at: datetime) -> Interval | None:
         last = None if self._others_fresh() else self._last_seen()
         gap = Interval(start=last, end=at) if last is not None and at > last else None
-        with self.db.transaction() as tx:
+        with self.chain.transaction() as tx:
             if gap is not None:
-                tx.execute(
-                    'INSERT INTO gaps (start, "end") VALUES (?, ?)', (to_db(last), to_db(at))
-                )
-            tx.execute(
+                tx.write("gaps", 'INSERT INTO gaps (start, "end") VALUES (?, ?)',
+                         (to_db(last), to_db(at)))  # fmt: skip
+            tx.write(
+                "daemon_events",
                 "INSERT INTO daemon_events (at, kind, detail) VALUES (?, 'start', ?)",
                 (to_db(at), self.node),
             )
         return gap
 
     def stopped(self, at: datetime) -> None:
-        with self.db.transaction() as tx:
-            tx.execute(
+        with self.chain.transaction() as tx:
+            tx.write(
+                "daemon_events",
                 "INSERT INTO daemon_events (at, kind, detail) VALUES (?, 'stop', ?)",
                 (to_db(at), self.node),
             )
@@ -286,10 +346,11 @@ class SqlStore:
     def add_window(
         self, circuit: str, window: MaintenanceWindow, source: str, at: datetime, by: str = ""
     ) -> Announced:
-        with self.db.transaction() as tx:
-            [(wid,)] = tx.execute(
+        with self.chain.transaction() as tx:
+            [(wid, *_)] = tx.write(
+                "maintenance",
                 'INSERT INTO maintenance (circuit, start, "end", note, source, created_at, '
-                "announced_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                "announced_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (circuit, to_db(window.start), to_db(window.end), window.note, source, to_db(at),
                  to_db(window.announced_at), by),
             )  # fmt: skip
@@ -303,11 +364,10 @@ class SqlStore:
         )
 
     def remove_window(self, window_id: int, at: datetime) -> Announced:
-        with self.db.transaction() as tx:
-            rows = tx.execute(
-                "UPDATE maintenance SET removed_at = ? WHERE id = ? AND removed_at IS NULL "
-                'RETURNING id, circuit, start, "end", note, source, announced_at, created_at, '
-                "recorded_by",
+        with self.chain.transaction() as tx:
+            rows = tx.write(
+                "maintenance",
+                "UPDATE maintenance SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
                 (to_db(at), window_id),
             )
         if not rows:
@@ -316,22 +376,22 @@ class SqlStore:
                 "in the YAML)",
                 "id",
             )
-        return _window(rows[0])
+        return _window(_named("maintenance", rows[0]))
 
     def exclude(self, incident_id: int, reason: str, at: datetime) -> Incident:
         if not reason.strip():
             raise InputError(
                 "an exclusion needs a reason (customer-caused, not attributable...)", "reason"
             )
-        with self.db.transaction() as tx:
-            rows = tx.execute(
-                "UPDATE incidents SET excluded_reason = ?, excluded_at = ? WHERE id = ? "
-                f"RETURNING {_INCIDENT}",
+        with self.chain.transaction() as tx:
+            rows = tx.write(
+                "incidents",
+                "UPDATE incidents SET excluded_reason = ?, excluded_at = ? WHERE id = ?",
                 (reason.strip(), to_db(at), incident_id),
             )
         if not rows:
             raise InputError(f"no incident {incident_id}", "id")
-        return _incident(rows[0])
+        return _incident(_named("incidents", rows[0]))
 
     # -- audit trail ---------------------------------------------------------------------------
     def snapshot(self, at: datetime, month: str, circuit: str, payload: dict[str, Any]) -> None:
@@ -380,78 +440,24 @@ def _window(row: Row) -> Announced:
     )
 
 
-def _path_changed(tx: Tx, e: PathChanged, node: str) -> None:
-    tx.execute(
-        "INSERT INTO path_changes (circuit, router, demarc, state, since, at, node) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (e.path.circuit, e.path.router.value, e.path.demarc.value, e.change.state.value,
-         to_db(e.change.since), to_db(e.change.at), node),
-    )  # fmt: skip
-
-
-def _control_changed(tx: Tx, e: ControlChanged) -> None:
-    tx.execute(
-        "INSERT INTO control_changes (target, state, since, at) VALUES (?, ?, ?, ?)",
-        (e.target, e.change.state.value, to_db(e.change.since), to_db(e.change.at)),
-    )
-
-
-def _incident_upsert(tx: Tx, e: IncidentOpened | IncidentClosed | IncidentNotified) -> None:
-    i = e.incident
-    tx.execute(
-        'INSERT INTO incidents (id, circuit, start, detected, "end", notified, closed_reason, '
-        'single_vantage) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "end" = '
-        'excluded."end", notified = coalesce(incidents.notified, excluded.notified), '
-        "closed_reason = coalesce(incidents.closed_reason, excluded.closed_reason)",
-        (i.id, i.circuit, to_db(i.start), to_db(i.detected), to_db(i.end), to_db(i.notified),
-         i.closed_reason, int(i.single_vantage)),
-    )  # fmt: skip
-
-
-def _disagreed(tx: Tx, e: VantageDisagreed) -> None:
-    views = {node: dict(view) for node, view in e.views}
-    tx.execute(
-        "INSERT INTO disagreements (circuit, at, views) VALUES (?, ?, ?)",
-        (e.circuit, to_db(e.at), json.dumps(views, sort_keys=True)),
-    )
-
-
-def _first_result(tx: Tx, e: MonitoringStarted) -> None:
-    tx.execute(
-        "INSERT INTO first_results (circuit, at) VALUES (?, ?) ON CONFLICT (circuit) DO NOTHING",
-        (e.circuit, to_db(e.at)),
-    )
-
-
-def _blind_started(tx: Tx, e: BlindStarted) -> None:
-    tx.execute('INSERT INTO blind_intervals (start, "end") VALUES (?, NULL)', (to_db(e.since),))
-
-
-def _blind_ended(tx: Tx, e: BlindEnded) -> None:
-    tx.execute('UPDATE blind_intervals SET "end" = ? WHERE "end" IS NULL', (to_db(e.interval.end),))
-
-
-def _snmp(tx: Tx, e: SnmpObserved) -> None:
-    tx.execute(
-        "INSERT INTO snmp_evidence (circuit, router, demarc, at, kind, value, text) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (e.path.circuit, e.path.router.value, e.path.demarc.value, to_db(e.at), e.kind, e.value,
-         e.text),
-    )  # fmt: skip
-
-
-LEADER_FACTS = frozenset({IncidentOpened, IncidentClosed, IncidentNotified, VantageDisagreed,
-                          BlindStarted, BlindEnded, ControlChanged})  # fmt: skip
-"""What only the leader records (two NOC hosts): written under its lease epoch, when given."""
-
-_WRITERS: dict[type, Callable[[Tx, Any], None]] = {
-    MonitoringStarted: _first_result,
-    VantageDisagreed: _disagreed,
-    ControlChanged: _control_changed,
-    IncidentOpened: _incident_upsert,
-    IncidentClosed: _incident_upsert,
-    IncidentNotified: _incident_upsert,
-    BlindStarted: _blind_started,
-    BlindEnded: _blind_ended,
-    SnmpObserved: _snmp,
+_ORDER = {
+    "incidents": tuple(_INCIDENT.replace('"', "").split(", ")),
+    "maintenance": (
+        "id",
+        "circuit",
+        "start",
+        "end",
+        "note",
+        "source",
+        "announced_at",
+        "created_at",
+        "recorded_by",
+    ),
 }
+"""The column order ``_incident`` and ``_window`` read, for a chained write's row."""
+
+
+def _named(table: str, values: Row) -> Row:
+    """A chained write's ``RETURNING`` row in the order its reader wants."""
+    cols = dict(zip(CHAINED[table].columns, values, strict=True))
+    return tuple(cols[c] for c in _ORDER[table])

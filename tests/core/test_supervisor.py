@@ -146,13 +146,15 @@ def test_an_outage_is_recorded_before_it_is_told_and_told_within_a_second() -> N
     [c] = closed(s)
     assert c.incident.end == T0 + 5 * S  # the first success, backdated
     assert [x.recipients for x in s.sends(NoticeKind.RECOVERED)] == [(FAULT,)]
-    assert s.sup.next_timer() is None
+    # nothing owed any more; the only timer left is the probe evidence of the opening
+    assert s.sup.next_timer() == o.incident.detected + timedelta(minutes=5)
 
 
 def test_a_late_relay_warns_the_noc_then_breaches() -> None:
     s = Story()
     s.run(3, False)
-    assert s.sup.next_timer() == T0 + 2 * S + 15 * MIN  # the escalation group's notice
+    assert s.sup.next_timer() == T0 + 2 * S + 5 * MIN  # the probe evidence of the opening
+    assert s.sup.ledger.next_wakeup() == T0 + 2 * S + 15 * MIN  # the escalation group's notice
     s.travel(20 * MIN)
     [warning] = s.sends(NoticeKind.DEADLINE_AT_RISK)
     assert warning.recipients == (NOC,) and warning.notice.notify_deadline == T0 + 2 * S + 30 * MIN

@@ -93,6 +93,17 @@ def test_a_standby_that_takes_the_lead_mid_outage_opens_it() -> None:
     assert standby.sends(NoticeKind.OPENED)
 
 
+def test_a_new_leader_keeps_its_raw_results_as_the_outage_s_evidence() -> None:
+    standby = two("noc-b", leading=False)
+    standby.run(4, False)  # what it saw before the leader died is the evidence of the opening
+    leader = Supervisor(standby.sup.plan, Resume(), node="noc-b", leading=True)
+    leader.adopt(standby.sup)
+    leader.start(standby.now)
+    leader.lead(Peers(live=()), standby.now)
+    [captured] = leader.evidence.due(standby.now + 6 * 60 * S)
+    assert captured.reason == "opened" and captured.count == 4 * 4
+
+
 def test_a_new_leader_closes_an_incident_that_ended_while_no_one_led() -> None:
     standby = two("noc-b", leading=False)
     standby.run(3, False)

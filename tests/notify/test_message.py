@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.core.chain import ChainHead
 from monitor.core.errors import InputError
 from monitor.core.notices import NoticeFacts, NoticeKind, zone
 from monitor.core.sla import Tier
@@ -24,6 +25,7 @@ from monitor.notify.message import message_id, render, when
 from monitor.notify.texts import TEXTS
 
 GOLDEN = Path(__file__).parent / "golden"
+HEAD = ChainHead(seq=1234, hash="0123456789abcdef" * 4)
 SENDER = "slawatch@carrier.example"
 TO = ("fault@cust.example", "boss@cust.example")
 NOC = ("noc-duty@carrier.example",)
@@ -97,7 +99,7 @@ def readable(msg: EmailMessage) -> str:
 @pytest.mark.parametrize("kind", list(NoticeKind))
 def test_golden(kind: NoticeKind, lang: str) -> None:
     to = NOC if FACTS[kind].group == "noc" else TO
-    msg = render(FACTS[kind], lang=lang, sender=SENDER, recipients=to)  # type: ignore[arg-type]
+    msg = render(FACTS[kind], lang=lang, sender=SENDER, recipients=to, head=HEAD)  # type: ignore[arg-type]
     # Through the wire format and back, as the recipient will see it.
     parsed = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)

@@ -78,6 +78,9 @@ async def test_removing_a_circuit_mid_outage_closes_its_incident_and_says_so(
             h.travel(8 * MIN)
             other = moved(h.settings, id="c2")  # c1 gone, c2 in its place
             d.reload(other.plan())
+            # c2's paths answer: only c1's removal is under test (c2 failing three probes
+            # opened an incident of its own when the checks below took longer than 0.15 s)
+            h.prober.ok = True
             stored = await h.until(lambda: (i := d.store.sync.incident(incident.id)).end and i)
             assert stored.end == h.clock() and stored.closed_reason == REMOVED
             await h.until(
@@ -193,6 +196,8 @@ async def test_an_outage_while_the_journal_is_full_still_gets_its_notices(
             assert d.store.sync.incidents() == [] or d.writer.failing_since is not None
             filler.unlink()  # room again: what waited is written, in order
             await h.until(lambda: d.writer.failing_since is None, timeout=60)
+            # the close and then the notification time (the relay's answer came after the
+            # close): wait for the later of the two writes, not the first
             await h.until(
                 lambda: (i := d.store.sync.incident(incident.id)) and i.end and i.notified,
                 timeout=60,

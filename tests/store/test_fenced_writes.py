@@ -68,14 +68,14 @@ def test_a_stale_leaders_notice_is_not_stored(pair: tuple[SqlStore, SqlStore]) -
     lapse(a, "noc-a")
     take(b, "noc-b", LONG)
     with pytest.raises(FencedError):
-        a.outbox.put(notice("<m1@x>"), T0, old.epoch)
+        a.outbox.put(notice("<m1@x>"), T0, epoch=old.epoch)
     assert b.outbox.notices() == []
 
 
 def test_the_leaders_writes_pass_under_its_epoch(store: SqlStore) -> None:
     lease = take(store, "noc-a")
     assert store.record([IncidentOpened(incident=incident(1, "c-x"))], epoch=lease.epoch)
-    assert store.outbox.put(notice("<m1@x>"), T0, lease.epoch) is not None
+    assert store.outbox.put(notice("<m1@x>"), T0, epoch=lease.epoch) is not None
     assert [i.id for i in store.incidents()] == [1]
 
 

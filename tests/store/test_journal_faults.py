@@ -42,11 +42,12 @@ def new_tracker() -> Tracker:
 
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A 256 KiB tmpfs (root only): a disk that really fills up and can be made read-only."""
+    """A 1 MiB tmpfs (root only): a disk that really fills up and can be made read-only (the
+    chain's pages make each transaction's WAL frames larger than 256 KiB holds)."""
     mnt = tmp_path / "mnt"
     mnt.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
         capture_output=True,
         text=True,
     )

@@ -1,0 +1,264 @@
+"""Probe evidence: the raw results around an incident, kept because the journal keeps only
+changes.
+
+Theory of operation
+-------------------
+:class:`Recorder` keeps every path's (and control target's) raw results for the last
+:data:`KEEP` (15 minutes) in memory, compactly: per target two arrays, send times (seconds
+since the epoch, float64) and round-trip times (float32 seconds; negative: failed), 12 bytes
+a result. SNMP readings and traps are kept per circuit for as long.
+
+When an incident opens or closes, :meth:`Recorder.capture` starts a capture of its circuit:
+
+- opened: from :data:`BEFORE` (10 min) before the incident's (backdated) start to
+  :data:`AFTER` (5 min) after its detection;
+- closed: from 10 min before its (backdated) end to 5 min after it.
+
+What is already in memory from the window's start is copied at once (so nothing is trimmed
+away while waiting); every result of the window that arrives later (a probe in flight at the
+capture included) is added to it as it comes. Once the window's end has passed,
+:meth:`Recorder.due` hands the capture back as a :class:`ProbeEvidence` fact for the journal,
+which stores it compressed (:func:`encode`). The supervisor asks for a tick at
+:meth:`Recorder.next_due`. While no capture is pending, a result costs two array appends.
+A window that reaches back before the daemon started, or past a stop, holds only what the
+daemon saw: a capture pending at a stop is lost.
+
+Pure: times come in as arguments; nothing here reads a clock.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from array import array
+from bisect import bisect_left, bisect_right
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.core.facts import ProbeEvidence, Series, SnmpObserved
+from monitor.core.inputs import SnmpReading, Target
+from monitor.core.model import PathKey, ProbeResult
+from monitor.core.tracker import Incident
+
+KEEP = timedelta(minutes=15)
+BEFORE = timedelta(minutes=10)
+AFTER = timedelta(minutes=5)
+TRIM_EVERY_S = 60.0
+"""Old results are dropped in one pass per minute (so memory holds up to KEEP + 1 min)."""
+
+
+class _Ring:
+    """One target's results: parallel arrays in send-time order."""
+
+    __slots__ = ("at", "name", "rtt")
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+        self.at = array("d")
+        self.rtt = array("f")
+
+    def span(self, lo: float, hi: float) -> tuple[int, int]:
+        return bisect_left(self.at, lo), bisect_right(self.at, hi)
+
+    def trim(self, before: float) -> None:
+        n = bisect_left(self.at, before)
+        if n:
+            del self.at[:n]
+            del self.rtt[:n]
+
+
+@dataclass(slots=True, kw_only=True)
+class _Capture:
+    circuit: str
+    incident: int
+    reason: str
+    lo: float
+    hi: float
+    parts: dict[str, _Ring] = field(default_factory=dict)
+    """Per target name, the window's results so far (compact: a region going dark is a
+    thousand captures at once)."""
+
+    def part(self, name: str) -> _Ring:
+        ring = self.parts.get(name)
+        if ring is None:
+            ring = self.parts[name] = _Ring(name)
+        return ring
+
+    def copy(self, name: str, ring: _Ring) -> None:
+        """What ``ring`` holds of the window (array slices: no per-result work)."""
+        i, j = ring.span(self.lo, self.hi)
+        if i < j:
+            part = self.part(name)
+            part.at.extend(ring.at[i:j])
+            part.rtt.extend(ring.rtt[i:j])
+
+    def take(self, name: str, at: float, rtt: float) -> None:
+        if self.lo <= at <= self.hi:
+            part = self.part(name)
+            part.at.append(at)
+            part.rtt.append(rtt)
+
+
+def _name(key: Target) -> str:
+    return key.name if isinstance(key, PathKey) else f"control:{key.name}"
+
+
+class Recorder:
+    """See the module docstring."""
+
+    def __init__(self) -> None:
+        self._rings: dict[Target, _Ring] = {}
+        self._members: dict[str, list[tuple[str, _Ring]]] = {}
+        """Per circuit its paths' rings by name; the control targets' under ``""``."""
+        self._snmp: dict[str, deque[SnmpObserved]] = {}
+        self._captures: list[_Capture] = []
+        self._pending: dict[str, list[_Capture]] = {}  # by circuit
+        self._trimmed = -math.inf
+
+    # -- feeding -------------------------------------------------------------------------------
+    def add(self, results: Sequence[tuple[Target, ProbeResult]]) -> None:
+        """Keep a batch of results (each target's in time order)."""
+        if self._captures:
+            latest = self._feed(results)
+        else:
+            rings = self._rings
+            latest = -math.inf
+            for key, r in results:
+                ring = rings.get(key)
+                if ring is None:
+                    ring = self._ring(key)
+                at = r.at.timestamp()
+                ring.at.append(at)
+                ring.rtt.append((r.rtt or 0.0) if r.ok else -1.0)
+                latest = at
+        if latest - self._trimmed >= TRIM_EVERY_S:
+            self._trim(latest)
+
+    def _ring(self, key: Target) -> _Ring:
+        ring = self._rings[key] = _Ring(_name(key))
+        group = key.circuit if isinstance(key, PathKey) else ""
+        self._members.setdefault(group, []).append((ring.name, ring))
+        return ring
+
+    def _feed(self, results: Sequence[tuple[Target, ProbeResult]]) -> float:
+        """:meth:`add` while captures are pending: each result also goes straight into the
+        captures of its circuit (a control target's into every one). The latest send time."""
+        rings, pending, every = self._rings, self._pending, self._captures
+        latest = -math.inf
+        for key, r in results:
+            ring = rings.get(key)
+            if ring is None:
+                ring = self._ring(key)
+            at = r.at.timestamp()
+            rtt = (r.rtt or 0.0) if r.ok else -1.0
+            ring.at.append(at)
+            ring.rtt.append(rtt)
+            latest = at
+            captures = pending.get(key.circuit) if isinstance(key, PathKey) else every
+            if captures:
+                for c in captures:
+                    c.take(ring.name, at, rtt)
+        return latest
+
+    def reading(self, r: SnmpReading) -> None:
+        """Keep an SNMP reading or trap of a path."""
+        kept = SnmpObserved(path=r.path, at=r.at, kind=r.kind, value=r.value, text=r.text)
+        self._snmp.setdefault(r.path.circuit, deque()).append(kept)
+
+    def _trim(self, now: float) -> None:
+        before = now - KEEP.total_seconds()
+        for ring in self._rings.values():
+            ring.trim(before)
+        for readings in self._snmp.values():
+            while readings and readings[0].at.timestamp() < before:
+                readings.popleft()
+        self._trimmed = now
+
+    # -- captures ------------------------------------------------------------------------------
+    def capture(self, incident: Incident, reason: str, now: datetime) -> None:
+        """Start capturing around ``incident``'s opening (``reason`` ``opened``) or closing
+        (``closed``), seen at ``now``."""
+        if reason == "opened":
+            lo, hi = incident.start - BEFORE, incident.detected + AFTER
+        else:
+            assert incident.end is not None
+            lo, hi = incident.end - BEFORE, incident.end + AFTER
+        c = _Capture(circuit=incident.circuit, incident=incident.id, reason=reason,
+                     lo=lo.timestamp(), hi=hi.timestamp())  # fmt: skip
+        for name, ring in (*self._members.get(c.circuit, ()), *self._members.get("", ())):
+            c.copy(name, ring)  # what memory holds of the window now
+        self._captures.append(c)
+        self._pending.setdefault(c.circuit, []).append(c)
+
+    def next_due(self) -> datetime | None:
+        """When the next capture is complete (None: none pending)."""
+        if not self._captures:
+            return None
+        return datetime.fromtimestamp(min(c.hi for c in self._captures), UTC)
+
+    def due(self, now: datetime) -> list[ProbeEvidence]:
+        """Captures whose window has ended by ``now``, finished, oldest window first."""
+        t = now.timestamp()
+        done = sorted((c for c in self._captures if c.hi <= t), key=lambda c: c.hi)
+        if not done:
+            return []
+        self._captures = [c for c in self._captures if c.hi > t]
+        self._pending = {}
+        for c in self._captures:
+            self._pending.setdefault(c.circuit, []).append(c)
+        return [self._finished(c, now) for c in done]
+
+    def _finished(self, c: _Capture, now: datetime) -> ProbeEvidence:
+        readings = tuple(r for r in self._snmp.get(c.circuit, ())
+                         if c.lo <= r.at.timestamp() <= c.hi)  # fmt: skip
+        series = tuple(
+            Series(target=name, at=part.at.tobytes(), rtt=part.rtt.tobytes())
+            for name, part in sorted(c.parts.items())
+        )
+        return ProbeEvidence(circuit=c.circuit, incident=c.incident, reason=c.reason,
+                             start=datetime.fromtimestamp(c.lo, UTC),
+                             end=datetime.fromtimestamp(c.hi, UTC), at=now, series=series,
+                             readings=readings)  # fmt: skip
+
+
+# -- the stored form ---------------------------------------------------------------------------
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def document(e: ProbeEvidence) -> dict[str, Any]:
+    """The evidence as a JSON document: per target, its results' send times (integer
+    microseconds since the epoch, UTC, as in the chain) and RTTs in ms (null: no answer)."""
+    results = {}
+    for one in e.series:
+        at, rtt = array("d"), array("f")
+        at.frombytes(one.at)
+        rtt.frombytes(one.rtt)
+        results[one.target] = {
+            "at_us": [round(t * 1_000_000) for t in at],
+            "rtt_ms": [round(r * 1000, 3) if r >= 0 else None for r in rtt],
+        }
+    return {
+        "circuit": e.circuit,
+        "incident": e.incident,
+        "reason": e.reason,
+        "window": {"start": _iso(e.start), "end": _iso(e.end)},
+        "captured_at": _iso(e.at),
+        "results": results,
+        "snmp": [
+            {"path": r.path.name, "at": _iso(r.at), "kind": r.kind, "value": r.value,
+             "text": r.text}
+            for r in e.readings
+        ],
+    }  # fmt: skip
+
+
+def encode(e: ProbeEvidence) -> bytes:
+    """:func:`document` as gzip'd UTF-8 JSON (no file name, time 0: the same evidence gives
+    the same bytes). ``gunzip`` or any JSON reader opens it."""
+    text = json.dumps(document(e), ensure_ascii=False, separators=(",", ":"))
+    return gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)
