@@ -15,17 +15,15 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aiohttp.test_utils import TestClient, TestServer
 
 from monitor import config
-from monitor.core.model import ProbeResult
 from monitor.web import make_app
-from tests.service.harness import Clock, Harness
-from tests.web.site import TOKEN, sign_in
+from tests.service.harness import Harness
+from tests.web.site import TOKEN, Prober, sign_in
 
 CIRCUITS, CUT, DEGRADED, RUNS = 1000, 100, 50, 30
 PAIRS = [(r, d) for r in ("active", "standby") for d in ("primary", "secondary")]
@@ -33,20 +31,6 @@ PAIRS = [(r, d) for r in ("active", "standby") for d in ("primary", "secondary")
 
 def address(n: int, p: int) -> str:
     return f"10.{n // 250}.{n % 250}.{p + 1}"
-
-
-class Prober:
-    def __init__(self, clock: Clock) -> None:
-        self.clock, self.down = clock, set[str]()
-
-    async def probe_many(self, targets: Sequence[str], *, timeout: float) -> list[ProbeResult]:
-        at = self.clock()
-        return [
-            ProbeResult(target=t, at=at, ok=False, error="timeout")
-            if t in self.down
-            else ProbeResult(target=t, at=at, ok=True, rtt=0.0021)
-            for t in targets
-        ]
 
 
 def settings(tmp: Path) -> config.Settings:
