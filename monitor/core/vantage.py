@@ -142,3 +142,31 @@ class Vantage:
             )
             for node in sorted(self._live)
         )
+
+
+Change = tuple[str, PathState, datetime]
+"""A path change as one node saw it: (path name, new state, since: aware UTC)."""
+
+
+def outage_seen(
+    changes: Iterable[Change], paths: int, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime | None]]:
+    """When one node saw every one of a circuit's ``paths`` down, as spans that overlap
+    ``start``..``end`` (an incident's interval, aware UTC), whole: that node's own view of
+    the outage, kept beside the incident's (the intersection of the live nodes' views). A
+    span still open after the last change ends in None. ``changes`` in ``since`` order, each
+    path's latest change before the window first; a path not named is not down."""
+    states: dict[str, PathState] = {}
+    seen: list[tuple[datetime, datetime | None]] = []
+    down_since: datetime | None = None
+    for name, state, since in changes:
+        states[name] = state
+        all_down = len(states) >= paths and all(s is PathState.DOWN for s in states.values())
+        if all_down and down_since is None:
+            down_since = since
+        elif not all_down and down_since is not None:
+            seen.append((down_since, since))
+            down_since = None
+    if down_since is not None:
+        seen.append((down_since, None))
+    return [(lo, hi) for lo, hi in seen if lo < end and (hi is None or hi > start)]

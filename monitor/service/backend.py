@@ -127,6 +127,14 @@ class Backend(PageViews):
         tz = self.sup.terms(found.circuit).tz
         timeline = await self._store.run(lambda s: s.timeline(incident_id, now))
         view["timeline"] = [{"at": iso(e.at, tz), "kind": e.kind, "text": e.text} for e in timeline]
+        if self.plan.cluster is not None:  # two NOC hosts: each one's own view, whole
+            circuit = self.plan.circuit(found.circuit)
+            paths = len(circuit.paths) if circuit is not None else 4
+            views = await self._store.run(lambda s: s.node_views(incident_id, now, paths))
+            view["node_views"] = {
+                node: [{"start": iso(a, tz), "end": iso(b, tz) if b else None} for a, b in spans]
+                for node, spans in views.items()
+            }
         return view
 
     async def sla(self, month: str) -> dict[str, Any]:

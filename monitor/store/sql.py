@@ -37,6 +37,7 @@ from monitor.store.nodes import NodesTable
 from monitor.store.outbox import Outbox
 from monitor.store.records import ChainRecord, Stamp, StoredEvidence, TimelineEntry
 from monitor.store.times import at_db, from_db, to_db
+from monitor.store.vantages import node_views
 from monitor.store.verify import ChainCheck, records, verify
 from monitor.store.writers import LEADER_FACTS, WRITERS, path_changed
 
@@ -295,6 +296,13 @@ class SqlStore:
         else:
             rows = self.db.query(f"SELECT {_WINDOW} AND circuit = ? ORDER BY start, id", (circuit,))
         return [_window(r) for r in rows]
+
+    def node_views(
+        self, incident_id: int, now: datetime, paths: int
+    ) -> dict[str, list[tuple[datetime, datetime | None]]]:
+        """Each NOC host's own view of an incident (store/vantages.py); {} if there is none."""
+        incident = self.incident(incident_id)
+        return {} if incident is None else node_views(self.db, incident, now, paths)
 
     def timeline(self, incident_id: int, now: datetime) -> list[TimelineEntry]:
         """Path changes, SNMP evidence, gaps, notices and the exclusion of one incident, in

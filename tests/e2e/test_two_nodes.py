@@ -14,7 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -231,9 +231,12 @@ def test_outage_seen_by_both_is_one_incident_over_the_intersection(pair: Pair) -
     [(start, end)] = pair.sql('SELECT start, "end" FROM incidents')
     assert int(start) == max(starts.values())  # the last node's last path began to fail
     assert int(end) == min(ends.values())  # the first node's first path answered
-    timeline = a.get(f"/api/incidents/{incident['id']}")["timeline"]
-    paths = [e["text"] for e in timeline if e["kind"] == "path"]
+    detail = a.get(f"/api/incidents/{incident['id']}")
+    paths = [e["text"] for e in detail["timeline"] if e["kind"] == "path"]
     assert any(t.startswith("noc-a:") for t in paths) and any(t.startswith("noc-b:") for t in paths)
+    for node in ("noc-a", "noc-b"):  # each node's own view, whole, beside the intersection
+        [view] = detail["node_views"][node]
+        assert (us(view["start"]), us(view["end"])) == (starts[node], ends[node]), (node, view)
     assert datetime.fromisoformat(incident["start"]) < datetime.fromisoformat(incident["end"])
 
 
@@ -264,3 +267,10 @@ def test_cluster_api_and_status(pair: Pair) -> None:
         lambda: [n for n in b.cluster()["nodes"] if n["name"] == "noc-a"
                  and n["freshness"] == "stale"], 10, "noc-a stale")  # fmt: skip
     assert stale[0]["age_s"] > 1
+
+
+def us(iso: str) -> int:
+    """An API time as the journal's integer microseconds since the epoch."""
+    return (datetime.fromisoformat(iso) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
+        microseconds=1
+    )

@@ -16,6 +16,7 @@ from monitor.core.errors import InputError
 from monitor.core.facts import SnmpObserved
 from monitor.core.model import Demarc, Interval, MaintenanceWindow, PathKey, PathState, Router
 from monitor.core.notices import Delivery
+from monitor.core.paths import Change
 from monitor.core.tracker import (
     BlindEnded,
     BlindStarted,
@@ -25,6 +26,7 @@ from monitor.core.tracker import (
     IncidentNotified,
     IncidentOpened,
     MonitoringStarted,
+    PathChanged,
     Tracker,
 )
 from monitor.store.records import Notice, OutboxState
@@ -264,3 +266,35 @@ def test_a_notice_is_done_when_every_recipient_is_settled(store: SqlStore) -> No
     assert store.outbox.notices(1)[0].state is OutboxState.DONE
     assert store.outbox.deliveries(item.id) == [*partial, *refused]
     assert store.outbox.in_flight() == [] and store.outbox.claim_due(T0 + 3600 * S, 5) == []
+
+
+def test_each_node_s_own_view_of_an_incident(backend: Backend) -> None:
+    a, b = backend.open("noc-a"), backend.open("noc-b")
+    try:
+        _two_views(a, b)
+    finally:
+        a.close()
+        b.close()
+
+
+def _two_views(a: SqlStore, b: SqlStore) -> None:
+    def seen(store: SqlStore, state: PathState, since: datetime) -> None:
+        store.record(
+            [PathChanged(path=p, change=Change(state=state, since=since, at=since + 2 * S))
+             for p in PATHS]
+        )  # fmt: skip
+
+    seen(a, PathState.UP, T0 - 99 * S)  # before the window's hour: its latest change counts
+    seen(b, PathState.UP, T0 - 3 * 3600 * S)
+    seen(a, PathState.DOWN, T0)
+    seen(b, PathState.DOWN, T0 + 2 * S)
+    seen(b, PathState.UP, T0 + 50 * S)  # noc-b answered first: the incident ends here
+    seen(a, PathState.UP, T0 + 53 * S)
+    a.record([IncidentOpened(incident=incident(1, T0 + 2 * S, T0 + 50 * S))])
+    assert a.node_views(1, T0 + 99 * S, 4) == {
+        "noc-a": [(T0, T0 + 53 * S)],
+        "noc-b": [(T0 + 2 * S, T0 + 50 * S)],
+    }
+    seen(b, PathState.DOWN, T0 + 60 * S)  # b's next outage is not this incident's
+    assert b.node_views(1, T0 + 99 * S, 4)["noc-b"] == [(T0 + 2 * S, T0 + 50 * S)]
+    assert a.node_views(99, T0, 4) == {}
