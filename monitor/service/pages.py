@@ -171,10 +171,15 @@ class PageViews:
         """The incident's figures as of now, its timeline, the windows touching it; None if
         there is no such incident of a configured circuit."""
         found = await self._store.run(lambda s: s.incident(incident_id))
-        if found is None or self.sup.plan.circuit(found.circuit) is None:
+        circuit = None if found is None else self.sup.plan.circuit(found.circuit)
+        if found is None or circuit is None:
             return None
         now = self._wall()
         timeline = await self._store.run(lambda s: s.timeline(incident_id, now))
+        views: dict[str, list[tuple[datetime, datetime | None]]] = {}
+        if self.sup.plan.cluster is not None:
+            paths = len(circuit.paths)
+            views = await self._store.run(lambda s: s.node_views(incident_id, now, paths))
         end = found.end or now
         windows = [
             a
@@ -188,6 +193,7 @@ class PageViews:
             now=now,
             timeline=tuple(TimelineItem(at=e.at, kind=e.kind, text=e.text) for e in timeline),
             windows=tuple(window_view(a) for a in _by_start(windows)),
+            node_views=tuple((node, tuple(spans)) for node, spans in views.items()),
         )
 
     # -- a month ---------------------------------------------------------------------------------

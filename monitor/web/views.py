@@ -177,6 +177,9 @@ class IncidentPage:
     now: datetime
     timeline: tuple[TimelineItem, ...]
     windows: tuple[Window, ...]
+    node_views: tuple[tuple[str, tuple[tuple[datetime, datetime | None], ...]], ...] = ()
+    """Two NOC hosts: each one's own view (when it saw every path down; None: still does),
+    of which the incident is the intersection."""
 
     @property
     def circuit(self) -> str:

@@ -237,6 +237,9 @@ def test_outage_seen_by_both_is_one_incident_over_the_intersection(pair: Pair) -
     for node in ("noc-a", "noc-b"):  # each node's own view, whole, beside the intersection
         [view] = detail["node_views"][node]
         assert (us(view["start"]), us(view["end"])) == (starts[node], ends[node]), (node, view)
+    page = a.daemon.text(f"/incidents/{incident['id']}")  # the web UI shows both views
+    assert "As each NOC host saw it" in page or "各監視拠点からの見え方" in page
+    assert "<td>noc-a</td>" in page and "<td>noc-b</td>" in page
     assert datetime.fromisoformat(incident["start"]) < datetime.fromisoformat(incident["end"])
 
 
