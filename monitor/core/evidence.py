@@ -4,9 +4,11 @@ changes.
 Theory of operation
 -------------------
 :class:`Recorder` keeps every path's (and control target's) raw results for the last
-:data:`KEEP` (15 minutes) in memory, compactly: per target two arrays, send times (seconds
-since the epoch, float64) and round-trip times (float32 seconds; negative: failed), 12 bytes
-a result. SNMP readings and traps are kept per circuit for as long.
+:data:`KEEP` (15 minutes) in memory, compactly: per target runs of two arrays, send times
+(uint32 microseconds after the run's base, itself integer microseconds since the epoch; a
+new run every 71.6 minutes) and round-trip times (float32 seconds; negative: failed), 8 bytes
+a result: 10,000 paths probed every second hold ~77 MB. SNMP readings and traps are kept per
+circuit for as long.
 
 When an incident opens or closes, :meth:`Recorder.capture` starts a capture of its circuit:
 
@@ -19,7 +21,9 @@ away while waiting); every result of the window that arrives later (a probe in f
 capture included) is added to it as it comes. Once the window's end has passed,
 :meth:`Recorder.due` hands the capture back as a :class:`ProbeEvidence` fact for the journal,
 which stores it compressed (:func:`encode`). The supervisor asks for a tick at
-:meth:`Recorder.next_due`. While no capture is pending, a result costs two array appends.
+:meth:`Recorder.next_due`. While no capture is pending, a result costs two array appends;
+a capture copies array slices (no work per result), and the runs become microsecond times
+only in :func:`document`, in the journal writer's thread.
 A window that reaches back before the daemon started, or past a stop, holds only what the
 daemon saw: a capture pending at a stop is lost.
 
@@ -30,16 +34,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.core.facts import ProbeEvidence, Series, SnmpObserved
+from monitor.core.facts import SPAN_US, ProbeEvidence, Series, SnmpObserved
 from monitor.core.inputs import SnmpReading, Target
 from monitor.core.model import PathKey, ProbeResult
 from monitor.core.tracker import Incident
@@ -47,28 +50,80 @@ from monitor.core.tracker import Incident
 KEEP = timedelta(minutes=15)
 BEFORE = timedelta(minutes=10)
 AFTER = timedelta(minutes=5)
-TRIM_EVERY_S = 60.0
+TRIM_EVERY_US = 60_000_000
 """Old results are dropped in one pass per minute (so memory holds up to KEEP + 1 min)."""
+_US = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _us(at: datetime) -> int:
+    """Aware ``at`` as integer microseconds since the epoch."""
+    return int(at.timestamp() * _US + 0.5)
+
+
+def _at(us: int) -> datetime:
+    """Integer microseconds since the epoch as an aware UTC datetime."""
+    return _EPOCH + timedelta(microseconds=us)
+
+
+class _Run:
+    """Results from ``base`` (integer microseconds since the epoch) on: offsets (uint32
+    microseconds after it) and RTTs, parallel arrays in send-time order."""
+
+    __slots__ = ("at", "base", "rtt")
+
+    def __init__(self, base: int, at: array[int] | None = None, rtt: array[float] | None = None):
+        self.base = base
+        self.at = array("I") if at is None else at
+        self.rtt = array("f") if rtt is None else rtt
+
+
+_NONE = _Run(-2 * SPAN_US)  # never appended to: any time is too far from its base
 
 
 class _Ring:
-    """One target's results: parallel arrays in send-time order."""
+    """One target's results: runs in send-time order (the last one takes new results)."""
 
-    __slots__ = ("at", "name", "rtt")
+    __slots__ = ("last", "name", "runs")
 
     def __init__(self, name: str = "") -> None:
         self.name = name
-        self.at = array("d")
-        self.rtt = array("f")
+        self.runs: list[_Run] = []
+        self.last = _NONE
 
-    def span(self, lo: float, hi: float) -> tuple[int, int]:
-        return bisect_left(self.at, lo), bisect_right(self.at, hi)
+    def add(self, at: int, rtt: float) -> None:
+        run = self.last
+        off = at - run.base
+        if not 0 <= off < SPAN_US:
+            run, off = self.start(at), 0
+        run.at.append(off)
+        run.rtt.append(rtt)
 
-    def trim(self, before: float) -> None:
-        n = bisect_left(self.at, before)
-        if n:
-            del self.at[:n]
-            del self.rtt[:n]
+    def start(self, at: int) -> _Run:
+        run = self.last = _Run(at)
+        self.runs.append(run)
+        return run
+
+    def trim(self, before: int) -> None:
+        runs = self.runs
+        while runs:
+            first = runs[0]
+            n = bisect_left(first.at, before - first.base)
+            if n < len(first.at):
+                if n:
+                    del first.at[:n]
+                    del first.rtt[:n]
+                return
+            del runs[0]
+        self.last = _NONE
+
+    def window(self, lo: int, hi: int) -> Iterator[_Run]:
+        """Copies of what the ring holds of ``[lo, hi]`` (microseconds): array slices."""
+        for run in self.runs:
+            i = bisect_left(run.at, lo - run.base)
+            j = bisect_right(run.at, hi - run.base)
+            if i < j:
+                yield _Run(run.base, run.at[i:j], run.rtt[i:j])
 
 
 @dataclass(slots=True, kw_only=True)
@@ -76,8 +131,9 @@ class _Capture:
     circuit: str
     incident: int
     reason: str
-    lo: float
-    hi: float
+    lo: int
+    hi: int
+    """The window, microseconds since the epoch."""
     parts: dict[str, _Ring] = field(default_factory=dict)
     """Per target name, the window's results so far (compact: a region going dark is a
     thousand captures at once)."""
@@ -90,17 +146,14 @@ class _Capture:
 
     def copy(self, name: str, ring: _Ring) -> None:
         """What ``ring`` holds of the window (array slices: no per-result work)."""
-        i, j = ring.span(self.lo, self.hi)
-        if i < j:
+        for run in ring.window(self.lo, self.hi):
             part = self.part(name)
-            part.at.extend(ring.at[i:j])
-            part.rtt.extend(ring.rtt[i:j])
+            part.runs.append(run)
+            part.last = run
 
-    def take(self, name: str, at: float, rtt: float) -> None:
+    def take(self, name: str, at: int, rtt: float) -> None:
         if self.lo <= at <= self.hi:
-            part = self.part(name)
-            part.at.append(at)
-            part.rtt.append(rtt)
+            self.part(name).add(at, rtt)
 
 
 def _name(key: Target) -> str:
@@ -117,25 +170,31 @@ class Recorder:
         self._snmp: dict[str, deque[SnmpObserved]] = {}
         self._captures: list[_Capture] = []
         self._pending: dict[str, list[_Capture]] = {}  # by circuit
-        self._trimmed = -math.inf
+        self._trimmed = -(1 << 62)
 
     # -- feeding -------------------------------------------------------------------------------
     def add(self, results: Sequence[tuple[Target, ProbeResult]]) -> None:
         """Keep a batch of results (each target's in time order)."""
+        if not results:
+            return
         if self._captures:
             latest = self._feed(results)
         else:
-            rings = self._rings
-            latest = -math.inf
+            rings, span, us = self._rings, SPAN_US, 1e6
+            latest = -span
             for key, r in results:
                 ring = rings.get(key)
                 if ring is None:
                     ring = self._ring(key)
-                at = r.at.timestamp()
-                ring.at.append(at)
-                ring.rtt.append((r.rtt or 0.0) if r.ok else -1.0)
+                at = int(r.at.timestamp() * us + 0.5)
+                run = ring.last
+                off = at - run.base
+                if not 0 <= off < span:
+                    run, off = ring.start(at), 0
+                run.at.append(off)
+                run.rtt.append((r.rtt or 0.0) if r.ok else -1.0)
                 latest = at
-        if latest - self._trimmed >= TRIM_EVERY_S:
+        if latest - self._trimmed >= TRIM_EVERY_US:
             self._trim(latest)
 
     def _ring(self, key: Target) -> _Ring:
@@ -144,19 +203,18 @@ class Recorder:
         self._members.setdefault(group, []).append((ring.name, ring))
         return ring
 
-    def _feed(self, results: Sequence[tuple[Target, ProbeResult]]) -> float:
+    def _feed(self, results: Sequence[tuple[Target, ProbeResult]]) -> int:
         """:meth:`add` while captures are pending: each result also goes straight into the
         captures of its circuit (a control target's into every one). The latest send time."""
         rings, pending, every = self._rings, self._pending, self._captures
-        latest = -math.inf
+        latest = -SPAN_US
         for key, r in results:
             ring = rings.get(key)
             if ring is None:
                 ring = self._ring(key)
-            at = r.at.timestamp()
+            at = int(r.at.timestamp() * _US + 0.5)
             rtt = (r.rtt or 0.0) if r.ok else -1.0
-            ring.at.append(at)
-            ring.rtt.append(rtt)
+            ring.add(at, rtt)
             latest = at
             captures = pending.get(key.circuit) if isinstance(key, PathKey) else every
             if captures:
@@ -169,12 +227,12 @@ class Recorder:
         kept = SnmpObserved(path=r.path, at=r.at, kind=r.kind, value=r.value, text=r.text)
         self._snmp.setdefault(r.path.circuit, deque()).append(kept)
 
-    def _trim(self, now: float) -> None:
-        before = now - KEEP.total_seconds()
+    def _trim(self, now: int) -> None:
+        before = now - KEEP // timedelta(microseconds=1)
         for ring in self._rings.values():
             ring.trim(before)
         for readings in self._snmp.values():
-            while readings and readings[0].at.timestamp() < before:
+            while readings and _us(readings[0].at) < before:
                 readings.popleft()
         self._trimmed = now
 
@@ -188,7 +246,7 @@ class Recorder:
             assert incident.end is not None
             lo, hi = incident.end - BEFORE, incident.end + AFTER
         c = _Capture(circuit=incident.circuit, incident=incident.id, reason=reason,
-                     lo=lo.timestamp(), hi=hi.timestamp())  # fmt: skip
+                     lo=_us(lo), hi=_us(hi))  # fmt: skip
         for name, ring in (*self._members.get(c.circuit, ()), *self._members.get("", ())):
             c.copy(name, ring)  # what memory holds of the window now
         self._captures.append(c)
@@ -198,11 +256,11 @@ class Recorder:
         """When the next capture is complete (None: none pending)."""
         if not self._captures:
             return None
-        return datetime.fromtimestamp(min(c.hi for c in self._captures), UTC)
+        return _at(min(c.hi for c in self._captures))
 
     def due(self, now: datetime) -> list[ProbeEvidence]:
         """Captures whose window has ended by ``now``, finished, oldest window first."""
-        t = now.timestamp()
+        t = _us(now)
         done = sorted((c for c in self._captures if c.hi <= t), key=lambda c: c.hi)
         if not done:
             return []
@@ -214,14 +272,14 @@ class Recorder:
 
     def _finished(self, c: _Capture, now: datetime) -> ProbeEvidence:
         readings = tuple(r for r in self._snmp.get(c.circuit, ())
-                         if c.lo <= r.at.timestamp() <= c.hi)  # fmt: skip
+                         if c.lo <= _us(r.at) <= c.hi)  # fmt: skip
         series = tuple(
-            Series(target=name, at=part.at.tobytes(), rtt=part.rtt.tobytes())
+            Series(target=name, runs=tuple((r.base, r.at.tobytes(), r.rtt.tobytes())
+                                           for r in part.runs))
             for name, part in sorted(c.parts.items())
-        )
+        )  # fmt: skip
         return ProbeEvidence(circuit=c.circuit, incident=c.incident, reason=c.reason,
-                             start=datetime.fromtimestamp(c.lo, UTC),
-                             end=datetime.fromtimestamp(c.hi, UTC), at=now, series=series,
+                             start=_at(c.lo), end=_at(c.hi), at=now, series=series,
                              readings=readings)  # fmt: skip
 
 
@@ -235,12 +293,10 @@ def document(e: ProbeEvidence) -> dict[str, Any]:
     microseconds since the epoch, UTC, as in the chain) and RTTs in ms (null: no answer)."""
     results = {}
     for one in e.series:
-        at, rtt = array("d"), array("f")
-        at.frombytes(one.at)
-        rtt.frombytes(one.rtt)
+        pairs = list(one.results())
         results[one.target] = {
-            "at_us": [round(t * 1_000_000) for t in at],
-            "rtt_ms": [round(r * 1000, 3) if r >= 0 else None for r in rtt],
+            "at_us": [t for t, _ in pairs],
+            "rtt_ms": [round(r * 1000, 3) if r >= 0 else None for _, r in pairs],
         }
     return {
         "circuit": e.circuit,

@@ -40,34 +40,50 @@ class Sample:
     rtt: float | None
 
 
+SPAN_US = 1 << 32
+"""A run's offsets are uint32 microseconds: a run covers 71.6 minutes from its base."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Series:
-    """One target's raw results in a window, packed (12 bytes a result, so a thousand
-    captures at once stay small): ``at`` float64 seconds since the epoch (UTC), ``rtt``
-    float32 seconds, negative for a failed probe; machine byte order."""
+    """One target's raw results in a window, packed (8 bytes a result, so a thousand
+    captures at once, and 10,000 paths' last 15 minutes, stay small): runs of ``(base, at,
+    rtt)`` in send-time order: ``base`` integer microseconds since the epoch (UTC), ``at``
+    uint32 microseconds after it, ``rtt`` float32 seconds, negative for a failed probe;
+    machine byte order. A new run starts where an offset would not fit in 32 bits."""
 
     target: str
-    at: bytes
-    rtt: bytes
+    runs: tuple[tuple[int, bytes, bytes], ...]
 
     @classmethod
-    def pack(cls, target: str, results: Iterable[tuple[float, float]]) -> Series:
-        """From (send time, RTT or -1.0) pairs."""
-        at, rtt = array("d"), array("f")
+    def pack(cls, target: str, results: Iterable[tuple[int, float]]) -> Series:
+        """From (send time in integer microseconds since the epoch, RTT or -1.0) pairs."""
+        runs: list[tuple[int, array[int], array[float]]] = []
         for t, r in results:
-            at.append(t)
+            if not runs or not 0 <= t - runs[-1][0] < SPAN_US:
+                runs.append((t, array("I"), array("f")))
+            base, at, rtt = runs[-1]
+            at.append(t - base)
             rtt.append(r)
-        return cls(target=target, at=at.tobytes(), rtt=rtt.tobytes())
+        return cls(target=target, runs=tuple((b, a.tobytes(), r.tobytes()) for b, a, r in runs))
 
     def __len__(self) -> int:
-        return len(self.at) // 8
+        return sum(len(at) // 4 for _, at, _ in self.runs)
+
+    def results(self) -> Iterator[tuple[int, float]]:
+        """(send time in integer microseconds since the epoch, RTT in seconds or -1.0)."""
+        for base, packed_at, packed_rtt in self.runs:
+            at, rtt = array("I"), array("f")
+            at.frombytes(packed_at)
+            rtt.frombytes(packed_rtt)
+            for t, r in zip(at, rtt, strict=True):
+                yield base + t, r
 
     def samples(self) -> Iterator[Sample]:
-        at, rtt = array("d"), array("f")
-        at.frombytes(self.at)
-        rtt.frombytes(self.rtt)
-        for t, r in zip(at, rtt, strict=True):
-            yield Sample(target=self.target, at=t, ok=r >= 0, rtt=float(r) if r >= 0 else None)
+        for t, r in self.results():
+            yield Sample(
+                target=self.target, at=t / 1e6, ok=r >= 0, rtt=float(r) if r >= 0 else None
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -94,3 +94,24 @@ def test_snmp_readings_of_the_window_go_in_and_the_document_reads_back() -> None
     assert len(mine["at_us"]) == len(mine["rtt_ms"]) == 60
     assert set(doc["results"]) == {"active/primary", "control:gw"}
     assert encode(e) == encode(e)  # the same evidence, the same bytes
+
+
+def test_results_stay_exact_across_a_new_run_of_offsets() -> None:
+    """Send times are kept as uint32 microseconds after a run's base: a new run starts every
+    71.6 minutes; a window across the seam reads back every result, to the microsecond."""
+    rec = Recorder()
+    t = T0 + timedelta(microseconds=123_457)  # not on a second
+    feed(rec, t, 75 * 60, True)  # 75 minutes: past one run's 2**32 microseconds
+    end = t + 75 * 60 * S
+    incident = Incident(id=3, circuit="c1", start=t, detected=t + S, end=t + 72 * 60 * S)
+    rec.capture(incident, "closed", end)
+    feed(rec, end, 3 * 60, True)
+    [e] = rec.due(incident.end + AFTER)  # type: ignore[operator]
+    mine = [s for s in e.samples if s.target == "active/primary"]
+    first = incident.end - BEFORE  # type: ignore[operator]
+    want = [first + n * S for n in range(15 * 60 + 1)]
+    assert [s.at for s in mine] == [w.timestamp() for w in want]
+    [doc] = [json.loads(gzip.decompress(encode(e)))["results"]["active/primary"]]
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    assert doc["at_us"] == [(w - epoch) // timedelta(microseconds=1) for w in want]
+    assert len(next(one for one in e.series if one.target == "active/primary").runs) == 2
