@@ -87,6 +87,19 @@ class _Tx:
             cur.executemany(_placeholders(sql), [tuple(r) for r in rows])
 
 
+class _Reads:
+    """The reads of one snapshot (:meth:`PostgresDatabase.snapshot`)."""
+
+    def __init__(self, conn: Connection, db: PostgresDatabase) -> None:
+        self._conn, self._db = conn, db
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        try:
+            return self._conn.execute(*_statement(sql, args)).fetchall()
+        except psycopg.Error as exc:
+            raise self._db._explain(exc) from exc
+
+
 class PostgresDatabase(Batching):
     """The :class:`~monitor.store.base.Database` seam over one PostgreSQL database."""
 
@@ -160,6 +173,17 @@ class PostgresDatabase(Batching):
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         return self._retrying(lambda c: c.execute(*_statement(sql, args)).fetchall())[0]
+
+    @contextmanager
+    def snapshot(self) -> Iterator[_Reads]:
+        """A read-only REPEATABLE READ transaction: every read sees the journal as of its first
+        statement; writers (the nodes) are not held up."""
+        begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        conn = self._retrying(lambda c: c.execute(begin))[1]
+        try:
+            yield _Reads(conn, self)
+        finally:
+            _rollback(conn)  # nothing was written: a read ends
 
     def close(self) -> None:
         if self._conn is not None:
