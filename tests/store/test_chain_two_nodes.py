@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
 
+from monitor.core.chain import ChainHead
 from monitor.core.errors import JournalError
 from monitor.core.model import PathState
 from monitor.core.paths import Change
@@ -32,7 +34,7 @@ from monitor.store.verify import verify
 from tests.core.helpers import PATHS
 from tests.store.backends import Backend
 from tests.store.test_fenced_writes import incident
-from tests.store.test_lease import LONG, lapse, take
+from tests.store.test_lease import LONG, lapse, notice, take
 
 T0 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
 
@@ -157,6 +159,61 @@ def test_the_known_head_is_a_committed_one(
         a.db.query("SELECT pg_terminate_backend(?)", (pid,))
     assert b.known_head == committed  # what a notice rendered now would carry
     assert b.head() == committed  # nothing of the batch is in the journal
+
+
+def test_two_nodes_writing_at_once_make_one_chain_and_each_notice_its_head(
+    pair: tuple[SqlStore, SqlStore],
+) -> None:
+    """The leader (fenced facts, stamped notices, lease renewals) and the standby (its path
+    changes, its tries at the lease) write at once, as the journal writer batches them: no
+    deadlock between the head row and the lease row, one gapless chain, and each notice
+    stamped with the record right before its own."""
+    a, b = pair
+    lease = take(a, "noc-a", LONG)
+    stamped: dict[str, ChainHead] = {}
+    failures: list[BaseException] = []
+
+    def stamp(mid: str, head: ChainHead) -> bytes:
+        stamped[mid] = head
+        return f"notice {mid} at {head.text}".encode()
+
+    def leader() -> None:
+        for n in range(40):
+            with a.batch():
+                a.record([change(n), IncidentOpened(incident=incident(n + 1, "c-x"))],
+                         epoch=lease.epoch)  # fmt: skip
+                mid = f"<m{n}@x>"
+                a.outbox.put(notice(mid), T0, partial(stamp, mid), epoch=lease.epoch)
+            assert a.lease.acquire_or_renew("noc-a", LONG) is not None
+
+    def standby() -> None:
+        for n in range(40):
+            with b.batch():
+                b.record([change(n, PathState.UP)])
+                b.record([change(n)])
+            assert b.lease.acquire_or_renew("noc-b", LONG) is None
+
+    def run(work: Callable[[], None]) -> None:
+        try:
+            work()
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in (leader, standby)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not failures, failures
+    check = a.verify()
+    assert check.ok, check.problem
+    assert check.records == 40 * 3 + 40 * 2  # every fact, once, in one order
+    for item in a.outbox.notices():
+        [own] = a.chain_seqs("outbox", [str(item.id)])
+        head = stamped[item.notice.message_id]
+        assert own == head.seq + 1
+        [before] = a.chain_records(head.seq, head.seq)
+        assert before.hash == head.hash
 
 
 def test_a_fenced_batch_chains_exactly_what_the_tables_hold(
