@@ -452,7 +452,10 @@ class Supervisor:
 
     def _due(self, now: datetime) -> list[Effect]:
         captured = self.evidence.due(now)
-        effects: list[Effect] = [Record(facts=tuple(captured))] if captured else []
+        # probe evidence is a leader's fact (written under its lease): a capture that this node
+        # began while it led and that completes once it stands by is dropped, as at a stop
+        keep = captured if self.leading else []
+        effects: list[Effect] = [Record(facts=tuple(keep))] if keep else []
         for action in self.ledger.due(now):
             if action.kind is ActionKind.BREACH:
                 effects += [

@@ -121,9 +121,12 @@ class Notifier:
         self._origin, self._wall, self._on_delivered = origin, wall, on_delivered
         self._head = head
         self._unstored: dict[str, _Unstored] = {}
-        self._rendered: dict[str, EmailMessage] = {}
-        """Messages rendered here and not delivered yet: parsing the stored bytes back costs
-        more than the delivery's own work (a restart parses them)."""
+        self._rendered: dict[str, tuple[EmailMessage, bytes]] = {}
+        """Messages rendered here and not delivered yet, with their bytes: parsing the stored
+        bytes back costs more than the delivery's own work (a restart parses them). Used only
+        for a row whose body is those bytes: the same Message-ID rendered again (a ledger
+        rebuilt at a start or a new lead offers a notice the journal holds already) carries
+        another head, and what goes out is always the row the journal chained."""
         self._wake = asyncio.Event()
         self._to_render: deque[Send] = deque()
         self._rendering = asyncio.Event()
@@ -184,7 +187,7 @@ class Notifier:
             self._unstored[mid] = _Unstored(
                 notice=notice, stamp=partial(self._stamped, mid, stamp), since=loop.time()
             )
-            self._rendered[mid] = msg
+            self._rendered[mid] = (msg, notice.body)
             stored = self._writer.submit(
                 Job(build=self._store(mid), done=partial(self._stored, mid))
             )
@@ -194,10 +197,15 @@ class Notifier:
         self, mid: str, render: Callable[[ChainHead], EmailMessage], head: ChainHead
     ) -> bytes:
         """The notice rendered with ``head`` inside its outbox write (the writer's thread):
-        the message kept for its delivery is the one stored, head included."""
+        the message kept for its delivery is the one stored, head included. Once it is being
+        sent from memory, the row stores what is being sent."""
+        u = self._unstored.get(mid)
+        if u is not None and u.sending:
+            return u.notice.body
         msg = render(head)
-        self._rendered[mid] = msg
-        return bytes(msg)
+        data = bytes(msg)
+        self._rendered[mid] = (msg, data)
+        return data
 
     def _render(
         self, facts: NoticeFacts, lang: Literal["ja", "en"], rcpts: tuple[str, ...], head: ChainHead
@@ -232,6 +240,8 @@ class Notifier:
                     self._settle(u)
                 self._wake.set()
                 return
+        if outcome is None:  # the journal holds this Message-ID already: that row goes out
+            self._rendered.pop(mid, None)
         self._unstored.pop(mid, None)
         self._wake.set()
 
@@ -304,8 +314,9 @@ class Notifier:
         self._told(item.notice, results)
 
     async def _attempt(self, notice: Notice) -> tuple[Delivery, ...]:
-        msg = self._rendered.pop(notice.message_id, None)
-        if msg is None:  # stored by an earlier run, or tried before
+        kept = self._rendered.pop(notice.message_id, None)
+        msg = kept[0] if kept is not None and kept[1] == notice.body else None
+        if msg is None:  # stored by an earlier run (or node), rendered again since, or tried
             parsed = message_from_bytes(notice.body, policy=policy.SMTP)
             assert isinstance(parsed, EmailMessage)
             msg = parsed

@@ -154,11 +154,13 @@ class Links:
 
 class Chain:
     """Chained transactions over ``db``; :attr:`last` is the head this process last wrote or
-    read (for a gauge: no query)."""
+    read (for a gauge, and for a notice sent from memory: no query), always a committed one."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.last: ChainHead = EMPTY
+        self._staged: ChainHead | None = None
+        """Inside :meth:`batch`: the head its writes reached, not committed yet."""
 
     @contextmanager
     def transaction(self) -> Iterator[Links]:
@@ -168,13 +170,37 @@ class Chain:
             yield links
             head = links.flush()
         if head is not None:
+            self._reached(head)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """``db.batch()``: :attr:`last` moves to the head its writes reached only once the
+        batch has committed. A batch that fails at its commit (a full disk, a lost
+        connection) leaves no head behind that the journal never held."""
+        if self._staged is not None:  # nested: the outer batch commits
+            with self.db.batch():
+                yield
+            return
+        self._staged = self.last
+        try:
+            with self.db.batch():
+                yield
+            self.last = self._staged
+        finally:
+            self._staged = None
+
+    def _reached(self, head: ChainHead) -> None:
+        if self._staged is not None:
+            self._staged = head
+        else:
             self.last = head
 
     def head(self) -> ChainHead:
         """The journal's head now."""
         [(seq, h)] = self.db.query("SELECT seq, hash FROM chain_head WHERE id = 1")
-        self.last = ChainHead(seq=int(seq), hash=str(h))
-        return self.last
+        head = ChainHead(seq=int(seq), hash=str(h))
+        self._reached(head)
+        return head
 
 
 def adopt(chain: Chain) -> int:

@@ -23,6 +23,12 @@ class Tx(Protocol):
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
 
+class Reads(Protocol):
+    """Something to read the journal with: a :class:`Database`, or one of its snapshots."""
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
+
+
 class Database(Protocol):
     """A backend's connection: ``transaction()`` commits durably (fsynced) on a clean exit and
     rolls back on an exception; ``query`` reads outside a write transaction."""
@@ -38,6 +44,12 @@ class Database(Protocol):
         ...
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
+    def snapshot(self) -> AbstractContextManager[Reads]:
+        """Reads that all see the journal as it stood at one moment (what other sessions
+        commit meanwhile is not seen), without holding up writers: a check that reads in
+        several statements (verify.py) on a journal that a daemon, or two, go on writing."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -74,6 +74,16 @@ MIN_SERVER = 130000
 """PostgreSQL 13 (gen_random_uuid in core); tested on 15."""
 
 
+TROUBLE = ("08", "25006", "25P03", "40", "53", "55P03", "57", "58")
+"""SQLSTATEs (classes and codes) of the journal's trouble, not a write's own fault: a lost
+connection, a deadlock or serialisation failure, a full disk, a lock another session held
+past ``lock_timeout`` (the other NOC host holds the chain's head row while it writes, or
+while it is paused mid-write), a statement timeout, a server shutting down. Inside the
+journal writer's batch such a failure is a :class:`JournalError`, so the whole batch is
+tried again (writer.py); raised as the driver's error it failed that write alone, which the
+writer took for the write's own fault and dropped: a path change, an incident, a notice."""
+
+
 class _Tx:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -85,6 +95,19 @@ class _Tx:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self._conn.cursor() as cur:
             cur.executemany(_placeholders(sql), [tuple(r) for r in rows])
+
+
+class _Reads:
+    """The reads of one snapshot (:meth:`PostgresDatabase.snapshot`)."""
+
+    def __init__(self, conn: Connection, db: PostgresDatabase) -> None:
+        self._conn, self._db = conn, db
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        try:
+            return self._conn.execute(*_statement(sql, args)).fetchall()
+        except psycopg.Error as exc:
+            raise self._db._explain(exc) from exc
 
 
 class PostgresDatabase(Batching):
@@ -139,6 +162,8 @@ class PostgresDatabase(Batching):
                 _rollback_to(conn)
                 if exc.sqlstate == FENCED:  # that write's own refusal: the batch goes on
                     raise self._explain(exc) from exc
+                if conn.broken or (exc.sqlstate or "").startswith(TROUBLE):
+                    raise self._explain(exc) from exc  # the journal's: the batch is retried
                 raise
             except BaseException:
                 _rollback_to(conn)
@@ -160,6 +185,17 @@ class PostgresDatabase(Batching):
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         return self._retrying(lambda c: c.execute(*_statement(sql, args)).fetchall())[0]
+
+    @contextmanager
+    def snapshot(self) -> Iterator[_Reads]:
+        """A read-only REPEATABLE READ transaction: every read sees the journal as of its first
+        statement; writers (the nodes) are not held up."""
+        begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        conn = self._retrying(lambda c: c.execute(begin))[1]
+        try:
+            yield _Reads(conn, self)
+        finally:
+            _rollback(conn)  # nothing was written: a read ends
 
     def close(self) -> None:
         if self._conn is not None:

@@ -90,7 +90,7 @@ class SqlStore:
         self.db.close()
 
     def batch(self) -> AbstractContextManager[None]:
-        return self.db.batch()
+        return self.chain.batch()
 
     # -- facts ---------------------------------------------------------------------------------
     def record(self, facts: Sequence[Fact], *, epoch: int | None = None) -> bool:

@@ -169,6 +169,24 @@ class SqliteDatabase(Batching):
         except sqlite3.Error as exc:
             raise explain(self.path, exc) from exc
 
+    @contextmanager
+    def snapshot(self) -> Iterator[SqliteDatabase]:
+        """A deferred read transaction: in WAL mode it reads one snapshot (taken at its first
+        read) while writers go on."""
+        conn = self._conn
+        if conn.in_transaction:  # inside a write of our own: that is one moment already
+            yield self
+            return
+        try:
+            conn.execute("BEGIN DEFERRED")
+        except sqlite3.Error as exc:
+            raise explain(self.path, exc) from exc
+        try:
+            yield self
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")  # nothing was written: a read ends
+
     def close(self) -> None:
         self._conn.close()
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from monitor.core.chain import EMPTY, ChainHead, NotCanonical, canonical, link, row
 from monitor.store.chain import CHAINED
-from monitor.store.db import Database, Row
+from monitor.store.db import Database, Reads, Row
 
 BATCH = 5000
 """Records read per query."""
@@ -52,7 +52,7 @@ class _Problem:
     text: str
 
 
-def records(db: Database, lo: int = 1, hi: int | None = None) -> Iterator[Row]:
+def records(db: Reads, lo: int = 1, hi: int | None = None) -> Iterator[Row]:
     """(seq, kind, ref, body, hash) of records ``lo``..``hi`` (default: to the end), in order."""
     after = lo - 1
     while True:
@@ -70,7 +70,13 @@ def records(db: Database, lo: int = 1, hi: int | None = None) -> Iterator[Row]:
 
 
 def verify(db: Database) -> ChainCheck:
-    """Walk the whole chain and every chained table; see the module docstring."""
+    """Walk the whole chain and every chained table; see the module docstring. One snapshot
+    of the journal: the daemons (two NOC hosts) may go on writing meanwhile."""
+    with db.snapshot() as reads:
+        return _walk(reads)
+
+
+def _walk(db: Reads) -> ChainCheck:
     prev, n = EMPTY, 0
     latest: dict[tuple[str, str], tuple[int, str]] = {}
     for seq, kind, ref, body, h in records(db):
@@ -117,7 +123,7 @@ def _digest(content: object) -> str:
     return hashlib.sha256(canonical(content)).hexdigest()
 
 
-def _rows(db: Database, latest: dict[tuple[str, str], tuple[int, str]]) -> Iterator[_Problem]:
+def _rows(db: Reads, latest: dict[tuple[str, str], tuple[int, str]]) -> Iterator[_Problem]:
     """Every chained row against its latest record; then the records left with no row."""
     end = max((seq for seq, _ in latest.values()), default=0) + 1
     for t in CHAINED.values():

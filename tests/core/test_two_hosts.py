@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from monitor.core.facts import ProbeEvidence
 from monitor.core.inputs import PeerPath, Peers, Resume
 from monitor.core.model import PathKey, PathState
 from monitor.core.notices import NoticeKind
@@ -102,6 +103,20 @@ def test_a_new_leader_keeps_its_raw_results_as_the_outage_s_evidence() -> None:
     leader.lead(Peers(live=()), standby.now)
     [captured] = leader.evidence.due(standby.now + 6 * 60 * S)
     assert captured.reason == "opened" and captured.count == 4 * 4
+
+
+def test_a_leader_that_stands_by_records_no_evidence_it_was_still_capturing() -> None:
+    """Probe evidence is a leader's fact (written under its lease epoch). A node that lost
+    the lead while a capture waited for its 5 minutes went on to journal it as a standby, with
+    no epoch, so the journal could not refuse it (before the fix)."""
+    s = two()
+    s.run(3, False)
+    [o] = opened(s)  # the capture of the opening waits until 5 minutes after the detection
+    s.sup.follow()  # the lease lapsed (a pause, a cut from the journal): someone else leads
+    s.travel(6 * 60 * S)
+    s.run(1, False)
+    assert not [f for f in s.facts() if isinstance(f, ProbeEvidence)]
+    assert o.incident.id == 1
 
 
 def test_a_new_leader_closes_an_incident_that_ended_while_no_one_led() -> None:

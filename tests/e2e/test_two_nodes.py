@@ -8,10 +8,12 @@ monotonic clock, against the bounds of store/lease.py with lease_s = 6 s, renew_
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -107,6 +109,7 @@ def test_leader_killed_during_an_outage(pair: Pair) -> None:
     until(lambda: to(pair.relay, CUSTOMER, "recovered"), 10, "the recovered notice")
     once(pair.relay, CUSTOMER, "recovered")
     assert not to(pair.relay, NOC, "vantage-disagree")
+    pair.check_journal()
 
 
 def test_leader_paused_past_its_lease_sends_nothing_when_it_wakes(pair: Pair) -> None:
@@ -134,6 +137,7 @@ def test_leader_paused_past_its_lease_sends_nothing_when_it_wakes(pair: Pair) ->
     # noc-a records its own view again: its journal writer is not stuck on a fenced write
     ups = pair.sql("SELECT count(*) FROM path_changes WHERE node = 'noc-a' AND state = 'up'")
     assert int(ups[0][0]) >= 8  # 4 at the start, 4 after the outage
+    pair.check_journal()
 
 
 def test_leader_cut_from_the_journal(pair: Pair) -> None:
@@ -161,6 +165,7 @@ def test_leader_cut_from_the_journal(pair: Pair) -> None:
     once(pair.relay, CUSTOMER, "opened")
     once(pair.relay, CUSTOMER, "recovered")
     assert len(pair.sql("SELECT id FROM incidents")) == 1
+    pair.check_journal()
 
 
 def test_one_noc_host_cut_from_the_paths(pair: Pair) -> None:
@@ -180,6 +185,7 @@ def test_one_noc_host_cut_from_the_paths(pair: Pair) -> None:
     assert pair.sql("SELECT id FROM incidents") == []
     views = pair.sql("SELECT views FROM disagreements ORDER BY id")
     assert len(views) == 2 and all("noc-a" in v[0] and "noc-b" in v[0] for v in views)
+    pair.check_journal()
 
 
 def test_journal_restarted_mid_outage(pair: Pair) -> None:
@@ -204,6 +210,7 @@ def test_journal_restarted_mid_outage(pair: Pair) -> None:
         rows = pair.sql(f"SELECT state, count(*) FROM path_changes WHERE node = '{node}' "
                         "GROUP BY state ORDER BY state")  # fmt: skip
         assert rows == [["down", "4"], ["up", "8"]], (node, rows)
+    pair.check_journal()
 
 
 def test_outage_seen_by_both_is_one_incident_over_the_intersection(pair: Pair) -> None:
@@ -241,6 +248,26 @@ def test_outage_seen_by_both_is_one_incident_over_the_intersection(pair: Pair) -
     assert "As each NOC host saw it" in page or "各監視拠点からの見え方" in page
     assert "<td>noc-a</td>" in page and "<td>noc-b</td>" in page
     assert datetime.fromisoformat(incident["start"]) < datetime.fromisoformat(incident["end"])
+    pair.check_journal()
+    # the customer's claim pack of an incident both nodes saw: both views, and it holds up
+    key, pack, n = pair.tmp / "pack.key", pair.tmp / "pack.zip", incident["id"]
+    assert pair.slawatch("evidence", "keygen", "-o", str(key)).returncode == 0
+    made = pair.slawatch("evidence", str(n), "-o", str(pack), "--key-file", str(key))
+    assert made.returncode == 0, made.stderr
+    checked = pair.slawatch("evidence", "verify", str(pack), "--public-key", f"{key}.pub")
+    assert checked.returncode == 0, checked.stderr
+    with zipfile.ZipFile(pack) as z:
+        figures = json.loads(z.read(f"incident-{n}.json"))
+        assert figures["single_vantage"] is False
+        assert set(figures["node_views"]) == {"noc-a", "noc-b"}  # each host's own view
+        entries = json.loads(z.read(f"timeline-{n}.json"))
+        seen = {e["text"].split(":")[0] for e in entries if e["kind"] == "path"}
+        assert {"noc-a", "noc-b"} <= seen
+        chain = [json.loads(line) for line in z.read("chain.jsonl").splitlines()]
+        rows = [json.loads(r["body"])["row"] for r in chain if r["kind"] == "path_changes"]
+        assert {"noc-a", "noc-b"} <= {r["node"] for r in rows}
+        notices = [m for m in z.namelist() if m.startswith("notices/") and m.endswith(".eml")]
+        assert len(notices) == 2  # opened and recovered, each as sent
 
 
 def test_cluster_api_and_status(pair: Pair) -> None:
@@ -270,6 +297,7 @@ def test_cluster_api_and_status(pair: Pair) -> None:
         lambda: [n for n in b.cluster()["nodes"] if n["name"] == "noc-a"
                  and n["freshness"] == "stale"], 10, "noc-a stale")  # fmt: skip
     assert stale[0]["age_s"] > 1
+    pair.check_journal()
 
 
 def us(iso: str) -> int:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import ipaddress
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from monitor.core.chain import HEAD_HEADER, parse_head
 from tests.e2e.daemon import Daemon, config
 from tests.notify.smtp_server import Received, SmtpServer
 from tests.store.pg_cluster import ROLE, PgCluster
@@ -257,6 +260,30 @@ class Pair:
     def sql(self, query: str) -> list[list[str]]:
         out = self.pg.psql(query, database=self.db)
         return [line.split("|") for line in out.splitlines() if line]
+
+    def slawatch(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``slawatch ARGS`` as an operator runs it beside the nodes, with noc-a's configuration
+        (the journal's URL and password file)."""
+        cfg = self.nodes["noc"].daemon.cfg
+        return subprocess.run([sys.executable, "-m", "monitor", *args, "--config", str(cfg)],
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    def check_journal(self) -> None:
+        """The shared journal after the scenario, while the nodes still run: ``slawatch
+        verify`` passes on it, and every notice the sink received carries a head that is a
+        record of the chain, the one right before the notice's own record (issue 14)."""
+        done = self.slawatch("verify")
+        assert done.returncode == 0, done.stderr
+        for r in self.relay.received:
+            head = parse_head(str(r.message()[HEAD_HEADER]))
+            assert head is not None, r.message_id
+            mid = r.message_id.strip()  # a folded header keeps its leading space
+            [[own]] = self.sql(
+                "SELECT c.seq FROM chain c JOIN outbox o ON c.kind = 'outbox' "
+                f"AND c.ref = o.id::text WHERE o.message_id = '{mid}'"
+            )
+            [[at_head]] = self.sql(f"SELECT hash FROM chain WHERE seq = {head.seq}")
+            assert (int(own), at_head) == (head.seq + 1, head.hash), mid
 
     def stop(self) -> None:
         for n in self.nodes.values():

@@ -8,11 +8,13 @@ import gzip
 import hashlib
 import json
 from datetime import timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 
 from monitor.core.chain import HEAD_HEADER, parse_head
-from tests.notify.smtp_server import SmtpServer
-from tests.service.harness import Harness
+from monitor.store import open_store
+from tests.notify.smtp_server import SmtpServer, free_port
+from tests.service.harness import T0, Harness
 
 MIN = timedelta(minutes=1)
 
@@ -47,6 +49,48 @@ async def test_a_delivered_notice_carries_the_journal_head_of_its_moment(tmp_pat
             assert (await h.ask(lambda s: s.verify())).ok
         finally:
             await h.stop()
+
+
+async def test_a_notice_left_in_flight_is_sent_again_as_the_journal_holds_it(
+    tmp_path: Path,
+) -> None:
+    """A notice stored, claimed and left in flight (a crash mid-send; with two NOC hosts, a
+    leader killed mid-send) is sent again at the next start (by the new leader) while the
+    ledger, rebuilt from the journal, offers the same notice once more. What goes out is the
+    row the journal holds: the head it carries is the record before its own, and its bytes are
+    the ones its record pins (before the fix: the new rendering, with a later head)."""
+    h = Harness(tmp_path, relay_ports=[free_port()])  # no relay answers: stored, not accepted
+    d = await h.start()
+    try:
+        h.prober.ok = False
+        await h.until(lambda: [i for i in d.store.sync.outbox.notices() if i.attempts])
+    finally:
+        await h.stop()
+    store = open_store(h.settings.journal)  # the crash: it was being sent
+    try:
+        store.outbox.claim_due(T0 + 60 * MIN, 10)  # in flight, if it was not at the stop
+        [left] = [i for i in store.outbox.in_flight() if i.notice.kind == "opened"]
+    finally:
+        store.close()
+    stored = parse_head(
+        str(message_from_bytes(left.notice.body, policy=policy.default)[HEAD_HEADER])
+    )
+    with SmtpServer() as relay:
+        h2 = Harness(tmp_path, relay_ports=[relay.port])
+        h2.prober.ok = False
+        d2 = await h2.start()
+        try:
+            [got] = await h2.until(
+                lambda: [r for r in relay.received if r.message_id == left.notice.message_id]
+            )
+            await d2.writer.drained()
+            own = await h2.ask(lambda s: s.chain_seqs("outbox", [str(left.id)]))
+            assert (await h2.ask(lambda s: s.verify())).ok
+        finally:
+            await h2.stop()
+    carried = parse_head(str(got.message()[HEAD_HEADER]))
+    assert stored is not None and carried == stored
+    assert own == [carried.seq + 1]  # the record right before the notice's own
 
 
 async def test_raw_results_around_an_opening_are_journalled(tmp_path: Path) -> None:

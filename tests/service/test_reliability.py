@@ -10,11 +10,13 @@ import contextlib
 import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
 
 from monitor import config
+from monitor.core.chain import HEAD_HEADER, parse_head
 from monitor.core.errors import InputError
 from monitor.core.events import Incident
 from monitor.core.supervisor import REMOVED
@@ -220,5 +222,21 @@ async def test_an_outage_while_the_journal_is_full_still_gets_its_notices(
     reopened = open_store(h.settings.journal)
     try:
         assert reopened.incident(incident.id).notified is not None  # type: ignore[union-attr]
+        assert reopened.verify().ok
+        for r in relay.received:
+            # sent from memory: it carries the last head this process saw committed before
+            # it was rendered (a record the journal holds, never one of a batch that failed
+            # to commit); its own record came later, when the journal took it with its
+            # answers, so unlike a notice stored first it is not the record right after
+            msg = message_from_bytes(r.content, policy=policy.default)
+            head = parse_head(str(msg[HEAD_HEADER]))
+            assert head is not None and head.seq > 0
+            [record] = reopened.chain_records(head.seq, head.seq)
+            assert record.hash == head.hash, (msg["X-Slawatch-Kind"], head.seq)
+            [item] = [
+                n for n in reopened.outbox.notices() if n.notice.message_id == msg["Message-ID"]
+            ]
+            [own] = reopened.chain_seqs("outbox", [str(item.id)])
+            assert own > head.seq + 1
     finally:
         reopened.close()

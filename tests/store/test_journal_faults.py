@@ -145,3 +145,26 @@ def test_kill_9_loses_nothing_committed(tmp_path: Path) -> None:
     assert done.returncode == -signal.SIGKILL and "committed" in done.stdout
     state = open_sqlite(path).restore()
     assert len(state.incidents) == 1 and state.incidents[0].start == T0
+
+
+def test_a_batch_the_full_disk_refuses_at_its_commit_leaves_the_known_head_alone(
+    tmpfs: Path,
+) -> None:
+    """SQLite keeps a transaction's pages in memory and writes them at COMMIT, so a full disk
+    fails the journal writer's batch there, after every write of it went through. The head
+    the store "knows" (a notice rendered while the journal refuses writes carries it) moved
+    to the batch's last record anyway before the fix: a record the journal never held, whose
+    number the journal later gives to another record with another hash."""
+    j = open_sqlite(tmpfs / "j.db")
+    t = new_tracker()
+    outage(j, t, T0, 3, False)
+    committed = j.head()
+    with contextlib.suppress(OSError), open(tmpfs / "filler", "wb") as fh:
+        while True:
+            fh.write(b"\0" * 4096)
+            fh.flush()
+    with pytest.raises(JournalError, match="disk full"), j.batch():  # as the writer runs it
+        outage(j, t, T0 + 10 * S, 3, True)
+    assert j.known_head == committed
+    assert j.head() == committed
+    j.close()
