@@ -114,11 +114,10 @@ def short_lock_timeout(store: SqlStore) -> None:
     store.db.query("SELECT set_config('lock_timeout', '200ms', false)")
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # SQLite: one writer
 async def test_a_write_that_times_out_on_the_head_lock_is_retried_not_dropped(
-    pair: tuple[SqlStore, SqlStore], backend: Backend
+    pair: tuple[SqlStore, SqlStore],
 ) -> None:
-    if backend.name != "postgresql":
-        pytest.skip("one writer process per SQLite file: no other node holds its head row")
     a, b = pair
     lease = take(b, "noc-b", LONG)
     short_lock_timeout(b)
@@ -145,11 +144,8 @@ async def test_a_write_that_times_out_on_the_head_lock_is_retried_not_dropped(
     assert b.verify().ok
 
 
-def test_the_known_head_is_a_committed_one(
-    pair: tuple[SqlStore, SqlStore], backend: Backend
-) -> None:
-    if backend.name != "postgresql":
-        pytest.skip("the batch's connection is killed from another session")
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # kills a session
+def test_the_known_head_is_a_committed_one(pair: tuple[SqlStore, SqlStore]) -> None:
     a, b = pair
     b.record([change(0)])
     committed = b.head()
