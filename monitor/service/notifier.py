@@ -133,6 +133,8 @@ class Notifier:
         self._slots = asyncio.Semaphore(CONCURRENCY)
         self._tasks: list[asyncio.Task[None]] = []
         self._deliveries: set[asyncio.Task[None]] = set()
+        self._active: set[int] = set()
+        """Outbox rows whose delivery task runs here (not claimed again as orphans)."""
 
     def start(self) -> None:
         self._tasks = [
@@ -264,7 +266,12 @@ class Notifier:
     # -- outbox -> relays --------------------------------------------------------------------
     async def _send_loop(self) -> None:
         while True:
-            items = await self._claim() if self._gate.may_send() else []
+            # Standing by: whenever this node leads again, even under the same epoch (its
+            # own lease lapsed and it took it back), what it left in flight is claimed again.
+            if self._gate.may_send():
+                items = await self._claim()
+            else:
+                items, self._claimed_epoch = [], None
             for item in items:
                 self._spawn(item)
             if not items:
@@ -286,6 +293,7 @@ class Notifier:
                     Job(build=lambda: lambda s: s.outbox.claim_orphans(epoch), alone=True)
                 )
                 self._claimed_epoch = epoch
+                orphans = [o for o in orphans if o.id not in self._active]  # still being sent
                 for item in orphans:
                     log.warning("resending %s (in flight when it was left)", item.notice.message_id)
             due = await self._writer.submit(
@@ -300,15 +308,18 @@ class Notifier:
     def _spawn(self, item: OutboxItem) -> None:
         task = asyncio.create_task(self._deliver(item))
         self._deliveries.add(task)
+        self._active.add(item.id)
         task.add_done_callback(self._deliveries.discard)
+        task.add_done_callback(lambda _: self._active.discard(item.id))
 
     async def _deliver(self, item: OutboxItem) -> None:
         u = self._unstored.get(item.notice.message_id)
         if u is not None and u.sending:  # being sent from memory: that path settles the row
             return
         async with self._slots:
-            if not self._gate.may_send():  # the lead ended while it waited: the next leader
-                return  # finds it in flight and sends it, same Message-ID
+            if not self._gate.may_send():  # the lead ended while it waited: the next leader,
+                self._claimed_epoch = None  # this node again or not, finds it in flight and
+                return  # sends it, same Message-ID
             results = await self._attempt(item.notice)
         self._finish(item.id, results)
         self._told(item.notice, results)

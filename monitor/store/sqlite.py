@@ -21,6 +21,18 @@ from monitor.store.db import Batching, Row
 from monitor.store.schema import MIGRATIONS, VERSION
 from monitor.store.sql import SqlStore
 
+TROUBLE = frozenset({5, 6, 7, 8, 10, 11, 13, 14, 15, 26})
+"""SQLite's primary result codes of the journal's trouble, not a write's own fault: BUSY,
+LOCKED, NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, NOTADB. Inside the journal
+writer's batch such a failure is a :class:`JournalError`, so the whole batch is tried again
+(writer.py); raised as the driver's error it failed that write alone, and the writer dropped
+it as the write's own fault (as on PostgreSQL, store/postgres.py ``TROUBLE``)."""
+
+
+def _trouble(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in TROUBLE
+
 
 def explain(path: Path, exc: sqlite3.Error) -> JournalError:
     """A sqlite3 error as what the operator should do about it."""
@@ -144,6 +156,8 @@ class SqliteDatabase(Batching):
                 conn.execute("RELEASE tx")
                 if isinstance(exc, sqlite3.Error) and str(exc).lower().startswith("fenced"):
                     raise explain(self.path, exc) from exc  # that write's own refusal
+                if isinstance(exc, sqlite3.Error) and _trouble(exc):
+                    raise explain(self.path, exc) from exc  # the journal's: batch retried
                 raise
             conn.execute("RELEASE tx")
             return

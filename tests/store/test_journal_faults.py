@@ -5,6 +5,7 @@ adds: the disk can be full, read-only or scribbled on, and the process can die m
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -12,14 +13,18 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from monitor.core.errors import JournalError
-from monitor.core.model import Demarc, PathKey, Router
-from monitor.core.tracker import CircuitSpec, Tracker
+from monitor.core.model import Demarc, PathKey, PathState, Router
+from monitor.core.paths import Change
+from monitor.core.tracker import CircuitSpec, PathChanged, Tracker
+from monitor.service.writer import Writer
+from monitor.store.aio import AsyncStore
 from monitor.store.schema import VERSION
 from monitor.store.sql import SqlStore
 from monitor.store.sqlite import open_sqlite
@@ -168,3 +173,40 @@ def test_a_batch_the_full_disk_refuses_at_its_commit_leaves_the_known_head_alone
     assert j.known_head == committed
     assert j.head() == committed
     j.close()
+
+
+async def test_a_write_the_full_journal_refuses_inside_a_batch_is_retried_not_dropped(
+    tmp_path: Path,
+) -> None:
+    """SQLITE_FULL at a statement (the file may not grow: ``max_page_count``), inside the
+    journal writer's batch: before the fix the driver's error failed that write alone and the
+    writer dropped it as the write's own fault (path changes lost)."""
+    store = SqlStore(open_sqlite(tmp_path / "j.db").db)
+    [(pages,)] = store.db.query("PRAGMA page_count")
+    store.db.query(f"PRAGMA max_page_count = {pages}")
+    journal = AsyncStore(store, ThreadPoolExecutor(max_workers=1))
+    refused = asyncio.Event()
+    writer: Writer[SqlStore] = Writer(journal, on_error=refused.set)
+    runner = asyncio.create_task(writer.run())
+    facts = [
+        PathChanged(path=p, change=Change(state=state, since=T0 + n * S, at=T0 + n * S))
+        for n, state in enumerate([PathState.DOWN, PathState.UP] * 20)
+        for p in PATHS
+    ]
+    try:
+        written = writer.write(lambda s: s.record(facts))
+        async with asyncio.timeout(10):
+            await refused.wait()  # the journal is full: the writer retries
+        await journal.run(lambda s: s.db.query("PRAGMA max_page_count = 1000000"))
+        async with asyncio.timeout(30):
+            assert await written is True
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        await journal.close()
+    reopened = open_sqlite(tmp_path / "j.db")
+    try:
+        assert len(reopened.db.query("SELECT id FROM path_changes")) == len(facts) > 8
+        assert reopened.verify().ok
+    finally:
+        reopened.close()
