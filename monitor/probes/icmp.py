@@ -1,10 +1,12 @@
-"""ICMP echo on one socket per address family: fping's design in asyncio.
+"""ICMP echo on one socket per address family: fping's design on an event loop.
 
 Theory of operation. Every raw ICMP socket receives a copy of every ICMP packet the host
 gets, so a socket per target costs N x N wake-ups for N targets; this engine opens one socket
 per family (IPv6 only once an IPv6 target appears) and reads it from a reader callback that
 drains it completely on every wake-up. The receive buffer is enlarged to 8 MiB because the
-default ~208 KiB holds only ~256 replies.
+default ~208 KiB holds only ~256 replies. The loop is the daemon's asyncio loop (``start``), or
+for ``slawatch ping`` the small ``icmp_loop.SelectorLoop`` (``start_on``, ``submit``): the
+engine asks of either only what ``icmp_loop.Reactor`` names.
 
 Per probe the engine does O(1) work and schedules nothing. A call (``probe_many``, ``probe``,
 ``rtts``) is one batch with one future, done when its last echo ends; the batch keeps RTTs and
@@ -38,7 +40,6 @@ time from the injected wall clock (aware UTC), read once per send burst.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import heapq
 import itertools
@@ -48,13 +49,18 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, cast
 
 from monitor.clock import Wall, utcnow
 from monitor.core.errors import InputError
 from monitor.core.model import ProbeResult, require_aware
 from monitor.probes.icmp_flight import Batch, Family, Probe, address, same_host
+from monitor.probes.icmp_loop import Cancellable, Reactor, Timer
 from monitor.probes.icmp_packet import TOKEN_LEN, Echoes, parse
 from monitor.probes.icmp_socket import ANCILLARY, STAMPS, IcmpSocket, Opener, open_icmp_socket
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["IcmpEngine", "IcmpSocket", "IcmpStats", "Opener", "open_icmp_socket"]
 
@@ -115,12 +121,12 @@ class IcmpEngine:
         self._inflight = 0
         self._expiry: list[tuple[float, int, list[Probe]]] = []  # (deadline, n, burst)
         self._order = itertools.count()
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Timer | None = None
         self._queue: deque[Probe] = deque()
-        self._pump_handle: asyncio.Handle | None = None
+        self._pump_handle: Cancellable | None = None
         self._refused_since: float | None = None  # loop time the kernel began refusing sends
         self._seq = int.from_bytes(os.urandom(4), "big")
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: Reactor | None = None
         self._closed = False
         self._counts = dict.fromkeys(IcmpStats.__dataclass_fields__, 0)
 
@@ -136,13 +142,25 @@ class IcmpEngine:
         return "unopened" if fam is None else "raw" if fam.raw else "dgram"
 
     async def start(self) -> None:
-        """Open the IPv4 socket (IPv6 opens on first use); ProbeSetupError if impossible."""
-        self._loop = asyncio.get_running_loop()
-        self._refilled = self._loop.time()
+        """Open the IPv4 socket (IPv6 opens on first use) on the running asyncio loop;
+        ProbeSetupError if impossible."""
+        import asyncio  # here, not at the top: slawatch ping runs without it (icmp_loop)
+
+        self.start_on(asyncio.get_running_loop())
+
+    def start_on(self, loop: Reactor) -> None:
+        """As ``start``, on ``loop``: for a caller that runs its own (icmp_loop.SelectorLoop),
+        which then probes with ``submit`` (the coroutine methods need an asyncio loop)."""
+        self._loop = loop
+        self._refilled = loop.time()
         self._family(False)
 
     async def close(self) -> None:
         """Close the sockets; probes still in flight end with ok=False, "engine closed"."""
+        self.stop()
+
+    def stop(self) -> None:
+        """``close``, for a caller that runs its own loop."""
         self._closed = True
         for handle in (self._timer, self._pump_handle):
             if handle is not None:
@@ -184,13 +202,13 @@ class IcmpEngine:
         if at is not None:
             at = require_aware(at, "probe time").astimezone(UTC)
         batch = self._submit([target], timeout, at)
-        await batch.future
+        await _waited(batch)
         return batch.results()[0]
 
     async def probe_many(self, targets: Iterable[str], *, timeout: float) -> list[ProbeResult]:
         """One echo to each target, all in flight at once; results in the targets' order."""
         batch = self._submit(list(targets), timeout, None)
-        await batch.future
+        await _waited(batch)
         return batch.results()
 
     async def rtts(self, targets: Iterable[str], *, timeout: float) -> list[float | None]:
@@ -198,7 +216,7 @@ class IcmpEngine:
         kept): for ``slawatch ping``, where making a ProbeResult per echo would cost more
         than matching its reply."""
         batch = self._submit(list(targets), timeout, None)
-        await batch.future
+        await _waited(batch)
         return batch.rtts
 
     async def burst(
@@ -206,13 +224,20 @@ class IcmpEngine:
     ) -> list[ProbeResult]:
         """``count`` echoes ``spacing`` seconds apart (to confirm a suspected cut quickly);
         returns when the last one is answered or timed out."""
+        import asyncio
+
         batches = []
         for i in range(count):
             if i:
                 await asyncio.sleep(spacing)
             batches.append(self._submit([target], timeout, None))
-        await asyncio.gather(*(b.future for b in batches))
+        await asyncio.gather(*(_waited(b) for b in batches))
         return [b.results()[0] for b in batches]
+
+    def submit(self, targets: list[str], *, timeout: float) -> Batch:
+        """As ``rtts``, for a caller that runs its own loop (``start_on``): the batch's
+        ``left`` is 0 once every echo has ended, and its ``rtts`` are then final."""
+        return self._submit(targets, timeout, None)
 
     def _submit(self, targets: list[str], timeout: float, at: datetime | None) -> Batch:
         """Queue one echo per target as one batch (every target checked before any is)."""
@@ -436,3 +461,8 @@ class IcmpEngine:
         self._counts["timeouts"] += timeouts
         self._timer = None
         self._arm()
+
+
+async def _waited(batch: Batch) -> None:
+    """Until every echo of ``batch`` has ended (its waiter is an asyncio future: ``start``)."""
+    await cast("asyncio.Future[None]", batch.future)

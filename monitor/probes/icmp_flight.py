@@ -9,7 +9,6 @@ lists (RTT or error per position) and makes ``ProbeResult`` values only when ask
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import socket
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from typing import cast
 
 from monitor.core.errors import InputError
 from monitor.core.model import ProbeResult
+from monitor.probes.icmp_loop import Waiter
 from monitor.probes.icmp_packet import ECHO_REPLY_V4, ECHO_REPLY_V6, Echoes
 from monitor.probes.icmp_socket import IcmpSocket
 
@@ -59,14 +59,14 @@ class Family:
 
 class Batch:
     """One call's echoes, by position: ``rtts`` (seconds, None until answered), ``errors``
-    (why not), ``ats`` (send times); ``future`` is done when every one has ended."""
+    (why not), ``ats`` (send times); ``future`` is set when every one has ended."""
 
     __slots__ = ("at", "ats", "errors", "future", "left", "rtts", "targets", "timeout")
 
     def __init__(
         self,
         targets: list[str],
-        future: asyncio.Future[None],
+        future: Waiter,
         *,
         timeout: float,
         at: datetime | None,
