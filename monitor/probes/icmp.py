@@ -334,12 +334,15 @@ class IcmpEngine:
         assert self._loop is not None
         self._counts["sent"] += len(sent)
         end, heap = self._loop.time(), self._expiry
-        start = 0
-        for i in range(1, len(sent) + 1):
-            if i == len(sent) or sent[i].batch is not sent[start].batch:
-                deadline = end + sent[start].batch.timeout
-                heapq.heappush(heap, (deadline, next(self._order), sent[start:i]))
-                start = i
+        if sent[0].batch is sent[-1].batch:  # the usual burst: a batch's echoes are queued
+            heapq.heappush(heap, (end + sent[0].batch.timeout, next(self._order), sent))
+        else:  # together, so a burst is a run of whole batches or their parts, in order
+            start = 0
+            for i in range(1, len(sent) + 1):
+                if i == len(sent) or sent[i].batch is not sent[start].batch:
+                    deadline = end + sent[start].batch.timeout
+                    heapq.heappush(heap, (deadline, next(self._order), sent[start:i]))
+                    start = i
         if self._timer is None or self._timer.when() > heap[0][0]:
             self._arm()
 
@@ -347,7 +350,7 @@ class IcmpEngine:
     def _drain(self, fam: Family) -> None:
         """Read every queued packet, not just one, on each wake-up (the hot path)."""
         recvmsg, slots, skip, kind = fam.sock.recvmsg, self._slots, fam.skip, fam.reply_kind
-        strip_ip, mono, answer = fam.strip_ip, time.monotonic_ns, self._answer
+        strip_ip, mono = fam.strip_ip, time.monotonic_ns
         offset = time.time_ns() - mono()  # kernel stamps (CLOCK_REALTIME) -> the loop's clock
         received = stamped = 0
         while True:
@@ -371,9 +374,20 @@ class IcmpEngine:
                 or source[0] != p.addr
             ):
                 self._on_packet(fam, packet, source[0], rx, kernel)
-            elif answer(p, rx):
-                received += 1
-                stamped += kernel
+                continue
+            # _answer, inline for a reply within its timeout: this runs for every echo
+            rtt, b = (rx - p.sent) / 1e9, p.batch
+            if rtt > b.timeout:
+                self._answer(p, rx)
+                continue
+            slots[wire] = None
+            b.rtts[p.index] = rtt if rtt > 0 else 0.0
+            b.left -= 1
+            if not b.left and not b.future.done():
+                b.future.set_result(None)
+            received += 1
+            stamped += kernel
+        self._inflight -= received
         counts = self._counts
         counts["received"] += received
         counts["kernel_stamped"] += stamped
