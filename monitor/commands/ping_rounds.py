@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from monitor.core.errors import InputError
 from monitor.probes.icmp import IcmpEngine
@@ -19,15 +18,13 @@ from monitor.probes.icmp_flight import Batch
 from monitor.probes.icmp_loop import SelectorLoop
 
 
-@dataclass(slots=True)
-class Summary:
-    """One target's tally over all rounds: ``target`` as given, ``address`` as probed; RTTs
-    in seconds."""
+class Summary(NamedTuple):
+    """One target's tally over all rounds: ``target`` as given, echoes ``sent``, the ``rtts``
+    of those answered (seconds). (Not a dataclass: this command loads no dataclass module.)"""
 
     target: str
-    address: str
-    sent: int = 0
-    rtts: list[float] = field(default_factory=list)
+    sent: int
+    rtts: list[float]
 
     def view(self) -> dict[str, Any]:
         ms = [r * 1000 for r in self.rtts]
@@ -88,13 +85,12 @@ def resolve(name: str) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.count < 1 or args.period < 0 or args.timeout <= 0:
         raise InputError("--count must be >= 1, --period >= 0 and --timeout > 0")
-    summaries = [Summary(target=n, address=resolve(n)) for n in read_targets(args)]
-    rounds = _rounds([s.address for s in summaries], args.count, args.period, args.timeout)
-    for rtts in rounds:
-        for s, rtt in zip(summaries, rtts, strict=True):
-            s.sent += 1
-            if rtt is not None:
-                s.rtts.append(rtt)
+    names = read_targets(args)
+    rounds = _rounds([resolve(n) for n in names], args.count, args.period, args.timeout)
+    summaries = [  # a target's column across the rounds
+        Summary(name, len(column), [rtt for rtt in column if rtt is not None])
+        for name, column in zip(names, zip(*rounds, strict=True), strict=True)
+    ]
     if args.json:  # one summary a line: json's C encoder (indent= would use the Python one)
         import json  # only here: start-up counts in a command this short
 

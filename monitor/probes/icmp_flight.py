@@ -13,13 +13,15 @@ import functools
 import socket
 from collections.abc import Callable
 from datetime import datetime
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from monitor.core.errors import InputError
-from monitor.core.model import ProbeResult
 from monitor.probes.icmp_loop import Waiter
 from monitor.probes.icmp_packet import ECHO_REPLY_V4, ECHO_REPLY_V6, Echoes
 from monitor.probes.icmp_socket import IcmpSocket
+
+if TYPE_CHECKING:
+    from monitor.core.model import ProbeResult
 
 
 class Family:
@@ -86,6 +88,8 @@ class Batch:
 
     def results(self) -> list[ProbeResult]:
         """The outcomes as ProbeResults, in the targets' order (after ``future``)."""
+        from monitor.core.model import ProbeResult  # dataclasses: not for slawatch ping
+
         ats = cast(list[datetime], self.ats)  # each set when its echo was sent or ended
         return [
             ProbeResult(target=t, at=at, ok=rtt is not None, rtt=rtt, error=error)
