@@ -171,6 +171,7 @@ class IcmpEngine:
             fam.sock.close()
         self._families.clear()
         self._queue.clear()
+        self._expiry.clear()  # the sent bursts' echoes, each ended by now or just below
         for p in self._slots:
             if p is not None:
                 self._fail(p, "engine closed")
