@@ -337,9 +337,11 @@ class IcmpEngine:
         assert self._loop is not None
         self._counts["sent"] += len(sent)
         end, heap = self._loop.time(), self._expiry
-        if sent[0].batch is sent[-1].batch:  # the usual burst: a batch's echoes are queued
+        # A batch's echoes are queued together and sent in order, so a burst is a run of
+        # batches (or parts of them): if its first and last echoes share one, all do.
+        if sent[0].batch is sent[-1].batch:  # the usual burst: one deadline, no walk
             heapq.heappush(heap, (end + sent[0].batch.timeout, next(self._order), sent))
-        else:  # together, so a burst is a run of whole batches or their parts, in order
+        else:
             start = 0
             for i in range(1, len(sent) + 1):
                 if i == len(sent) or sent[i].batch is not sent[start].batch:
