@@ -116,8 +116,8 @@ def _rounds(
     def launch() -> None:
         rounds.append(engine.submit(addresses, timeout=timeout))
 
-    engine.start_on(loop)
     try:
+        engine.start_on(loop)  # ProbeSetupError (exit 2) if no ICMP socket may be opened
         start = loop.time()
         for n in range(count):
             loop.call_at(start + n * period, launch)
