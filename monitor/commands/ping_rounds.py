@@ -1,31 +1,30 @@
 """The work of ``slawatch ping`` (see ping.py): targets, rounds on the engine, summaries.
 
-Kept apart from ping.py so that ``slawatch ping --help`` imports neither asyncio nor the
-engine.
+Kept apart from ping.py so that ``slawatch ping --help`` does not import the engine. The
+rounds run the engine on ``SelectorLoop``, not asyncio's loop (see icmp_loop: importing
+asyncio would cost this short command a tenth of its CPU).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import socket
 import sys
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from monitor.core.errors import InputError
 from monitor.probes.icmp import IcmpEngine
+from monitor.probes.icmp_flight import Batch
+from monitor.probes.icmp_loop import SelectorLoop
 
 
-@dataclass(slots=True)
-class Summary:
-    """One target's tally over all rounds: ``target`` as given, ``address`` as probed; RTTs
-    in seconds."""
+class Summary(NamedTuple):
+    """One target's tally over all rounds: ``target`` as given, echoes ``sent``, the ``rtts``
+    of those answered (seconds). (Not a dataclass: this command loads no dataclass module.)"""
 
     target: str
-    address: str
-    sent: int = 0
-    rtts: list[float] = field(default_factory=list)
+    sent: int
+    rtts: list[float]
 
     def view(self) -> dict[str, Any]:
         ms = [r * 1000 for r in self.rtts]
@@ -40,14 +39,18 @@ class Summary:
         }
 
     def line(self, width: int) -> str:
-        """The fping-style summary line, the target padded to ``width``."""
+        """The fping-style summary line, the target padded to ``width`` (one %-format each:
+        thousands of lines, a measurable part of a short run when built piece by piece)."""
         rtts, sent = self.rtts, self.sent
-        loss = 0.0 if not sent else 100 - 100 * len(rtts) / sent
-        text = f"{self.target:<{width}} : xmt/rcv/%loss = {sent}/{len(rtts)}/{loss:.0f}%"
-        if rtts:
-            low, avg, high = min(rtts) * 1000, sum(rtts) / len(rtts) * 1000, max(rtts) * 1000
-            text += f", min/avg/max = {low:.3f}/{avg:.3f}/{high:.3f} ms"
-        return text
+        n = len(rtts)
+        if not n:
+            return _LOST % (width, self.target, sent)
+        low, avg, high = min(rtts) * 1000, sum(rtts) / n * 1000, max(rtts) * 1000
+        return _LINE % (width, self.target, sent, n, 100 - 100 * n / sent, low, avg, high)
+
+
+_LOST = "%-*s : xmt/rcv/%%loss = %d/0/100%%"
+_LINE = "%-*s : xmt/rcv/%%loss = %d/%d/%.0f%%, min/avg/max = %.3f/%.3f/%.3f ms"
 
 
 def read_targets(args: argparse.Namespace) -> list[str]:
@@ -86,15 +89,12 @@ def resolve(name: str) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.count < 1 or args.period < 0 or args.timeout <= 0:
         raise InputError("--count must be >= 1, --period >= 0 and --timeout > 0")
-    summaries = [Summary(target=n, address=resolve(n)) for n in read_targets(args)]
-    rounds = asyncio.run(
-        _rounds([s.address for s in summaries], args.count, args.period, args.timeout)
-    )
-    for rtts in rounds:
-        for s, rtt in zip(summaries, rtts, strict=True):
-            s.sent += 1
-            if rtt is not None:
-                s.rtts.append(rtt)
+    names = read_targets(args)
+    rounds = _rounds([resolve(n) for n in names], args.count, args.period, args.timeout)
+    summaries = [  # a target's column across the rounds
+        Summary(name, len(column), [rtt for rtt in column if rtt is not None])
+        for name, column in zip(names, zip(*rounds, strict=True), strict=True)
+    ]
     if args.json:  # one summary a line: json's C encoder (indent= would use the Python one)
         import json  # only here: start-up counts in a command this short
 
@@ -105,17 +105,24 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(s.rtts for s in summaries) else 1
 
 
-async def _rounds(
+def _rounds(
     addresses: list[str], count: int, period: float, timeout: float
 ) -> list[list[float | None]]:
     """``count`` rounds, each one echo to every address, starting ``period`` seconds apart
     however many earlier rounds are still in flight (as fping's ``-p``); every round's RTTs
     (seconds, None for a loss), in order."""
-    loop = asyncio.get_running_loop()
-    async with IcmpEngine() as engine:
-        start, rounds = loop.time(), []
+    loop, engine, rounds = SelectorLoop(), IcmpEngine(), list[Batch]()
+
+    def launch() -> None:
+        rounds.append(engine.submit(addresses, timeout=timeout))
+
+    try:
+        engine.start_on(loop)  # ProbeSetupError (exit 2) if no ICMP socket may be opened
+        start = loop.time()
         for n in range(count):
-            if n:
-                await asyncio.sleep(max(start + n * period - loop.time(), 0))
-            rounds.append(asyncio.ensure_future(engine.rtts(addresses, timeout=timeout)))
-        return list(await asyncio.gather(*rounds))
+            loop.call_at(start + n * period, launch)
+        loop.run_until(lambda: len(rounds) == count and not any(b.left for b in rounds))
+    finally:
+        engine.stop()
+        loop.close()
+    return [b.rtts for b in rounds]

@@ -1,10 +1,12 @@
-"""ICMP echo on one socket per address family: fping's design in asyncio.
+"""ICMP echo on one socket per address family: fping's design on an event loop.
 
 Theory of operation. Every raw ICMP socket receives a copy of every ICMP packet the host
 gets, so a socket per target costs N x N wake-ups for N targets; this engine opens one socket
 per family (IPv6 only once an IPv6 target appears) and reads it from a reader callback that
 drains it completely on every wake-up. The receive buffer is enlarged to 8 MiB because the
-default ~208 KiB holds only ~256 replies.
+default ~208 KiB holds only ~256 replies. The loop is the daemon's asyncio loop (``start``), or
+for ``slawatch ping`` the small ``icmp_loop.SelectorLoop`` (``start_on``, ``submit``): the
+engine asks of either only what ``icmp_loop.Reactor`` names.
 
 Per probe the engine does O(1) work and schedules nothing. A call (``probe_many``, ``probe``,
 ``rtts``) is one batch with one future, done when its last echo ends; the batch keeps RTTs and
@@ -38,7 +40,6 @@ time from the injected wall clock (aware UTC), read once per send burst.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import heapq
 import itertools
@@ -46,15 +47,20 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from monitor.clock import Wall, utcnow
 from monitor.core.errors import InputError
-from monitor.core.model import ProbeResult, require_aware
 from monitor.probes.icmp_flight import Batch, Family, Probe, address, same_host
+from monitor.probes.icmp_loop import Cancellable, Reactor, Timer
 from monitor.probes.icmp_packet import TOKEN_LEN, Echoes, parse
 from monitor.probes.icmp_socket import ANCILLARY, STAMPS, IcmpSocket, Opener, open_icmp_socket
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from monitor.core.model import ProbeResult
 
 __all__ = ["IcmpEngine", "IcmpSocket", "IcmpStats", "Opener", "open_icmp_socket"]
 
@@ -72,11 +78,11 @@ _RETRY_ERRNOS = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS})
 _WIRE = 65536
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IcmpStats:
+class IcmpStats(NamedTuple):
     """Counters since start: echoes sent, our replies received (``kernel_stamped`` of them
     timed by the kernel's receive time-stamp), packets ignored as not ours, probes timed out,
-    sends refused (immediate losses), ICMP errors matched to our probes."""
+    sends refused (immediate losses), ICMP errors matched to our probes. (A named tuple, not a
+    frozen dataclass: ``slawatch ping`` loads no dataclass module at all, ~0.02 s of start-up.)"""
 
     sent: int = 0
     received: int = 0
@@ -115,14 +121,14 @@ class IcmpEngine:
         self._inflight = 0
         self._expiry: list[tuple[float, int, list[Probe]]] = []  # (deadline, n, burst)
         self._order = itertools.count()
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Timer | None = None
         self._queue: deque[Probe] = deque()
-        self._pump_handle: asyncio.Handle | None = None
+        self._pump_handle: Cancellable | None = None
         self._refused_since: float | None = None  # loop time the kernel began refusing sends
         self._seq = int.from_bytes(os.urandom(4), "big")
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: Reactor | None = None
         self._closed = False
-        self._counts = dict.fromkeys(IcmpStats.__dataclass_fields__, 0)
+        self._counts = dict.fromkeys(IcmpStats._fields, 0)
 
     @property
     def stats(self) -> IcmpStats:
@@ -136,13 +142,25 @@ class IcmpEngine:
         return "unopened" if fam is None else "raw" if fam.raw else "dgram"
 
     async def start(self) -> None:
-        """Open the IPv4 socket (IPv6 opens on first use); ProbeSetupError if impossible."""
-        self._loop = asyncio.get_running_loop()
-        self._refilled = self._loop.time()
+        """Open the IPv4 socket (IPv6 opens on first use) on the running asyncio loop;
+        ProbeSetupError if impossible."""
+        import asyncio  # here, not at the top: slawatch ping runs without it (icmp_loop)
+
+        self.start_on(asyncio.get_running_loop())
+
+    def start_on(self, loop: Reactor) -> None:
+        """As ``start``, on ``loop``: for a caller that runs its own (icmp_loop.SelectorLoop),
+        which then probes with ``submit`` (the coroutine methods need an asyncio loop)."""
+        self._loop = loop
+        self._refilled = loop.time()
         self._family(False)
 
     async def close(self) -> None:
         """Close the sockets; probes still in flight end with ok=False, "engine closed"."""
+        self.stop()
+
+    def stop(self) -> None:
+        """``close``, for a caller that runs its own loop."""
         self._closed = True
         for handle in (self._timer, self._pump_handle):
             if handle is not None:
@@ -153,6 +171,7 @@ class IcmpEngine:
             fam.sock.close()
         self._families.clear()
         self._queue.clear()
+        self._expiry.clear()  # the sent bursts' echoes, each ended by now or just below
         for p in self._slots:
             if p is not None:
                 self._fail(p, "engine closed")
@@ -182,15 +201,17 @@ class IcmpEngine:
         after the send. ``at`` (aware) overrides the result's send time, e.g. with the
         scheduler's tick; default: the wall clock at the send."""
         if at is not None:
+            from monitor.core.model import require_aware  # not at the top: see IcmpStats
+
             at = require_aware(at, "probe time").astimezone(UTC)
         batch = self._submit([target], timeout, at)
-        await batch.future
+        await _waited(batch)
         return batch.results()[0]
 
     async def probe_many(self, targets: Iterable[str], *, timeout: float) -> list[ProbeResult]:
         """One echo to each target, all in flight at once; results in the targets' order."""
         batch = self._submit(list(targets), timeout, None)
-        await batch.future
+        await _waited(batch)
         return batch.results()
 
     async def rtts(self, targets: Iterable[str], *, timeout: float) -> list[float | None]:
@@ -198,7 +219,7 @@ class IcmpEngine:
         kept): for ``slawatch ping``, where making a ProbeResult per echo would cost more
         than matching its reply."""
         batch = self._submit(list(targets), timeout, None)
-        await batch.future
+        await _waited(batch)
         return batch.rtts
 
     async def burst(
@@ -206,13 +227,20 @@ class IcmpEngine:
     ) -> list[ProbeResult]:
         """``count`` echoes ``spacing`` seconds apart (to confirm a suspected cut quickly);
         returns when the last one is answered or timed out."""
+        import asyncio
+
         batches = []
         for i in range(count):
             if i:
                 await asyncio.sleep(spacing)
             batches.append(self._submit([target], timeout, None))
-        await asyncio.gather(*(b.future for b in batches))
+        await asyncio.gather(*(_waited(b) for b in batches))
         return [b.results()[0] for b in batches]
+
+    def submit(self, targets: list[str], *, timeout: float) -> Batch:
+        """As ``rtts``, for a caller that runs its own loop (``start_on``): the batch's
+        ``left`` is 0 once every echo has ended, and its ``rtts`` are then final."""
+        return self._submit(targets, timeout, None)
 
     def _submit(self, targets: list[str], timeout: float, at: datetime | None) -> Batch:
         """Queue one echo per target as one batch (every target checked before any is)."""
@@ -309,12 +337,17 @@ class IcmpEngine:
         assert self._loop is not None
         self._counts["sent"] += len(sent)
         end, heap = self._loop.time(), self._expiry
-        start = 0
-        for i in range(1, len(sent) + 1):
-            if i == len(sent) or sent[i].batch is not sent[start].batch:
-                deadline = end + sent[start].batch.timeout
-                heapq.heappush(heap, (deadline, next(self._order), sent[start:i]))
-                start = i
+        # A batch's echoes are queued together and sent in order, so a burst is a run of
+        # batches (or parts of them): if its first and last echoes share one, all do.
+        if sent[0].batch is sent[-1].batch:  # the usual burst: one deadline, no walk
+            heapq.heappush(heap, (end + sent[0].batch.timeout, next(self._order), sent))
+        else:
+            start = 0
+            for i in range(1, len(sent) + 1):
+                if i == len(sent) or sent[i].batch is not sent[start].batch:
+                    deadline = end + sent[start].batch.timeout
+                    heapq.heappush(heap, (deadline, next(self._order), sent[start:i]))
+                    start = i
         if self._timer is None or self._timer.when() > heap[0][0]:
             self._arm()
 
@@ -322,7 +355,7 @@ class IcmpEngine:
     def _drain(self, fam: Family) -> None:
         """Read every queued packet, not just one, on each wake-up (the hot path)."""
         recvmsg, slots, skip, kind = fam.sock.recvmsg, self._slots, fam.skip, fam.reply_kind
-        strip_ip, mono, answer = fam.strip_ip, time.monotonic_ns, self._answer
+        strip_ip, mono = fam.strip_ip, time.monotonic_ns
         offset = time.time_ns() - mono()  # kernel stamps (CLOCK_REALTIME) -> the loop's clock
         received = stamped = 0
         while True:
@@ -346,9 +379,20 @@ class IcmpEngine:
                 or source[0] != p.addr
             ):
                 self._on_packet(fam, packet, source[0], rx, kernel)
-            elif answer(p, rx):
-                received += 1
-                stamped += kernel
+                continue
+            # _answer, inline for a reply within its timeout: this runs for every echo
+            rtt, b = (rx - p.sent) / 1e9, p.batch
+            if rtt > b.timeout:
+                self._answer(p, rx)
+                continue
+            slots[wire] = None
+            b.rtts[p.index] = rtt if rtt > 0 else 0.0
+            b.left -= 1
+            if not b.left and not b.future.done():
+                b.future.set_result(None)
+            received += 1
+            stamped += kernel
+        self._inflight -= received
         counts = self._counts
         counts["received"] += received
         counts["kernel_stamped"] += stamped
@@ -436,3 +480,8 @@ class IcmpEngine:
         self._counts["timeouts"] += timeouts
         self._timer = None
         self._arm()
+
+
+async def _waited(batch: Batch) -> None:
+    """Until every echo of ``batch`` has ended (its waiter is an asyncio future: ``start``)."""
+    await cast("asyncio.Future[None]", batch.future)

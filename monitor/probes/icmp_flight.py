@@ -9,17 +9,19 @@ lists (RTT or error per position) and makes ``ProbeResult`` values only when ask
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import socket
 from collections.abc import Callable
 from datetime import datetime
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from monitor.core.errors import InputError
-from monitor.core.model import ProbeResult
+from monitor.probes.icmp_loop import Waiter
 from monitor.probes.icmp_packet import ECHO_REPLY_V4, ECHO_REPLY_V6, Echoes
 from monitor.probes.icmp_socket import IcmpSocket
+
+if TYPE_CHECKING:
+    from monitor.core.model import ProbeResult
 
 
 class Family:
@@ -59,14 +61,14 @@ class Family:
 
 class Batch:
     """One call's echoes, by position: ``rtts`` (seconds, None until answered), ``errors``
-    (why not), ``ats`` (send times); ``future`` is done when every one has ended."""
+    (why not), ``ats`` (send times); ``future`` is set when every one has ended."""
 
     __slots__ = ("at", "ats", "errors", "future", "left", "rtts", "targets", "timeout")
 
     def __init__(
         self,
         targets: list[str],
-        future: asyncio.Future[None],
+        future: Waiter,
         *,
         timeout: float,
         at: datetime | None,
@@ -86,6 +88,8 @@ class Batch:
 
     def results(self) -> list[ProbeResult]:
         """The outcomes as ProbeResults, in the targets' order (after ``future``)."""
+        from monitor.core.model import ProbeResult  # dataclasses: not for slawatch ping
+
         ats = cast(list[datetime], self.ats)  # each set when its echo was sent or ended
         return [
             ProbeResult(target=t, at=at, ok=rtt is not None, rtt=rtt, error=error)

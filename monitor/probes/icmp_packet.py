@@ -38,6 +38,7 @@ _TOKEN = struct.Struct("!4sI")
 _ECHO = struct.Struct("!BBHHH8s4xI")  # header, magic, (nonce), 32-bit sequence
 _PAIR = struct.Struct("!HHHH12sI")  # type and code, checksum, ident, seq, magic + nonce, seq32
 _REQUEST_WORD, _REPLY_WORD = ECHO_REQUEST_V4 << 8, ECHO_REPLY_V4 << 8  # type and code (0)
+_TO_REPLY = (0xFFFF ^ _REQUEST_WORD) + _REPLY_WORD  # ones' complement: less 0x0800
 
 # Why a destination was unreachable, by ICMP code, for the result's error text.
 _UNREACHABLE_V4 = {
@@ -97,9 +98,11 @@ class Echoes:
     """The echo requests of one engine (identifier and nonce fixed) and their replies.
 
     Only the sequence words change from one request to the next, so the IPv4 checksum is the
-    constant words' sum plus those (RFC 1624's incremental update, folded twice): a few integer
-    operations instead of a pass over the packet. A reply differs from its request only in the
-    type (echo reply is 0), so its sum is the request's less 0x0800.
+    constant words' sum plus those (RFC 1624's incremental update). A ones'-complement sum is
+    the plain sum modulo 0xFFFF, with 0xFFFF standing for 0 (our words are never all zero):
+    one ``%`` instead of folding the carries back twice, as this runs for every echo. A reply
+    differs from its request only in the type (echo reply is 0), so its sum is the request's
+    less 0x0800.
     """
 
     def __init__(self, ident: int, nonce: bytes, *, v6: bool = False) -> None:
@@ -107,7 +110,7 @@ class Echoes:
         self._payload = MAGIC + nonce  # the payload before the 32-bit sequence
         self._kinds = (ECHO_REQUEST_V6, ECHO_REPLY_V6) if v6 else (ECHO_REQUEST_V4, ECHO_REPLY_V4)
         # every word of a request but the wire sequence and the payload's 32-bit sequence
-        self._sum = _REQUEST_WORD + self._ident + _words(self._payload)
+        self._sum = (_REQUEST_WORD + self._ident + _words(self._payload)) % 0xFFFF
         self._pack = _PAIR.pack
 
     def pair(self, seq: int) -> tuple[bytes, bytes]:
@@ -124,11 +127,8 @@ class Echoes:
                 pack(req_kind << 8, 0, ident, wire, payload, seq),
                 pack(rep_kind << 8, 0, ident, wire, payload, seq),
             )
-        req = self._sum + 2 * wire + (seq >> 16)  # the low half of seq is the wire sequence
-        req = (req & 0xFFFF) + (req >> 16)
-        req = (req & 0xFFFF) + (req >> 16)
-        rep = req + (0xFFFF ^ _REQUEST_WORD) + _REPLY_WORD  # ones' complement: swap the types
-        rep = (rep & 0xFFFF) + (rep >> 16)
+        req = (self._sum + 2 * wire + (seq >> 16)) % 0xFFFF or 0xFFFF  # low half of seq: wire
+        rep = (req + _TO_REPLY) % 0xFFFF or 0xFFFF
         return (
             pack(_REQUEST_WORD, 0xFFFF ^ req, ident, wire, payload, seq),
             pack(_REPLY_WORD, 0xFFFF ^ rep, ident, wire, payload, seq),

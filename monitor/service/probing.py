@@ -58,7 +58,7 @@ class ProbeScheduler:
         self._timeout = timeout_s
         self._rng = rng or random.Random()
         self._targets: dict[Hashable, Target] = {}
-        self._heap: list[tuple[float, int, Hashable]] = []
+        self._heap: list[tuple[float, int, Target]] = []  # (due, order, target)
         self._seq = 0
         self._changed = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
@@ -71,15 +71,13 @@ class ProbeScheduler:
         now = loop.time()
         added = [t for k, t in new.items() if k not in self._targets]
         self._targets = new
-        self._heap = [e for e in self._heap if e[2] in new]
+        # kept targets keep their due time, with their new settings (e.g. interval)
+        self._heap = [(due, n, new[t.key]) for due, n, t in self._heap if t.key in new]
         heapq.heapify(self._heap)
         for t in added:
-            self._push(now + self._rng.uniform(0, t.interval_s), t.key)
+            self._seq += 1
+            heapq.heappush(self._heap, (now + self._rng.uniform(0, t.interval_s), self._seq, t))
         self._changed.set()
-
-    def _push(self, due: float, key: Hashable) -> None:
-        self._seq += 1
-        heapq.heappush(self._heap, (due, self._seq, key))
 
     async def run(self) -> None:
         """Probe until cancelled."""
@@ -99,16 +97,20 @@ class ProbeScheduler:
             self._fire(loop.time())
 
     def _fire(self, now: float) -> None:
-        batch: list[Target] = []
-        first_due = self._heap[0][0]
-        while self._heap and self._heap[0][0] <= now + BATCH_WINDOW_S:
-            due, _, key = heapq.heappop(self._heap)
-            target = self._targets[key]
+        """Probe every target due within the window. Each due target goes straight back in
+        with its next due time (one heapreplace, not a pop and a push: this runs ~10,000
+        times a second at 10,000 paths)."""
+        heap, batch, replace = self._heap, list[Target](), heapq.heapreplace
+        first_due, until, seq = heap[0][0], now + BATCH_WINDOW_S, self._seq
+        while heap and heap[0][0] <= until:
+            due, _, target = heap[0]
             batch.append(target)
             nxt = due + target.interval_s
             if nxt <= now:  # we fell behind by a whole interval: skip, don't burst
                 nxt = now + target.interval_s
-            self._push(nxt, key)
+            seq += 1
+            replace(heap, (nxt, seq, target))
+        self._seq = seq
         if self._on_late is not None:
             self._on_late(now - first_due)
         self._spawn(batch)

@@ -41,7 +41,7 @@ async def serve() -> None:
                 )  # fmt: skip
             answer = {
                 "results": [dict(dataclasses.asdict(r), at=r.at.isoformat()) for r in results],
-                "stats": dataclasses.asdict(engine.stats),
+                "stats": engine.stats._asdict(),
                 "mode": engine.mode,
             }
             print(json.dumps(answer), flush=True)

@@ -320,6 +320,25 @@ async def test_many_probes_share_one_deadline_timer() -> None:
     assert e.stats.timeouts == 2500 and e.stats.received == 2500
 
 
+async def test_one_burst_of_two_calls_keeps_each_calls_own_timeout() -> None:
+    """Two calls queued together go out in one send burst; each still times out at its own
+    deadline (the burst's end plus that call's timeout), not at the other's."""
+    net = Net(on_send=None)
+    async with engine(net) as e:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        short = asyncio.ensure_future(e.probe_many([TARGET] * 10, timeout=0.05))
+        long = asyncio.ensure_future(e.probe_many([US] * 10, timeout=0.5))
+        assert not any(r.ok for r in await short)
+        short_done = loop.time() - start
+        assert not any(r.ok for r in await long)
+        long_done = loop.time() - start
+        sent_at = [t for _, _, t in net.sockets[False].sent]
+    assert len(sent_at) == 20 and max(sent_at) - min(sent_at) < 0.005  # one burst
+    assert 0.05 <= short_done < 0.4 and long_done >= 0.5
+    assert e.stats.timeouts == 20
+
+
 async def test_rtts_gives_each_echos_rtt_or_none_in_order() -> None:
     targets = [f"198.19.0.{i}" for i in range(1, 11)]
     answered = set(targets[::3])

@@ -11,6 +11,7 @@ import pytest
 
 from monitor.core.errors import ProbeSetupError
 from monitor.probes.icmp import IcmpEngine
+from monitor.probes.icmp_loop import SelectorLoop
 from monitor.probes.icmp_socket import enable_stamps
 
 
@@ -80,3 +81,25 @@ async def test_two_engines_with_the_same_identifier_never_take_each_others_repli
     for e in (a, b):
         assert e.stats.received == 300 and e.stats.sent == 300
         assert e.stats.foreign_ignored >= 300  # the other engine's replies, every one
+
+
+def test_on_the_selector_loop_without_asyncio() -> None:
+    """``slawatch ping``'s way: the same engine on icmp_loop.SelectorLoop, batches by
+    ``submit``; every reply kernel-stamped (timeouts: test_icmp_netns, through the command)."""
+    loop, engine = SelectorLoop(), IcmpEngine()
+    try:
+        engine.start_on(loop)
+    except ProbeSetupError as exc:
+        pytest.skip(f"no ICMP socket here: {exc}")
+    try:
+        answered = engine.submit(["127.0.0.1"] * 3000, timeout=2.0)
+        loop.run_until(lambda: not answered.left)
+    finally:
+        engine.stop()
+        loop.close()
+    assert all(r is not None and 0 <= r < 2.0 for r in answered.rtts)
+    stats = engine.stats
+    assert stats.received == 3000 and stats.sent >= 3000
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        if enable_stamps(probe) is not None:
+            assert stats.kernel_stamped == 3000
