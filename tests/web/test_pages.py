@@ -53,6 +53,7 @@ async def outage(s: Site, circuit: str) -> int:
     sup = s.daemon.sup
     s.prober.cut(circuit)  # type: ignore[attr-defined]
     incident = await s.until(lambda: sup.tracker.open_incident(circuit))
+    await s.daemon.writer.drained()  # in the journal too: the month's pages read it there
     return int(incident.id)
 
 
@@ -168,6 +169,7 @@ async def test_month_page_and_downloads_are_the_reports(site: tuple[Client, Site
     c, s = site
     iid = await outage(s, "c-a1")
     s.travel(70 * MIN)
+    await s.daemon.writer.drained()  # type: ignore[union-attr]
     await sign_in(c, TOKEN)
     r = await c.get("/months", allow_redirects=False)
     assert r.status == 303 and r.headers["Location"] == "/months/2026-10"
