@@ -32,3 +32,14 @@ def store(backend: Backend) -> Iterator[SqlStore]:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture
+def pair(backend: Backend) -> Iterator[tuple[SqlStore, SqlStore]]:
+    """Two NOC hosts' stores on one journal: noc-a and noc-b."""
+    a, b = backend.open("noc-a"), backend.open("noc-b")
+    try:
+        yield a, b
+    finally:
+        a.close()
+        b.close()

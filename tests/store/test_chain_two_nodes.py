@@ -32,21 +32,10 @@ from monitor.store.db import Database, Row
 from monitor.store.sql import SqlStore
 from monitor.store.verify import verify
 from tests.core.helpers import PATHS
-from tests.store.backends import Backend
 from tests.store.test_fenced_writes import incident
 from tests.store.test_lease import LONG, lapse, notice, take
 
 T0 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def pair(backend: Backend) -> Iterator[tuple[SqlStore, SqlStore]]:
-    a, b = backend.open("noc-a"), backend.open("noc-b")
-    try:
-        yield a, b
-    finally:
-        a.close()
-        b.close()
 
 
 def change(n: int, state: PathState = PathState.DOWN) -> PathChanged:

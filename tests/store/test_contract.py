@@ -268,16 +268,9 @@ def test_a_notice_is_done_when_every_recipient_is_settled(store: SqlStore) -> No
     assert store.outbox.in_flight() == [] and store.outbox.claim_due(T0 + 3600 * S, 5) == []
 
 
-def test_each_node_s_own_view_of_an_incident(backend: Backend) -> None:
-    a, b = backend.open("noc-a"), backend.open("noc-b")
-    try:
-        _two_views(a, b)
-    finally:
-        a.close()
-        b.close()
+def test_each_node_s_own_view_of_an_incident(pair: tuple[SqlStore, SqlStore]) -> None:
+    a, b = pair
 
-
-def _two_views(a: SqlStore, b: SqlStore) -> None:
     def seen(store: SqlStore, state: PathState, since: datetime) -> None:
         store.record(
             [PathChanged(path=p, change=Change(state=state, since=since, at=since + 2 * S))

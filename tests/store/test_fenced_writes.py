@@ -11,7 +11,6 @@ unmonitored.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,20 +21,9 @@ from monitor.core.paths import Change
 from monitor.core.tracker import Incident, IncidentClosed, IncidentOpened, PathChanged
 from monitor.store.sql import SqlStore
 from tests.core.helpers import PATHS
-from tests.store.backends import Backend
 from tests.store.test_lease import LONG, lapse, notice, take
 
 T0 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def pair(backend: Backend) -> Iterator[tuple[SqlStore, SqlStore]]:
-    a, b = backend.open("noc-a"), backend.open("noc-b")
-    try:
-        yield a, b
-    finally:
-        a.close()
-        b.close()
 
 
 def incident(i: int, circuit: str, end: datetime | None = None) -> Incident:
