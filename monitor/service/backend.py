@@ -128,9 +128,7 @@ class Backend(PageViews):
         timeline = await self._store.run(lambda s: s.timeline(incident_id, now))
         view["timeline"] = [{"at": iso(e.at, tz), "kind": e.kind, "text": e.text} for e in timeline]
         if self.plan.cluster is not None:  # two NOC hosts: each one's own view, whole
-            circuit = self.plan.circuit(found.circuit)
-            paths = len(circuit.paths) if circuit is not None else 4
-            views = await self._store.run(lambda s: s.node_views(incident_id, now, paths))
+            views = await self._node_views(found, now)
             view["node_views"] = {
                 node: [{"start": iso(a, tz), "end": iso(b, tz) if b else None} for a, b in spans]
                 for node, spans in views.items()

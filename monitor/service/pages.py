@@ -171,15 +171,11 @@ class PageViews:
         """The incident's figures as of now, its timeline, the windows touching it; None if
         there is no such incident of a configured circuit."""
         found = await self._store.run(lambda s: s.incident(incident_id))
-        circuit = None if found is None else self.sup.plan.circuit(found.circuit)
-        if found is None or circuit is None:
+        if found is None or self.sup.plan.circuit(found.circuit) is None:
             return None
         now = self._wall()
         timeline = await self._store.run(lambda s: s.timeline(incident_id, now))
-        views: dict[str, list[tuple[datetime, datetime | None]]] = {}
-        if self.sup.plan.cluster is not None:
-            paths = len(circuit.paths)
-            views = await self._store.run(lambda s: s.node_views(incident_id, now, paths))
+        views = await self._node_views(found, now)
         end = found.end or now
         windows = [
             a
@@ -195,6 +191,17 @@ class PageViews:
             windows=tuple(window_view(a) for a in _by_start(windows)),
             node_views=tuple((node, tuple(spans)) for node, spans in views.items()),
         )
+
+    async def _node_views(
+        self, incident: Incident, now: datetime
+    ) -> dict[str, list[tuple[datetime, datetime | None]]]:
+        """Two NOC hosts: each one's own view of ``incident`` (store/vantages.py); {} for one."""
+        plan = self.sup.plan
+        circuit = plan.circuit(incident.circuit)
+        if plan.cluster is None or circuit is None:
+            return {}
+        paths = len(circuit.paths)
+        return await self._store.run(lambda s: s.node_views(incident.id, now, paths))
 
     # -- a month ---------------------------------------------------------------------------------
     async def month(self, month: str, circuits: Sequence[str] | None = None) -> MonthReport:
