@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -14,16 +12,6 @@ from tests.e2e.daemon import INTERVAL, Daemon
 from tests.topology import Topology
 
 pytestmark = pytest.mark.netns
-
-
-@pytest.fixture
-def daemon(topology: Topology, tmp_path: Path) -> Iterator[Daemon]:
-    d = Daemon.launch(topology, tmp_path)
-    try:
-        yield d
-    finally:
-        d.ensure_stopped()
-        topology.restore_all()
 
 
 def all_up(d: Daemon) -> bool:

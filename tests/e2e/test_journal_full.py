@@ -8,16 +8,15 @@ a notice "not sent" although the relay worked.
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from monitor.store import open_store
+from tests import support
 from tests.e2e.daemon import Daemon
 from tests.e2e.test_daemon import all_up
-from tests.support import skip_or_fail
 from tests.topology import Topology
 
 pytestmark = pytest.mark.netns
@@ -26,16 +25,8 @@ pytestmark = pytest.mark.netns
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs for the journal: a disk that really fills up."""
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
-                          capture_output=True, text=True)  # fmt: skip
-    if done.returncode:
-        skip_or_fail(f"cannot mount a tmpfs: {done.stderr.strip()}")
-    try:
+    with support.small_disk(tmp_path / "disk", "1m") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def notices(maildir: Path, kind: bytes) -> list[Path]:

@@ -10,8 +10,6 @@ next blip: 8 s recorded as 42.7 s; with the clock 20 days on, the whole fee).
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,16 +21,6 @@ from tests.e2e.test_daemon import all_up
 from tests.topology import Topology
 
 pytestmark = pytest.mark.netns
-
-
-@pytest.fixture
-def daemon(topology: Topology, tmp_path: Path) -> Iterator[Daemon]:
-    d = Daemon.launch(topology, tmp_path)
-    try:
-        yield d
-    finally:
-        d.ensure_stopped()
-        topology.restore_all()
 
 
 def reload(d: Daemon, change: Any) -> None:

@@ -7,7 +7,6 @@ and the prober are scripted (tests/service/harness.py).
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -22,9 +21,9 @@ from monitor.core.events import Incident
 from monitor.core.supervisor import REMOVED
 from monitor.store import open_store
 from monitor.store.records import OutboxState
+from tests import support
 from tests.notify.smtp_server import SmtpServer
 from tests.service.harness import T0, Clock, Harness
-from tests.support import skip_or_fail
 
 MIN = timedelta(minutes=1)
 
@@ -150,16 +149,8 @@ async def test_an_exclusion_of_an_unconfigured_circuit_is_refused_and_not_writte
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 512 KiB tmpfs (root only): a disk that really fills up."""
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mnt)],
-                          capture_output=True, text=True)  # fmt: skip
-    if done.returncode:
-        skip_or_fail(f"cannot mount a tmpfs: {done.stderr.strip()}")
-    try:
+    with support.small_disk(tmp_path / "mnt", "512k") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def fill(disk: Path) -> Path:

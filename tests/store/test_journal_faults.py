@@ -28,7 +28,7 @@ from monitor.store.aio import AsyncStore
 from monitor.store.schema import VERSION
 from monitor.store.sql import SqlStore
 from monitor.store.sqlite import open_sqlite
-from tests.support import skip_or_fail
+from tests import support
 
 T0 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
 S = timedelta(seconds=1)
@@ -49,19 +49,8 @@ def new_tracker() -> Tracker:
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs (root only): a disk that really fills up and can be made read-only (the
     chain's pages make each transaction's WAL frames larger than 256 KiB holds)."""
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode:
-        skip_or_fail(f"cannot mount a tmpfs: {done.stderr.strip()}")
-    try:
+    with support.small_disk(tmp_path / "mnt", "1m") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def test_corrupt_file_is_refused_and_left_alone(tmp_path: Path) -> None:
