@@ -126,16 +126,7 @@ class Harness:
         await self.store.close()
 
     async def until(self, cond: Any, timeout: float = 5.0) -> Any:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            value = cond()
-            if asyncio.iscoroutine(value):
-                value = await value
-            if value:
-                return value
-            await asyncio.sleep(0.02)
-        raise AssertionError("condition not met in time")
+        return await until(cond, timeout)
 
     def travel(self, delta: timedelta) -> None:
         """Move the clock on and tell the daemon that time passed."""
@@ -152,3 +143,18 @@ class Harness:
         """A public store query, on the store's thread."""
         assert self.store is not None
         return await self.store.run(call)
+
+
+async def until(cond: Any, timeout: float = 5.0) -> Any:
+    """``cond()``'s first true value (awaited if it is a coroutine), polled every 20 ms;
+    AssertionError after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        value = cond()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")

@@ -9,7 +9,6 @@ Maildir transport; only the lease loop is replaced by a gate the test opens and 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,6 +22,7 @@ from monitor.store import open_store
 from monitor.store.aio import AsyncStore
 from monitor.store.records import Notice, OutboxState
 from monitor.store.sql import SqlStore
+from tests.service.harness import until
 
 
 class Lapsing:
@@ -45,14 +45,6 @@ class Lapsing:
 
     def fenced(self) -> None:
         raise AssertionError("the journal refused a claim under the live epoch")
-
-
-async def until(cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 def message(mid: str) -> bytes:
@@ -81,11 +73,11 @@ async def test_a_lead_taken_back_under_the_same_epoch_sends_what_it_left(tmp_pat
     runner = asyncio.create_task(writer.run())
     notifier.start()
     try:
-        await until(lambda: gate.asked >= 3)  # claimed, dropped by its delivery, stood by
+        await until(lambda: gate.asked >= 3, 10)  # claimed, dropped by its delivery, stood by
         [left] = store.outbox.in_flight()
         assert left.notice.message_id == "<m1@x>"
         gate.back()  # the same node leads again, under the same epoch
-        await until(lambda: store.outbox.notices()[0].state is OutboxState.DONE)
+        await until(lambda: store.outbox.notices()[0].state is OutboxState.DONE, 10)
         [sent] = list((tmp_path / "maildir" / "new").iterdir())
         assert b"<m1@x>" in sent.read_bytes()
     finally:
