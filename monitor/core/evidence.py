@@ -4,11 +4,15 @@ changes.
 Theory of operation
 -------------------
 :class:`Recorder` keeps every path's (and control target's) raw results for the last
-:data:`KEEP` (15 minutes) in memory, compactly: per target runs of two arrays, send times
-(uint32 microseconds after the run's base, itself integer microseconds since the epoch; a
-new run every 71.6 minutes) and round-trip times (float32 seconds; negative: failed), 8 bytes
-a result: 10,000 paths probed every second hold ~77 MB. SNMP readings and traps are kept per
-circuit for as long.
+:data:`KEEP` (15 minutes) in memory, compactly. The live minute of a target is two arrays:
+send times (uint32 microseconds after the minute's first, itself integer microseconds since
+the epoch) and round-trip times (int32 microseconds; :data:`NO_RTT`: failed), 8 bytes a
+result. When a target's next minute starts, the last one is packed into one immutable block
+(:func:`~monitor.core.facts.block`: differences, byte planes, deflate; ~3.2 bytes a result,
+~40 us a block, spread over the second as the targets' minutes roll over): 10,000 paths probed
+every second hold ~30 MB of blocks and ~5 MB live. Microseconds are what the journal keeps of
+an RTT, so nothing it would hold is lost. SNMP readings and traps are kept per circuit for as
+long.
 
 When an incident opens or closes, :meth:`Recorder.capture` starts a capture of its circuit:
 
@@ -16,14 +20,15 @@ When an incident opens or closes, :meth:`Recorder.capture` starts a capture of i
   :data:`AFTER` (5 min) after its detection;
 - closed: from 10 min before its (backdated) end to 5 min after it.
 
-What is already in memory from the window's start is copied at once (so nothing is trimmed
-away while waiting); every result of the window that arrives later (a probe in flight at the
-capture included) is added to it as it comes. Once the window's end has passed,
-:meth:`Recorder.due` hands the capture back as a :class:`ProbeEvidence` fact for the journal,
-which stores it compressed (:func:`encode`). The supervisor asks for a tick at
-:meth:`Recorder.next_due`. While no capture is pending, a result costs two array appends;
-a capture copies array slices (no work per result), and the runs become microsecond times
-only in :func:`document`, in the journal writer's thread.
+What is already in memory from the window's start is taken at once (so nothing is trimmed
+away while waiting): the packed minutes that reach into the window are shared, not copied or
+unpacked, and the live minute's part is copied; every result of the window that arrives
+later (a probe in flight at the capture included) is added to it as it comes. Once the
+window's end has passed, :meth:`Recorder.due` hands the capture back as a
+:class:`ProbeEvidence` fact for the journal, which stores it compressed (:func:`encode`). The
+supervisor asks for a tick at :meth:`Recorder.next_due`. While no capture is pending, a result
+costs two array appends; a capture costs no work per result, and the blocks are unpacked (and
+clipped to the window) only in :func:`document`, in the journal writer's thread.
 A window that reaches back before the daemon started, or past a stop, holds only what the
 daemon saw: a capture pending at a stop is lost.
 
@@ -42,7 +47,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.core.facts import SPAN_US, ProbeEvidence, Series, SnmpObserved
+from monitor.core.facts import NO_RTT, SPAN_US, ProbeEvidence, Series, SnmpObserved, block, span
 from monitor.core.inputs import SnmpReading, Target
 from monitor.core.model import PathKey, ProbeResult
 from monitor.core.tracker import Incident
@@ -67,31 +72,33 @@ def _at(us: int) -> datetime:
 
 
 class _Run:
-    """Results from ``base`` (integer microseconds since the epoch) on: offsets (uint32
-    microseconds after it) and RTTs, parallel arrays in send-time order."""
+    """The results of the last minute at most from ``base`` (integer microseconds since the
+    epoch) on: offsets (uint32 microseconds after it) and RTTs (int32 microseconds,
+    :data:`NO_RTT` failed), parallel arrays in send-time order."""
 
     __slots__ = ("at", "base", "rtt")
 
-    def __init__(self, base: int, at: array[int] | None = None, rtt: array[float] | None = None):
+    def __init__(self, base: int) -> None:
         self.base = base
-        self.at = array("I") if at is None else at
-        self.rtt = array("f") if rtt is None else rtt
+        self.at = array("I")
+        self.rtt = array("i")
 
 
 _NONE = _Run(-2 * SPAN_US)  # never appended to: any time is too far from its base
 
 
 class _Ring:
-    """One target's results: runs in send-time order (the last one takes new results)."""
+    """One target's results: packed blocks of a minute each (:func:`block`), oldest first,
+    then the live minute (``last``), which is packed when the next one starts."""
 
-    __slots__ = ("last", "name", "runs")
+    __slots__ = ("blocks", "deflate", "last", "name")
 
-    def __init__(self, name: str = "") -> None:
-        self.name = name
-        self.runs: list[_Run] = []
+    def __init__(self, name: str = "", *, deflate: bool = True) -> None:
+        self.name, self.deflate = name, deflate
+        self.blocks: list[bytes] = []
         self.last = _NONE
 
-    def add(self, at: int, rtt: float) -> None:
+    def add(self, at: int, rtt: int) -> None:
         run = self.last
         off = at - run.base
         if not 0 <= off < SPAN_US:
@@ -100,30 +107,48 @@ class _Ring:
         run.rtt.append(rtt)
 
     def start(self, at: int) -> _Run:
+        """Pack the live minute and start the next at ``at``."""
+        old = self.last
+        if old.at:
+            self.blocks.append(block(old.base, old.at, old.rtt, deflate=self.deflate))
         run = self.last = _Run(at)
-        self.runs.append(run)
         return run
 
     def trim(self, before: int) -> None:
-        runs = self.runs
-        while runs:
-            first = runs[0]
-            n = bisect_left(first.at, before - first.base)
-            if n < len(first.at):
-                if n:
-                    del first.at[:n]
-                    del first.rtt[:n]
-                return
-            del runs[0]
-        self.last = _NONE
+        """Drop the blocks whose every result was sent before ``before`` (so up to a minute
+        older is kept); the live minute too when all of it is (a target no longer probed)."""
+        blocks = self.blocks
+        n = 0
+        while n < len(blocks) and span(blocks[n])[1] < before:
+            n += 1
+        del blocks[:n]
+        run = self.last
+        if run.at and run.base + run.at[-1] < before:
+            self.last = _NONE
 
-    def window(self, lo: int, hi: int) -> Iterator[_Run]:
-        """Copies of what the ring holds of ``[lo, hi]`` (microseconds): array slices."""
-        for run in self.runs:
-            i = bisect_left(run.at, lo - run.base)
-            j = bisect_right(run.at, hi - run.base)
-            if i < j:
-                yield _Run(run.base, run.at[i:j], run.rtt[i:j])
+    def window(self, lo: int, hi: int) -> Iterator[bytes]:
+        """What the ring holds of ``[lo, hi]`` (microseconds): its blocks that reach into the
+        window as they are (shared, immutable; the reader clips them) and the live minute's
+        part as a new raw block."""
+        for one in self.blocks:
+            first, last = span(one)
+            if first <= hi and last >= lo:
+                yield one
+        run = self.last
+        i = bisect_left(run.at, lo - run.base)
+        j = bisect_right(run.at, hi - run.base)
+        if i < j:
+            yield block(run.base + run.at[i], _shift(run.at[i:j], run.at[i]), run.rtt[i:j])
+
+    def packed(self) -> tuple[bytes, ...]:
+        """Every result held, as blocks (the live minute raw)."""
+        run = self.last
+        live = (block(run.base, run.at, run.rtt),) if run.at else ()
+        return (*self.blocks, *live)
+
+
+def _shift(at: array[int], by: int) -> array[int]:
+    return array("I", [t - by for t in at]) if by else at
 
 
 @dataclass(slots=True, kw_only=True)
@@ -141,17 +166,17 @@ class _Capture:
     def part(self, name: str) -> _Ring:
         ring = self.parts.get(name)
         if ring is None:
-            ring = self.parts[name] = _Ring(name)
+            ring = self.parts[name] = _Ring(name, deflate=False)
         return ring
 
     def copy(self, name: str, ring: _Ring) -> None:
-        """What ``ring`` holds of the window (array slices: no per-result work)."""
-        for run in ring.window(self.lo, self.hi):
-            part = self.part(name)
-            part.runs.append(run)
-            part.last = run
+        """What ``ring`` holds of the window (its packed minutes shared, not copied)."""
+        blocks = list(ring.window(self.lo, self.hi))
+        if blocks:
+            self.part(name).blocks.extend(blocks)
 
-    def take(self, name: str, at: int, rtt: float) -> None:
+    def take(self, name: str, at: int, rtt: int) -> None:
+        """A result that arrived after the capture began (``rtt`` microseconds)."""
         if self.lo <= at <= self.hi:
             self.part(name).add(at, rtt)
 
@@ -180,8 +205,8 @@ class Recorder:
         if self._captures:
             latest = self._feed(results)
         else:
-            rings, span, us = self._rings, SPAN_US, 1e6
-            latest = -span
+            rings, width, us = self._rings, SPAN_US, 1e6
+            latest = -width
             for key, r in results:
                 ring = rings.get(key)
                 if ring is None:
@@ -189,10 +214,10 @@ class Recorder:
                 at = int(r.at.timestamp() * us + 0.5)
                 run = ring.last
                 off = at - run.base
-                if not 0 <= off < span:
+                if not 0 <= off < width:
                     run, off = ring.start(at), 0
                 run.at.append(off)
-                run.rtt.append((r.rtt or 0.0) if r.ok else -1.0)
+                run.rtt.append(int((r.rtt or 0.0) * us + 0.5) if r.ok else -1)
                 latest = at
         if latest - self._trimmed >= TRIM_EVERY_US:
             self._trim(latest)
@@ -213,7 +238,7 @@ class Recorder:
             if ring is None:
                 ring = self._ring(key)
             at = int(r.at.timestamp() * _US + 0.5)
-            rtt = (r.rtt or 0.0) if r.ok else -1.0
+            rtt = int((r.rtt or 0.0) * _US + 0.5) if r.ok else NO_RTT
             ring.add(at, rtt)
             latest = at
             captures = pending.get(key.circuit) if isinstance(key, PathKey) else every
@@ -273,11 +298,8 @@ class Recorder:
     def _finished(self, c: _Capture, now: datetime) -> ProbeEvidence:
         readings = tuple(r for r in self._snmp.get(c.circuit, ())
                          if c.lo <= _us(r.at) <= c.hi)  # fmt: skip
-        series = tuple(
-            Series(target=name, runs=tuple((r.base, r.at.tobytes(), r.rtt.tobytes())
-                                           for r in part.runs))
-            for name, part in sorted(c.parts.items())
-        )  # fmt: skip
+        series = tuple(Series(target=name, blocks=part.packed(), lo=c.lo, hi=c.hi)
+                       for name, part in sorted(c.parts.items()))  # fmt: skip
         return ProbeEvidence(circuit=c.circuit, incident=c.incident, reason=c.reason,
                              start=_at(c.lo), end=_at(c.hi), at=now, series=series,
                              readings=readings)  # fmt: skip
@@ -296,7 +318,7 @@ def document(e: ProbeEvidence) -> dict[str, Any]:
         pairs = list(one.results())
         results[one.target] = {
             "at_us": [t for t, _ in pairs],
-            "rtt_ms": [round(r * 1000, 3) if r >= 0 else None for _, r in pairs],
+            "rtt_ms": [r / 1000 if r != NO_RTT else None for _, r in pairs],
         }
     return {
         "circuit": e.circuit,

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+from array import array
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from monitor.core.evidence import AFTER, BEFORE, KEEP, Recorder, encode
+from monitor.core.facts import SPAN_US, block, span, unblock
 from monitor.core.inputs import Control, SnmpReading
 from monitor.core.model import Demarc, PathKey, ProbeResult, Router
 from monitor.core.tracker import Incident
@@ -96,22 +101,48 @@ def test_snmp_readings_of_the_window_go_in_and_the_document_reads_back() -> None
     assert encode(e) == encode(e)  # the same evidence, the same bytes
 
 
-def test_results_stay_exact_across_a_new_run_of_offsets() -> None:
-    """Send times are kept as uint32 microseconds after a run's base: a new run starts every
-    71.6 minutes; a window across the seam reads back every result, to the microsecond."""
+def test_results_stay_exact_across_packed_minutes() -> None:
+    """A target's minutes are packed as the next begins; a window across many of them and the
+    live minute reads back every result, send time and RTT, to the microsecond."""
     rec = Recorder()
     t = T0 + timedelta(microseconds=123_457)  # not on a second
-    feed(rec, t, 75 * 60, True)  # 75 minutes: past one run's 2**32 microseconds
-    end = t + 75 * 60 * S
-    incident = Incident(id=3, circuit="c1", start=t, detected=t + S, end=t + 72 * 60 * S)
+    rtts = [None if n % 7 == 3 else 0.000_001 * (n % 50_000 + 1) for n in range(20 * 60)]
+    sent = [t + n * S + n * timedelta(microseconds=37) for n in range(20 * 60)]
+    for at, rtt in zip(sent, rtts, strict=True):
+        rec.add([(A, ProbeResult(target="t", at=at, ok=rtt is not None, rtt=rtt))])
+    end = t + 20 * 60 * S
+    incident = Incident(id=3, circuit="c1", start=t, detected=t + S, end=end - 4 * 60 * S)
     rec.capture(incident, "closed", end)
-    feed(rec, end, 3 * 60, True)
-    [e] = rec.due(incident.end + AFTER)  # type: ignore[operator]
-    mine = [s for s in e.samples if s.target == "active/primary"]
-    first = incident.end - BEFORE  # type: ignore[operator]
-    want = [first + n * S for n in range(15 * 60 + 1)]
-    assert [s.at for s in mine] == [w.timestamp() for w in want]
-    [doc] = [json.loads(gzip.decompress(encode(e)))["results"]["active/primary"]]
+    [e] = rec.due(end + AFTER)
+    [series] = e.series
+    assert len(series.blocks) > 10  # packed minutes, shared; then the live minute's part
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    assert doc["at_us"] == [(w - epoch) // timedelta(microseconds=1) for w in want]
-    assert len(next(one for one in e.series if one.target == "active/primary").runs) == 2
+    lo, hi = e.start, e.end
+    want = [n for n, w in enumerate(sent) if lo <= w <= hi]
+    assert len(want) == 14 * 60  # from the end back 10 minutes, on to where results stop
+    doc = json.loads(gzip.decompress(encode(e)))["results"]["active/primary"]
+    assert doc["at_us"] == [(sent[n] - epoch) // timedelta(microseconds=1) for n in want]
+    assert doc["rtt_ms"] == [None if rtts[n] is None else (n % 50_000 + 1) / 1000 for n in want]
+
+
+def test_fifteen_minutes_of_a_target_take_under_four_bytes_a_result() -> None:
+    rec = Recorder()
+    for n in range(16 * 60):
+        at = T0 + n * S + timedelta(microseconds=n * 7919 % 3000)  # a scheduler's jitter
+        rtt = 0.000_010 + (n * 7907 % 40) / 1e6
+        rec.add([(A, ProbeResult(target="t", at=at, ok=True, rtt=rtt))])
+    ring = rec._rings[A]
+    held = sum(map(len, ring.blocks)) + 8 * len(ring.last.at)
+    count = sum(len(unblock(b)[1]) for b in ring.blocks) + len(ring.last.at)
+    assert 15 * 60 <= count <= 17 * 60 and held / count < 4
+
+
+@given(st.lists(st.tuples(st.integers(0, SPAN_US - 1), st.integers(-1, 2**31 - 1)),
+                max_size=300), st.booleans())  # fmt: skip
+def test_a_block_reads_back_what_it_packed(results: list[tuple[int, int]], deflate: bool) -> None:
+    at, rtt = array("I", [a for a, _ in results]), array("i", [r for _, r in results])
+    base = 1_790_000_000_000_000
+    one = block(base, at, rtt, deflate=deflate)
+    assert unblock(one) == (base, at, rtt)
+    if results:
+        assert span(one) == (base + min(at), base + max(at))

@@ -39,7 +39,7 @@ def history(store: SqlStore) -> None:
     store.record([ProbeEvidence(circuit="c1", incident=1, reason="opened", start=T0,
                                 end=T0 + 60 * S, at=T0 + 70 * S,
                                 series=(Series.pack("active/primary",
-                                                    [(int(T0.timestamp()) * 1_000_000, 0.001)]),),
+                                                    [(int(T0.timestamp()) * 1_000_000, 1_000)]),),
                                 readings=())])  # fmt: skip
     item = store.outbox.put(notice("<m1@x>"), T0 + 13 * S)
     assert item is not None
