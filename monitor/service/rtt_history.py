@@ -13,8 +13,10 @@ The ring knows its newest bucket; moving on to a later one empties the slots in 
 slot last written a day ago reads as no data instead of yesterday's figures. A result up to a
 day late goes into its own slot; one older than that is dropped. A batch of results goes into
 the bucket of its first result (a batch is one tick of the scheduler: its results are
-milliseconds apart). Memory is fixed per path: :data:`BYTES_PER_PATH` (2,880 bytes, plus ~200
-for the ring and its dict entry): 29 MB for 10,000 paths.
+milliseconds apart). The newest bucket's figures are plain numbers until the next bucket
+begins, so a result costs a few comparisons (0.6-0.9 us against 4.4-5.0 us when each was
+encoded). Memory is fixed per path: :data:`BYTES_PER_PATH` (2,880 bytes, plus ~300 for the
+ring and its dict entry): 29 MB for 10,000 paths.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Collection, Hashable, Sequence
 from datetime import UTC, datetime
-from math import exp, log
+from math import exp, inf, log
 
 from monitor.core.model import PathKey, ProbeResult
 from monitor.web.views import RttPoint
@@ -53,21 +55,43 @@ def decode(code: int) -> float:
 
 
 class _Ring:
-    """One path's day: ``cells[slot * 5 + field]``, slot ``bucket % BUCKETS``."""
+    """One path's day: ``cells[slot * 5 + field]``, slot ``bucket % BUCKETS``; the newest
+    bucket's figures are kept as plain numbers until the next bucket begins (a result costs a
+    few comparisons, no encoding)."""
 
-    __slots__ = ("cells", "newest", "total")
+    __slots__ = ("cells", "hi", "lo", "lost", "n", "newest", "total")
 
     def __init__(self) -> None:
         self.cells = array("H", bytes(BYTES_PER_PATH))
         self.newest = -1  # the newest bucket written (-1: none yet)
-        self.total = 0.0  # seconds: the sum of the newest bucket's answered RTTs
+        self.lo, self.hi, self.total = inf, 0.0, 0.0  # seconds, the newest bucket's answers
+        self.n = self.lost = 0
 
-    def put(self, bucket: int, rtt: float | None) -> None:
-        """One result (``rtt`` None: lost) in ``bucket``."""
-        if bucket > self.newest:
-            self._advance(bucket)
-        elif bucket <= self.newest - BUCKETS:
-            return  # more than a day late
+    def advance(self, bucket: int) -> None:
+        """Store the newest bucket's figures and empty every slot up to ``bucket``."""
+        cells = self.cells
+        if self.newest >= 0:
+            at = self.newest % BUCKETS * _CELLS
+            n = min(self.n, _MAX)
+            if n:
+                cells[at + _LO], cells[at + _HI] = encode(self.lo), encode(self.hi)
+                cells[at + _AVG] = encode(self.total / self.n)
+            cells[at + _ANSWERED], cells[at + _LOST] = n, min(self.lost, _MAX)
+        gap = bucket - self.newest if self.newest >= 0 else BUCKETS
+        if gap >= BUCKETS:
+            cells[:] = array("H", bytes(BYTES_PER_PATH))
+        else:
+            for b in range(self.newest + 1, bucket + 1):
+                at = b % BUCKETS * _CELLS
+                cells[at : at + _CELLS] = array("H", bytes(2 * _CELLS))
+        self.newest = bucket
+        self.lo, self.hi, self.total = inf, 0.0, 0.0
+        self.n = self.lost = 0
+
+    def late(self, bucket: int, rtt: float | None) -> None:
+        """A result for a bucket before the newest (dropped if more than a day late)."""
+        if bucket <= self.newest - BUCKETS:
+            return
         cells, at = self.cells, bucket % BUCKETS * _CELLS
         if rtt is None:
             cells[at + _LOST] = min(cells[at + _LOST] + 1, _MAX)
@@ -78,44 +102,28 @@ class _Ring:
         code = encode(rtt)
         cells[at + _LO] = code if n == 0 else min(cells[at + _LO], code)
         cells[at + _HI] = max(cells[at + _HI], code)
+        mean = decode(cells[at + _AVG]) if n else 0.0
+        cells[at + _AVG] = encode((mean * n + rtt) / (n + 1))
         cells[at + _ANSWERED] = n + 1
-        if bucket == self.newest:
-            self.total += rtt
-        else:  # a late result: fold it into the stored mean
-            mean = decode(cells[at + _AVG]) if n else 0.0
-            cells[at + _AVG] = encode((mean * n + rtt) / (n + 1))
-
-    def _advance(self, bucket: int) -> None:
-        """Close the newest slot (its mean) and empty every slot up to ``bucket``."""
-        cells = self.cells
-        if self.newest >= 0:
-            at = self.newest % BUCKETS * _CELLS
-            n = cells[at + _ANSWERED]
-            if n:
-                cells[at + _AVG] = encode(self.total / n)
-        gap = bucket - self.newest if self.newest >= 0 else BUCKETS
-        if gap >= BUCKETS:
-            cells[:] = array("H", bytes(BYTES_PER_PATH))
-        else:
-            for b in range(self.newest + 1, bucket + 1):
-                at = b % BUCKETS * _CELLS
-                cells[at : at + _CELLS] = array("H", bytes(2 * _CELLS))
-        self.newest, self.total = bucket, 0.0
 
     def point(self, bucket: int) -> RttPoint | None:
         """The figures of ``bucket``; None without data (never written, or overwritten)."""
         if not self.newest - BUCKETS < bucket <= self.newest:
             return None
-        cells, at = self.cells, bucket % BUCKETS * _CELLS
-        n, lost = cells[at + _ANSWERED], cells[at + _LOST]
+        if bucket == self.newest:
+            n, lost = self.n, self.lost
+            lo, mean, hi = self.lo, self.total / (n or 1), self.hi
+        else:
+            cells, at = self.cells, bucket % BUCKETS * _CELLS
+            n, lost = cells[at + _ANSWERED], cells[at + _LOST]
+            lo, mean, hi = (decode(cells[at + f]) for f in (_LO, _AVG, _HI))
         if not n and not lost:
             return None
-        mean = self.total / n if n and bucket == self.newest else decode(cells[at + _AVG])
         return RttPoint(
             at=datetime.fromtimestamp(bucket * BUCKET_S, UTC),
-            min_ms=decode(cells[at + _LO]) * 1000 if n else None,
+            min_ms=lo * 1000 if n else None,
             avg_ms=mean * 1000 if n else None,
-            max_ms=decode(cells[at + _HI]) * 1000 if n else None,
+            max_ms=hi * 1000 if n else None,
             answered=n,
             lost=lost,
         )
@@ -125,7 +133,7 @@ class RttHistory:
     """Per path, a day of RTTs at :data:`BUCKET_S` resolution (module docstring)."""
 
     def __init__(self) -> None:
-        self._rings: dict[PathKey, _Ring] = {}
+        self._rings: dict[Hashable, _Ring] = {}  # PathKeys only
 
     def add(self, results: Sequence[tuple[Hashable, ProbeResult]]) -> None:
         """Take a batch of probe results (control targets and other keys are ignored)."""
@@ -134,15 +142,25 @@ class RttHistory:
         bucket = int(results[0][1].at.timestamp()) // BUCKET_S
         rings = self._rings
         for key, r in results:
-            if not isinstance(key, PathKey):
-                continue
             ring = rings.get(key)
             if ring is None:
+                if not isinstance(key, PathKey):
+                    continue
                 ring = rings[key] = _Ring()
+            if bucket != ring.newest:
+                if bucket < ring.newest:
+                    ring.late(bucket, r.rtt if r.ok else None)
+                    continue
+                ring.advance(bucket)
             if not r.ok:
-                ring.put(bucket, None)
-            elif r.rtt is not None:
-                ring.put(bucket, r.rtt)
+                ring.lost += 1
+            elif (rtt := r.rtt) is not None:
+                ring.n += 1
+                ring.total += rtt
+                if rtt < ring.lo:
+                    ring.lo = rtt
+                if rtt > ring.hi:
+                    ring.hi = rtt
 
     def retain(self, keys: Collection[PathKey]) -> None:
         """Forget every path not in ``keys`` (after a reload removed it)."""
