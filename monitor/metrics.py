@@ -8,7 +8,9 @@ clamped at zero. See README "Metrics" for what each one means.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
 from prometheus_client import (
@@ -19,6 +21,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.metrics_core import HistogramMetricFamily
+from prometheus_client.metrics_core import Metric as Family
 
 from monitor.clock import Wall, utcnow
 from monitor.core.effects import Metric, MetricName
@@ -63,10 +67,10 @@ class Metrics:
             ["circuit"],
             registry=r,
         )
-        self._rtt = Histogram(
+        self._rtt = _Tally(
             "slawatch_probe_rtt_seconds",
             "Round-trip time of answered probes",
-            buckets=RTT_BUCKETS,
+            RTT_BUCKETS,
             registry=r,
         )
         self._probes = Counter(
@@ -250,16 +254,18 @@ class Metrics:
 
     def probes(self, results: Iterable[ProbeResult]) -> None:
         """Count a batch of probe results and observe their RTTs (one call per batch: at
-        10,000 results a second, a call and two counter locks per result cost 1 % of a core)."""
+        10,000 results a second, a call and two counter locks per result cost 1 % of a core;
+        the RTT histogram is a :class:`_Tally`: prometheus_client's took 4.8 us a result)."""
         ok = fail = 0
-        observe = self._rtt.observe
+        rtts = []
         for r in results:
             if r.ok:
                 ok += 1
                 if r.rtt is not None:
-                    observe(r.rtt if r.rtt > 0.0 else 0.0)
+                    rtts.append(r.rtt if r.rtt > 0.0 else 0.0)
             else:
                 fail += 1
+        self._rtt.add(rtts)
         if ok:
             self._probe_ok.inc(ok)
         if fail:
@@ -329,3 +335,41 @@ class Metrics:
 def _remove(metric: Gauge | Counter, *labels: str) -> None:
     with contextlib.suppress(KeyError):
         metric.remove(*labels)
+
+
+class _Tally:
+    """A histogram counted a batch at a time, for the probe RTTs: prometheus_client's
+    ``Histogram.observe`` walks the bounds in Python and takes a lock per value (4.8 us a
+    result here); this takes a bisect per value and one lock per batch (0.9 us). Exposed as a
+    standard histogram (cumulative ``_bucket{le=...}``, ``_count``, ``_sum``)."""
+
+    def __init__(
+        self, name: str, doc: str, bounds: Sequence[float], *, registry: CollectorRegistry
+    ) -> None:
+        self.name, self.doc, self.bounds = name, doc, tuple(bounds)
+        self._counts = [0] * (len(self.bounds) + 1)  # the last: above every bound
+        self._sum = 0.0
+        self._lock = threading.Lock()  # collect() runs in the scrape's thread
+        registry.register(self)
+
+    def add(self, values: Iterable[float]) -> None:
+        """Count a batch of values (each >= 0)."""
+        bounds, counts, total = self.bounds, [0] * len(self._counts), 0.0
+        for v in values:
+            counts[bisect_left(bounds, v)] += 1  # le: a value on a bound counts in it
+            total += v
+        with self._lock:
+            self._counts = [a + b for a, b in zip(self._counts, counts, strict=True)]
+            self._sum += total
+
+    def collect(self) -> Iterator[Family]:
+        with self._lock:
+            counts, total = self._counts, self._sum
+        buckets, seen = [], 0
+        for bound, n in zip((*self.bounds, float("inf")), counts, strict=True):
+            seen += n
+            buckets.append(("+Inf" if bound == float("inf") else repr(bound), seen))
+        yield HistogramMetricFamily(self.name, self.doc, buckets=buckets, sum_value=total)
+
+    def describe(self) -> Iterator[Family]:
+        yield HistogramMetricFamily(self.name, self.doc)

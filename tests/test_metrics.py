@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry, Histogram
+
 from monitor.core.effects import Metric, MetricName
 from monitor.core.model import ProbeResult
-from monitor.metrics import Metrics
+from monitor.metrics import RTT_BUCKETS, Metrics
 
 LABELS = {"circuit": "c1", "router": "active", "demarc": "primary"}
 PATH = ("c1", "active", "primary")
@@ -86,3 +91,25 @@ def test_a_forgotten_circuit_leaves_no_series() -> None:
     body, _ = m.render()
     assert b'circuit="c1"' not in body
     assert g("slawatch_path_up", LABELS) is None
+
+
+@given(st.lists(st.one_of(st.sampled_from(RTT_BUCKETS), st.floats(0.0, 5.0)), max_size=60),
+       st.lists(st.floats(0.0, 5.0), max_size=60))  # fmt: skip
+def test_the_rtt_tally_exposes_what_prometheus_clients_histogram_would(
+    first: list[float], second: list[float]
+) -> None:
+    """Counted a batch at a time, the RTT histogram reads as prometheus_client's own, values
+    on a bound included (``le``)."""
+    m, theirs = Metrics(), CollectorRegistry()
+    reference = Histogram("slawatch_probe_rtt_seconds", "x", buckets=RTT_BUCKETS, registry=theirs)
+    for batch in (first, second):
+        m.probes([ProbeResult(target="a", at=NOW, ok=True, rtt=v) for v in batch])
+        for v in batch:
+            reference.observe(v)
+    for le in (*map(repr, RTT_BUCKETS), "+Inf"):
+        name, labels = "slawatch_probe_rtt_seconds_bucket", {"le": le}
+        assert m.registry.get_sample_value(name, labels) == theirs.get_sample_value(name, labels)
+    count = "slawatch_probe_rtt_seconds_count"
+    assert m.registry.get_sample_value(count) == len(first) + len(second)
+    total = m.registry.get_sample_value("slawatch_probe_rtt_seconds_sum")
+    assert total == pytest.approx(sum(first) + sum(second))
