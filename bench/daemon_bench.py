@@ -18,6 +18,13 @@ measures ``--seconds`` seconds:
   ``fping -C 3`` to the same addresses run in the NOC at the same moment (min/avg/max over the
   paths of each tool's per-path figure).
 
+``--peer-only`` measures instead what the probing alone costs on this machine: ``fping`` in
+its loop mode (``-l -p 1000 -i 0``: every address once a second, as the daemon's schedule)
+over the same addresses in the NOC, its CPU and RSS over the same window. The kernel's work
+for an echo (the request through the veth, the reply made in the target's namespace and
+queued to the raw socket) is charged to the process that sends it, so this is the floor under
+any prober's figure here.
+
 Targets (issue 16, at 10,000 paths): < 25 % of one core, < 200 MB RSS, 0 lost results, tick
 lateness p99 <= 10 ms, RTTs within 0.05 ms of fping's. Prints a Markdown table.
 """
@@ -32,6 +39,7 @@ import shutil
 import signal
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -192,6 +200,27 @@ def measure(topo: Topology, args: argparse.Namespace, tmp: Path) -> dict[str, An
     }
 
 
+def measure_peer(topo: Topology, args: argparse.Namespace, tmp: Path) -> str:
+    """fping alone over the same addresses at the same rate (module docstring)."""
+    addrs = topo.add_targets(args.paths // 4 * 4, behind="gw")
+    file = tmp / "targets.txt"
+    file.write_text("\n".join(addrs) + "\n")
+    cmd = ["fping", "-l", "-q", "-p", "1000", "-i", "0", "-t", "1000", "-f", str(file)]
+    proc = topo.popen("noc", cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(args.warmup)
+        cpu0, t0 = proc_stats(proc.pid)[0], time.monotonic()
+        time.sleep(args.seconds)
+        cpu1, peak = proc_stats(proc.pid)
+        wall = time.monotonic() - t0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    cpu = 100 * (cpu1 - cpu0) / wall
+    return (f"fping -l -p 1000 -i 0 over {len(addrs):,} addresses, {wall:.0f} s measured: "
+            f"{cpu:.1f} % of one core, peak RSS {peak / 1024:.1f} MiB")  # fmt: skip
+
+
 def table(r: dict[str, Any]) -> str:
     return "\n".join(
         [
@@ -219,6 +248,8 @@ def main() -> int:
     parser.add_argument("--paths", type=int, default=4000)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--warmup", type=float, default=10)
+    parser.add_argument("--peer-only", action="store_true",
+                        help="measure fping's loop over the same addresses instead")  # fmt: skip
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("run as root: it builds network namespaces", file=sys.stderr)
@@ -227,6 +258,9 @@ def main() -> int:
     topo = Topology.build(f"swd{os.getpid() % 10000}")
     tmp = Path(tempfile.mkdtemp(prefix="slawatch-bench-"))
     try:
+        if args.peer_only:
+            print(measure_peer(topo, args, tmp))
+            return 0
         result = measure(topo, args, tmp)
     finally:
         topo.teardown()
