@@ -31,22 +31,28 @@ def run(args: argparse.Namespace) -> int:
             "slawatch: no --config given: running the built-in demo (loopback targets)",
             file=sys.stderr,
         )
-    return asyncio.run(_main(settings, args.config))
+    main = _main(settings, args.config)
+    del settings  # kept by no one once the daemon has started: see _main
+    return asyncio.run(main)
 
 
 async def _main(settings: config.Settings, path: str | None) -> int:
     from monitor.service.app import App  # imported late: keeps `slawatch --help` fast
 
     app = App(settings)
+    host, port = settings.http.host_port
+    journal = settings.journal
+    # The daemon runs on its plan; the validated models (~25 MB at 10,000 paths) go once
+    # App.start has read them.
+    del settings
     await app.start()
     # What exists now (settings, tracker, metric series, modules) lives as long as the daemon:
     # freeze it out of the cycle collector's reach, or every full collection walks it all
     # (~200 ms of stalled probe ticks at 2,500 circuits).
     gc.freeze()
-    host, port = settings.http.host_port
     print(
         f"slawatch: running. Status page http://{host}:{port}/  metrics http://{host}:{port}"
-        f"/metrics  API http://{host}:{port}/api/circuits  journal {settings.journal}",
+        f"/metrics  API http://{host}:{port}/api/circuits  journal {journal}",
         file=sys.stderr,
         flush=True,
     )

@@ -43,7 +43,7 @@ class App:
         exposed = preflight(settings)  # every secret it reads, as check-config does
         if exposed:
             log.warning("%s", exposed)
-        self.settings = settings
+        self._settings: Settings | None = settings  # until start(): see start()
         self.metrics = Metrics(version=__version__)
         self.token = read_token(settings.http.token_file)
         self.customers = customers(settings)
@@ -56,7 +56,10 @@ class App:
         self.snmp: SnmpWatch | None = None
 
     async def start(self) -> None:
-        s = self.settings
+        """Start everything. The settings are not kept: the daemon runs on their plan (the
+        validated models of 10,000 paths are ~25 MB), and a reload brings new ones."""
+        s, self._settings = self._settings, None
+        assert s is not None, "App.start() runs once"
         await self.engine.start()
         self.store = store = await AsyncStore.open(
             lambda: open_store(
@@ -125,7 +128,6 @@ class App:
         self.daemon.reload(new.plan())
         if self.jobs is not None:
             self.jobs.stamping = new.evidence
-        self.settings = new
         systemd.notify("READY=1")
 
     async def stop(self) -> None:
