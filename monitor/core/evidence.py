@@ -4,15 +4,15 @@ changes.
 Theory of operation
 -------------------
 :class:`Recorder` keeps every path's (and control target's) raw results for the last
-:data:`KEEP` (15 minutes) in memory, compactly. The live minute of a target is two arrays:
-send times (uint32 microseconds after the minute's first, itself integer microseconds since
-the epoch) and round-trip times (int32 microseconds; :data:`NO_RTT`: failed), 8 bytes a
-result. When a target's next minute starts, the last one is packed into one immutable block
-(:func:`~monitor.core.facts.block`: differences, byte planes, deflate; ~3.2 bytes a result,
-~40 us a block, spread over the second as the targets' minutes roll over): 10,000 paths probed
-every second hold ~30 MB of blocks and ~5 MB live. Microseconds are what the journal keeps of
-an RTT, so nothing it would hold is lost. SNMP readings and traps are kept per circuit for as
-long.
+:data:`KEEP` (15 minutes) in memory, compactly. A target's live block (up to two minutes) is
+two arrays: send times (uint32 microseconds after the block's first, itself integer
+microseconds since the epoch) and round-trip times (int32 microseconds; :data:`NO_RTT`:
+failed), 8 bytes a result. When a result falls past its two minutes, the block is packed into
+immutable bytes (:func:`~monitor.core.facts.block`: differences, byte planes, deflate; ~3.6
+bytes a result, ~70 us a block, spread over the second as the targets' blocks roll over) and
+a new one begins: 10,000 paths probed every second hold ~45 MB (bench/recorder_bench.py).
+Microseconds are what the journal keeps of an RTT, so nothing it would hold is lost. SNMP
+readings and traps are kept per circuit for as long.
 
 When an incident opens or closes, :meth:`Recorder.capture` starts a capture of its circuit:
 
@@ -21,8 +21,8 @@ When an incident opens or closes, :meth:`Recorder.capture` starts a capture of i
 - closed: from 10 min before its (backdated) end to 5 min after it.
 
 What is already in memory from the window's start is taken at once (so nothing is trimmed
-away while waiting): the packed minutes that reach into the window are shared, not copied or
-unpacked, and the live minute's part is copied; every result of the window that arrives
+away while waiting): the packed blocks that reach into the window are shared, not copied or
+unpacked, and the live block's part is copied; every result of the window that arrives
 later (a probe in flight at the capture included) is added to it as it comes. Once the
 window's end has passed, :meth:`Recorder.due` hands the capture back as a
 :class:`ProbeEvidence` fact for the journal, which stores it compressed (:func:`encode`). The
@@ -72,7 +72,7 @@ def _at(us: int) -> datetime:
 
 
 class _Run:
-    """The results of the last minute at most from ``base`` (integer microseconds since the
+    """The results of two minutes at most from ``base`` (integer microseconds since the
     epoch) on: offsets (uint32 microseconds after it) and RTTs (int32 microseconds,
     :data:`NO_RTT` failed), parallel arrays in send-time order."""
 
@@ -88,8 +88,8 @@ _NONE = _Run(-2 * SPAN_US)  # never appended to: any time is too far from its ba
 
 
 class _Ring:
-    """One target's results: packed blocks of a minute each (:func:`block`), oldest first,
-    then the live minute (``last``), which is packed when the next one starts."""
+    """One target's results: packed blocks of two minutes each (:func:`block`), oldest
+    first, then the live block (``last``), which is packed when the next one starts."""
 
     __slots__ = ("blocks", "deflate", "last", "name")
 
@@ -107,7 +107,7 @@ class _Ring:
         run.rtt.append(rtt)
 
     def start(self, at: int) -> _Run:
-        """Pack the live minute and start the next at ``at``."""
+        """Pack the live block and start the next at ``at``."""
         old = self.last
         if old.at:
             self.blocks.append(block(old.base, old.at, old.rtt, deflate=self.deflate))
@@ -115,8 +115,8 @@ class _Ring:
         return run
 
     def trim(self, before: int) -> None:
-        """Drop the blocks whose every result was sent before ``before`` (so up to a minute
-        older is kept); the live minute too when all of it is (a target no longer probed)."""
+        """Drop the blocks whose every result was sent before ``before`` (so up to two
+        minutes older is kept); the live block too when all of it is (a target no longer probed)."""
         blocks = self.blocks
         n = 0
         while n < len(blocks) and span(blocks[n])[1] < before:
@@ -128,7 +128,7 @@ class _Ring:
 
     def window(self, lo: int, hi: int) -> Iterator[bytes]:
         """What the ring holds of ``[lo, hi]`` (microseconds): its blocks that reach into the
-        window as they are (shared, immutable; the reader clips them) and the live minute's
+        window as they are (shared, immutable; the reader clips them) and the live block's
         part as a new raw block."""
         for one in self.blocks:
             first, last = span(one)
@@ -141,7 +141,7 @@ class _Ring:
             yield block(run.base + run.at[i], _shift(run.at[i:j], run.at[i]), run.rtt[i:j])
 
     def packed(self) -> tuple[bytes, ...]:
-        """Every result held, as blocks (the live minute raw)."""
+        """Every result held, as blocks (the live block raw)."""
         run = self.last
         live = (block(run.base, run.at, run.rtt),) if run.at else ()
         return (*self.blocks, *live)
@@ -170,7 +170,7 @@ class _Capture:
         return ring
 
     def copy(self, name: str, ring: _Ring) -> None:
-        """What ``ring`` holds of the window (its packed minutes shared, not copied)."""
+        """What ``ring`` holds of the window (its packed blocks shared, not copied)."""
         blocks = list(ring.window(self.lo, self.hi))
         if blocks:
             self.part(name).blocks.extend(blocks)
