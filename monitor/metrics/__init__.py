@@ -7,10 +7,7 @@ clamped at zero. See README "Metrics" for what each one means.
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from prometheus_client import (
@@ -21,12 +18,11 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.metrics_core import HistogramMetricFamily
-from prometheus_client.metrics_core import Metric as Family
 
 from monitor.clock import Wall, utcnow
 from monitor.core.effects import Metric, MetricName
 from monitor.core.model import ProbeResult
+from monitor.metrics.families import Series, Tally
 
 Countdowns = Callable[[datetime], list[tuple[str, float, float | None]]]
 
@@ -55,19 +51,20 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None, *, version: str = "") -> None:
         r = self.registry = registry or CollectorRegistry()
-        self._path_up = Gauge(
+        # per path and per circuit: Series (families.py), not prometheus_client's children
+        self._path_up = Series(
             "slawatch_path_up",
             "1 while the path is up, 0 while down; absent while unknown",
             ["circuit", "router", "demarc"],
             registry=r,
         )
-        self._available = Gauge(
+        self._available = Series(
             "slawatch_circuit_available",
             "1 while the circuit is available (no open incident)",
             ["circuit"],
             registry=r,
         )
-        self._rtt = _Tally(
+        self._rtt = Tally(
             "slawatch_probe_rtt_seconds",
             "Round-trip time of answered probes",
             RTT_BUCKETS,
@@ -81,22 +78,23 @@ class Metrics:
             "Unix time of the latest probe result",
             registry=r,
         )
-        self._incidents = Counter(
-            "slawatch_incidents_total", "Incidents opened", ["circuit"], registry=r
+        self._incidents = Series(
+            "slawatch_incidents_total", "Incidents opened", ["circuit"], counter=True, registry=r
         )
-        self._outage = Counter(
+        self._outage = Series(
             "slawatch_outage_seconds_total",
             "Seconds of closed outages (raw duration)",
             ["circuit"],
+            counter=True,
             registry=r,
         )
-        self._open = Gauge(
+        self._open = Series(
             "slawatch_open_incident_seconds",
             "Age of the open incident in seconds (0 when none)",
             ["circuit"],
             registry=r,
         )
-        self._deadline = Gauge(
+        self._deadline = Series(
             "slawatch_notification_deadline_seconds",
             "Seconds left until the notification deadline of an incident "
             "with no accepted notice (negative once missed)",
@@ -115,13 +113,14 @@ class Metrics:
             ["result"],
             registry=r,
         )
-        self._breaches = Counter(
+        self._breaches = Series(
             "slawatch_notification_breaches_total",
             "Notification deadlines missed",
             ["circuit"],
+            counter=True,
             registry=r,
         )
-        self._credit = Gauge(
+        self._credit = Series(
             "slawatch_credit_fraction",
             "The month's capped credit as a fraction of the monthly fee",
             ["circuit", "month"],
@@ -164,20 +163,22 @@ class Metrics:
             ["kind", "matched"],
             registry=r,
         )
-        self._dropped = Counter(
+        self._dropped = Series(
             "slawatch_probe_results_dropped_total",
             "Probe results not used: stale (older than one already used for the path) or "
             "unknown (the path was removed by a reload while the probe was in flight)",
             ["reason"],
+            counter=True,
             registry=r,
         )
         for reason in ("stale", "unknown"):
-            self._dropped.labels(reason)
-        self._disagreements = Counter(
+            self._dropped.inc((reason,), 0.0)
+        self._disagreements = Series(
             "slawatch_vantage_disagreements_total",
             "Times two NOC hosts saw a circuit differently (one all paths down, one not): no "
             "customer notice, the NOC alerted",
             ["circuit"],
+            counter=True,
             registry=r,
         )
         self._leader = Gauge(
@@ -216,12 +217,12 @@ class Metrics:
         name, labels, value = m.name, m.labels, m.value
         if name is MetricName.PATH_UP:
             if value is None:
-                _remove(self._path_up, *labels)
+                self._path_up.remove(labels)
             else:
-                self._path_up.labels(*labels).set(value)
+                self._path_up.set(labels, value)
         elif name is MetricName.CIRCUIT_AVAILABLE:
             self.init_circuit(labels[0])
-            self._available.labels(*labels).set(value or 0.0)
+            self._available.set(labels, value or 0.0)
         elif name is MetricName.FORGET:
             self.forget_circuit(labels[0], labels[1:])
         elif name is MetricName.BLIND:
@@ -229,7 +230,7 @@ class Metrics:
         elif name is MetricName.NOTIFICATION_LATENCY:
             self._latency.observe(max(value or 0.0, 0.0))
         else:
-            self._counters[name].labels(*labels).inc(max(value or 0.0, 0.0))
+            self._counters[name].inc(labels, max(value or 0.0, 0.0))
 
     def watch(self, countdowns: Countdowns, wall: Callable[[], datetime]) -> None:
         """At each scrape, ``countdowns(wall())`` gives (circuit, open incident seconds,
@@ -248,14 +249,15 @@ class Metrics:
     def init_circuit(self, circuit: str) -> None:
         """Create a circuit's counters at 0, so ``increase()`` sees the first event."""
         for counter in (self._incidents, self._outage, self._breaches):
-            counter.labels(circuit)
+            counter.inc((circuit,), 0.0)
         for result in ("ok", "fail"):
             self._probes.labels(result)
 
     def probes(self, results: Iterable[ProbeResult]) -> None:
         """Count a batch of probe results and observe their RTTs (one call per batch: at
         10,000 results a second, a call and two counter locks per result cost 1 % of a core;
-        the RTT histogram is a :class:`_Tally`: prometheus_client's took 4.8 us a result)."""
+        the RTT histogram is a :class:`~monitor.metrics.families.Tally`: prometheus_client's
+        took 4.8 us a result)."""
         ok = fail = 0
         rtts = []
         for r in results:
@@ -281,7 +283,7 @@ class Metrics:
         self._attempts.labels(result).inc()
 
     def set_credit(self, circuit: str, month: str, fraction: float) -> None:
-        self._credit.labels(circuit, month).set(fraction)
+        self._credit.set((circuit, month), fraction)
         self._credit_months.setdefault(circuit, set()).add(month)
 
     def journal_write(self, seconds: float) -> None:
@@ -304,11 +306,12 @@ class Metrics:
         """Drop a circuit's series, its paths' (``router/demarc``) included: it is no longer
         monitored."""
         for metric in (self._available, self._incidents, self._outage, self._breaches):
-            _remove(metric, circuit)
+            metric.remove((circuit,))
         for path in paths:
-            _remove(self._path_up, circuit, *path.split("/"))
+            router, demarc = path.split("/")
+            self._path_up.remove((circuit, router, demarc))
         for month in self._credit_months.pop(circuit, set()):
-            _remove(self._credit, circuit, month)
+            self._credit.remove((circuit, month))
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type (the countdown gauges as of now)."""
@@ -327,49 +330,6 @@ class Metrics:
         for gauge in (self._open, self._deadline):
             gauge.clear()
         for circuit, age, left in rows:
-            self._open.labels(circuit).set(age)
+            self._open.set((circuit,), age)
             if left is not None:
-                self._deadline.labels(circuit).set(left)
-
-
-def _remove(metric: Gauge | Counter, *labels: str) -> None:
-    with contextlib.suppress(KeyError):
-        metric.remove(*labels)
-
-
-class _Tally:
-    """A histogram counted a batch at a time, for the probe RTTs: prometheus_client's
-    ``Histogram.observe`` walks the bounds in Python and takes a lock per value (4.8 us a
-    result here); this takes a bisect per value and one lock per batch (0.9 us). Exposed as a
-    standard histogram (cumulative ``_bucket{le=...}``, ``_count``, ``_sum``)."""
-
-    def __init__(
-        self, name: str, doc: str, bounds: Sequence[float], *, registry: CollectorRegistry
-    ) -> None:
-        self.name, self.doc, self.bounds = name, doc, tuple(bounds)
-        self._counts = [0] * (len(self.bounds) + 1)  # the last: above every bound
-        self._sum = 0.0
-        self._lock = threading.Lock()  # collect() runs in the scrape's thread
-        registry.register(self)
-
-    def add(self, values: Iterable[float]) -> None:
-        """Count a batch of values (each >= 0)."""
-        bounds, counts, total = self.bounds, [0] * len(self._counts), 0.0
-        for v in values:
-            counts[bisect_left(bounds, v)] += 1  # le: a value on a bound counts in it
-            total += v
-        with self._lock:
-            self._counts = [a + b for a, b in zip(self._counts, counts, strict=True)]
-            self._sum += total
-
-    def collect(self) -> Iterator[Family]:
-        with self._lock:
-            counts, total = self._counts, self._sum
-        buckets, seen = [], 0
-        for bound, n in zip((*self.bounds, float("inf")), counts, strict=True):
-            seen += n
-            buckets.append(("+Inf" if bound == float("inf") else repr(bound), seen))
-        yield HistogramMetricFamily(self.name, self.doc, buckets=buckets, sum_value=total)
-
-    def describe(self) -> Iterator[Family]:
-        yield HistogramMetricFamily(self.name, self.doc)
+                self._deadline.set((circuit,), left)
