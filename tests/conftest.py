@@ -16,7 +16,7 @@ def topology() -> Iterator[Topology]:
     reason = available()
     if reason:
         skip_or_fail(reason)
-    topo = Topology.build(f"sw{os.getpid() % 100000}")
+    topo = Topology.build(f"sw{os.getpid()}")
     try:
         yield topo
     finally:
