@@ -234,6 +234,9 @@ class IcmpEngine:
             if i:
                 await asyncio.sleep(spacing)
             batches.append(self._submit([target], timeout, None))
+            # let the pump (call_soon) send it first: the spacing runs from the send, so a
+            # loop that ran the pump late cannot bring the next echo closer on the wire
+            await asyncio.sleep(0)
         await asyncio.gather(*(_waited(b) for b in batches))
         return [b.results()[0] for b in batches]
 

@@ -73,7 +73,10 @@ def test_removing_the_circuit_closes_its_incident_and_the_journal_agrees(
     )
     maildir = daemon.cfg.parent / "maildir" / "new"
     daemon.wait_for(
-        lambda: any(b"X-Slawatch-Kind: recovered" in f.read_bytes() for f in maildir.iterdir()),
+        lambda: (
+            maildir.is_dir()  # none yet while the first notice is on its way
+            and any(b"X-Slawatch-Kind: recovered" in f.read_bytes() for f in maildir.iterdir())
+        ),
         15,
         "the recovered notice",
     )

@@ -52,7 +52,7 @@ def site() -> Iterator[tuple[TwoNocs, PgCluster]]:
     reason = available()
     if reason:
         skip_or_fail(reason)
-    topo = TwoNocs.build_two(f"h2{os.getpid() % 100000}")
+    topo = TwoNocs.build_two(f"h2{os.getpid()}")
     try:
         pg = PgCluster.start()
         try:

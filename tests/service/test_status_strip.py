@@ -18,6 +18,7 @@ async def test_strip_starts_where_monitoring_began(tmp_path: Path) -> None:
         h.prober.ok = False
         await h.until(lambda: h.daemon.sup.tracker.open_incident("c1") is not None)
         h.travel(timedelta(hours=6))  # today (Tokyo) is now a quarter down
+        await h.daemon.writer.drained()  # the incident in the journal too: the strip reads it
         view = await h.backend.status()
     finally:
         await h.stop()
@@ -39,6 +40,7 @@ async def test_strip_leaves_announced_maintenance_out_as_the_report_does(tmp_pat
         h.prober.ok = False
         incident = await h.until(lambda: h.daemon.sup.tracker.open_incident("c1"))
         h.travel(timedelta(hours=2))
+        await h.daemon.writer.drained()  # the incident in the journal too: the strip reads it
         end = h.clock() + timedelta(hours=1)
         # recorded now, with no earlier announcement: it excludes only from now on (§1)
         told_now = await h.backend.add_maintenance("c1", incident.start, end, "works")

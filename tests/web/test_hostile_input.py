@@ -158,6 +158,8 @@ async def _an_incident(h: Harness) -> int:
     h.prober.ok = False
     incident = await h.until(lambda: h.backend.sup.tracker.open_incident("c1"))
     h.prober.ok = True
+    assert h.daemon is not None
+    await h.daemon.writer.drained()  # in the journal too: the test reads it back from there
     return int(incident.id)
 
 

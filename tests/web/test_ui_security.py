@@ -52,6 +52,7 @@ async def site(tmp_path: Path) -> AsyncIterator[tuple[Client, Site, dict[str, st
             d.feed(SnmpSeen(readings=(SnmpReading(path=path, at=s.clock(), kind="ifOperStatus",
                                                   ok=False, value=2, text=HOSTILE),)))  # fmt: skip
             s.travel(5 * MIN)
+            await d.writer.drained()  # the incidents in the journal too: the pages read it
             yield c, s, tokens
     finally:
         await s.stop()
