@@ -138,17 +138,13 @@ class _Ring:
         i = bisect_left(run.at, lo - run.base)
         j = bisect_right(run.at, hi - run.base)
         if i < j:
-            yield block(run.base + run.at[i], _shift(run.at[i:j], run.at[i]), run.rtt[i:j])
+            yield block(run.base, run.at[i:j], run.rtt[i:j])
 
     def packed(self) -> tuple[bytes, ...]:
         """Every result held, as blocks (the live block raw)."""
         run = self.last
         live = (block(run.base, run.at, run.rtt),) if run.at else ()
         return (*self.blocks, *live)
-
-
-def _shift(at: array[int], by: int) -> array[int]:
-    return array("I", [t - by for t in at]) if by else at
 
 
 @dataclass(slots=True, kw_only=True)
