@@ -132,7 +132,16 @@ class Series:
         return cls(target=target, blocks=tuple(block(b, a, r) for b, a, r in runs))
 
     def __len__(self) -> int:
-        return sum(1 for _ in self.results())
+        """The results in ``[lo, hi]``: a block wholly inside counts from its header; only one
+        that straddles an edge is unpacked."""
+        lo, hi, n = self.lo, self.hi, 0
+        for one in self.blocks:
+            base, count, first, last, _ = _HEAD.unpack_from(one)
+            if lo <= base + first and base + last <= hi:
+                n += count
+            elif base + first <= hi and base + last >= lo:
+                n += sum(1 for t in unblock(one)[1] if lo <= base + t <= hi)
+        return n
 
     def results(self) -> Iterator[tuple[int, int]]:
         """(send time, RTT): integer microseconds since the epoch, RTT :data:`NO_RTT` for a

@@ -120,6 +120,7 @@ def test_results_stay_exact_across_packed_minutes() -> None:
     lo, hi = e.start, e.end
     want = [n for n, w in enumerate(sent) if lo <= w <= hi]
     assert len(want) == 14 * 60  # from the end back 10 minutes, on to where results stop
+    assert len(series) == e.count == len(want)  # counted from the headers, edges unpacked
     doc = json.loads(gzip.decompress(encode(e)))["results"]["active/primary"]
     assert doc["at_us"] == [(sent[n] - epoch) // timedelta(microseconds=1) for n in want]
     assert doc["rtt_ms"] == [None if rtts[n] is None else (n % 50_000 + 1) / 1000 for n in want]
