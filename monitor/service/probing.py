@@ -1,19 +1,23 @@
-"""Probe scheduling: every target at its own interval, spread evenly, on one heap.
+"""Probe scheduling: every target at its own interval, spread evenly, on one ring per interval.
 
 Each target gets a fixed random phase inside its interval (jitter), so 10,000 paths at 1 s
-fire as a steady ~10,000/s stream instead of one burst per second. Due targets are probed in
-batches (one ``probe_many`` per tick), not with a task per target. The next due time is the
-previous due time plus the interval, so the schedule does not drift; a tick that is late by
-more than an interval skips ahead instead of firing a catch-up burst. Times are the event
-loop's monotonic clock (seconds).
+fire as a steady ~10,000/s stream instead of one burst per second. A target's due times are
+``epoch + k * interval + phase`` for every round ``k``: the schedule does not drift, and the
+targets of one interval, sorted by phase, form a ring. Firing takes the slice of the ring
+between the last fire and now (two bisections and one slice per batch, nothing per target:
+a deadline heap cost ~4 us a target at 10,000 paths, 10 % of the daemon's CPU). Due targets
+are probed in batches (one ``probe_many`` per tick), not with a task per target. A late tick
+fires each overdue target once, however late it is: no catch-up burst, and the phases stay.
+Times are the event loop's monotonic clock (seconds).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
+import math
 import random
+from bisect import bisect_right
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -41,6 +45,53 @@ class Target:
 OnResults = Callable[[list[tuple[Hashable, ProbeResult]]], None]
 
 
+class _Ring:
+    """The targets of one interval in phase order (``phases`` seconds past ``epoch`` in
+    [0, interval)), and ``fired_to``: every due time up to it has been fired."""
+
+    __slots__ = ("addresses", "epoch", "fired_to", "interval", "phases", "targets")
+
+    def __init__(self, interval: float, epoch: float, fired_to: float) -> None:
+        self.interval, self.epoch, self.fired_to = interval, epoch, fired_to
+        self.phases: list[float] = []
+        self.targets: list[Target] = []
+        self.addresses: list[str] = []
+
+    def fill(self, phased: list[tuple[float, Target]]) -> None:
+        phased.sort(key=lambda pt: pt[0])
+        self.phases = [p for p, _ in phased]
+        self.targets = [t for _, t in phased]
+        self.addresses = [t.address for t in self.targets]
+
+    def _at(self, t: float) -> tuple[float, int]:
+        """(round start, ring index) of the first due time after ``t``."""
+        k = math.floor((t - self.epoch) / self.interval)
+        base = self.epoch + k * self.interval
+        i = bisect_right(self.phases, t - base)
+        if i == len(self.phases):
+            return base + self.interval, 0
+        return base, i
+
+    def next_due(self) -> float:
+        """The first due time not fired yet (the ring is not empty)."""
+        base, i = self._at(self.fired_to)
+        return base + self.phases[i]
+
+    def fire(self, until: float, targets: list[Target], addresses: list[str]) -> None:
+        """Append every target due after ``fired_to`` and up to ``until`` (each once: a
+        ring more than an interval behind skips to the last interval's worth)."""
+        phases, n = self.phases, len(self.phases)
+        base, i = self._at(max(self.fired_to, until - self.interval))
+        while n:
+            j = bisect_right(phases, until - base, i)
+            targets += self.targets[i:j]
+            addresses += self.addresses[i:j]
+            if j < n:
+                break
+            base, i = base + self.interval, 0
+        self.fired_to = until
+
+
 class ProbeScheduler:
     """Fires every target at its interval and hands results to ``on_results`` in batches."""
 
@@ -58,72 +109,73 @@ class ProbeScheduler:
         self._timeout = timeout_s
         self._rng = rng or random.Random()
         self._targets: dict[Hashable, Target] = {}
-        self._heap: list[tuple[float, int, Target]] = []  # (due, order, target)
-        self._seq = 0
+        self._phases: dict[Hashable, float] = {}
+        self._rings: dict[float, _Ring] = {}  # by interval
         self._changed = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._on_late = on_late
 
     def set_targets(self, targets: Sequence[Target]) -> None:
-        """Replace the target set; unchanged targets keep their phase."""
-        loop = asyncio.get_running_loop()
+        """Replace the target set; targets kept at the same interval keep their phase, the
+        others get a random one (first probed within one interval)."""
+        now = asyncio.get_running_loop().time()
         new = {t.key: t for t in targets}
-        now = loop.time()
-        added = [t for k, t in new.items() if k not in self._targets]
-        self._targets = new
-        # kept targets keep their due time, with their new settings (e.g. interval)
-        self._heap = [(due, n, new[t.key]) for due, n, t in self._heap if t.key in new]
-        heapq.heapify(self._heap)
-        for t in added:
-            self._seq += 1
-            heapq.heappush(self._heap, (now + self._rng.uniform(0, t.interval_s), self._seq, t))
+        phased: dict[float, list[tuple[float, Target]]] = {}
+        phases: dict[Hashable, float] = {}
+        for key, t in new.items():
+            old = self._targets.get(key)
+            if old is not None and old.interval_s == t.interval_s:
+                phase = self._phases[key]
+            else:
+                phase = self._rng.uniform(0, t.interval_s)
+            phases[key] = phase
+            phased.setdefault(t.interval_s, []).append((phase, t))
+        rings = {}
+        for interval, ring_targets in phased.items():
+            ring = self._rings.get(interval) or _Ring(interval, epoch=now, fired_to=now)
+            ring.fill(ring_targets)
+            rings[interval] = ring
+        self._targets, self._phases, self._rings = new, phases, rings
         self._changed.set()
 
     async def run(self) -> None:
         """Probe until cancelled."""
         loop = asyncio.get_running_loop()
         while True:
-            if not self._heap:
+            if not self._rings:
                 self._changed.clear()
                 await self._changed.wait()
                 continue
-            delay = self._heap[0][0] - loop.time()
+            first_due = min(ring.next_due() for ring in self._rings.values())
+            delay = first_due - loop.time()
             if delay > 0:
                 self._changed.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(delay):  # not wait_for: see notifying.py
                         await self._changed.wait()
                 continue
-            self._fire(loop.time())
+            self._fire(loop.time(), first_due)
 
-    def _fire(self, now: float) -> None:
-        """Probe every target due within the window. Each due target goes straight back in
-        with its next due time (one heapreplace, not a pop and a push: this runs ~10,000
-        times a second at 10,000 paths)."""
-        heap, batch, replace = self._heap, list[Target](), heapq.heapreplace
-        first_due, until, seq = heap[0][0], now + BATCH_WINDOW_S, self._seq
-        while heap and heap[0][0] <= until:
-            due, _, target = heap[0]
-            batch.append(target)
-            nxt = due + target.interval_s
-            if nxt <= now:  # we fell behind by a whole interval: skip, don't burst
-                nxt = now + target.interval_s
-            seq += 1
-            replace(heap, (nxt, seq, target))
-        self._seq = seq
+    def _fire(self, now: float, first_due: float) -> None:
+        """Probe every target due up to the end of the batch window."""
+        batch: list[Target] = []
+        addresses: list[str] = []
+        until = now + BATCH_WINDOW_S
+        for ring in self._rings.values():
+            ring.fire(until, batch, addresses)
         if self._on_late is not None:
             self._on_late(now - first_due)
-        self._spawn(batch)
+        self._spawn(batch, addresses)
 
-    def _spawn(self, batch: list[Target]) -> asyncio.Task[None]:
+    def _spawn(self, batch: list[Target], addresses: list[str]) -> asyncio.Task[None]:
         """Probe ``batch`` in a task of its own, tracked so that close() can cancel it."""
-        task = asyncio.create_task(self._probe(batch))
+        task = asyncio.create_task(self._probe(batch, addresses))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
         return task
 
-    async def _probe(self, batch: list[Target]) -> None:
-        results = await self._prober.probe_many([t.address for t in batch], timeout=self._timeout)
+    async def _probe(self, batch: list[Target], addresses: list[str]) -> None:
+        results = await self._prober.probe_many(addresses, timeout=self._timeout)
         self._on_results([(t.key, r) for t, r in zip(batch, results, strict=True)])
 
     async def probe_now(
@@ -139,7 +191,7 @@ class ProbeScheduler:
         for i in range(count):
             if i:
                 await asyncio.sleep(spacing_s)
-            rounds.append(self._spawn(targets))
+            rounds.append(self._spawn(targets, [t.address for t in targets]))
         await asyncio.gather(*rounds)
 
     async def close(self) -> None:
