@@ -64,17 +64,17 @@ def once_supervisor(circuits: int, ticks: int) -> tuple[float, int, int]:
     for i in range(ticks):
         at = T0 + timedelta(seconds=i)
         down = i in outage
-        batches.append((at, Probed(results=tuple(
+        batches.append((at, Probed.of(
             (k, ProbeResult(target=k.name, at=at, ok=ok, rtt=0.001 if ok else None))
             for k in keys for ok in (not (down and k in flaky),)
-        ))))  # fmt: skip
+        )))  # fmt: skip
     incidents = results = 0
     start = time.perf_counter()
     for at, batch in batches:
         for effect in sup.handle(batch, at):
             if isinstance(effect, Record):
                 incidents += sum(isinstance(f, IncidentOpened) for f in effect.facts)
-        results += len(batch.results)
+        results += len(batch)
     return time.perf_counter() - start, results, incidents
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 if not any(Path(p, "monitor").is_dir() for p in sys.path[1:] if p):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from monitor.core.evidence import Recorder, encode
+from monitor.core.inputs import Probed
 from monitor.core.model import Demarc, PathKey, ProbeResult, Router
 from monitor.core.tracker import Incident
 
@@ -64,12 +65,12 @@ def main() -> int:
     for s in range(seconds):
         second = T0 + timedelta(seconds=s)
         for tick in ticks:
-            batch = [
+            batch = Probed.of(
                 (k, ProbeResult(target="t", at=second + p + jitter * rnd.randrange(3000),
                                 ok=(fail := rnd.random() < 0.02) is False,
                                 rtt=None if fail else rnd.uniform(5e-6, 6e-5)))
                 for p, k in tick
-            ]  # fmt: skip
+            )  # fmt: skip
             t = time.process_time()
             rec.add(batch)
             spent = time.process_time() - t

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Histogram
 
 from monitor.core.effects import Metric, MetricName
-from monitor.core.model import ProbeResult
 from monitor.metrics import RTT_BUCKETS, Metrics
 
 LABELS = {"circuit": "c1", "router": "active", "demarc": "primary"}
@@ -43,14 +42,8 @@ def test_counters_start_at_zero_and_durations_clamp() -> None:
     m.apply(Metric(name=MetricName.OUTAGE_SECONDS, labels=("c1",), value=-5.0))
     assert g("slawatch_incidents_total", {"circuit": "c1"}) == 1
     assert g("slawatch_outage_seconds_total", {"circuit": "c1"}) == 1860
-    at = datetime(2026, 10, 7, tzinfo=UTC)
-    m.probes(
-        [
-            ProbeResult(target="a", at=at, ok=True, rtt=0.0004),
-            ProbeResult(target="b", at=at, ok=False, error="timeout"),
-        ]
-    )
-    assert g("slawatch_probes_total", {"result": "ok"}) == 1
+    m.probes((True, False, True), (0.0004, None, None))  # ok without an RTT: SNMP's
+    assert g("slawatch_probes_total", {"result": "ok"}) == 2
     assert g("slawatch_probes_total", {"result": "fail"}) == 1
     assert g("slawatch_probe_rtt_seconds_bucket", {"le": "0.0005"}) == 1
     m.apply(Metric(name=MetricName.NOTIFICATION_LATENCY, value=-1.0))
@@ -103,7 +96,7 @@ def test_the_rtt_tally_exposes_what_prometheus_clients_histogram_would(
     m, theirs = Metrics(), CollectorRegistry()
     reference = Histogram("slawatch_probe_rtt_seconds", "x", buckets=RTT_BUCKETS, registry=theirs)
     for batch in (first, second):
-        m.probes([ProbeResult(target="a", at=NOW, ok=True, rtt=v) for v in batch])
+        m.probes([True] * len(batch), batch)
         for v in batch:
             reference.observe(v)
     for le in (*map(repr, RTT_BUCKETS), "+Inf"):

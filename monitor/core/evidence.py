@@ -42,14 +42,14 @@ import json
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.core.facts import NO_RTT, SPAN_US, ProbeEvidence, Series, SnmpObserved, block, span
-from monitor.core.inputs import SnmpReading, Target
-from monitor.core.model import PathKey, ProbeResult
+from monitor.core.inputs import Probed, SnmpReading, Target
+from monitor.core.model import PathKey
 from monitor.core.tracker import Incident
 
 KEEP = timedelta(minutes=15)
@@ -194,27 +194,28 @@ class Recorder:
         self._trimmed = -(1 << 62)
 
     # -- feeding -------------------------------------------------------------------------------
-    def add(self, results: Sequence[tuple[Target, ProbeResult]]) -> None:
+    def add(self, batch: Probed) -> None:
         """Keep a batch of results (each target's in time order)."""
-        if not results:
+        if not batch:
             return
         if self._captures:
-            latest = self._feed(results)
+            latest = self._feed(batch)
         else:
             rings, width, us = self._rings, SPAN_US, 1e6
-            latest = -width
-            for key, r in results:
+            sent, at = None, 0
+            for key, when, ok, rtt in batch.rows():
                 ring = rings.get(key)
                 if ring is None:
                     ring = self._ring(key)
-                at = int(r.at.timestamp() * us + 0.5)
+                if when is not sent:  # the engine's echoes of one burst share their time
+                    sent, at = when, int(when.timestamp() * us + 0.5)
                 run = ring.last
                 off = at - run.base
                 if not 0 <= off < width:
                     run, off = ring.start(at), 0
                 run.at.append(off)
-                run.rtt.append(int((r.rtt or 0.0) * us + 0.5) if r.ok else -1)
-                latest = at
+                run.rtt.append(int((rtt or 0.0) * us + 0.5) if ok else -1)
+            latest = at
         if latest - self._trimmed >= TRIM_EVERY_US:
             self._trim(latest)
 
@@ -224,17 +225,17 @@ class Recorder:
         self._members.setdefault(group, []).append((ring.name, ring))
         return ring
 
-    def _feed(self, results: Sequence[tuple[Target, ProbeResult]]) -> int:
+    def _feed(self, batch: Probed) -> int:
         """:meth:`add` while captures are pending: each result also goes straight into the
         captures of its circuit (a control target's into every one). The latest send time."""
         rings, pending, every = self._rings, self._pending, self._captures
         latest = -SPAN_US
-        for key, r in results:
+        for key, when, ok, rtt_s in batch.rows():
             ring = rings.get(key)
             if ring is None:
                 ring = self._ring(key)
-            at = int(r.at.timestamp() * _US + 0.5)
-            rtt = int((r.rtt or 0.0) * _US + 0.5) if r.ok else NO_RTT
+            at = int(when.timestamp() * _US + 0.5)
+            rtt = int((rtt_s or 0.0) * _US + 0.5) if ok else NO_RTT
             ring.add(at, rtt)
             latest = at
             captures = pending.get(key.circuit) if isinstance(key, PathKey) else every

@@ -8,9 +8,11 @@ them to :meth:`Supervisor.handle <monitor.core.supervisor.Supervisor.handle>` on
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from monitor.core.errors import InputError
 from monitor.core.model import Announced, Interval, PathKey, PathState, ProbeResult
 from monitor.core.notices import Delivery
 from monitor.core.plan import Plan
@@ -29,9 +31,44 @@ Target = PathKey | Control
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Probed:
-    """Probe results, each of a path or a control target, in the order they completed."""
+    """A batch of probe results, each of a path or a control target, by position: the probe
+    of ``targets[i]`` was sent at ``ats[i]`` (aware, UTC), ``oks[i]`` says whether it
+    succeeded, ``rtts[i]`` in seconds (None: no RTT) and ``errors[i]`` why it failed. Each
+    target's results are in time order.
 
-    results: tuple[tuple[Target, ProbeResult], ...]
+    Columns, not a ProbeResult each: at 10,000 results a second, making a frozen dataclass
+    per result and a pair to hold it took ~4 % of the daemon's CPU (py-spy, 10,000 paths).
+    """
+
+    targets: tuple[Target, ...]
+    ats: tuple[datetime, ...]
+    oks: tuple[bool, ...]
+    rtts: tuple[float | None, ...]
+    errors: tuple[str | None, ...]
+
+    def __post_init__(self) -> None:
+        n = len(self.targets)
+        if not len(self.ats) == len(self.oks) == len(self.rtts) == len(self.errors) == n:
+            raise InputError("Probed: every column must have one entry per target")
+
+    @classmethod
+    def of(cls, results: Iterable[tuple[Target, ProbeResult]]) -> Probed:
+        """The batch of ``(target, result)`` pairs."""
+        pairs = tuple(results)
+        return cls(
+            targets=tuple(k for k, _ in pairs),
+            ats=tuple(r.at for _, r in pairs),
+            oks=tuple(r.ok for _, r in pairs),
+            rtts=tuple(r.rtt for _, r in pairs),
+            errors=tuple(r.error for _, r in pairs),
+        )
+
+    def rows(self) -> Iterator[tuple[Target, datetime, bool, float | None]]:
+        """``(target, ats, ok, rtt)`` of each result, in order."""
+        return zip(self.targets, self.ats, self.oks, self.rtts, strict=True)
+
+    def __len__(self) -> int:
+        return len(self.targets)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,7 +7,7 @@ clamped at zero. See README "Metrics" for what each one means.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from prometheus_client import (
@@ -21,7 +21,6 @@ from prometheus_client import (
 
 from monitor.clock import Wall, utcnow
 from monitor.core.effects import Metric, MetricName
-from monitor.core.model import ProbeResult
 from monitor.metrics.families import Series, Tally
 
 Countdowns = Callable[[datetime], list[tuple[str, float, float | None]]]
@@ -253,25 +252,21 @@ class Metrics:
         for result in ("ok", "fail"):
             self._probes.labels(result)
 
-    def probes(self, results: Iterable[ProbeResult]) -> None:
-        """Count a batch of probe results and observe their RTTs (one call per batch: at
+    def probes(self, oks: Sequence[bool], rtts: Sequence[float | None]) -> None:
+        """Count a batch of probe results by position (``oks``; ``rtts`` in seconds, None
+        for none) and observe the RTTs of the successful ones. One call per batch: at
         10,000 results a second, a call and two counter locks per result cost 1 % of a core;
         the RTT histogram is a :class:`~monitor.metrics.families.Tally`: prometheus_client's
-        took 4.8 us a result)."""
-        ok = fail = 0
-        rtts = []
-        for r in results:
-            if r.ok:
-                ok += 1
-                if r.rtt is not None:
-                    rtts.append(r.rtt if r.rtt > 0.0 else 0.0)
-            else:
-                fail += 1
-        self._rtt.add(rtts)
+        took 4.8 us a result."""
+        ok = oks.count(True)
+        self._rtt.add(
+            [(rtt if rtt > 0.0 else 0.0) for good, rtt in zip(oks, rtts, strict=True)
+             if good and rtt is not None]
+        )  # fmt: skip
         if ok:
             self._probe_ok.inc(ok)
-        if fail:
-            self._probe_fail.inc(fail)
+        if len(oks) > ok:
+            self._probe_fail.inc(len(oks) - ok)
 
     def tick_late(self, seconds: float) -> None:
         self._late.observe(max(seconds, 0.0))

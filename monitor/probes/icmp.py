@@ -214,6 +214,15 @@ class IcmpEngine:
         await _waited(batch)
         return batch.results()
 
+    async def outcomes(
+        self, targets: list[str], *, timeout: float
+    ) -> tuple[list[datetime], list[float | None], list[str | None]]:
+        """As ``probe_many``, by position and without a ProbeResult each (the daemon's
+        scheduler, 10,000 a second): (send times, RTTs in seconds or None, errors)."""
+        batch = self._submit(targets, timeout, None)
+        await _waited(batch)
+        return cast(list[datetime], batch.ats), batch.rtts, batch.errors
+
     async def rtts(self, targets: Iterable[str], *, timeout: float) -> list[float | None]:
         """As ``probe_many``, but only each echo's RTT in seconds, None for a loss (why is not
         kept): for ``slawatch ping``, where making a ProbeResult per echo would cost more

@@ -24,7 +24,6 @@ from typing import cast
 from monitor.clock import Wall, utcnow
 from monitor.core.effects import Effect, Level, Log, Metric, Record, Send
 from monitor.core.inputs import Control, Input, Probed, Reload, Target, Tick
-from monitor.core.model import ProbeResult
 from monitor.core.plan import Plan
 from monitor.core.supervisor import Supervisor
 from monitor.metrics import Metrics
@@ -33,7 +32,7 @@ from monitor.service import tasks
 from monitor.service.cluster import Cluster, peers
 from monitor.service.notifier import Notifier
 from monitor.service.operations import Operations
-from monitor.service.probing import Prober, ProbeScheduler
+from monitor.service.probing import Outcomes, Prober, ProbeScheduler
 from monitor.service.probing import Target as Probe
 from monitor.service.rtt_history import RttHistory
 from monitor.service.writer import Writer
@@ -83,7 +82,7 @@ class Daemon:
             store, on_error=metrics.journal_error, on_write=metrics.journal_write
         )
         self.scheduler = ProbeScheduler(
-            prober, self.on_results, timeout_s=plan.timeout_s, on_late=metrics.tick_late
+            prober, self.on_outcomes, timeout_s=plan.timeout_s, on_late=metrics.tick_late
         )
         self.ops = Operations(store, plan=lambda: self.plan, feed=self.feed, wall=wall)
         self.history = RttHistory()  # the web pages' sparklines; memory only
@@ -172,16 +171,27 @@ class Daemon:
         """Hand one input to the supervisor now and carry out what it decides."""
         self._carry_out(self.sup.handle(event, self.wall()))
 
-    def on_results(self, results: list[tuple[Hashable, ProbeResult]]) -> None:
-        """A batch of probe results from the scheduler (or the SNMP watch)."""
-        self.metrics.probes(r for _, r in results)  # one call per batch: see Metrics.probes
-        if results:
-            self.metrics.last_probe(results[-1][1].at)
-        # the scheduler's keys are PathKeys and Controls (targets() makes them), as are the
-        # SNMP watch's: no check per result on the hot path
-        batch = cast(tuple[tuple[Target, ProbeResult], ...], tuple(results))
+    def on_outcomes(self, keys: list[Hashable], outcomes: Outcomes) -> None:
+        """A batch of ICMP outcomes from the scheduler, by position (its keys are PathKeys
+        and Controls: ``targets()`` makes them, so no check per result on the hot path)."""
+        ats, rtts, errors = outcomes
+        self.on_probed(
+            Probed(
+                targets=tuple(cast(list[Target], keys)),
+                ats=tuple(ats),
+                oks=tuple([rtt is not None for rtt in rtts]),
+                rtts=tuple(rtts),
+                errors=tuple(errors),
+            )
+        )
+
+    def on_probed(self, batch: Probed) -> None:
+        """A batch of probe results (from the scheduler, or the SNMP watch's SNMP paths)."""
+        self.metrics.probes(batch.oks, batch.rtts)  # one call per batch: see Metrics.probes
+        if batch.ats:
+            self.metrics.last_probe(batch.ats[-1])
         self.history.add(batch)
-        self.feed(Probed(results=batch))
+        self.feed(batch)
 
     def reload(self, plan: Plan) -> None:
         """Apply a new configuration (already validated)."""

@@ -6,7 +6,7 @@ fire as a steady ~10,000/s stream instead of one burst per second. A target's du
 targets of one interval, sorted by phase, form a ring. Firing takes the slice of the ring
 between the last fire and now (two bisections and one slice per batch, nothing per target:
 a deadline heap cost ~4 us a target at 10,000 paths, 10 % of the daemon's CPU). Due targets
-are probed in batches (one ``probe_many`` per tick), not with a task per target. A late tick
+are probed in batches (one ``outcomes`` call per tick), not with a task per target. A late tick
 fires each overdue target once, however late it is: no catch-up burst, and the phases stay.
 Times are the event loop's monotonic clock (seconds).
 """
@@ -20,17 +20,22 @@ import random
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
-from monitor.core.model import ProbeResult
 from monitor.service import tasks
 
 BATCH_WINDOW_S = 0.005
 """Targets due within this window of each other are probed in one batch."""
 
 
+Outcomes = tuple[list[datetime], list[float | None], list[str | None]]
+"""A batch's outcomes by position: send times (aware, UTC), RTTs in seconds (None: no
+answer) and errors (why not)."""
+
+
 class Prober(Protocol):
-    async def probe_many(self, targets: Sequence[str], *, timeout: float) -> list[ProbeResult]: ...
+    async def outcomes(self, targets: list[str], *, timeout: float) -> Outcomes: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,26 +47,27 @@ class Target:
     interval_s: float
 
 
-OnResults = Callable[[list[tuple[Hashable, ProbeResult]]], None]
+OnResults = Callable[[list[Hashable], Outcomes], None]
+"""Takes the keys of a batch's targets and their outcomes, by position."""
 
 
 class _Ring:
     """The targets of one interval in phase order (``phases`` seconds past ``epoch`` in
     [0, interval)), and ``fired_to``: every due time up to it has been fired."""
 
-    __slots__ = ("addresses", "epoch", "fired_to", "interval", "phases", "targets")
+    __slots__ = ("addresses", "epoch", "fired_to", "interval", "keys", "phases")
 
     def __init__(self, interval: float, epoch: float, fired_to: float) -> None:
         self.interval, self.epoch, self.fired_to = interval, epoch, fired_to
         self.phases: list[float] = []
-        self.targets: list[Target] = []
+        self.keys: list[Hashable] = []
         self.addresses: list[str] = []
 
     def fill(self, phased: list[tuple[float, Target]]) -> None:
         phased.sort(key=lambda pt: pt[0])
         self.phases = [p for p, _ in phased]
-        self.targets = [t for _, t in phased]
-        self.addresses = [t.address for t in self.targets]
+        self.keys = [t.key for _, t in phased]
+        self.addresses = [t.address for _, t in phased]
 
     def _at(self, t: float) -> tuple[float, int]:
         """(round start, ring index) of the first due time after ``t``."""
@@ -77,14 +83,14 @@ class _Ring:
         base, i = self._at(self.fired_to)
         return base + self.phases[i]
 
-    def fire(self, until: float, targets: list[Target], addresses: list[str]) -> None:
+    def fire(self, until: float, keys: list[Hashable], addresses: list[str]) -> None:
         """Append every target due after ``fired_to`` and up to ``until`` (each once: a
         ring more than an interval behind skips to the last interval's worth)."""
         phases, n = self.phases, len(self.phases)
         base, i = self._at(max(self.fired_to, until - self.interval))
         while n:
             j = bisect_right(phases, until - base, i)
-            targets += self.targets[i:j]
+            keys += self.keys[i:j]
             addresses += self.addresses[i:j]
             if j < n:
                 break
@@ -158,25 +164,24 @@ class ProbeScheduler:
 
     def _fire(self, now: float, first_due: float) -> None:
         """Probe every target due up to the end of the batch window."""
-        batch: list[Target] = []
+        keys: list[Hashable] = []
         addresses: list[str] = []
         until = now + BATCH_WINDOW_S
         for ring in self._rings.values():
-            ring.fire(until, batch, addresses)
+            ring.fire(until, keys, addresses)
         if self._on_late is not None:
             self._on_late(now - first_due)
-        self._spawn(batch, addresses)
+        self._spawn(keys, addresses)
 
-    def _spawn(self, batch: list[Target], addresses: list[str]) -> asyncio.Task[None]:
-        """Probe ``batch`` in a task of its own, tracked so that close() can cancel it."""
-        task = asyncio.create_task(self._probe(batch, addresses))
+    def _spawn(self, keys: list[Hashable], addresses: list[str]) -> asyncio.Task[None]:
+        """Probe a batch in a task of its own, tracked so that close() can cancel it."""
+        task = asyncio.create_task(self._probe(keys, addresses))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
         return task
 
-    async def _probe(self, batch: list[Target], addresses: list[str]) -> None:
-        results = await self._prober.probe_many(addresses, timeout=self._timeout)
-        self._on_results([(t.key, r) for t, r in zip(batch, results, strict=True)])
+    async def _probe(self, keys: list[Hashable], addresses: list[str]) -> None:
+        self._on_results(keys, await self._prober.outcomes(addresses, timeout=self._timeout))
 
     async def probe_now(
         self, keys: Sequence[Hashable], *, count: int = 3, spacing_s: float = 0.2
@@ -191,7 +196,7 @@ class ProbeScheduler:
         for i in range(count):
             if i:
                 await asyncio.sleep(spacing_s)
-            rounds.append(self._spawn(targets, [t.address for t in targets]))
+            rounds.append(self._spawn([t.key for t in targets], [t.address for t in targets]))
         await asyncio.gather(*rounds)
 
     async def close(self) -> None:

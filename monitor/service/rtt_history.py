@@ -22,11 +22,12 @@ ring and its dict entry): 29 MB for 10,000 paths.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Collection, Hashable, Sequence
+from collections.abc import Collection, Hashable
 from datetime import UTC, datetime
 from math import exp, inf, log
 
-from monitor.core.model import PathKey, ProbeResult
+from monitor.core.inputs import Probed
+from monitor.core.model import PathKey
 from monitor.web.views import RttPoint
 
 BUCKET_S = 300
@@ -135,13 +136,13 @@ class RttHistory:
     def __init__(self) -> None:
         self._rings: dict[Hashable, _Ring] = {}  # PathKeys only
 
-    def add(self, results: Sequence[tuple[Hashable, ProbeResult]]) -> None:
-        """Take a batch of probe results (control targets and other keys are ignored)."""
-        if not results:
+    def add(self, batch: Probed) -> None:
+        """Take a batch of probe results (control targets are ignored)."""
+        if not batch:
             return
-        bucket = int(results[0][1].at.timestamp()) // BUCKET_S
+        bucket = int(batch.ats[0].timestamp()) // BUCKET_S
         rings = self._rings
-        for key, r in results:
+        for key, _, ok, rtt in batch.rows():
             ring = rings.get(key)
             if ring is None:
                 if not isinstance(key, PathKey):
@@ -149,12 +150,12 @@ class RttHistory:
                 ring = rings[key] = _Ring()
             if bucket != ring.newest:
                 if bucket < ring.newest:
-                    ring.late(bucket, r.rtt if r.ok else None)
+                    ring.late(bucket, rtt if ok else None)
                     continue
                 ring.advance(bucket)
-            if not r.ok:
+            if not ok:
                 ring.lost += 1
-            elif (rtt := r.rtt) is not None:
+            elif rtt is not None:
                 ring.n += 1
                 ring.total += rtt
                 if rtt < ring.lo:

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from monitor.config import Settings, read_secret
 from monitor.config.snmp import RouterConfig, SnmpCredentialsConfig, TrapUserConfig
-from monitor.core.inputs import Input, SnmpReading, SnmpSeen
+from monitor.core.inputs import Input, Probed, SnmpReading, SnmpSeen
 from monitor.core.model import Demarc, PathKey, ProbeResult, Router
 from monitor.probes.snmp import V3, Agent, Interface, Reading, SnmpPoller, Trap, TrapKind, V2c
 from monitor.probes.snmp.model import IF_DESCR, IF_NAME
@@ -130,10 +130,10 @@ def demarcs_named(
 
 class Sink(Protocol):
     """Where readings go: the daemon's supervisor (``feed``), and, for paths SNMP decides,
-    its probe-result intake (``on_results``)."""
+    its probe-result intake (``on_probed``)."""
 
     def feed(self, event: Input) -> None: ...
-    def on_results(self, results: list[tuple[Hashable, ProbeResult]]) -> None: ...
+    def on_probed(self, batch: Probed) -> None: ...
 
 
 class Reprobe(Protocol):
@@ -231,7 +231,7 @@ class SnmpWatch:
             (plan.key(d), path_result(plan, d, readings, at)) for d in sorted(plan.snmp_paths)
         ]
         if results:
-            self._sink.on_results(list(results))
+            self._sink.on_probed(Probed.of(results))
         return readings
 
     # -- traps ----------------------------------------------------------------------------

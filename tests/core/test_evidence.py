@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from monitor.core.evidence import AFTER, BEFORE, KEEP, Recorder, encode
 from monitor.core.facts import SPAN_US, block, span, unblock
-from monitor.core.inputs import Control, SnmpReading
+from monitor.core.inputs import Control, Probed, SnmpReading
 from monitor.core.model import Demarc, PathKey, ProbeResult, Router
 from monitor.core.tracker import Incident
 
@@ -26,8 +26,8 @@ CTRL = Control(name="gw")
 def feed(rec: Recorder, start: datetime, seconds: int, ok: bool) -> None:
     for n in range(seconds):
         at = start + n * S
-        rec.add([(k, ProbeResult(target="t", at=at, ok=ok, rtt=0.002 if ok else None))
-                 for k in (A, B, CTRL)])  # fmt: skip
+        rec.add(Probed.of((k, ProbeResult(target="t", at=at, ok=ok, rtt=0.002 if ok else None))
+                          for k in (A, B, CTRL)))  # fmt: skip
 
 
 def test_an_opening_holds_ten_minutes_before_to_five_after_of_its_circuit() -> None:
@@ -109,7 +109,7 @@ def test_results_stay_exact_across_packed_minutes() -> None:
     rtts = [None if n % 7 == 3 else 0.000_001 * (n % 50_000 + 1) for n in range(20 * 60)]
     sent = [t + n * S + n * timedelta(microseconds=37) for n in range(20 * 60)]
     for at, rtt in zip(sent, rtts, strict=True):
-        rec.add([(A, ProbeResult(target="t", at=at, ok=rtt is not None, rtt=rtt))])
+        rec.add(Probed.of([(A, ProbeResult(target="t", at=at, ok=rtt is not None, rtt=rtt))]))
     end = t + 20 * 60 * S
     incident = Incident(id=3, circuit="c1", start=t, detected=t + S, end=end - 4 * 60 * S)
     rec.capture(incident, "closed", end)
@@ -131,7 +131,7 @@ def test_fifteen_minutes_of_a_target_take_under_four_bytes_a_result() -> None:
     for n in range(16 * 60):
         at = T0 + n * S + timedelta(microseconds=n * 7919 % 3000)  # a scheduler's jitter
         rtt = 0.000_010 + (n * 7907 % 40) / 1e6
-        rec.add([(A, ProbeResult(target="t", at=at, ok=True, rtt=rtt))])
+        rec.add(Probed.of([(A, ProbeResult(target="t", at=at, ok=True, rtt=rtt))]))
     ring = rec._rings[A]
     held = sum(map(len, ring.blocks)) + 8 * len(ring.last.at)
     count = sum(len(unblock(b)[1]) for b in ring.blocks) + len(ring.last.at)

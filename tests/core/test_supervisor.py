@@ -69,7 +69,7 @@ def probes(at: datetime, ok: bool | dict[PathKey, bool], keys: Sequence[PathKey]
         good = ok[k] if isinstance(ok, dict) else ok
         return ProbeResult(target=k.name, at=at, ok=good, rtt=0.001 if good else None)
 
-    return Probed(results=tuple((k, result(k)) for k in keys))
+    return Probed.of((k, result(k)) for k in keys)
 
 
 class Story:
@@ -195,8 +195,13 @@ def test_an_outage_that_opens_and_closes_unseen_by_the_ledger_still_gets_its_not
     batch = [probes(T0 + n * S, False) for n in range(3)] + [
         probes(T0 + n * S, True) for n in (3, 4)
     ]
-    results = tuple(r for p in batch for r in p.results)
-    s.feed(Probed(results=results))
+    s.feed(Probed(
+        targets=tuple(k for p in batch for k in p.targets),
+        ats=tuple(a for p in batch for a in p.ats),
+        oks=tuple(o for p in batch for o in p.oks),
+        rtts=tuple(r for p in batch for r in p.rtts),
+        errors=tuple(e for p in batch for e in p.errors),
+    ))  # fmt: skip
     assert [x.notice.kind for x in s.sends()] == [NoticeKind.OPENED, NoticeKind.RECOVERED]
     assert s.sup.pending() and s.sup.next_timer() is not None
 
@@ -306,11 +311,9 @@ def test_snmp_evidence_is_recorded_when_it_changes_and_traps_always() -> None:
 def test_blindness_alerts_the_noc_and_opens_nothing_until_sight_returns() -> None:
     gw = ControlPlan(name="noc-gw", address="gw")
     s = Story(plan(circuit(), controls=(gw,)))
-    dark = Probed(
-        results=tuple(
-            (Control(name="noc-gw"), ProbeResult(target="gw", at=T0 + n * S, ok=False))
-            for n in range(3)
-        )
+    dark = Probed.of(
+        (Control(name="noc-gw"), ProbeResult(target="gw", at=T0 + n * S, ok=False))
+        for n in range(3)
     )
     s.feed(dark)
     s.now += 3 * S
@@ -318,11 +321,9 @@ def test_blindness_alerts_the_noc_and_opens_nothing_until_sight_returns() -> Non
     assert not opened(s)
     [blind] = s.sends(NoticeKind.BLIND)
     assert blind.recipients == (NOC,)
-    light = Probed(
-        results=tuple(
-            (Control(name="noc-gw"), ProbeResult(target="gw", at=s.now + n * S, ok=True))
-            for n in range(2)
-        )
+    light = Probed.of(
+        (Control(name="noc-gw"), ProbeResult(target="gw", at=s.now + n * S, ok=True))
+        for n in range(2)
     )
     s.feed(light)
     assert opened(s) and s.sends(NoticeKind.BLIND_ENDED)

@@ -15,10 +15,10 @@ from typing import Any
 
 from monitor import config
 from monitor.core.inputs import Tick
-from monitor.core.model import ProbeResult
 from monitor.metrics import Metrics
 from monitor.service.backend import Backend
 from monitor.service.daemon import Daemon
+from monitor.service.probing import Outcomes
 from monitor.service.transports import build_transport
 from monitor.store import open_store
 from monitor.store.aio import AsyncStore
@@ -45,18 +45,10 @@ class ScriptedProber:
         self.clock = clock
         self.ok = True
 
-    async def probe_many(self, targets: Sequence[str], *, timeout: float) -> list[ProbeResult]:
+    async def outcomes(self, targets: list[str], *, timeout: float) -> Outcomes:
         await asyncio.sleep(0)
-        return [
-            ProbeResult(
-                target=t,
-                at=self.clock(),
-                ok=self.ok,
-                rtt=0.001 if self.ok else None,
-                error=None if self.ok else "timeout",
-            )
-            for t in targets
-        ]
+        n, at = len(targets), self.clock()
+        return [at] * n, [0.001 if self.ok else None] * n, [None if self.ok else "timeout"] * n
 
 
 def settings(tmp: Path, *, relay_ports: Sequence[int] = ()) -> config.Settings:

@@ -10,7 +10,6 @@ also sees whether it was escaped.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from monitor import config
-from monitor.core.model import ProbeResult
+from monitor.service.probing import Outcomes
 from monitor.web import Customer
 from tests.service.harness import Clock, Harness
 
@@ -46,14 +45,13 @@ class Prober:
     def __init__(self, clock: Clock) -> None:
         self.clock, self.down = clock, set[str]()
 
-    async def probe_many(self, targets: Sequence[str], *, timeout: float) -> list[ProbeResult]:
-        at = self.clock()
-        return [
-            ProbeResult(target=t, at=at, ok=False, error="timeout")
-            if t in self.down
-            else ProbeResult(target=t, at=at, ok=True, rtt=0.0025)
-            for t in targets
-        ]
+    async def outcomes(self, targets: list[str], *, timeout: float) -> Outcomes:
+        at, down = self.clock(), self.down
+        return (
+            [at] * len(targets),
+            [None if t in down else 0.0025 for t in targets],
+            ["timeout" if t in down else None for t in targets],
+        )
 
     def cut(self, circuit: str, paths: int = 4) -> None:
         self.down |= {address(circuit, n) for n in range(paths)}
