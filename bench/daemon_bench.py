@@ -66,11 +66,17 @@ def proc_stats(pid: int) -> tuple[float, int]:
 
 
 def status_kb(pid: int, field: str) -> int:
-    """A /proc/PID/status figure in kB (VmHWM: peak RSS; VmRSS: RSS now)."""
+    """A /proc/PID/status figure (in kB for VmHWM, peak RSS, and VmRSS, RSS now)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
+
+
+def threads_sum(pid: int, field: str) -> int:
+    """A /proc/PID/task/*/status figure summed over the process's threads (e.g. its
+    voluntary context switches: how often its threads went to sleep)."""
+    return sum(status_kb(int(t.name), field) for t in Path(f"/proc/{pid}/task").iterdir())
 
 
 def fetch(url: str) -> str:
@@ -171,9 +177,11 @@ def measure(topo: Topology, args: argparse.Namespace, tmp: Path) -> dict[str, An
             # moments), and so includes one scrape's cost, as a monitored daemon would.
             before, size0 = samples(fetch(f"{base}/metrics")), journal_bytes(tmp)
             cpu0, t0 = proc_stats(proc.pid)[0], time.monotonic()
+            waits0 = threads_sum(proc.pid, "voluntary_ctxt_switches")
             time.sleep(args.seconds)
             after, size1 = samples(fetch(f"{base}/metrics")), journal_bytes(tmp)
             cpu1, peak = proc_stats(proc.pid)
+            waits1 = threads_sum(proc.pid, "voluntary_ctxt_switches")
             now_kb = status_kb(proc.pid, "VmRSS")  # before the API's answer below adds to it
             wall = time.monotonic() - t0
             circuits = json.loads(fetch(f"{base}/api/circuits"))
@@ -192,6 +200,7 @@ def measure(topo: Topology, args: argparse.Namespace, tmp: Path) -> dict[str, An
         "paths": len(addrs),
         "wall": wall,
         "cpu": 100 * (cpu1 - cpu0) / wall,
+        "wakeups": (waits1 - waits0) / wall,
         "rss_mib": peak / 1024,
         "rss_end_mib": now_kb / 1024,
         "ok": ok,
@@ -237,6 +246,7 @@ def table(r: dict[str, Any]) -> str:
             "| figure | measured | target |",
             "|---|---|---|",
             f"| CPU | {r['cpu']:.1f} % of one core | < 25 % |",
+            f"| wake-ups (sleeps, all threads) | {r['wakeups']:,.0f} a second | |",
             f"| peak RSS | {r['rss_mib']:.0f} MiB ({r['rss_end_mib']:.0f} MiB at the window's end) "
             "| < 200 MB |",
             f"| probe results | {r['ok']:,.0f} ok, {r['fail']:,.0f} failed, of ~{r['owed']:,.0f} "

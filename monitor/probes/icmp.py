@@ -43,6 +43,7 @@ from __future__ import annotations
 import errno
 import heapq
 import itertools
+import math
 import os
 import time
 from collections import deque
@@ -68,6 +69,10 @@ RATE = 50_000.0
 """Default send rate, echoes per second: 10,000 paths at 1 s use a fifth of it."""
 BURST = 128
 """Default bucket size: echoes sent back to back before the loop drains replies again."""
+EXPIRY_GRAIN_S = 0.02
+"""Deadlines are checked on multiples of this (loop clock): a burst's timeouts are reported up
+to 20 ms after its deadline (a late reply is still judged by its own RTT), and the bursts of a
+batch share one wake-up instead of one each (every wake-up costs CPU: probing.py)."""
 RETRY_SEND_S = 0.001
 """Delay before retrying a send the kernel refused for lack of buffer space."""
 RECV_BYTES = 256
@@ -360,7 +365,7 @@ class IcmpEngine:
                     deadline = end + sent[start].batch.timeout
                     heapq.heappush(heap, (deadline, next(self._order), sent[start:i]))
                     start = i
-        if self._timer is None or self._timer.when() > heap[0][0]:
+        if self._timer is None or self._timer.when() > _grain(heap[0][0]):
             self._arm()
 
     # -- receiving -----------------------------------------------------------------------------
@@ -470,7 +475,7 @@ class IcmpEngine:
         if self._timer is not None:
             self._timer.cancel()
         heap = self._expiry
-        self._timer = self._loop.call_at(heap[0][0], self._expire) if heap else None
+        self._timer = self._loop.call_at(_grain(heap[0][0]), self._expire) if heap else None
 
     def _expire(self) -> None:
         """Time out every probe of every burst whose deadline has passed (answered probes
@@ -492,6 +497,11 @@ class IcmpEngine:
         self._counts["timeouts"] += timeouts
         self._timer = None
         self._arm()
+
+
+def _grain(deadline: float) -> float:
+    """``deadline`` rounded up to a multiple of EXPIRY_GRAIN_S."""
+    return math.ceil(deadline / EXPIRY_GRAIN_S) * EXPIRY_GRAIN_S
 
 
 async def _waited(batch: Batch) -> None:
