@@ -1,14 +1,15 @@
 """Probe scheduling: every target at its own interval, spread evenly, on one ring per interval.
 
 Each target gets a fixed random phase inside its interval (jitter), so 10,000 paths at 1 s
-fire as a steady ~10,000/s stream instead of one burst per second. A target's due times are
-``epoch + k * interval + phase`` for every round ``k``: the schedule does not drift, and the
-targets of one interval, sorted by phase, form a ring. Firing takes the slice of the ring
-between the last fire and now (two bisections and one slice per batch, nothing per target:
-a deadline heap cost ~4 us a target at 10,000 paths, 10 % of the daemon's CPU). Due targets
-are probed in batches (one ``outcomes`` call per tick), not with a task per target. A late tick
-fires each overdue target once, however late it is: no catch-up burst, and the phases stay.
-Times are the event loop's monotonic clock (seconds).
+are probed as an even load (ten batches of ~1,000 a second: ``BATCH_WINDOW_S``) instead of
+one burst per second. A target's due times are ``epoch + k * interval + phase`` for every
+round ``k``: the schedule does not drift, and the targets of one interval, sorted by phase,
+form a ring. Firing takes the slice of the ring between the last fire and the end of the batch
+window (two bisections and one slice per batch, nothing per target: a deadline heap cost ~4 us
+a target at 10,000 paths, 10 % of the daemon's CPU), so a target is probed up to one window
+before its due time, never after it unless the loop is late. Each batch is one ``outcomes``
+call, not a task per target. A late tick fires each overdue target once, however late it is:
+no catch-up burst, and the phases stay. Times are the event loop's monotonic clock (seconds).
 """
 
 from __future__ import annotations
