@@ -7,8 +7,13 @@ import pickle
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime
 
-from monitor.core.model import Demarc, PathKey, Router
+import pytest
+
+from monitor.core.errors import InputError
+from monitor.core.inputs import Control, Probed
+from monitor.core.model import Demarc, PathKey, ProbeResult, Router
 
 KEY = PathKey(circuit="er-tokyo-1", router=Router.ACTIVE, demarc=Demarc.PRIMARY)
 
@@ -33,3 +38,17 @@ def test_a_key_pickled_in_another_process_finds_its_entry_here() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=True)
     back = pickle.loads(done.stdout)
     assert back == KEY and hash(back) == hash(KEY) and {KEY: "found"}[back] == "found"
+
+
+def test_a_probed_batch_is_columns_of_one_length_and_round_trips_its_pairs() -> None:
+    at = datetime(2026, 10, 7, tzinfo=UTC)
+    pairs = [
+        (KEY, ProbeResult(target="a", at=at, ok=True, rtt=0.002)),
+        (Control(name="gw"), ProbeResult(target="b", at=at, ok=False, error="timeout")),
+    ]
+    batch = Probed.of(pairs)
+    assert len(batch) == 2
+    assert list(batch.rows()) == [(KEY, at, True, 0.002), (Control(name="gw"), at, False, None)]
+    assert batch.errors == (None, "timeout")
+    with pytest.raises(InputError, match="one entry per target"):
+        Probed(targets=(KEY,), ats=(at,), oks=(True, False), rtts=(None,), errors=(None,))
