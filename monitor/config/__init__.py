@@ -317,8 +317,10 @@ class Settings(Strict):
 
     @model_validator(mode="after")
     def _timeout_fits(self) -> Self:
-        """A probe's answer must arrive before the path's next probe is sent, or a late
-        result would overtake a newer one."""
+        """A path's probe must end (give or take the engine's 20 ms grain) by the time its
+        next is sent: with a longer timeout a path would have probes in flight at once, and
+        since results reach the core in the order they were sent (probing.py), every batch
+        would wait for a loss's timeout."""
         t = self.probe_timeout_s
         if t > self.probe_interval_s:
             raise ValueError(

@@ -64,7 +64,7 @@ class Probed:
         )
 
     def rows(self) -> Iterator[tuple[Target, datetime, bool, float | None]]:
-        """``(target, ats, ok, rtt)`` of each result, in order."""
+        """``(target, at, ok, rtt)`` of each result, in order."""
         return zip(self.targets, self.ats, self.oks, self.rtts, strict=True)
 
     def __len__(self) -> int:

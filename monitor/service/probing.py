@@ -1,15 +1,17 @@
 """Probe scheduling: every target at its own interval, spread evenly, on one ring per interval.
 
 Each target gets a fixed random phase inside its interval (jitter), so 10,000 paths at 1 s
-are probed as an even load (ten batches of ~1,000 a second: ``BATCH_WINDOW_S``) instead of
-one burst per second. A target's due times are ``epoch + k * interval + phase`` for every
-round ``k``: the schedule does not drift, and the targets of one interval, sorted by phase,
-form a ring. Firing takes the slice of the ring between the last fire and the end of the batch
-window (two bisections and one slice per batch, nothing per target: a deadline heap cost ~4 us
-a target at 10,000 paths, 10 % of the daemon's CPU), so a target is probed up to one window
-before its due time, never after it unless the loop is late. Each batch is one ``outcomes``
-call, not a task per target. A late tick fires each overdue target once, however late it is:
-no catch-up burst, and the phases stay. Times are the event loop's monotonic clock (seconds).
+are an even load (ten batches of ~1,000 a second) instead of one burst per second. A target's
+due times are ``epoch + k * interval + phase`` for every round ``k``: the schedule does not
+drift, and the targets of one interval, sorted by phase, form a ring. The interval is cut
+into equal slots (``BATCH_WINDOW_S``); when a slot's first target is due, the whole slot goes
+out as one batch (one ``outcomes`` call, not a task per target), so a target is probed up to
+one slot before its due time, at the same point of every round: exactly an interval apart.
+A batch is a slice of the ring (two bisections, nothing per target: a deadline heap cost
+~4 us a target at 10,000 paths, 10 % of the daemon's CPU). A late tick fires each overdue
+target once, however late it is: no catch-up burst, and the phases stay. Batches are handed
+on in the order they were sent (``_hand_on``). Times are the event loop's monotonic clock
+(seconds).
 """
 
 from __future__ import annotations
@@ -27,11 +29,11 @@ from typing import Protocol
 from monitor.service import tasks
 
 BATCH_WINDOW_S = 0.1
-"""Targets due within this window of each other are probed in one batch (a tenth of their
-interval where that is shorter). Every wake-up of the daemon costs CPU beyond the work it does
-(measured, issue 16: ~100 us on this machine kind): at 10,000 paths the daemon took 51.6 % of a
-core with 5 ms batches, 40.9 % with 50 ms, 36.2 % with 100 ms and 38.5 % with 250 ms (and
-late ticks then: a batch that large delays the next)."""
+"""The longest slot: a ring's interval is cut into at least ten equal slots of at most this.
+Every wake-up of the daemon costs CPU beyond the work it does (~100 us or more on this
+machine kind: bench/RESULTS.md); at 10,000 paths the daemon took 51.6 % of a core with 5 ms
+batches, 40.9 % with 50 ms, 36.2 % with 100 ms and 38.5 % with 250 ms (late ticks then: a
+batch that large delays the next)."""
 
 
 Outcomes = tuple[list[datetime], list[float | None], list[str | None]]
@@ -57,51 +59,76 @@ OnResults = Callable[[list[Hashable], Outcomes], None]
 
 
 class _Ring:
-    """The targets of one interval in phase order (``phases`` seconds past ``epoch`` in
-    [0, interval)), and ``fired_to``: every due time up to it has been fired."""
+    """The targets of one interval in phase order (``phases``: seconds past the start of each
+    round, in [0, interval)), cut into ``slots`` equal slots by phase. The cursor (round
+    ``k``, index ``i``) is the next target to go out; ``fired_to`` the due time of the last
+    one that did. Due times are always computed as ``epoch + k * interval + phase``, and
+    compared as computed, so float rounding cannot make a target due and unfireable."""
 
-    __slots__ = ("addresses", "epoch", "fired_to", "interval", "keys", "phases", "window")
+    __slots__ = (
+        "addresses", "ends", "epoch", "fired_to", "i", "interval", "k", "keys", "phases", "slots",
+    )  # fmt: skip
 
     def __init__(self, interval: float, epoch: float, fired_to: float) -> None:
         self.interval, self.epoch, self.fired_to = interval, epoch, fired_to
-        self.window = min(BATCH_WINDOW_S, interval / 10)
+        self.slots = max(10, math.ceil(interval / BATCH_WINDOW_S))
         self.phases: list[float] = []
         self.keys: list[Hashable] = []
         self.addresses: list[str] = []
+        self.ends: list[int] = []  # per target: the index past the last of its slot
+        self.k = self.i = 0
 
     def fill(self, phased: list[tuple[float, Target]]) -> None:
+        """Take these targets; those due up to ``fired_to`` count as gone out."""
         phased.sort(key=lambda pt: pt[0])
         self.phases = [p for p, _ in phased]
         self.keys = [t.key for _, t in phased]
         self.addresses = [t.address for _, t in phased]
+        slot = [min(self.slots - 1, int(p * self.slots / self.interval)) for p in self.phases]
+        self.ends = [bisect_right(slot, s) for s in slot]
+        self.k, self.i = self._after(self.fired_to)
 
-    def _at(self, t: float) -> tuple[float, int]:
-        """(round start, ring index) of the first due time after ``t``."""
+    def _base(self, k: int) -> float:
+        return self.epoch + k * self.interval
+
+    def _after(self, t: float) -> tuple[int, int]:
+        """The cursor of the first target due after ``t``."""
         k = math.floor((t - self.epoch) / self.interval)
-        base = self.epoch + k * self.interval
-        i = bisect_right(self.phases, t - base)
-        if i == len(self.phases):
-            return base + self.interval, 0
-        return base, i
+        while self._base(k) > t:
+            k -= 1
+        while self._base(k + 1) <= t:
+            k += 1
+        base = self._base(k)
+        i = bisect_right(self.phases, t, key=lambda p: base + p)
+        return (k + 1, 0) if i == len(self.phases) else (k, i)
 
     def next_due(self) -> float:
-        """The first due time not fired yet (the ring is not empty)."""
-        base, i = self._at(self.fired_to)
-        return base + self.phases[i]
+        """When the next target is due (the ring is not empty)."""
+        return self._base(self.k) + self.phases[self.i]
 
-    def fire(self, until: float, keys: list[Hashable], addresses: list[str]) -> None:
-        """Append every target due after ``fired_to`` and up to ``until`` (each once: a
-        ring more than an interval behind skips to the last interval's worth)."""
-        phases, n = self.phases, len(self.phases)
-        base, i = self._at(max(self.fired_to, until - self.interval))
-        while n:
-            j = bisect_right(phases, until - base, i)
+    def last_due(self, phase: float) -> float:
+        """The latest due time, up to ``fired_to``, of a target at ``phase``."""
+        k = math.floor((self.fired_to - self.epoch - phase) / self.interval)
+        return self._base(k) + phase
+
+    def fire(self, now: float, keys: list[Hashable], addresses: list[str]) -> None:
+        """Append every target of every slot whose next target is due by ``now``, each
+        slot whole: the slot of a target on time goes out when its first is due. A ring more
+        than an interval behind skips to the last interval's worth (each target once)."""
+        if not self.phases:
+            return
+        if self.next_due() <= now - self.interval:
+            self.k, self.i = self._after(now - self.interval)
+        n, k, i = len(self.phases), self.k, self.i
+        left = n  # a whole round at most: a slot begun mid-way comes round again
+        while left and self._base(k) + self.phases[i] <= now:
+            j = min(self.ends[i], i + left)
+            left -= j - i
             keys += self.keys[i:j]
             addresses += self.addresses[i:j]
-            if j < n:
-                break
-            base, i = base + self.interval, 0
-        self.fired_to = until
+            self.fired_to = self._base(k) + self.phases[j - 1]
+            k, i = (k + 1, 0) if j == n else (k, j)
+        self.k, self.i = k, i
 
 
 class ProbeScheduler:
@@ -126,27 +153,37 @@ class ProbeScheduler:
         self._changed = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._on_late = on_late
+        self._spawned = self._handed = 0  # batches sent, and handed on, in order
+        self._ended: dict[int, tuple[list[Hashable], Outcomes] | None] = {}
+        self._closed = False
 
     def set_targets(self, targets: Sequence[Target]) -> None:
-        """Replace the target set; targets kept at the same interval keep their phase, the
-        others get a random one (first probed within one interval)."""
+        """Replace the target set. A kept target keeps its phase; one whose interval changed
+        is next probed one new interval after its last probe; a new one gets a random phase
+        (first probed within one interval)."""
         now = asyncio.get_running_loop().time()
         new = {t.key: t for t in targets}
-        phased: dict[float, list[tuple[float, Target]]] = {}
+        rings = {
+            i: self._rings.get(i) or _Ring(i, epoch=now, fired_to=now)
+            for i in {t.interval_s for t in new.values()}
+        }
+        phased: dict[float, list[tuple[float, Target]]] = {i: [] for i in rings}
         phases: dict[Hashable, float] = {}
         for key, t in new.items():
-            old = self._targets.get(key)
-            if old is not None and old.interval_s == t.interval_s:
+            old, ring = self._targets.get(key), rings[t.interval_s]
+            if old is None:
+                phase = self._rng.uniform(0, t.interval_s)
+            elif old.interval_s == t.interval_s:
                 phase = self._phases[key]
             else:
-                phase = self._rng.uniform(0, t.interval_s)
+                # next probed one new interval after its last probe (or, if this ring has
+                # gone past that, when its phase next comes round)
+                last = self._rings[old.interval_s].last_due(self._phases[key])
+                phase = (last - ring.epoch) % ring.interval
             phases[key] = phase
-            phased.setdefault(t.interval_s, []).append((phase, t))
-        rings = {}
-        for interval, ring_targets in phased.items():
-            ring = self._rings.get(interval) or _Ring(interval, epoch=now, fired_to=now)
-            ring.fill(ring_targets)
-            rings[interval] = ring
+            phased[t.interval_s].append((phase, t))
+        for interval, ring in rings.items():
+            ring.fill(phased[interval])
         self._targets, self._phases, self._rings = new, phases, rings
         self._changed.set()
 
@@ -169,24 +206,43 @@ class ProbeScheduler:
             self._fire(loop.time(), first_due)
 
     def _fire(self, now: float, first_due: float) -> None:
-        """Probe every target due up to the end of its ring's batch window."""
+        """Probe the slots that are due, of every ring, in one batch."""
         keys: list[Hashable] = []
         addresses: list[str] = []
         for ring in self._rings.values():
-            ring.fire(now + ring.window, keys, addresses)
+            ring.fire(now, keys, addresses)
         if self._on_late is not None:
             self._on_late(now - first_due)
         self._spawn(keys, addresses)
 
     def _spawn(self, keys: list[Hashable], addresses: list[str]) -> asyncio.Task[None]:
         """Probe a batch in a task of its own, tracked so that close() can cancel it."""
-        task = asyncio.create_task(self._probe(keys, addresses))
+        task = asyncio.create_task(self._probe(self._spawned, keys, addresses))
+        self._spawned += 1
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
         return task
 
-    async def _probe(self, keys: list[Hashable], addresses: list[str]) -> None:
-        self._on_results(keys, await self._prober.outcomes(addresses, timeout=self._timeout))
+    async def _probe(self, n: int, keys: list[Hashable], addresses: list[str]) -> None:
+        ended = None
+        try:
+            ended = keys, await self._prober.outcomes(addresses, timeout=self._timeout)
+        finally:
+            self._ended[n] = ended
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        """Hand ended batches to ``on_results`` in the order they were sent. A batch whose
+        echoes were all answered ends within milliseconds, one with a loss only at its
+        timeout, and a timeout may be as long as the interval: without this, a path's next
+        result could arrive before the loss, which the core must then drop as out of order
+        (a path that failed three times could miss its third failure, and never go down)."""
+        ended = self._ended
+        while not self._closed and self._handed in ended:
+            got = ended.pop(self._handed)
+            self._handed += 1
+            if got is not None:  # None: the batch raised (its task reports it) or was cancelled
+                self._on_results(*got)
 
     async def probe_now(
         self, keys: Sequence[Hashable], *, count: int = 3, spacing_s: float = 0.2
@@ -205,4 +261,5 @@ class ProbeScheduler:
         await asyncio.gather(*rounds)
 
     async def close(self) -> None:
+        self._closed = True
         await tasks.stop(list(self._inflight))

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import random
 import time
-from collections import Counter
 from collections.abc import Hashable
+from datetime import datetime, timedelta
 from typing import cast
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,53 +32,64 @@ def ring(phases: list[float], interval: float, epoch: float) -> _Ring:
     return r
 
 
-def dues_in(phase: float, interval: float, epoch: float, lo: float, hi: float) -> int:
-    """How many of ``epoch + k * interval + phase`` (k >= 0) lie in ``(lo, hi]``, by walking."""
-    n, k = 0, 0
-    while (t := epoch + k * interval + phase) <= hi:
-        n += t > lo
-        k += 1
-    return n
+PHASES = st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=60)
+INTERVALS = st.sampled_from([0.05, 0.35, 1.0, 1.05, 3.0, 60.0])
+# Dyadic fractions: targets exactly on slot boundaries and on each other, computed exactly.
+DYADIC = st.lists(st.integers(0, 1023).map(lambda n: n / 1024), min_size=1, max_size=60)
 
 
-# Dyadic fractions of a second: float arithmetic on them is exact, so the walk below and the
-# ring agree even where a due time falls exactly on a step's end.
-DYADIC = st.integers(0, 1023).map(lambda n: n / 1024)
-
-
-@given(
-    phases=st.lists(DYADIC, min_size=1, max_size=40),
-    steps=st.lists(st.integers(1, 1023).map(lambda n: n / 1024), min_size=1, max_size=60),
-)
-def test_a_ring_fires_every_due_time_once_when_it_keeps_up(
-    phases: list[float], steps: list[float]
-) -> None:
-    """Fired in steps shorter than the interval, each target fires exactly as often as it
-    has due times in the span, and in due-time order within each step."""
-    interval, epoch = 1.0, 1000.0
-    r, fired, now = ring(phases, interval, epoch), Counter[Hashable](), epoch
-    for step in steps:
-        keys: list[Hashable] = []
-        addresses: list[str] = []
-        r.fire(now + step, keys, addresses)
+def drive(r: _Ring, rounds: int) -> dict[Hashable, list[float]]:
+    """Fire ``r`` as the scheduler does when on time (wake when the next target is due):
+    each target's send times."""
+    sent: dict[Hashable, list[float]] = {}
+    for _ in range(rounds * min(r.slots, len(r.phases))):
+        now, keys, addresses = r.next_due(), list[Hashable](), list[str]()
+        r.fire(now, keys, addresses)
+        assert keys, "woken for a due target, it sends at least that one"
         assert addresses == [f"a{k}" for k in keys]
-        fired.update(keys)
-        now += step
-    for n, phase in enumerate(phases):
-        assert fired[n] == dues_in(phase, interval, epoch, epoch, now)
+        assert len(keys) == len(set(keys))
+        for k in keys:
+            sent.setdefault(k, []).append(now)
+    return sent
 
 
-@given(phases=st.lists(DYADIC, min_size=1, max_size=40), stall=st.floats(1.0, 50.0))
-def test_a_ring_behind_by_more_than_an_interval_fires_each_target_once(
-    phases: list[float], stall: float
+@given(phases=PHASES | DYADIC, interval=INTERVALS, epoch=st.floats(0, 1e6))
+def test_a_ring_sends_each_target_exactly_an_interval_apart_and_at_most_a_slot_early(
+    phases: list[float], interval: float, epoch: float
 ) -> None:
-    interval, epoch = 1.0, 1000.0
-    r = ring(phases, interval, epoch)
+    r = ring([p * interval for p in phases], interval, epoch)
+    slot = interval / r.slots
+    assert slot <= min(0.1, interval / 10) * (1 + 1e-12)
+    sent = drive(r, 12)
+    tol = 1e-9 * max(1.0, epoch)  # a float's resolution at that clock reading
+    for n, times in sent.items():
+        assert len(times) >= 11
+        # from the second round on (the ring may start in the middle of a slot)
+        for a, b in itertools.pairwise(times[1:]):
+            assert b - a == pytest.approx(interval, abs=tol)
+        phase = phases[cast(int, n)] * interval
+        for t in times:  # its due time is at or after the send, by less than a slot
+            due = epoch + math.ceil((t - epoch - phase - tol) / interval) * interval + phase
+            assert -tol <= due - t < slot + tol
+
+
+# (not a whole number of intervals late: a due time exactly on the edge is either side)
+LATE = st.floats(1.01, 50.0).filter(lambda x: abs(x - round(x)) > 0.01)
+
+
+@given(phases=PHASES | DYADIC, interval=INTERVALS, stall=LATE)
+def test_a_ring_behind_by_more_than_an_interval_sends_each_target_once(
+    phases: list[float], interval: float, stall: float
+) -> None:
+    epoch = 1000.0
+    r = ring([p * interval for p in phases], interval, epoch)
+    drive(r, 2)
     keys: list[Hashable] = []
-    r.fire(epoch + stall, keys, [])
+    late = r.next_due() + stall * interval
+    r.fire(late, keys, [])
     assert sorted(cast(list[int], keys)) == list(range(len(phases)))
-    assert r.fired_to == epoch + stall
-    assert r.next_due() >= epoch + stall  # (equal only where floats cannot tell)
+    assert r.next_due() >= late  # (equal: a target sent for the round before, due again now)
+    assert drive(r, 2)  # and on from there
 
 
 def test_next_due_is_the_first_phase_after_the_last_fire() -> None:
@@ -173,3 +186,61 @@ async def test_reload_keeps_phases_of_kept_targets_and_drops_removed_ones() -> N
     for i in range(5):
         first = prober.times(f"n{i}")[0]
         assert reloaded_at <= first <= reloaded_at + 0.2 + 0.15
+
+
+class Lossy(Recorder):
+    """As Recorder, but every other echo to ``lost`` goes unanswered, and its batch ends
+    only at its timeout, as the engine's does; send times follow the loop's clock."""
+
+    def __init__(self, lost: str) -> None:
+        super().__init__()
+        self.lost = lost
+
+    async def outcomes(self, targets: list[str], *, timeout: float) -> Outcomes:
+        now = asyncio.get_running_loop().time()
+        self.calls.append((now, list(targets)))
+        loses = self.lost in targets and len(self.times(self.lost)) % 2 == 1
+        if loses:
+            await asyncio.sleep(timeout + 0.02)  # the deadline, on the engine's 20 ms grain
+        rtts = [None if loses and t == self.lost else 0.001 for t in targets]
+        at = T0 + timedelta(seconds=now)
+        return [at] * len(targets), rtts, ["timeout" if r is None else None for r in rtts]
+
+
+async def test_a_batch_with_a_loss_is_handed_on_before_the_later_ones() -> None:
+    """Timeout equal to the interval: the batch with a loss ends after the same paths' next
+    batch has been answered; each path's results must still arrive in the order sent."""
+    prober, got = Lossy("t3"), list[tuple[Hashable, datetime]]()
+
+    def take(keys: list[Hashable], outcomes: Outcomes) -> None:
+        got.extend(zip(keys, outcomes[0], strict=True))
+
+    s = ProbeScheduler(prober, take, timeout_s=0.2, rng=random.Random(3))
+    s.set_targets(targets(10, 0.2))
+    run = asyncio.create_task(s.run())
+    try:
+        await until(lambda: sum(k == "t3" for k, _ in got) >= 4, 30)
+    finally:
+        await stop([run])
+        await s.close()
+    for key in {k for k, _ in got}:
+        sent = [at for k, at in got if k == key]
+        assert sent == sorted(sent), key
+
+
+async def test_a_target_moved_to_another_interval_goes_on_from_its_last_probe() -> None:
+    prober = Recorder()
+    s = ProbeScheduler(prober, lambda *_: None, timeout_s=0.05)
+    s.set_targets(targets(5, 0.4))
+    run = asyncio.create_task(s.run())
+    try:
+        await until(lambda: len(prober.times("t0")) >= 2, 30)
+        last = prober.times("t0")[-1]
+        s.set_targets([Target(key="t0", address="t0", interval_s=0.2), *targets(5, 0.4)[1:]])
+        await until(lambda: len(prober.times("t0")) >= 4, 30)
+    finally:
+        await stop([run])
+        await s.close()
+    after = [at for at in prober.times("t0") if at > last]
+    assert 0.1 < after[0] - last < 0.35  # one new interval after its last probe, not at once
+    assert after[1] - after[0] == pytest.approx(0.2, abs=0.1)  # and on at its new interval
