@@ -1,6 +1,7 @@
 """The real daemon probing N paths at 1 s intervals in namespaces (issues 4 and 16).
 
     sudo .venv/bin/python bench/daemon_bench.py [--paths 10000] [--seconds 60] [--warmup 10]
+                                                [--loss PERCENT] [--peer-only]
 
 Builds a topology (tests/topology.py) with N answering addresses behind the gateway
 namespace (N/4 circuits of 4 paths), runs the real ``slawatch run`` in the NOC namespace, lets
@@ -17,6 +18,10 @@ measures ``--seconds`` seconds:
 * RTTs: the last RTT of every path from ``/api/circuits`` at the end of the window, beside
   ``fping -C 3`` to the same addresses run in the NOC at the same moment (min/avg/max over the
   paths of each tool's per-path figure).
+
+``--loss PERCENT`` drops that share of the echo requests at random (nftables in the gateway
+namespace) and counts the results the core dropped as out of order (``stale``): a batch with a
+loss ends only at its timeout, and must still reach the core before the same paths' next.
 
 ``--peer-only`` measures instead what the probing alone costs on this machine: ``fping -c 6
 -p 1000 -i 0`` (every address once a second, as the daemon's schedule; fewer rounds where
@@ -163,8 +168,23 @@ def config(tmp: Path, addrs: list[str], http: str) -> Path:
     return path
 
 
+def lose(topo: Topology, percent: float) -> None:
+    """Drop ``percent`` of the echo requests at random where they are answered (nftables in
+    the gateway namespace, which answers every target)."""
+    rules = f"""table inet swloss {{
+  chain input {{
+    type filter hook input priority 0;
+    icmp type echo-request numgen random mod 10000 < {round(percent * 100)} drop
+  }}
+}}
+"""
+    topo.ns_exec("gw", "nft", "-f", "-", input=rules)
+
+
 def measure(topo: Topology, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     addrs = topo.add_targets(args.paths // 4 * 4, behind="gw")
+    if args.loss:
+        lose(topo, args.loss)
     base = f"http://{topo.noc_mgmt_address}:9799"
     cfg = config(tmp, addrs, f"{topo.noc_mgmt_address}:9799")
     with open(tmp / "daemon.log", "wb") as log:
@@ -195,6 +215,11 @@ def measure(topo: Topology, args: argparse.Namespace, tmp: Path) -> dict[str, An
         for r in ("ok", "fail")
     )
     owed = len(addrs) * wall  # at 1 s intervals
+    stale, unknown = (
+        after.get(f'slawatch_probe_results_dropped_total{{reason="{r}"}}', 0.0)
+        - before.get(f'slawatch_probe_results_dropped_total{{reason="{r}"}}', 0.0)
+        for r in ("stale", "unknown")
+    )
     rtts = [p["rtt_ms"] for c in circuits for p in c["paths"] if p["rtt_ms"] is not None]
     return {
         "paths": len(addrs),
@@ -207,6 +232,9 @@ def measure(topo: Topology, args: argparse.Namespace, tmp: Path) -> dict[str, An
         "fail": fail,
         "owed": owed,
         "lost": fail + max(0.0, owed - (ok + fail) - len(addrs)),
+        "loss_percent": args.loss,
+        "dropped_stale": stale,
+        "dropped_unknown": unknown,
         "late": quantiles(before, after, "slawatch_probe_tick_lateness_seconds"),
         "journal_per_hour_kib": (size1 - size0) / wall * 3600 / 1024,
         "journal_kib": size1 / 1024,
@@ -252,6 +280,9 @@ def table(r: dict[str, Any]) -> str:
             f"| probe results | {r['ok']:,.0f} ok, {r['fail']:,.0f} failed, of ~{r['owed']:,.0f} "
             f"owed; lost {r['lost']:,.0f} | 0 lost |",
             f"| tick lateness | {r['late']} | p99 <= 10 ms |",
+            f"| results the core dropped as out of order (stale) / unknown | "
+            f"{r['dropped_stale']:,.0f} / {r['dropped_unknown']:,.0f} "
+            f"(echo requests dropped at random: {r['loss_percent']:g} %) | 0 |",
             f"| journal growth | {r['journal_per_hour_kib']:,.0f} KiB per hour "
             f"({r['journal_kib']:,.0f} KiB at the end) | |",
             f"| RTT, daemon (last per path, {r['daemon_rtt_n']:,} paths) | {r['daemon_rtt']} ms | "
@@ -269,6 +300,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=10)
     parser.add_argument("--peer-only", action="store_true",
                         help="measure fping's loop over the same addresses instead")  # fmt: skip
+    parser.add_argument("--loss", type=float, default=0.0, metavar="PERCENT",
+                        help="drop this share of echo requests at random")  # fmt: skip
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("run as root: it builds network namespaces", file=sys.stderr)
