@@ -12,11 +12,12 @@ slot's mean is exact (its sum is kept as a float until the slot closes).
 The ring knows its newest bucket; moving on to a later one empties the slots in between, so a
 slot last written a day ago reads as no data instead of yesterday's figures. A result up to a
 day late goes into its own slot; one older than that is dropped. A batch of results goes into
-the bucket of its first result (a batch is one tick of the scheduler: its results are
-milliseconds apart). The newest bucket's figures are plain numbers until the next bucket
-begins, so a result costs a few comparisons (0.6-0.9 us against 4.4-5.0 us when each was
-encoded). Memory is fixed per path: :data:`BYTES_PER_PATH` (2,880 bytes, plus ~300 for the
-ring and its dict entry): 29 MB for 10,000 paths.
+the bucket of its first result (a batch is one slot of the scheduler: its results were sent
+at most 100 ms apart, so a few land in the bucket before their own). The newest bucket's
+figures are plain numbers until the next bucket begins, so a result costs a few comparisons
+(0.6-0.9 us against 4.4-5.0 us when each was encoded). Memory is fixed per path:
+:data:`BYTES_PER_PATH` (2,880 bytes, plus ~300 for the ring and its dict entry): 29 MB for
+10,000 paths.
 """
 
 from __future__ import annotations
