@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import random
 from bisect import bisect_right
@@ -27,6 +28,8 @@ from datetime import datetime
 from typing import Protocol
 
 from monitor.service import tasks
+
+log = logging.getLogger("slawatch")
 
 BATCH_WINDOW_S = 0.1
 """The longest slot: a ring's interval is cut into at least ten equal slots of at most this.
@@ -56,6 +59,7 @@ class Target:
 
 OnResults = Callable[[list[Hashable], Outcomes], None]
 """Takes the keys of a batch's targets and their outcomes, by position."""
+Ended = tuple[list[Hashable], Outcomes]
 
 
 class _Ring:
@@ -109,6 +113,10 @@ class _Ring:
     def last_due(self, phase: float) -> float:
         """The latest due time, up to ``fired_to``, of a target at ``phase``."""
         k = math.floor((self.fired_to - self.epoch - phase) / self.interval)
+        while self._base(k + 1) + phase <= self.fired_to:
+            k += 1
+        while self._base(k) + phase > self.fired_to:
+            k -= 1
         return self._base(k) + phase
 
     def fire(self, now: float, keys: list[Hashable], addresses: list[str]) -> None:
@@ -151,16 +159,17 @@ class ProbeScheduler:
         self._phases: dict[Hashable, float] = {}
         self._rings: dict[float, _Ring] = {}  # by interval
         self._changed = asyncio.Event()
-        self._inflight: set[asyncio.Task[None]] = set()
+        self._inflight: set[asyncio.Task[Ended]] = set()
         self._on_late = on_late
         self._spawned = self._handed = 0  # batches sent, and handed on, in order
-        self._ended: dict[int, tuple[list[Hashable], Outcomes] | None] = {}
+        self._ended: dict[int, Ended | None] = {}
         self._closed = False
+        self._held: dict[Hashable, float] = {}  # moved to another interval: not before
 
     def set_targets(self, targets: Sequence[Target]) -> None:
         """Replace the target set. A kept target keeps its phase; one whose interval changed
-        is next probed one new interval after its last probe; a new one gets a random phase
-        (first probed within one interval)."""
+        is next probed one new interval after its last probe (up to a slot before, as every
+        target); a new one gets a random phase (first probed within one interval)."""
         now = asyncio.get_running_loop().time()
         new = {t.key: t for t in targets}
         rings = {
@@ -169,28 +178,30 @@ class ProbeScheduler:
         }
         phased: dict[float, list[tuple[float, Target]]] = {i: [] for i in rings}
         phases: dict[Hashable, float] = {}
+        held: dict[Hashable, float] = {}
         for key, t in new.items():
             old, ring = self._targets.get(key), rings[t.interval_s]
             if old is None:
                 phase = self._rng.uniform(0, t.interval_s)
             elif old.interval_s == t.interval_s:
                 phase = self._phases[key]
-            else:
-                # next probed one new interval after its last probe (or, if this ring has
-                # gone past that, when its phase next comes round)
+            else:  # due at its last probe plus whole new intervals; held past the first
+                # one (the new ring may not have come round to it yet: it would go at once)
                 last = self._rings[old.interval_s].last_due(self._phases[key])
                 phase = (last - ring.epoch) % ring.interval
+                held[key] = last + ring.interval / 2
             phases[key] = phase
             phased[t.interval_s].append((phase, t))
         for interval, ring in rings.items():
             ring.fill(phased[interval])
         self._targets, self._phases, self._rings = new, phases, rings
+        self._held = {k: t for k, t in (self._held | held).items() if k in new}
         self._changed.set()
 
     async def run(self) -> None:
         """Probe until cancelled."""
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._closed:
             if not self._rings:
                 self._changed.clear()
                 await self._changed.wait()
@@ -211,25 +222,45 @@ class ProbeScheduler:
         addresses: list[str] = []
         for ring in self._rings.values():
             ring.fire(now, keys, addresses)
+        if self._held:
+            keys, addresses = self._unheld(now, keys, addresses)
         if self._on_late is not None:
             self._on_late(now - first_due)
         self._spawn(keys, addresses)
 
-    def _spawn(self, keys: list[Hashable], addresses: list[str]) -> asyncio.Task[None]:
-        """Probe a batch in a task of its own, tracked so that close() can cancel it."""
-        task = asyncio.create_task(self._probe(self._spawned, keys, addresses))
-        self._spawned += 1
+    def _unheld(
+        self, now: float, keys: list[Hashable], addresses: list[str]
+    ) -> tuple[list[Hashable], list[str]]:
+        """The batch without the targets held back (for one interval after a reload that
+        moved them to another interval); a hold that has passed is let go."""
+        held = self._held
+        for key in [k for k, until in held.items() if until <= now]:
+            del held[key]
+        kept = [(k, a) for k, a in zip(keys, addresses, strict=True) if k not in held]
+        return [k for k, _ in kept], [a for _, a in kept]
+
+    def _spawn(self, keys: list[Hashable], addresses: list[str]) -> asyncio.Task[Ended]:
+        """Probe a batch in a task of its own, tracked so that close() can cancel it; its
+        end is noted however it ends (even cancelled before it began), for ``_hand_on``."""
+        n, self._spawned = self._spawned, self._spawned + 1
+        task = asyncio.create_task(self._probe(keys, addresses))
         self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
+        task.add_done_callback(lambda t: self._ended_batch(n, t))
         return task
 
-    async def _probe(self, n: int, keys: list[Hashable], addresses: list[str]) -> None:
+    async def _probe(self, keys: list[Hashable], addresses: list[str]) -> Ended:
+        return keys, await self._prober.outcomes(addresses, timeout=self._timeout)
+
+    def _ended_batch(self, n: int, task: asyncio.Task[Ended]) -> None:
+        self._inflight.discard(task)
         ended = None
-        try:
-            ended = keys, await self._prober.outcomes(addresses, timeout=self._timeout)
-        finally:
-            self._ended[n] = ended
-            self._hand_on()
+        if not task.cancelled():
+            if (exc := task.exception()) is None:
+                ended = task.result()
+            else:
+                log.error("a probe batch failed; its results are lost", exc_info=exc)
+        self._ended[n] = ended
+        self._hand_on()
 
     def _hand_on(self) -> None:
         """Hand ended batches to ``on_results`` in the order they were sent. A batch whose
@@ -241,7 +272,7 @@ class ProbeScheduler:
         while not self._closed and self._handed in ended:
             got = ended.pop(self._handed)
             self._handed += 1
-            if got is not None:  # None: the batch raised (its task reports it) or was cancelled
+            if got is not None:  # None: the batch raised (logged) or was cancelled
                 self._on_results(*got)
 
     async def probe_now(
@@ -261,5 +292,7 @@ class ProbeScheduler:
         await asyncio.gather(*rounds)
 
     async def close(self) -> None:
+        """Stop firing (``run`` returns) and cancel the batches in flight."""
         self._closed = True
+        self._changed.set()
         await tasks.stop(list(self._inflight))
