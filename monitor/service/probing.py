@@ -199,7 +199,7 @@ class ProbeScheduler:
         self._changed.set()
 
     async def run(self) -> None:
-        """Probe until cancelled."""
+        """Probe until closed (or cancelled)."""
         loop = asyncio.get_running_loop()
         while not self._closed:
             if not self._rings:
@@ -226,7 +226,8 @@ class ProbeScheduler:
             keys, addresses = self._unheld(now, keys, addresses)
         if self._on_late is not None:
             self._on_late(now - first_due)
-        self._spawn(keys, addresses)
+        if keys:  # (none: every due target was held back)
+            self._spawn(keys, addresses)
 
     def _unheld(
         self, now: float, keys: list[Hashable], addresses: list[str]
