@@ -11,14 +11,17 @@ is the clock + 30 minutes. From the clock it derives a fixed schedule:
     clock + k * reminder       REMINDER k (k = 1, 2, ...) to the designated contacts
     deadline - warn_before     DEADLINE_AT_RISK to the NOC, if no notice accepted yet
     deadline (passed)          BREACH, if no notice accepted by then
-    close                      OPENED still owed (its time came before the end), then
+    close                      OPENED still owed (the designated contacts', and each
+                               escalation group's whose time came before the end), then
                                RECOVERED to every group that was sent OPENED
 
 An outage that closes before its first notice went out (the journal was unwritable, the
-daemon busy, a ten-minute flap) still owed that notice from the clock on: ``close`` returns it
-with the RECOVERED. After the close, the entry stays only to watch the deadline (warning and
-breach) until a notice is accepted; an outage that ended before its clock started (inside
-maintenance, or voided) owes nothing more.
+daemon busy, a ten-minute flap, an outage that ended before the result that detected it) still
+owed that notice from the clock on: ``close`` returns it with the RECOVERED. After the close,
+the entry stays only to watch the deadline (warning and breach) until a notice is accepted.
+An outage that owes no notice at all (voided, or ended inside the maintenance window its
+detection fell in: ``sla.notify_deadline`` and ``assess`` say so, and the caller tells
+``close``) gets only the RECOVERED its groups' OPENED call for, and nothing more is watched.
 
 ``due(now)`` returns the actions whose time has come and marks them emitted; ``next_wakeup()``
 tells the shell when to call again. Nothing here sends mail or reads a clock. Each entry's next
@@ -180,17 +183,19 @@ class Ledger:
         else:
             self._touch(entry)
 
-    def close(self, incident: int, at: datetime) -> list[Action]:
-        """The incident ended at ``at``: the OPENED notices whose time came before ``at`` and
-        were not sent yet, then RECOVERED to every group sent OPENED (see the module doc)."""
+    def close(self, incident: int, at: datetime, *, owes: bool) -> list[Action]:
+        """The incident ended at ``at``. If it ``owes`` a notice (it has a notification
+        deadline): the OPENED notices not sent yet, the designated contacts' and those whose
+        time came before ``at``; then, owed or not, RECOVERED to every group sent OPENED (see
+        the module doc)."""
         entry = self._open.get(incident)
         if entry is None:
             return []
         owed = []
-        if at >= entry.clock:
-            for g in entry.policy.groups:
+        if owes:
+            for n, g in enumerate(entry.policy.groups):
                 key, due = f"{ActionKind.OPENED}.{g.name}", entry.clock + g.after
-                if key not in entry.emitted and due <= at:
+                if key not in entry.emitted and (due <= at or n == 0):
                     entry.emitted.add(key)
                     owed.append(entry.action(ActionKind.OPENED, g, due))
         recovered = [
@@ -199,7 +204,7 @@ class Ledger:
             if f"{ActionKind.OPENED}.{g.name}" in entry.emitted
         ]
         entry.closed = True
-        if at < entry.clock or entry.notified:
+        if not owes or entry.notified:
             self._drop(incident)
         else:
             self._touch(entry)

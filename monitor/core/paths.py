@@ -3,7 +3,8 @@
 A path starts ``unknown``. ``fail_after`` consecutive failures make it ``down``, backdated to
 the first failure of the run; ``recover_after`` consecutive successes make it ``up``, backdated
 to the first success of the run. A shorter run changes nothing. The same machine serves
-control targets (§6.5).
+control targets (§6.5). A run already longer than a threshold lowered by a reload completes
+with its next result (the run is compared with ``>=``, not ``==``), backdated as ever.
 
 This is the hot path of the whole daemon (every probe result passes here), so ``observe`` is
 written for speed: a few attribute reads, no allocation unless the state changes.
@@ -71,9 +72,9 @@ class Hysteresis:
             self.run_len = 1
             self.run_start = at
         if ok:
-            if self.run_len == self.recover_after and self.state is not PathState.UP:
+            if self.run_len >= self.recover_after and self.state is not PathState.UP:
                 return self._change(PathState.UP, at)
-        elif self.run_len == self.fail_after and self.state is not PathState.DOWN:
+        elif self.run_len >= self.fail_after and self.state is not PathState.DOWN:
             return self._change(PathState.DOWN, at)
         return None
 

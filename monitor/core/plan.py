@@ -147,15 +147,18 @@ class Plan:
 class Changes:
     """What a reload changes: circuits ``removed``, ``added``, ``changed`` (with the paths
     whose probing changed: a new address or probe kind), and the control targets' names when
-    they changed (None when they did not)."""
+    they changed (None when they did not); ``settings``: the global settings that changed, as
+    "name old -> new"."""
 
     removed: tuple[str, ...]
     added: tuple[str, ...]
     changed: tuple[tuple[str, tuple[PathKey, ...]], ...]
     controls: tuple[str, ...] | None
+    settings: tuple[str, ...] = ()
 
     def describe(self) -> list[str]:
-        out = [f"removed {c}" for c in self.removed] + [f"added {c}" for c in self.added]
+        out = [*self.settings]
+        out += [f"removed {c}" for c in self.removed] + [f"added {c}" for c in self.added]
         for cid, reset in self.changed:
             again = f" ({', '.join(p.name for p in reset)} start unknown)" if reset else ""
             out.append(f"changed {cid}{again}")
@@ -180,6 +183,11 @@ def changes(old: Plan, new: Plan) -> Changes:
         added=tuple(c for c in after if c not in before),
         changed=tuple(changed),
         controls=None if old.controls == new.controls else tuple(t.name for t in new.controls),
+        settings=tuple(
+            f"{name} {getattr(old, name)} -> {getattr(new, name)}"
+            for name in ("fail_after", "recover_after", "timeout_s")
+            if getattr(old, name) != getattr(new, name)
+        ),
     )
 
 

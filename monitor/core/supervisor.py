@@ -43,6 +43,7 @@ from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Record,
 from monitor.core.errors import InputError
 from monitor.core.evidence import Recorder
 from monitor.core.facts import Fact, SnmpObserved
+from monitor.core.held import Held
 from monitor.core.inputs import (
     Control,
     Delivered,
@@ -110,6 +111,8 @@ class Supervisor:
             decides=leading,
         )
         self.ledger = Ledger()
+        self.held = Held()
+        """Customer notices owed while blind (§6.5), sent when sight returns (held.py)."""
         self.gaps: list[Interval] = list(resume.gaps)
         self.last_probe: datetime | None = None
         self.rtt: dict[PathKey | Control, float | None] = {}
@@ -264,7 +267,8 @@ class Supervisor:
                 Log(
                     level=Level.INFO,
                     text=f"incident {i.id} on {i.circuit}: end moved to "
-                    f"{i.end.isoformat() if i.end else '-'} (a peer saw it answer first)",
+                    f"{i.end.isoformat() if i.end else '-'} (a path was seen answering earlier: "
+                    "a later result of its own, or a peer's)",
                 )
             ]
         if isinstance(e, IncidentClosed):
@@ -285,14 +289,16 @@ class Supervisor:
             ]  # fmt: skip
         if isinstance(e, BlindStarted | BlindEnded):
             blind = Metric(name=MetricName.BLIND, value=float(isinstance(e, BlindStarted)))
+            held = self._unhold(now) if isinstance(e, BlindEnded) else []
             if not self.plan.notify.noc:
-                return [blind]
-            return [blind, blind_send(e, self.plan.notify.noc, self.plan.timezone)]
+                return [blind, *held]
+            return [blind, blind_send(e, self.plan.notify.noc, self.plan.timezone), *held]
         return []
 
     def _closed(self, i: Incident, now: datetime) -> list[Effect]:
         assert i.end is not None
-        sends = [self._send(a, i, now) for a in self.ledger.close(i.id, i.end)]
+        sends = [s for a in self.ledger.close(i.id, i.end, owes=self._owes(i))
+                 for s in self._deliver(a, i, now)]  # fmt: skip
         why = f": {i.closed_reason}" if i.closed_reason else ""
         available = [self._available(i.circuit)] if self.tracker.tracks(i.circuit) else []
         return [
@@ -303,6 +309,16 @@ class Supervisor:
                 f"(end {i.end.isoformat()}){why}"),
             *sends,
         ]  # fmt: skip
+
+    def _owes(self, i: Incident) -> bool:
+        """Whether a closed incident owes a notice (§6.2, §6.4), as ``assess`` judges it: not
+        when voided, nor when it ended inside the maintenance window its detection fell in."""
+        terms = self._terms.get(i.circuit)
+        if i.voided:
+            return False
+        return (
+            terms is None or sla.notify_deadline(i.detected, i.end, terms.maintenance) is not None
+        )
 
     def _peers(self, peers: Peers, now: datetime) -> list[Effect]:
         """The other NOC hosts' news: their path changes, then who is live."""
@@ -374,8 +390,17 @@ class Supervisor:
             self.tracker.update_circuit(new.spec(circuit), reset)
             effects += [self._gauge(key, PathState.UNKNOWN) for key in reset]
         events: list[Event] = []
-        if diff.controls is not None:
-            events += self.tracker.set_controls([t.name for t in new.controls], now)
+        thresholds = (new.fail_after, new.recover_after)
+        if diff.controls is not None or thresholds != (
+            self.plan.fail_after,
+            self.plan.recover_after,
+        ):
+            events += self.tracker.set_controls(
+                [t.name for t in new.controls],
+                now,
+                fail_after=new.fail_after,
+                recover_after=new.recover_after,
+            )
         self.plan = new
         self._terms = self._make_terms()
         for c in new.circuits:
@@ -466,8 +491,29 @@ class Supervisor:
                 (i for i in self.tracker.incidents(action.circuit) if i.id == action.incident), None
             )
             if incident is not None and action.recipients:
-                effects.append(self._send(action, incident, now))
+                effects += self._deliver(action, incident, now)
         return effects
+
+    def _deliver(self, action: Action, incident: Incident, now: datetime) -> list[Send]:
+        """The send for ``action``, or none while blind if it is for the customers (§6.5)."""
+        if self.tracker.blind and self.held.holds(action):
+            self.held.keep(action)
+            return []
+        return [self._send(action, incident, now)]
+
+    def _unhold(self, now: datetime) -> list[Effect]:
+        """Sight is back: what the customers were owed meanwhile goes out now."""
+        sends: list[Effect] = []
+        for action in self.held.release():
+            known = (
+                self.tracker.incidents(action.circuit)
+                if self.tracker.tracks(action.circuit)
+                else []
+            )
+            incident = next((i for i in known if i.id == action.incident), None)
+            if incident is not None:  # else its circuit left the configuration meanwhile
+                sends.append(self._send(action, incident, now))
+        return sends
 
     def _send(self, action: Action, incident: Incident, now: datetime) -> Send:
         circuit = self.plan.circuit(action.circuit)

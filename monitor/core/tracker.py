@@ -176,13 +176,30 @@ class Tracker:
         for key, h in circuit.paths.items():
             self._paths[key] = (h, circuit)
 
-    def set_controls(self, names: Iterable[str], at: datetime) -> tuple[Event, ...]:
+    def set_controls(
+        self,
+        names: Iterable[str],
+        at: datetime,
+        *,
+        fail_after: int | None = None,
+        recover_after: int | None = None,
+    ) -> tuple[Event, ...]:
         """Replace the control targets (config reload): kept ones keep their state, new ones
-        start ``unknown``. Removing the last down one ends the blind interval at ``at``."""
+        start ``unknown``; all take the thresholds given (§6.5: the paths' hysteresis).
+        Removing the last down one ends the blind interval at ``at``."""
+        if fail_after is not None:
+            self._hysteresis["fail_after"] = fail_after
+        if recover_after is not None:
+            self._hysteresis["recover_after"] = recover_after
         wanted = list(names)
         self._controls = {
             n: self._controls.get(n) or Hysteresis(**self._hysteresis) for n in wanted
         }
+        for h in self._controls.values():
+            h.fail_after, h.recover_after = (
+                self._hysteresis["fail_after"],
+                self._hysteresis["recover_after"],
+            )
         if self._blind_since is None or self.blind:
             return NO_EVENTS
         events: list[Event] = []
@@ -212,6 +229,8 @@ class Tracker:
             self._maybe_open(circuit, change.at, events)
         elif circuit.open is not None:
             self._close(circuit, change.since, events)
+        elif self.decides:  # another path closed it, but this one came back first (§6.2)
+            self._amend_end(circuit, change.since, events)
         return tuple(events)
 
     def observe_control(self, target: str, at: datetime, ok: bool) -> tuple[Event, ...]:
@@ -392,9 +411,10 @@ class Tracker:
         return tuple(events)
 
     def _amend_end(self, circuit: _Circuit, up_since: datetime, events: list[Event]) -> None:
-        """A live peer's path began to answer at ``up_since``, before the end this node gave
-        the last incident (it closed it on its own view before the peer's arrived): the
-        outage is the intersection, so it ended then."""
+        """A path began to answer at ``up_since``, before the end this node gave the last
+        incident: one of its own whose recovery was confirmed after another's (a late result),
+        or a live peer's that arrived after this node closed it on its own view. The outage
+        ends at the first path back (§6.2), so it ended then."""
         last = circuit.recent[-1] if circuit.recent and circuit.open is None else None
         if last is None or last.end is None or not last.start <= up_since < last.end:
             return

@@ -200,6 +200,7 @@ class Daemon:
         self.history.retain({p.key for c in plan.circuits for p in c.paths})
         if self._notifier is not None:
             self._notifier.plan = plan.notify
+        self.scheduler.timeout_s = plan.timeout_s
         self.scheduler.set_targets(targets(plan))
 
     # -- two NOC hosts -----------------------------------------------------------------------

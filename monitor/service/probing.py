@@ -153,7 +153,8 @@ class ProbeScheduler:
     ) -> None:
         self._prober = prober
         self._on_results = on_results
-        self._timeout = timeout_s
+        self.timeout_s = timeout_s
+        """Each probe's timeout, seconds; a change (reload) applies from the next batch."""
         self._rng = rng or random.Random()
         self._targets: dict[Hashable, Target] = {}
         self._phases: dict[Hashable, float] = {}
@@ -250,7 +251,7 @@ class ProbeScheduler:
         return task
 
     async def _probe(self, keys: list[Hashable], addresses: list[str]) -> Ended:
-        return keys, await self._prober.outcomes(addresses, timeout=self._timeout)
+        return keys, await self._prober.outcomes(addresses, timeout=self.timeout_s)
 
     def _ended_batch(self, n: int, task: asyncio.Task[Ended]) -> None:
         self._inflight.discard(task)

@@ -78,7 +78,7 @@ def test_reminders_collapse_to_the_latest_after_a_long_gap() -> None:
 def test_recovered_goes_to_groups_that_were_told() -> None:
     led = ledger()
     led.due(T0 + 1 * MIN)
-    recovered = led.close(7, T0 + 5 * MIN)
+    recovered = led.close(7, T0 + 5 * MIN, owes=True)
     assert kinds(recovered) == [("recovered", "primary")]
     assert recovered[0].due == T0 + 5 * MIN
     # no notice accepted yet: the deadline is still watched, nothing else
@@ -91,7 +91,7 @@ def test_an_outage_closed_before_its_notice_went_out_still_owes_it() -> None:
     """The journal was unwritable (or the daemon busy) from detection to recovery: the ledger
     first hears of the incident and its end together. The OPENED was owed from the clock."""
     led = ledger()
-    actions = led.close(7, T0 + 20 * MIN)  # escalation's time (T0 + 15) came too
+    actions = led.close(7, T0 + 20 * MIN, owes=True)  # escalation's time (T0 + 15) came too
     assert kinds(actions) == [
         ("opened", "primary"),
         ("opened", "escalation"),
@@ -100,13 +100,16 @@ def test_an_outage_closed_before_its_notice_went_out_still_owes_it() -> None:
     ]
     assert [a.due for a in actions[:2]] == [T0, T0 + 15 * MIN]
     short = ledger()
-    assert kinds(short.close(7, T0 + 5 * MIN)) == [("opened", "primary"), ("recovered", "primary")]
+    assert kinds(short.close(7, T0 + 5 * MIN, owes=True)) == [
+        ("opened", "primary"),
+        ("recovered", "primary"),
+    ]
 
 
 def test_a_closed_incident_with_no_accepted_notice_still_breaches() -> None:
     led = ledger()
     led.due(T0)
-    led.close(7, T0 + 5 * MIN)
+    led.close(7, T0 + 5 * MIN, owes=True)
     assert kinds(led.due(T0 + 25 * MIN)) == [("deadline-at-risk", "noc")]
     assert kinds(led.due(T0 + 31 * MIN)) == [("breach", "noc")]
     assert led.next_wakeup() is None and led.pending() == []
@@ -114,7 +117,7 @@ def test_a_closed_incident_with_no_accepted_notice_still_breaches() -> None:
 
 def test_an_outage_ending_before_its_clock_owes_nothing() -> None:
     led = ledger(deadline=T0 + 150 * MIN)  # clock at T0 + 2 h (maintenance)
-    assert led.close(7, T0 + 60 * MIN) == [] and led.next_wakeup() is None
+    assert led.close(7, T0 + 60 * MIN, owes=False) == [] and led.next_wakeup() is None
 
 
 def test_no_deadline_means_nothing_owed() -> None:

@@ -283,3 +283,25 @@ def test_removing_the_down_control_target_ends_blindness() -> None:
     [incident] = opened(events)  # the paths are still down: the outage is opened now
     assert incident.start == T0 + 3 * MIN and incident.detected == T0 + 10 * MIN
     assert not t.blind and t.set_controls([], T0 + 11 * MIN) == ()
+
+
+def test_the_outage_ends_at_the_earliest_up_since_whichever_path_is_confirmed_first() -> None:
+    """§6.2: the outage ends at the ``up_since`` of the first path to come back. Active/
+    secondary answered from T0+9 s, but its confirming result came after active/primary's
+    (up since T0+10 s), which closed the outage: the end moves back to T0+9 s, an amendment
+    (the same as when a peer's earlier recovery arrives late)."""
+    t = tracker()
+    feed(t, T0, True)
+    run(t, T0 + S, 3, False, step=S)
+    assert t.open_incident(CID) is not None
+    t.observe(AP, T0 + 10 * S, True)
+    [closing] = t.observe(AP, T0 + 11 * S, True)[1:]
+    assert isinstance(closing, IncidentClosed) and closing.incident.end == T0 + 10 * S
+    t.observe(AS, T0 + 9 * S, True)  # handed on late
+    events = t.observe(AS, T0 + 12 * S, True)
+    amended = [e for e in events if isinstance(e, IncidentClosed)]
+    assert [(e.amended, e.incident.end) for e in amended] == [(True, T0 + 9 * S)]
+    [last] = t.incidents(CID)
+    assert last.end == T0 + 9 * S
+    # a path back after the end changes nothing
+    assert not [e for e in t.observe(SP, T0 + 13 * S, True) if isinstance(e, IncidentClosed)]

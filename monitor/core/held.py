@@ -1,0 +1,51 @@
+"""Customer notices held while the monitor is blind (SLA.md §6.5).
+
+While a control target is down the monitor cannot tell an outage from its own isolation, so
+it sends the customers nothing; the NOC's own notices (deadline at risk, breach) still go. What
+the ledger owed the customers meanwhile waits here and goes out when sight returns, in the
+order it fell due: OPENED and RECOVERED as owed, reminders collapsed to the latest one per
+incident (as the ledger collapses them after a restart). The notification deadline runs on
+regardless: the regulation makes no exception for it, so a blind spell that outlasts it is a
+breach, as the report will say.
+
+Held notices live in memory. After a restart the ledger owes an open incident's notices again
+(and holds them again if the restored control target is still down; the outbox drops any
+already sent), but a RECOVERED held for an incident that closed while blind goes with the
+process.
+"""
+
+from __future__ import annotations
+
+from monitor.core.deadlines import NOC, Action, ActionKind
+
+
+class Held:
+    """The customer actions owed while blind, to be sent when sight returns."""
+
+    __slots__ = ("_actions",)
+
+    def __init__(self) -> None:
+        self._actions: list[Action] = []
+
+    def __len__(self) -> int:
+        return len(self._actions)
+
+    @staticmethod
+    def holds(action: Action) -> bool:
+        """Whether ``action`` is for the customers (every group but the NOC's)."""
+        return action.group != NOC
+
+    def keep(self, action: Action) -> None:
+        self._actions.append(action)
+
+    def release(self) -> list[Action]:
+        """Every held action once, oldest due first; of an incident's reminders, the latest."""
+        latest = {
+            a.incident: a for a in sorted(self._actions, key=lambda a: a.seq)
+            if a.kind is ActionKind.REMINDER
+        }  # fmt: skip
+        out = [
+            a for a in self._actions if a.kind is not ActionKind.REMINDER or latest[a.incident] is a
+        ]
+        self._actions = []
+        return sorted(out, key=lambda a: a.due)
