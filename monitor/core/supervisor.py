@@ -263,6 +263,8 @@ class Supervisor:
             ]  # fmt: skip
         if isinstance(e, IncidentClosed) and e.amended:
             i = e.incident
+            if not self._owes(i):  # moved back onto its start: voided, nothing owed now
+                self.ledger.forget(i.id)
             return [
                 Log(
                     level=Level.INFO,

@@ -178,3 +178,28 @@ def test_an_outage_that_ended_before_its_detection_still_owes_its_notice() -> No
     assert (o.incident.start, o.incident.detected) == (t + 3 * S, t + 5 * S)
     assert c.incident.end == t + 4 * S and not c.incident.voided
     assert customers(s) == [("opened", (FAULT,)), ("recovered", (FAULT,))]
+
+
+def test_an_end_moved_back_onto_the_start_voids_the_outage_and_its_deadline() -> None:
+    """Active/secondary's recovery run began at the very send that began the last path's
+    failures (results of one burst share their time), but was confirmed after active/primary
+    had closed the outage: the end moves back onto the start, so the outage is voided and the
+    ledger must stop watching its deadline (or the timer crashes as above)."""
+    ap, as_, sp, ss = h.PATHS
+    s = Story()  # fail_after 3, recover_after 2
+    s.run(3, True)
+    t = s.now
+    for k in range(3):
+        s.feed(path_probes(t + k * S, False, [ap, as_, sp]))  # down since T
+    for k in range(3, 6):
+        s.feed(path_probes(t + k * S, False, [ss]))  # the last: start T+3 s, detected T+5 s
+    s.feed(path_probes(t + 6 * S, True, [ap]))
+    s.feed(path_probes(t + 7 * S, True, [ap]))  # active/primary closes it: end T+6 s
+    s.feed(path_probes(t + 3 * S, True, [as_]))  # active/secondary's results, late
+    s.feed(path_probes(t + 4 * S, True, [as_]))  # up since T+3 s: the start
+    assert [(x.amended, x.incident.voided) for x in closed(s)] == [(False, False), (True, True)]
+    s.now = t + 8 * S
+    s.travel(21 * MIN)
+    s.travel(10 * MIN)
+    assert not s.sends(NoticeKind.DEADLINE_AT_RISK)
+    assert not s.metric(MetricName.BREACHES)
