@@ -61,12 +61,17 @@ async def _main(settings: config.Settings, path: str | None) -> int:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: _reload(app, path))
+    assert app.daemon is not None
+    failed = app.daemon.failed
+    waits = [asyncio.ensure_future(e.wait()) for e in (stop, failed)]
     try:
-        await stop.wait()
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for w in waits:
+            w.cancel()
         log.info("stopping")
         await app.stop()
-    return 0
+    return 1 if failed.is_set() else 0
 
 
 def _reload(app: object, path: str | None) -> None:

@@ -90,6 +90,12 @@ class Daemon:
         self._notifier: Notifier | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
+        self._stopping = False
+        self.failed = asyncio.Event()
+        """Set when one of the daemon's own tasks ended by itself (an error): the daemon can
+        no longer do its job (a dead timer sends no notice), so ``slawatch run`` stops and
+        exits non-zero for the service manager to restart it; the restart is an unmonitored
+        gap, and the journal resumes the rest."""
         self.journal_id = ""
         self.cluster: Cluster | None = None
         if plan.cluster is not None:
@@ -142,12 +148,15 @@ class Daemon:
                 *((("cluster", self.cluster.run()),) if self.cluster is not None else ()),
             )
         ]
+        for task in self._tasks:
+            task.add_done_callback(self._ended)
         self._carry_out(self.sup.start(now))
         self.scheduler.set_targets(targets(self.plan))
         self._notifier.start()
 
     async def stop(self) -> None:
         """Stop probing and sending, write what is queued, record a clean stop."""
+        self._stopping = True
         await self.scheduler.close()
         if self._notifier is not None:
             await self._notifier.close()
@@ -165,6 +174,19 @@ class Daemon:
             node = self.cluster.plan.node
             with contextlib.suppress(Exception):
                 await self.store.run(lambda s: s.lease.release(node))
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """A task of ours ended: at a stop, as it should; otherwise the daemon has failed."""
+        if self._stopping or task.cancelled():
+            return
+        exc = task.exception()
+        log.critical(
+            "the %s task ended%s: slawatch stops, for the service manager to restart it",
+            task.get_name(),
+            f" on {exc!r}" if exc else "",
+            exc_info=exc,
+        )
+        self.failed.set()
 
     # -- inputs --------------------------------------------------------------------------------
     def feed(self, event: Input) -> None:
