@@ -6,9 +6,15 @@ time is counted once however many outages, windows or gaps cover it.
 
     availability = 1 - unavailable / service time
 
-*unavailable* is outage time less announced maintenance; *service time* is the span less
-maintenance and less *unmonitored* time (gaps and blind time outside outages and maintenance,
-which the monitor saw neither up nor down). None when no service time is left.
+*service time* is the span less announced maintenance and less *unmonitored* time (gaps, when
+the daemon was not running, and blind time: the monitor saw the circuit neither up nor down);
+*unavailable* is the outage time inside the service time, so an outage's part in maintenance,
+in a gap or in blind time counts in neither (SLA.md §6.8). None when no service time is left.
+
+In interval arithmetic, every set clipped to the span::
+
+    service     = span - maintenance - unmonitored
+    unavailable = outages & service
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ _US = timedelta(microseconds=1)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Measured:
-    """What :func:`measure` found inside ``[start, stop)``; ``unmonitored`` sorted, disjoint."""
+    """What :func:`measure` found inside ``[start, stop)``: durations, with ``service`` the
+    span less ``maintenance`` and ``unmonitored`` (sorted, disjoint spans of aware datetimes)
+    and ``unavailable`` the outage time inside ``service``."""
 
     unavailable: timedelta
     maintenance: timedelta
@@ -55,16 +63,15 @@ def measure(
 ) -> Measured:
     """Availability figures of ``[start, stop)`` given outages, announced maintenance (the
     time each window excludes) and unmonitored time (gaps, blind intervals): give open ones
-    an end (``now``) first."""
+    an end (``now``) first. ``unmonitored`` is the unseen time outside maintenance (which
+    :attr:`Measured.maintenance` already holds), outages or not."""
     span = [(start, stop)] if stop > start else []
     maint_in = clip(union(maintenance), start, stop)
-    down_in = clip(union(outages), start, stop)
-    unseen_in = clip(union(unseen), start, stop)
-    unmonitored = minus(unseen_in, union([*maint_in, *down_in]))
-    maintenance_t = length(maint_in)
+    unmonitored = minus(clip(union(unseen), start, stop), maint_in)
+    service = minus(minus(span, maint_in), unmonitored)
     return Measured(
-        unavailable=length(down_in) - common(down_in, maint_in),
-        maintenance=maintenance_t,
+        unavailable=common(clip(union(outages), start, stop), service),
+        maintenance=length(maint_in),
         unmonitored=tuple(unmonitored),
-        service=length(span) - maintenance_t - length(unmonitored),
+        service=length(service),
     )

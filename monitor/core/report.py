@@ -20,16 +20,17 @@ Availability (SLA.md §6.8; no credit depends on it)
 
 measured over ``[max(month start, the circuit's first probe result), min(month end, now))``:
 
-- *unavailable*: the union of every outage of the circuit inside that span (an open outage up
-  to ``now``), excluded incidents included (an exclusion decides who pays, not whether the
-  circuit worked), less announced maintenance. An outage across a month boundary counts in
-  each month for its part in it, though its credit belongs to the month it started in.
 - *service time*: the span less announced maintenance (each window from its announcement,
   overlaps counted once) and less *unmonitored* time: unmonitored gaps (the daemon was not
-  running) and blind intervals (§6.5) outside any outage and maintenance, which the monitor
-  saw neither up nor down. Time inside an outage is unavailable even where the monitor was
-  blind or not running, as the outage's own duration is (``blind_s`` and ``gaps`` are reported
-  beside a duration, never subtracted).
+  running) and blind intervals (§6.5), which the monitor saw neither up nor down, whether or
+  not an outage covers them.
+- *unavailable*: the union of every outage of the circuit (an open outage up to ``now``),
+  excluded incidents included (an exclusion decides who pays, not whether the circuit
+  worked), **inside the service time**: an outage's part in maintenance, in a gap or in blind
+  time is neither unavailable nor service time. An outage across a month boundary counts in
+  each month for its part in it, though its credit belongs to the month it started in.
+  Availability alone leaves gaps and blind time out: an outage's own duration, and so its
+  credit, still runs through them (``blind_s`` and ``gaps`` are reported beside it, §6.3).
 - None ("no data", never 100 %) when no service time has passed: a future month, a month all
   maintenance, a circuit that has had no probe result yet.
 
@@ -114,10 +115,11 @@ class CircuitMonth:
     start or the circuit's first probe result, to its end or ``now``).
 
     ``outages`` are the outages that touch ``[start, measured_to)``, whole (``end`` None while
-    open), whether or not they count in the month; ``unmonitored`` the time
-    taken out of the service time for it (gaps and blind time outside outages and
-    maintenance); ``maintenance`` the windows touching the month, whole, with their notes.
-    Seconds are over the measured span."""
+    open), whether or not they count in the month; ``unmonitored`` the time taken out of the
+    service time for it (gaps and blind time outside maintenance, inside outages too);
+    ``maintenance`` the windows touching the month, whole, with their notes. Seconds are over
+    the measured span: ``service_s`` = span - ``maintenance_s`` - ``unmonitored_s``, and
+    ``unavailable_s`` is outage time inside the service time."""
 
     circuit: str
     month: str

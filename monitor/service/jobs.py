@@ -4,8 +4,14 @@
 - hourly: a snapshot of this month's SLA figures into the journal (an audit trail of what
   the daemon believed at the time)
 - daily: prune snapshots older than the retention (400 days: a year's claims and then some)
-- monthly (the 1st, 00:10 in the configured timezone): last month's SLA figures as JSON under
-  ``<journal dir>/reports/YYYY-MM.json``
+- hourly (minute 10), and at start: last month's figures under
+  ``<journal dir>/reports/YYYY-MM.json`` (``slawatch report --format json``'s object), once
+  that month has ended in every circuit's own timezone (SLA.md §6.6: a month is the
+  circuit's calendar month). "Last month" is the configured timezone's; a file is written
+  once, when every circuit's month is over, and written again only if it does not show that
+  (missing, unreadable, or its ``as_of`` before some circuit's month end: an older version
+  wrote it at 00:10 in the configured timezone). Writes are atomic (a temporary file, then a
+  rename), so a reader never sees half a file and a rerun changes nothing.
 - hourly, and at start: the journal's chain head in the log, and, with ``evidence.tsa_url``,
   an RFC 3161 time-stamp of it kept in the journal (a failed stamp is logged and tried again
   the next hour)
@@ -16,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
@@ -27,13 +34,16 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.core.errors import MonitorError
+from monitor.core.report import MonthReport, month_span
 from monitor.core.sla import month_of
+from monitor.report import render
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
 
 log = logging.getLogger("slawatch.jobs")
 
 RETENTION = timedelta(days=400)
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 class Stamping(Protocol):
@@ -48,9 +58,10 @@ class Stamping(Protocol):
 
 
 class Figures(Protocol):
-    """A month's SLA figures as ``GET /api/sla`` gives them."""
+    """A month's SLA figures: as ``GET /api/sla`` gives them, and as the month report."""
 
     async def sla(self, month: str) -> dict[str, Any]: ...
+    async def month(self, month: str) -> MonthReport: ...
 
 
 class Credits(Protocol):
@@ -59,7 +70,8 @@ class Credits(Protocol):
 
 class Jobs:
     """The periodic jobs; ``reports`` is where monthly figures go (a directory), ``timezone``
-    the configured one (months start at local midnight)."""
+    the configured one: its local time runs the cron jobs and names "this month" and "last
+    month" (each circuit's month is still its own, in its own timezone)."""
 
     def __init__(
         self,
@@ -87,7 +99,8 @@ class Jobs:
         )
         s.add_job(self.snapshot, "interval", hours=1, id="snapshot")
         s.add_job(self.prune, "cron", hour=3, minute=17, id="prune")
-        s.add_job(self.monthly_report, "cron", day=1, hour=0, minute=10, id="monthly")
+        s.add_job(self.monthly_report, "cron", minute=10, id="monthly",
+                  next_run_time=datetime.now(s.timezone))  # fmt: skip
         s.add_job(self.witness, "interval", hours=1, id="witness",
                   next_run_time=datetime.now(s.timezone))  # fmt: skip
         s.start()
@@ -122,11 +135,19 @@ class Jobs:
         log.info("pruned %d old snapshots", removed)
 
     async def monthly_report(self) -> None:
+        """Write last month's file if every circuit's month is over and the file does not
+        already hold figures from after that (module docstring); otherwise do nothing."""
         month = self._month(previous=True)
-        figures = await self.figures.sla(month)
+        report = await self.figures.month(month)
+        ends = [month_span(month, self.scheduler.timezone)[1], *(c.end for c in report.circuits)]
+        over = max(ends)  # the month's end in the last timezone to reach it
+        if report.now < over:
+            log.debug("%s not over in every circuit's timezone until %s", month, over)
+            return
         out = self.reports / f"{month}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
+        if _as_of(out) >= over:
+            return
+        await asyncio.to_thread(_write_atomically, out, render([report], "json"))
         log.info("monthly SLA figures for %s written to %s", month, out)
 
     async def witness(self) -> None:
@@ -153,3 +174,26 @@ class Jobs:
 
 def _snapshot(store: Store, *, now: datetime, month: str, row: dict[str, Any]) -> None:
     store.snapshot(now, month, row["circuit"], row)
+
+
+def _as_of(path: Path) -> datetime:
+    """The aware ``as_of`` of a month file: when its figures were made; the earliest time
+    there is for a missing or unreadable file, or one without it (an older version's)."""
+    try:
+        text = json.loads(path.read_text(encoding="utf-8"))["as_of"]
+        at = datetime.fromisoformat(text)
+    except (OSError, ValueError, KeyError, TypeError):
+        return _NEVER
+    return at if at.tzinfo is not None else _NEVER
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """``path`` holds ``text`` (UTF-8), or, after a crash, what it held before: never part of
+    it. The temporary file beside it is overwritten by the next try."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{path.name}.part")
+    with part.open("w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(part, path)

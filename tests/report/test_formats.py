@@ -82,7 +82,11 @@ def test_the_month_s_figures_in_text(recorded: tuple[Path, Path, Path], tmp_path
     assert "31/90 of the base monthly fee (JPY 103,333)" in text  # er-tokyo-1
     assert "1 of the base monthly fee (JPY 123,457)" in text  # er-osaka-2, capped
     assert "capped: the credits add up to 11/10 of the base monthly fee" in text
-    assert "96.521% (unavailable 25:31:00 of 733:30:00 service time)" in text
+    # er-tokyo-1: #9's 6 h inside the gap (10-22 12:00-18:00) is neither unavailable nor
+    # service time (SLA.md §6.8), though its credit is for all 8 h
+    assert "97.317% (unavailable 19:31:00 of 727:30:00 service time)" in text
+    # er-osaka-2: #10's 20 min inside the blind interval likewise
+    assert "51.062% (unavailable 360:55:00 of 737:30:00 service time)" in text
     assert "expired" in text and "expiring: 5 days left" in text and "31 days left" in text
     # er-osaka-2's claims, each with its share of the capped total: they add up to it
     osaka = text[text.index("Circuit er-osaka-2") :]

@@ -162,10 +162,19 @@ def test_maintenance_from_config_and_journal_counts_once() -> None:
     assert e.assessment.counted_s == 30 * 60 and e.month_credit == 0  # exactly 30:00: nothing
 
 
-def test_unmonitored_time_leaves_the_service_time_but_not_an_outage() -> None:
+def test_availability_service_time_leaves_out_all_gap_and_blind_time() -> None:
+    """SLA.md §6.8: "Service time of a month = the part of the month from the later of the
+    month's start and the circuit's first probe result, up to the earlier of the month's end
+    and now, minus announced maintenance, unmonitored gaps (the daemon was not running) and
+    blind time. Unavailable time = outage time inside the service time".
+
+    A 6 h gap of which 2 h fall inside a 4 h outage: the whole 6 h (and the 1 h blind
+    interval) leave the service time, and only the 2 h of the outage inside the service time
+    are unavailable. (From the audit of e5983d7, which counted the outage's 2 h inside the gap
+    as unavailable and took gap/blind time out only outside outages.)"""
     gap = Interval(start=jst("2026-10-10T00:00"), end=jst("2026-10-10T06:00"))
     blind = Interval(start=jst("2026-10-20T00:00"), end=jst("2026-10-20T01:00"))
-    outage = incident(1, "2026-10-10T04:00", "2026-10-10T08:00")  # 2 h of the gap inside it
+    outage = incident(1, "2026-10-10T04:00", "2026-10-10T08:00")
     [c] = month_report(
         "2026-10",
         incidents=[outage],
@@ -175,15 +184,35 @@ def test_unmonitored_time_leaves_the_service_time_but_not_an_outage() -> None:
         blind=[blind],
         first_seen=SEEN,
     ).circuits
-    assert c.unmonitored_s == 4 * 3600 + 3600
+    hours = 31 * 24
+    assert (c.unavailable_s / 3600, c.service_s / 3600) == (2, hours - 7)
+    assert c.availability == 1 - Fraction(2, hours - 7)
+    assert c.unmonitored_s == 6 * 3600 + 3600
     assert [(u.start, u.end) for u in c.unmonitored] == [
-        (jst("2026-10-10T00:00"), jst("2026-10-10T04:00")),
+        (gap.start, gap.end),
         (blind.start, blind.end),
     ]
-    assert c.unavailable_s == 4 * 3600
-    assert c.availability == 1 - Fraction(4, 31 * 24 - 5)
     [e] = c.entries
-    assert e.assessment.duration_s == 4 * 3600  # the gap is reported beside, not subtracted
+    assert e.assessment.duration_s == 4 * 3600  # its credit: the gap beside, not subtracted
+    assert e.month_credit == Fraction(1, 30)
+
+
+def test_an_outage_all_in_a_gap_leaves_no_service_time_no_data() -> None:
+    """§6.8: no service time -> "no data", never 100 %, even with an outage recorded."""
+    seen = {"c1": jst("2026-10-31T20:00")}
+    gap = Interval(start=jst("2026-10-31T21:00"), end=None)  # open: the daemon is down now
+    outage = incident(1, "2026-10-31T21:30", None)
+    [c] = month_report(
+        "2026-10",
+        incidents=[outage],
+        terms=TERMS,
+        now=jst("2026-11-01T03:00"),
+        gaps=[gap],
+        blind=[Interval(start=jst("2026-10-31T20:00"), end=jst("2026-10-31T21:00"))],
+        first_seen=seen,
+    ).circuits
+    assert (c.service_s, c.unavailable_s, c.availability) == (0, 0, None)
+    assert c.unmonitored_s == 4 * 3600
 
 
 def test_excluded_time_is_unavailable_but_earns_nothing() -> None:

@@ -51,7 +51,11 @@ class ScriptedProber:
         return [at] * n, [0.001 if self.ok else None] * n, [None if self.ok else "timeout"] * n
 
 
-def settings(tmp: Path, *, relay_ports: Sequence[int] = ()) -> config.Settings:
+def settings(
+    tmp: Path, *, relay_ports: Sequence[int] = (), timezone: str | None = None
+) -> config.Settings:
+    """One circuit c1 (in ``timezone``, default the configured Asia/Tokyo) on four paths."""
+    own_zone = {} if timezone is None else {"timezone": timezone}
     return config.parse(
         {
             "fail_after": 3,
@@ -73,6 +77,7 @@ def settings(tmp: Path, *, relay_ports: Sequence[int] = ()) -> config.Settings:
                     "id": "c1",
                     "monthly_fee_yen": 300000,
                     "contacts": ["fault@cust.example"],
+                    **own_zone,
                     "paths": [
                         {"router": r, "demarc": d, "address": f"127.0.0.{i + 2}"}
                         for i, (r, d) in enumerate(
@@ -88,9 +93,14 @@ def settings(tmp: Path, *, relay_ports: Sequence[int] = ()) -> config.Settings:
 
 class Harness:
     def __init__(
-        self, tmp: Path, *, relay_ports: Sequence[int] = (), clock: Clock | None = None
+        self,
+        tmp: Path,
+        *,
+        relay_ports: Sequence[int] = (),
+        clock: Clock | None = None,
+        timezone: str | None = None,
     ) -> None:
-        self.settings = settings(tmp, relay_ports=relay_ports)
+        self.settings = settings(tmp, relay_ports=relay_ports, timezone=timezone)
         self.clock = clock or Clock()
         self.prober = ScriptedProber(self.clock)
         self.metrics = Metrics()
