@@ -268,8 +268,8 @@ async def test_targets_moved_to_another_interval_go_on_one_new_interval_after_th
 ) -> None:
     """Ten targets moved, into a ring that exists already (``x`` is on it, and may be
     behind them): none is probed again before one new interval, less a slot, has passed."""
-    prober, names = Recorder(), [f"t{i}" for i in range(10)]
-    s = ProbeScheduler(prober, lambda *_: None, timeout_s=0.05)
+    prober, names, lates = Recorder(), [f"t{i}" for i in range(10)], list[float]()
+    s = ProbeScheduler(prober, lambda *_: None, timeout_s=0.05, on_late=lates.append)
     s.set_targets([*targets(10, was), Target(key="x", address="x", interval_s=now)])
     run = asyncio.create_task(s.run())
 
@@ -285,9 +285,11 @@ async def test_targets_moved_to_another_interval_go_on_one_new_interval_after_th
     finally:
         await stop([run])
         await s.close()
-    for n in names:  # (how the probes go on from there, the ring's tests check exactly:
-        # here a loop stalled by a busy machine may send one late and the next on its phase)
-        assert after(n)[0] - last[n] > now * 0.85, (n, after(n)[0] - last[n])
+    # How the probes go on from there, the ring's tests check exactly. Here the last probe
+    # before the move may have gone out late on a busy machine (the next one keeps its phase):
+    # the gap is measured from when it went out, so allow the loop's worst lateness.
+    for n in names:
+        assert after(n)[0] - last[n] > now * 0.85 - max(lates), (n, after(n)[0] - last[n])
 
 
 async def test_a_batch_cancelled_before_it_began_does_not_stop_the_others() -> None:
