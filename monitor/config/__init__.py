@@ -444,6 +444,7 @@ class Settings(Strict):
                 static_nat_fee_yen=c.static_nat_fee_yen,
                 tz=self.tz(c),
                 maintenance=tuple(m.window() for m in c.maintenance),
+                probe_interval_s=self.interval(c),
             )
             for c in self.circuits
         }

@@ -28,6 +28,15 @@ class CircuitTerms:
     tz: tzinfo
     maintenance: tuple[MaintenanceWindow, ...] = ()
     static_nat_fee_yen: int = 0
+    probe_interval_s: float = 0.0
+    """How often the circuit's paths are probed (seconds): an outage may have begun up to one
+    interval before its first failed probe, so a gap that ended in that interval is reported
+    beside it (:func:`gap_beside`)."""
+
+    @property
+    def lead_in(self) -> timedelta:
+        """How long before an outage's start a gap may end and still be beside it."""
+        return timedelta(seconds=max(self.probe_interval_s, 0.0))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,7 +80,8 @@ def assess(
     gaps: Sequence[Interval] = (),
 ) -> Assessment:
     """Figures for ``incident`` as of ``now`` (aware). ``blind`` and ``gaps`` are the monitor's
-    blind and unmonitored intervals (an open one extends to ``now``)."""
+    blind and unmonitored intervals (an open one extends to ``now``); ``gaps`` of the result
+    are those beside the incident (:func:`gap_beside`)."""
     end = incident.end if incident.end is not None else max(now, incident.start)
     counted = sla.counted_duration(incident.start, end, terms.maintenance)
     tier, credit = sla.tier_of(counted)
@@ -102,8 +112,22 @@ def assess(
         notify_month=sla.month_of(incident.detected, terms.tz),
         claim_by=None if incident.end is None else sla.claim_by(incident.end, terms.tz),
         notify_claim_by=sla.claim_by(deadline, terms.tz) if breach and deadline else None,
-        gaps=tuple(g for g in gaps if _seen(incident.start, end, (g,), now)),
+        gaps=tuple(g for g in gaps if gap_beside(g, incident.start, end, terms.lead_in, now)),
     )
+
+
+def gap_beside(
+    gap: Interval, start: datetime, end: datetime, lead_in: timedelta, now: datetime
+) -> bool:
+    """Whether an unmonitored gap is reported beside the outage ``[start, end)``: it covers
+    part of it (``gap_s``), or it ended at most ``lead_in`` (one probe interval) before the
+    start. A path's outage starts at its first failed probe; after a gap that probe is the
+    first one sent, so the outage may have begun in the gap, unseen. The gap's time is not
+    counted as down for that (``gap_s`` is only its part inside the outage)."""
+    if _seen(start, end, (gap,), now):
+        return True
+    gap_end = gap.end if gap.end is not None else max(now, gap.start)
+    return start - lead_in <= gap_end <= start
 
 
 def _seen(start: datetime, end: datetime, spans: Iterable[Interval], now: datetime) -> timedelta:

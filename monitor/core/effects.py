@@ -42,6 +42,8 @@ class MetricName(StrEnum):
     DROPPED = "dropped"  # reason; add 1
     DISAGREEMENTS = "disagreements"  # circuit; add 1
     FORGET = "forget"  # circuit: drop every series of a circuit no longer monitored
+    UNMONITORED = "unmonitored"  # add the seconds of a gap found while running (a stall)
+    STALLS = "stalls"  # add 1: the event loop stalled (recorded as a gap)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

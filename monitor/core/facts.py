@@ -15,7 +15,7 @@ from datetime import datetime
 from itertools import accumulate
 from operator import sub
 
-from monitor.core.model import PathKey
+from monitor.core.model import Interval, PathKey
 from monitor.core.tracker import Event
 
 
@@ -30,6 +30,15 @@ class SnmpObserved:
     kind: str
     value: int | None
     text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unmonitored:
+    """An unmonitored gap found while the daemon runs: its event loop stalled for
+    ``gap`` (closed, aware UTC). Journalled as the gaps found at a start are (the ``gaps``
+    table), so it is shown, and taken out of service time, the same way."""
+
+    gap: Interval
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,4 +197,4 @@ class ProbeEvidence:
         return sum(len(one) for one in self.series)
 
 
-Fact = Event | SnmpObserved | ProbeEvidence
+Fact = Event | SnmpObserved | ProbeEvidence | Unmonitored

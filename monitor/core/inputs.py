@@ -152,8 +152,31 @@ class Tick:
     """Time passed: whatever is due by now is owed."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stalled:
+    """The daemon ran but did not look: its event loop did not run for ``gap`` (closed, aware
+    UTC: from the last moment it was known to run to the moment it ran again), as the shell's
+    watchdog measured on the monotonic clock (a frozen VM, a long pause, a stuck call, a
+    SIGSTOP). For evidence that is time the daemon was not running."""
+
+    gap: Interval
+
+    def __post_init__(self) -> None:
+        if self.gap.end is None or self.gap.end <= self.gap.start:
+            raise InputError("a stall needs a gap with an end after its start", "gap")
+
+
 Input = (
-    Probed | SnmpSeen | Delivered | WindowAdded | WindowRemoved | Excluded | Reload | Peers | Tick
+    Probed
+    | SnmpSeen
+    | Delivered
+    | WindowAdded
+    | WindowRemoved
+    | Excluded
+    | Reload
+    | Peers
+    | Tick
+    | Stalled
 )
 
 

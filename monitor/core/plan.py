@@ -100,6 +100,11 @@ class ClusterPlan:
         return self.fresh_s + 2 * self.news_s
 
 
+STALL_MIN_S = 2.0
+"""The shortest stall of the event loop recorded as a gap, in seconds (below that, a busy
+loop or a slow disk write would be taken for one)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
     """The whole monitor: circuits, control targets, hysteresis, probe timeout (seconds) and
@@ -122,6 +127,16 @@ class Plan:
 
     def circuit(self, circuit_id: str) -> CircuitPlan | None:
         return self._by_id.get(circuit_id)
+
+    @property
+    def stall_s(self) -> float:
+        """Seconds the daemon's event loop may go without running before that is a stall,
+        recorded as an unmonitored gap: twice the shortest probe interval (a probe owed in
+        that time went out more than an interval late), and never under
+        :data:`STALL_MIN_S`."""
+        intervals = [c.interval_s for c in self.circuits] + [t.interval_s for t in self.controls]
+        shortest = min(intervals, default=1.0)
+        return max(STALL_MIN_S, 2 * shortest)
 
     def spec(self, circuit: CircuitPlan) -> CircuitSpec:
         """What the tracker needs of ``circuit``."""

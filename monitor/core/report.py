@@ -341,7 +341,8 @@ def _assessed(incidents: list[Incident], terms: CircuitTerms, seen: _Seen) -> li
         terms, maintenance=tuple(w for w in terms.maintenance if w.end > lo and w.start < hi)
     )
     blind = [s for s in seen.blind if (s.end is None or s.end > lo) and s.start < hi]
-    gaps = [s for s in seen.gaps if (s.end is None or s.end > lo) and s.start < hi]
+    lead = lo - terms.lead_in  # a gap just before an outage's start is beside it
+    gaps = [s for s in seen.gaps if (s.end is None or s.end >= lead) and s.start < hi]
     return [assess(i, near, now=seen.now, blind=blind, gaps=gaps) for i in incidents]
 
 

@@ -12,7 +12,9 @@ wants a :class:`Tick`. It owns:
 - the **terms** of each circuit: the configured ones plus the maintenance windows operators
   announced through the API or CLI (each counts from its announcement);
 - what the monitor last saw: RTTs, SNMP readings, the time of the latest probe result, the
-  unmonitored gaps. The API and the status page read these; they decide nothing.
+  unmonitored gaps (found at the start, and each stall of the event loop the shell reports
+  while running: :class:`Stalled`). The API and the status page read these; they decide
+  nothing.
 - the **evidence recorder** (evidence.py): raw results of the last 15 minutes, captured
   around each incident's opening and closing and recorded (a ``ProbeEvidence`` fact) once
   the window has passed; its next capture is part of ``next_timer()``.
@@ -42,7 +44,7 @@ from monitor.core.deadlines import Action, ActionKind, Ledger
 from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Record, Send
 from monitor.core.errors import InputError
 from monitor.core.evidence import Recorder
-from monitor.core.facts import Fact, SnmpObserved
+from monitor.core.facts import Fact, SnmpObserved, Unmonitored
 from monitor.core.held import Held
 from monitor.core.inputs import (
     Control,
@@ -55,6 +57,7 @@ from monitor.core.inputs import (
     Resume,
     SnmpReading,
     SnmpSeen,
+    Stalled,
     Tick,
     WindowAdded,
     WindowRemoved,
@@ -161,6 +164,8 @@ class Supervisor:
             return self._reload(event.plan, now)
         if isinstance(event, Peers):
             return self._peers(event, now)
+        if isinstance(event, Stalled):
+            return self._stalled(event.gap)
         assert isinstance(event, Tick)
         return self._due(now)
 
@@ -331,6 +336,29 @@ class Supervisor:
         events += self.tracker.settle(now)
         return self._after(events, now)
 
+    def _stalled(self, gap: Interval) -> list[Effect]:
+        """The event loop stalled for ``gap``: an unmonitored gap, recorded as one found at a
+        start is, unless another NOC host's results were flowing (then nothing went
+        unmonitored, as at a start). The results sent late, after the stall, are real: they
+        keep their send time and count as any other (a run of failures may straddle the
+        gap); the gap is reported beside every outage it touches (assess.py)."""
+        assert gap.end is not None
+        seconds = (gap.end - gap.start).total_seconds()
+        what = (f"event loop stalled {seconds:.1f} s, {gap.start.isoformat()} .. "
+                f"{gap.end.isoformat()}")  # fmt: skip
+        stalls = Metric(name=MetricName.STALLS)
+        vantage = self.tracker.vantage
+        if vantage is not None and vantage.live:
+            return [stalls, Log(level=Level.WARNING, text=f"{what}; another NOC host was "
+                                "monitoring: no gap")]  # fmt: skip
+        self.gaps.append(gap)
+        return [
+            Record(facts=(Unmonitored(gap=gap),)),
+            stalls,
+            Metric(name=MetricName.UNMONITORED, value=seconds),
+            Log(level=Level.WARNING, text=f"unmonitored gap: {what} (recorded as a gap)"),
+        ]
+
     # -- SNMP, relays, operators --------------------------------------------------------------
     def _snmp(self, seen: SnmpSeen) -> list[Effect]:
         """Keep the latest reading per path and kind; record a reading that changed, and
@@ -459,6 +487,7 @@ class Supervisor:
             c.id: replace(
                 c.terms,
                 maintenance=(*c.terms.maintenance, *(a.window for a in announced.get(c.id, []))),
+                probe_interval_s=c.interval_s,
             )
             for c in self.plan.circuits
         }

@@ -147,7 +147,13 @@ class Metrics:
         )
         self._unmonitored = Counter(
             "slawatch_unmonitored_seconds_total",
-            "Seconds the daemon was not running (gaps found at start)",
+            "Seconds the daemon was not running (gaps found at start) or its event loop "
+            "stalled (gaps found while running)",
+            registry=r,
+        )
+        self._stalls = Counter(
+            "slawatch_loop_stalls_total",
+            "Times the event loop did not run for longer than the stall threshold",
             registry=r,
         )
         self._snmp_polls = Counter(
@@ -228,6 +234,10 @@ class Metrics:
             self._blind.set(value or 0.0)
         elif name is MetricName.NOTIFICATION_LATENCY:
             self._latency.observe(max(value or 0.0, 0.0))
+        elif name is MetricName.UNMONITORED:
+            self.unmonitored(value or 0.0)
+        elif name is MetricName.STALLS:
+            self._stalls.inc()
         else:
             self._counters[name].inc(labels, max(value or 0.0, 0.0))
 

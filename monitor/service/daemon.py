@@ -9,7 +9,8 @@ straight away. A timer wakes the supervisor when it asked to be woken.
 
 On start the journal gives back what the supervisor needs to resume (path states, open
 incidents, windows, the unmonitored gap since the daemon last ran); an incident open at a crash
-stays open with its original start.
+stays open with its original start. While it runs, a watchdog (stall.py) reports each stall of
+the event loop, time it did not look, to the supervisor, which records it as a gap too.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import cast
 
 from monitor.clock import Wall, utcnow
 from monitor.core.effects import Effect, Level, Log, Metric, Record, Send
-from monitor.core.inputs import Control, Input, Probed, Reload, Target, Tick
+from monitor.core.inputs import Control, Input, Probed, Reload, Stalled, Target, Tick
 from monitor.core.plan import Plan
 from monitor.core.supervisor import Supervisor
 from monitor.metrics import Metrics
@@ -35,6 +36,7 @@ from monitor.service.operations import Operations
 from monitor.service.probing import Outcomes, Prober, ProbeScheduler
 from monitor.service.probing import Target as Probe
 from monitor.service.rtt_history import RttHistory
+from monitor.service.stall import BEAT_S, StallWatch
 from monitor.service.writer import Writer
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
@@ -96,6 +98,7 @@ class Daemon:
         no longer do its job (a dead timer sends no notice), so ``slawatch run`` stops and
         exits non-zero for the service manager to restart it; the restart is an unmonitored
         gap, and the journal resumes the rest."""
+        self._stalls: StallWatch | None = None
         self.journal_id = ""
         self.cluster: Cluster | None = None
         if plan.cluster is not None:
@@ -138,6 +141,8 @@ class Daemon:
             head=lambda: self.store.sync.known_head,
         )
         self.metrics.watch(self._countdowns, self.wall)
+        loop = asyncio.get_running_loop()
+        self._stalls = StallWatch(self.plan.stall_s, mono=loop.time(), wall=self.wall())
         self._tasks = [
             asyncio.create_task(coro, name=name)
             for name, coro in (
@@ -145,6 +150,7 @@ class Daemon:
                 ("probes", self.scheduler.run()),
                 ("timer", self._timer_loop()),
                 ("heartbeat", self._heartbeat_loop()),
+                ("watchdog", self._watchdog_loop(self._stalls)),
                 *((("cluster", self.cluster.run()),) if self.cluster is not None else ()),
             )
         ]
@@ -219,6 +225,8 @@ class Daemon:
         """Apply a new configuration (already validated)."""
         self.feed(Reload(plan=plan))
         self.plan = plan
+        if self._stalls is not None:
+            self._stalls.threshold_s = plan.stall_s
         self.history.retain({p.key for c in plan.circuits for p in c.paths})
         if self._notifier is not None:
             self._notifier.plan = plan.notify
@@ -302,6 +310,15 @@ class Daemon:
             await asyncio.sleep(HEARTBEAT_S)
             now = self.wall()
             self.writer.write(lambda s, now=now: s.heartbeat(now))  # type: ignore[misc]
+
+    async def _watchdog_loop(self, watch: StallWatch) -> None:
+        """Wake every BEAT_S; a stall of the event loop is an unmonitored gap (stall.py)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(BEAT_S)
+            gap = watch.ran(loop.time(), self.wall())
+            if gap is not None:
+                self.feed(Stalled(gap=gap))
 
     def _countdowns(self, now: datetime) -> list[tuple[str, float, float | None]]:
         """(circuit, seconds the open incident has lasted, seconds to its notification

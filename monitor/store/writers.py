@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from monitor.core.evidence import encode
-from monitor.core.facts import ProbeEvidence, SnmpObserved
+from monitor.core.facts import ProbeEvidence, SnmpObserved, Unmonitored
 from monitor.core.tracker import (
     BlindEnded,
     BlindStarted,
@@ -89,6 +89,12 @@ def _blind_ended(tx: Links, e: BlindEnded) -> None:
     )  # fmt: skip
 
 
+def _unmonitored(tx: Links, e: Unmonitored) -> None:
+    """A gap found while running (a stall), in the table of the gaps found at a start."""
+    tx.write("gaps", 'INSERT INTO gaps (start, "end") VALUES (?, ?)',
+             (to_db(e.gap.start), to_db(e.gap.end)))  # fmt: skip
+
+
 def _snmp(tx: Links, e: SnmpObserved) -> None:
     tx.write(
         "snmp_evidence",
@@ -125,4 +131,5 @@ WRITERS: dict[type, Callable[[Links, Any], None]] = {
     BlindEnded: _blind_ended,
     SnmpObserved: _snmp,
     ProbeEvidence: _probe_evidence,
+    Unmonitored: _unmonitored,
 }

@@ -1,0 +1,42 @@
+"""The event loop's watchdog: a stall of the loop is an unmonitored gap.
+
+A frozen VM, a long garbage-collector pause, a stuck system call or a SIGSTOP stop the whole
+daemon while it still runs: no probe goes out, and those owed go out late once it runs again,
+so an outage's start or end would be recorded late with nothing to say that the monitor was
+not looking. A small task wakes every :data:`BEAT_S` seconds and tells a :class:`StallWatch`;
+when more than the threshold (``Plan.stall_s``: twice the shortest probe interval, at least
+2 s) passed between two wake-ups on the event loop's **monotonic** clock, the loop stalled,
+and the gap runs from the wall time of the last wake-up (the last moment the loop was known
+to run) to that of this one. A step of the wall clock alone (NTP, a resumed VM's clock set)
+is not a stall: only the monotonic clock decides.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from monitor.core.model import Interval
+
+BEAT_S = 0.25
+"""How often the watchdog wakes (seconds): a gap's start is the last wake-up before the
+stall, so it may begin up to this much before the loop really stopped."""
+
+
+class StallWatch:
+    """Remembers when the loop last ran, on both clocks; see the module docstring."""
+
+    def __init__(self, threshold_s: float, *, mono: float, wall: datetime) -> None:
+        self.threshold_s = threshold_s
+        self._mono, self._wall = mono, wall
+
+    def ran(self, mono: float, wall: datetime) -> Interval | None:
+        """The loop ran at ``mono`` (the loop's monotonic clock, seconds) and ``wall`` (aware
+        UTC). The gap since the last call when more than ``threshold_s`` passed on the
+        monotonic clock, else None. If the wall clock was stepped back during the stall, the
+        gap is the stall's monotonic length ending at ``wall``."""
+        elapsed, last = mono - self._mono, self._wall
+        self._mono, self._wall = mono, wall
+        if elapsed <= self.threshold_s:
+            return None
+        start = last if last < wall else wall - timedelta(seconds=elapsed)
+        return Interval(start=start, end=wall)
