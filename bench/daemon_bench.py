@@ -236,6 +236,8 @@ def measure(topo: Topology, args: argparse.Namespace, tmp: Path) -> dict[str, An
         "dropped_stale": stale,
         "dropped_unknown": unknown,
         "late": quantiles(before, after, "slawatch_probe_tick_lateness_seconds"),
+        "stalls": after.get("slawatch_loop_stalls_total", 0.0),  # since the start
+        "clock_steps": after.get("slawatch_clock_steps_total", 0.0),
         "journal_per_hour_kib": (size1 - size0) / wall * 3600 / 1024,
         "journal_kib": size1 / 1024,
         "daemon_rtt": spread(rtts) if rtts else "none",
@@ -280,6 +282,8 @@ def table(r: dict[str, Any]) -> str:
             f"| probe results | {r['ok']:,.0f} ok, {r['fail']:,.0f} failed, of ~{r['owed']:,.0f} "
             f"owed; lost {r['lost']:,.0f} | 0 lost |",
             f"| tick lateness | {r['late']} | p99 <= 10 ms |",
+            f"| loop stalls recorded as gaps / clock steps, since the start | "
+            f"{r['stalls']:.0f} / {r['clock_steps']:.0f} | 0 |",
             f"| results the core dropped as out of order (stale) / unknown | "
             f"{r['dropped_stale']:,.0f} / {r['dropped_unknown']:,.0f} "
             f"(echo requests dropped at random: {r['loss_percent']:g} %) | 0 |",

@@ -157,9 +157,12 @@ class Stalled:
     """The daemon ran but did not look: its event loop did not run for ``gap`` (closed, aware
     UTC: from the last moment it was known to run to the moment it ran again), as the shell's
     watchdog measured on the monotonic clock (a frozen VM, a long pause, a stuck call, a
-    SIGSTOP). For evidence that is time the daemon was not running."""
+    SIGSTOP). For evidence that is time the daemon was not running. ``stepped``: it was not
+    a stall but a step of the wall clock forward (or a suspended host): wall time the daemon
+    never looked at, the same for evidence."""
 
     gap: Interval
+    stepped: bool = False
 
     def __post_init__(self) -> None:
         if self.gap.end is None or self.gap.end <= self.gap.start:

@@ -165,7 +165,7 @@ class Supervisor:
         if isinstance(event, Peers):
             return self._peers(event, now)
         if isinstance(event, Stalled):
-            return self._stalled(event.gap)
+            return self._stalled(event.gap, event.stepped)
         assert isinstance(event, Tick)
         return self._due(now)
 
@@ -336,7 +336,7 @@ class Supervisor:
         events += self.tracker.settle(now)
         return self._after(events, now)
 
-    def _stalled(self, gap: Interval) -> list[Effect]:
+    def _stalled(self, gap: Interval, stepped: bool) -> list[Effect]:
         """The event loop stalled for ``gap``: an unmonitored gap, recorded as one found at a
         start is, unless another NOC host's results were flowing (then nothing went
         unmonitored, as at a start). The results sent late, after the stall, are real: they
@@ -344,17 +344,17 @@ class Supervisor:
         gap); the gap is reported beside every outage it touches (assess.py)."""
         assert gap.end is not None
         seconds = (gap.end - gap.start).total_seconds()
-        what = (f"event loop stalled {seconds:.1f} s, {gap.start.isoformat()} .. "
-                f"{gap.end.isoformat()}")  # fmt: skip
-        stalls = Metric(name=MetricName.STALLS)
+        cause = "wall clock stepped forward" if stepped else "event loop stalled"
+        what = f"{cause} {seconds:.1f} s, {gap.start.isoformat()} .. {gap.end.isoformat()}"
+        stalls = [] if stepped else [Metric(name=MetricName.STALLS)]
         vantage = self.tracker.vantage
         if vantage is not None and vantage.live:
-            return [stalls, Log(level=Level.WARNING, text=f"{what}; another NOC host was "
+            return [*stalls, Log(level=Level.WARNING, text=f"{what}; another NOC host was "
                                 "monitoring: no gap")]  # fmt: skip
         self.gaps.append(gap)
         return [
             Record(facts=(Unmonitored(gap=gap),)),
-            stalls,
+            *stalls,
             Metric(name=MetricName.UNMONITORED, value=seconds),
             Log(level=Level.WARNING, text=f"unmonitored gap: {what} (recorded as a gap)"),
         ]

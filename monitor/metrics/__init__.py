@@ -156,6 +156,11 @@ class Metrics:
             "Times the event loop did not run for longer than the stall threshold",
             registry=r,
         )
+        self._clock_steps = Counter(
+            "slawatch_clock_steps_total",
+            "Steps of the wall clock (over 1 s against the monotonic clock) seen while running",
+            registry=r,
+        )
         self._snmp_polls = Counter(
             "slawatch_snmp_polls_total",
             "SNMP readings by kind (ifOperStatus, bgpPeerState) and result (up, down, error)",
@@ -240,6 +245,9 @@ class Metrics:
             self._stalls.inc()
         else:
             self._counters[name].inc(labels, max(value or 0.0, 0.0))
+
+    def clock_step(self) -> None:
+        self._clock_steps.inc()
 
     def watch(self, countdowns: Countdowns, wall: Callable[[], datetime]) -> None:
         """At each scrape, ``countdowns(wall())`` gives (circuit, open incident seconds,

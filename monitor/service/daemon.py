@@ -77,8 +77,12 @@ class Daemon:
         transport: Transport,
         metrics: Metrics,
         wall: Wall = utcnow,
+        watch_clock: bool = True,
     ) -> None:
+        """``watch_clock``: report steps of ``wall`` against the monotonic clock (stall.py);
+        off for a scripted clock whose jumps stand for time passing."""
         self.plan, self.store, self.metrics, self.wall = plan, store, metrics, wall
+        self._watch_clock = watch_clock
         self._transport = transport
         self.writer: Writer[Store] = Writer(
             store, on_error=metrics.journal_error, on_write=metrics.journal_write
@@ -317,8 +321,20 @@ class Daemon:
         while True:
             await asyncio.sleep(BEAT_S)
             gap = watch.ran(loop.time(), self.wall())
+            if not self._watch_clock and watch.stepped:
+                continue
+            if watch.step_s and self._watch_clock:
+                log.error(
+                    "the wall clock stepped %+.3f s: durations across it are wrong by that much;"
+                    " review the evidence around it (%s)",
+                    watch.step_s,
+                    "recorded as an unmonitored gap"
+                    if watch.step_s > 0
+                    else "results older than the last one are dropped as stale until it catches up",
+                )
+                self.metrics.clock_step()
             if gap is not None:
-                self.feed(Stalled(gap=gap))
+                self.feed(Stalled(gap=gap, stepped=watch.stepped))
 
     def _countdowns(self, now: datetime) -> list[tuple[str, float, float | None]]:
         """(circuit, seconds the open incident has lasted, seconds to its notification

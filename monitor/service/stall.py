@@ -9,6 +9,17 @@ when more than the threshold (``Plan.stall_s``: twice the shortest probe interva
 and the gap runs from the wall time of the last wake-up (the last moment the loop was known
 to run) to that of this one. A step of the wall clock alone (NTP, a resumed VM's clock set)
 is not a stall: only the monotonic clock decides.
+
+Steps of the wall clock are watched too, as the change between two wake-ups of the offset
+between the two clocks (NTP slews by at most 0.5 ms a second, so anything over
+:data:`STEP_S` is a step). Which side of a step told the truth the daemon cannot know, and
+durations that straddle one are wrong by it, so a step is reported (logged at ERROR, counted
+in ``slawatch_clock_steps_total``) for the NOC to review the evidence around it. A step
+*forward* also skips wall time the daemon never looked at: it is an unmonitored gap, like a
+stall (also what a host suspended and resumed looks like: its monotonic clock stops). A step
+*back* leaves no gap, but until the wall clock has caught up with the last result's time each
+path's new results are older than it and are dropped as stale: the
+``SlawatchProbeResultsDropped`` alert fires.
 """
 
 from __future__ import annotations
@@ -17,6 +28,8 @@ from datetime import datetime, timedelta
 
 from monitor.core.model import Interval
 
+STEP_S = 1.0
+"""A change of the wall clock against the monotonic one, seconds, taken for a step."""
 BEAT_S = 0.25
 """How often the watchdog wakes (seconds): a gap's start is the last wake-up before the
 stall, so it may begin up to this much before the loop really stopped."""
@@ -28,6 +41,10 @@ class StallWatch:
     def __init__(self, threshold_s: float, *, mono: float, wall: datetime) -> None:
         self.threshold_s = threshold_s
         self._mono, self._wall = mono, wall
+        self.step_s = 0.0
+        """The wall clock's step found by the last ``ran`` (seconds, + forward), or 0."""
+        self.stepped = False
+        """Whether the gap the last ``ran`` returned is a step forward, not a stall."""
 
     def ran(self, mono: float, wall: datetime) -> Interval | None:
         """The loop ran at ``mono`` (the loop's monotonic clock, seconds) and ``wall`` (aware
@@ -36,6 +53,11 @@ class StallWatch:
         gap is the stall's monotonic length ending at ``wall``."""
         elapsed, last = mono - self._mono, self._wall
         self._mono, self._wall = mono, wall
+        step = (wall - last).total_seconds() - elapsed
+        self.step_s = step if abs(step) > STEP_S else 0.0
+        self.stepped = self.step_s > 0 and elapsed <= self.threshold_s
+        if self.stepped:  # wall time skipped, never looked at: a gap
+            return Interval(start=last, end=wall)
         if elapsed <= self.threshold_s:
             return None
         start = last if last < wall else wall - timedelta(seconds=elapsed)

@@ -99,7 +99,11 @@ class Harness:
         relay_ports: Sequence[int] = (),
         clock: Clock | None = None,
         timezone: str | None = None,
+        watch_clock: bool = False,
     ) -> None:
+        # The scripted clock's jumps stand for time passing, not for steps of the wall clock:
+        # the daemon's step watch is off unless a test is about it.
+        self.watch_clock = watch_clock
         self.settings = settings(tmp, relay_ports=relay_ports, timezone=timezone)
         self.clock = clock or Clock()
         self.prober = ScriptedProber(self.clock)
@@ -114,7 +118,8 @@ class Harness:
             self.settings, self.clock, lambda a: self.metrics.notification_attempt(str(a.outcome))
         )
         d = Daemon(self.settings.plan(), store=store, prober=self.prober, transport=transport,
-                   metrics=self.metrics, wall=self.clock)  # fmt: skip
+                   metrics=self.metrics, wall=self.clock,
+                   watch_clock=self.watch_clock)  # fmt: skip
         self.daemon = d
         await d.start()
         self.backend = Backend(

@@ -30,10 +30,16 @@ def test_a_stall_runs_from_the_last_wake_up_to_this_one_in_wall_time() -> None:
     assert w.ran(112.5, T0 + 12.5 * S) is None  # running again
 
 
-def test_a_wall_clock_step_alone_is_no_stall() -> None:
+def test_a_wall_clock_step_is_no_stall_but_a_step_forward_is_a_gap() -> None:
     w = StallWatch(2.0, mono=100.0, wall=T0)
-    assert w.ran(100.25, T0 + timedelta(hours=1)) is None
-    assert w.ran(100.5, T0 - timedelta(hours=1)) is None
+    hour = timedelta(hours=1)
+    assert w.ran(100.25, T0 + hour) == Interval(start=T0, end=T0 + hour)  # wall time skipped
+    assert (w.stepped, w.step_s) == (True, 3600.0 - 0.25)
+    assert w.ran(100.5, T0 + S / 4) is None  # back again: no gap, but a step
+    assert (w.stepped, w.step_s) == (False, -3600.0)
+    assert w.ran(100.75, T0 + S / 2) is None and w.step_s == 0.0
+    assert w.ran(101.0, T0 + 0.75 * S + timedelta(milliseconds=900)) is None  # under 1 s
+    assert w.step_s == 0.0
 
 
 def test_a_stall_across_a_step_back_of_the_wall_clock_is_its_monotonic_length() -> None:
@@ -79,14 +85,24 @@ async def test_a_stalled_loop_is_journalled_as_a_gap_shown_and_counted(tmp_path:
         await h.stop()
 
 
-async def test_a_wall_clock_step_is_not_taken_for_a_stall(tmp_path: Path) -> None:
-    h = Harness(tmp_path)
+async def test_a_wall_clock_step_is_not_taken_for_a_stall_but_is_reported(
+    tmp_path: Path,
+) -> None:
+    """Forward: the hour skipped is an unmonitored gap (the daemon never looked at it), and
+    the step is counted and logged; back: no gap, counted and logged. No stall either way."""
+    h = Harness(tmp_path, watch_clock=True)
     d = await h.start()
     try:
         await asyncio.sleep(3 * BEAT_S)
+        before = h.clock()
         h.clock.advance(timedelta(hours=1))
+        [gap] = await h.until(lambda: d.sup.gaps)
+        assert gap == Interval(start=before, end=before + timedelta(hours=1))
+        assert await h.ask(lambda s: s.gaps()) == [gap]
+        h.clock.advance(timedelta(hours=-1))
+        await h.until(lambda: h.sample("slawatch_clock_steps_total") == 2)
         await asyncio.sleep(4 * BEAT_S)
-        assert d.sup.gaps == [] and await h.ask(lambda s: s.gaps()) == []
+        assert d.sup.gaps == [gap]
         assert h.sample("slawatch_loop_stalls_total") == 0
     finally:
         await h.stop()
