@@ -38,10 +38,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from monitor.core import sla
 from monitor.core.assess import CircuitTerms
-from monitor.core.deadlines import Action, ActionKind, Ledger
-from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Record, Send
+from monitor.core.deadlines import Ledger
+from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Record
 from monitor.core.errors import InputError
 from monitor.core.evidence import Recorder
 from monitor.core.facts import Fact, SnmpObserved, Unmonitored
@@ -64,8 +63,9 @@ from monitor.core.inputs import (
 )
 from monitor.core.model import Announced, Interval, PathKey, PathState
 from monitor.core.notices import INCIDENT_KINDS
+from monitor.core.owing import Owing
 from monitor.core.plan import Plan, changes
-from monitor.core.sends import blind_send, disagree_send, incident_send
+from monitor.core.sends import blind_send, disagree_send
 from monitor.core.tracker import (
     BlindEnded,
     BlindStarted,
@@ -88,7 +88,7 @@ _STANDBY_FACTS = (PathChanged, MonitoringStarted)
 control targets) is the leader's record."""
 
 
-class Supervisor:
+class Supervisor(Owing):
     """Decides everything; see the module docstring. ``plan`` is the configuration,
     ``resume`` what the journal remembered at this start. With ``node`` (two NOC hosts) the
     other hosts' views count (core/vantage.py); a ``leading=False`` supervisor (the standby)
@@ -317,16 +317,6 @@ class Supervisor:
             *sends,
         ]  # fmt: skip
 
-    def _owes(self, i: Incident) -> bool:
-        """Whether a closed incident owes a notice (§6.2, §6.4), as ``assess`` judges it: not
-        when voided, nor when it ended inside the maintenance window its detection fell in."""
-        terms = self._terms.get(i.circuit)
-        if i.voided:
-            return False
-        return (
-            terms is None or sla.notify_deadline(i.detected, i.end, terms.maintenance) is not None
-        )
-
     def _peers(self, peers: Peers, now: datetime) -> list[Effect]:
         """The other NOC hosts' news: their path changes, then who is live."""
         events: list[Event] = []
@@ -492,78 +482,13 @@ class Supervisor:
             for c in self.plan.circuits
         }
 
-    def _track(self, incident: Incident) -> None:
-        circuit = self.plan.circuit(incident.circuit)
-        assert circuit is not None
-        deadline = sla.notify_deadline(incident.detected, None, self._terms[circuit.id].maintenance)
-        self.ledger.track(
-            incident=incident.id,
-            circuit=incident.circuit,
-            policy=self.plan.policy(circuit),
-            deadline=deadline,
-            notified=incident.notified is not None,
-        )
-
     def _due(self, now: datetime) -> list[Effect]:
         captured = self.evidence.due(now)
         # probe evidence is a leader's fact (written under its lease): a capture that this node
         # began while it led and that completes once it stands by is dropped, as at a stop
         keep = captured if self.leading else []
         effects: list[Effect] = [Record(facts=tuple(keep))] if keep else []
-        for action in self.ledger.due(now):
-            if action.kind is ActionKind.BREACH:
-                effects += [
-                    Metric(name=MetricName.BREACHES, labels=(action.circuit,)),
-                    Log(level=Level.ERROR, text=f"notification deadline missed: circuit "
-                        f"{action.circuit} incident {action.incident}"),
-                ]  # fmt: skip
-                continue
-            incident = next(
-                (i for i in self.tracker.incidents(action.circuit) if i.id == action.incident), None
-            )
-            if incident is not None and action.recipients:
-                effects += self._deliver(action, incident, now)
-        return effects
-
-    def _deliver(self, action: Action, incident: Incident, now: datetime) -> list[Send]:
-        """The send for ``action``, or none while blind if it is for the customers (§6.5)."""
-        if self.tracker.blind and self.held.holds(action):
-            self.held.keep(action)
-            return []
-        return [self._send(action, incident, now)]
-
-    def _unhold(self, now: datetime) -> list[Effect]:
-        """Sight is back: what the customers were owed meanwhile goes out now."""
-        sends: list[Effect] = []
-        for action in self.held.release():
-            known = (
-                self.tracker.incidents(action.circuit)
-                if self.tracker.tracks(action.circuit)
-                else []
-            )
-            incident = next((i for i in known if i.id == action.incident), None)
-            if incident is not None:  # else its circuit left the configuration meanwhile
-                sends.append(self._send(action, incident, now))
-        return sends
-
-    def _send(self, action: Action, incident: Incident, now: datetime) -> Send:
-        circuit = self.plan.circuit(action.circuit)
-        assert circuit is not None
-        return incident_send(
-            action,
-            incident,
-            self._terms[circuit.id],
-            now=now,
-            paths=[(f"{p.key.router}/{p.key.demarc}", self._state(p.key)) for p in circuit.paths],
-            blind=self.tracker.blind_spans(),
-            gaps=self.gaps,
-        )
-
-    def _state(self, key: PathKey) -> PathState:
-        try:
-            return self.tracker.path_state(key)[0]
-        except KeyError:  # a path of a circuit being removed
-            return PathState.UNKNOWN
+        return effects + self._owed(now)
 
     def _gauge(self, key: PathKey, state: PathState) -> Metric:
         value = None if state is PathState.UNKNOWN else float(state is PathState.UP)
