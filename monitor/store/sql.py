@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.core.bounds import clamp_window
@@ -41,6 +41,9 @@ from monitor.store.vantages import node_views
 from monitor.store.verify import ChainCheck, records, verify
 from monitor.store.writers import LEADER_FACTS, WRITERS, path_changed
 
+ALIVE_S = 15.0
+"""A node whose start or heartbeat is younger than this (the daemon beats every 10 s) is taken
+for running when another starts: the journal shows no gap while it runs."""
 RECENT_PER_CIRCUIT = 32
 """Closed incidents restored per circuit (a late notice can still find its incident)."""
 
@@ -170,7 +173,8 @@ class SqlStore:
 
     # -- the daemon's life ---------------------------------------------------------------------
     def started(self, at: datetime) -> Interval | None:
-        last = None if self._others_fresh() else self._last_seen()
+        alive = self._others_fresh() or self._others_started(at)
+        last = None if alive else self._last_seen()
         gap = Interval(start=last, end=at) if last is not None and at > last else None
         with self.chain.transaction() as tx:
             if gap is not None:
@@ -216,6 +220,18 @@ class SqlStore:
         [(n,)] = self.db.query(
             "SELECT count(*) FROM nodes WHERE name <> ? AND fresh_until > journal_now_us()",
             (self.node,),
+        )
+        return int(n) > 0
+
+    def _others_started(self, at: datetime) -> bool:
+        """Whether another NOC host started or beat its heart within :data:`ALIVE_S` before
+        ``at`` and has not stopped since: it is running, though its results may not flow yet
+        (it started a moment ago), so no time went unmonitored."""
+        [(n,)] = self.db.query(
+            "SELECT count(*) FROM daemon_events e WHERE e.detail <> ? AND e.at > ? "
+            "AND e.kind IN ('start', 'heartbeat') AND NOT EXISTS (SELECT 1 FROM daemon_events s "
+            "WHERE s.detail = e.detail AND s.kind = 'stop' AND s.at >= e.at)",
+            (self.node, to_db(at - timedelta(seconds=ALIVE_S))),
         )
         return int(n) > 0
 

@@ -24,6 +24,7 @@ from tests.core.helpers import PATHS
 from tests.store.test_lease import LONG, lapse, notice, take
 
 T0 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
+S = timedelta(seconds=1)
 
 
 def incident(i: int, circuit: str, end: datetime | None = None) -> Incident:
@@ -89,3 +90,24 @@ def test_no_gap_is_recorded_when_another_node_was_monitoring(
     a.nodes.alive("instance-a", 10.0)  # noc-a's results are flowing
     assert b.started(T0 + timedelta(seconds=5)) is None
     assert b.gaps() == []
+
+
+def test_no_gap_when_another_node_started_a_moment_ago(pair: tuple[SqlStore, SqlStore]) -> None:
+    """noc-a started 1 s before noc-b, its results not flowing yet: noc-b's start used to
+    record a gap from noc-a's start (the two-node e2e test caught it, 4 runs in 6)."""
+    a, b = pair
+    assert a.started(T0) is None
+    assert b.started(T0 + timedelta(seconds=1)) is None
+    assert b.gaps() == []
+
+
+def test_a_gap_when_the_other_node_stopped_or_fell_silent(pair: tuple[SqlStore, SqlStore]) -> None:
+    a, b = pair
+    a.started(T0)
+    a.stopped(T0 + timedelta(seconds=2))
+    gap = b.started(T0 + timedelta(seconds=5))
+    assert gap is not None and (gap.start, gap.end) == (T0 + 2 * S, T0 + 5 * S)
+    a.started(T0 + 10 * S)  # a's last word, then silence for longer than ALIVE_S
+    b.stopped(T0 + 11 * S)
+    late = b.started(T0 + 40 * S)
+    assert late is not None and late.start == T0 + 11 * S
