@@ -1,6 +1,7 @@
 """Periodic jobs on APScheduler 3 (AsyncIOScheduler): figures that are not event-driven.
 
-- every minute: this month's credit per circuit into ``slawatch_credit_fraction``
+- every minute: each circuit's credit for its own current month (in its own timezone) into
+  ``slawatch_credit_fraction``
 - hourly: a snapshot of this month's SLA figures into the journal (an audit trail of what
   the daemon believed at the time)
 - daily: prune snapshots older than the retention (400 days: a year's claims and then some)
@@ -25,7 +26,6 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,6 +36,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from monitor.core.errors import MonitorError
 from monitor.core.report import MonthReport, month_span
 from monitor.core.sla import month_of
+from monitor.core.views import sla_view
 from monitor.report import render
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
@@ -60,7 +61,6 @@ class Stamping(Protocol):
 class Figures(Protocol):
     """A month's SLA figures: as ``GET /api/sla`` gives them, and as the month report."""
 
-    async def sla(self, month: str) -> dict[str, Any]: ...
     async def month(self, month: str) -> MonthReport: ...
 
 
@@ -116,11 +116,20 @@ class Jobs:
         return month_of(first - timedelta(days=1) if previous else first, tz)
 
     async def credit_gauges(self) -> dict[str, Any]:
+        """Each circuit's credit for its own current month, in its own timezone (§6.6), into
+        the gauge; returns the configured timezone's month's figures (the snapshot's). Near a
+        month's end a circuit in another timezone is already, or still, in the next or the
+        previous month: that month's report is made too (only then)."""
         month = self._month()
-        figures = await self.figures.sla(month)
-        for row in figures["circuits"]:
-            self.credits.set_credit(row["circuit"], month, float(Fraction(row["credit"])))
-        return figures
+        report = await self.figures.month(month)
+        now = report.now
+        own = {c.circuit: c for c in report.circuits if c.start <= now < c.end}
+        for other in sorted({month_of(now, c.tz) for c in report.circuits} - {month}):
+            more = await self.figures.month(other)
+            own |= {c.circuit: c for c in more.circuits if c.start <= now < c.end}
+        for c in own.values():
+            self.credits.set_credit(c.circuit, c.month, float(c.total.credit))
+        return sla_view(report)
 
     async def snapshot(self) -> None:
         figures = await self.credit_gauges()

@@ -117,3 +117,24 @@ async def test_a_file_written_before_the_month_ended_is_written_again(tmp_path: 
         await h.stop()
     assert [r["circuits"][0]["credit"] for r in [released, *seen]] == ["0", *["1/30"] * 3]
     assert {r["as_of"] for r in seen} == {"2026-11-01T03:10:00+00:00"}
+
+
+async def test_the_credit_gauge_follows_each_circuit_s_own_month(tmp_path: Path) -> None:
+    """``slawatch_credit_fraction`` named "this month" by the configured timezone: c1 (UTC)
+    in the hours after Asia/Tokyo's midnight got a 2026-11 gauge of 0, and its October gauge
+    was never updated again, the outage's 1/30 missing (a helper found it)."""
+    h = Harness(tmp_path, clock=Clock(START), timezone="UTC")
+    await h.start()
+    try:
+        await h.until(lambda: h.daemon is not None and h.daemon.sup.last_probe is not None)
+        jobs = jobs_of(h, tmp_path / "reports")
+        await two_hour_outage(h)  # 2026-10-31 20:00-22:00 UTC: 2026-11-01 in Tokyo
+        figures = await jobs.credit_gauges()
+        assert figures["month"] == "2026-11"  # the configured timezone's, for the snapshot
+        h.metrics.render()
+        sample = h.metrics.registry.get_sample_value
+        october = sample("slawatch_credit_fraction", {"circuit": "c1", "month": "2026-10"})
+        assert october == 1 / 30
+        assert sample("slawatch_credit_fraction", {"circuit": "c1", "month": "2026-11"}) is None
+    finally:
+        await h.stop()
