@@ -8,6 +8,11 @@ incident (as the ledger collapses them after a restart). The notification deadli
 regardless: the regulation makes no exception for it, so a blind spell that outlasts it is a
 breach, as the report will say.
 
+A circuit removed from the configuration while blind is told at once what it was owed and
+that its incident closed ("removed from monitoring" is the operator's act, not something the
+monitor saw). A node that loses the lead drops what it held: the new leader owes it from the
+journal.
+
 Held notices live in memory. After a restart the ledger owes an open incident's notices again
 (and holds them again if the restored control target is still down; the outbox drops any
 already sent), but a RECOVERED held for an incident that closed while blind goes with the
@@ -38,14 +43,14 @@ class Held:
     def keep(self, action: Action) -> None:
         self._actions.append(action)
 
-    def release(self) -> list[Action]:
-        """Every held action once, oldest due first; of an incident's reminders, the latest."""
+    def release(self, circuit: str | None = None) -> list[Action]:
+        """Every held action (of ``circuit`` only, if given) once, oldest due first; of an
+        incident's reminders, the latest."""
+        mine = [a for a in self._actions if circuit in (None, a.circuit)]
+        self._actions = [a for a in self._actions if circuit not in (None, a.circuit)]
         latest = {
-            a.incident: a for a in sorted(self._actions, key=lambda a: a.seq)
+            a.incident: a for a in sorted(mine, key=lambda a: a.seq)
             if a.kind is ActionKind.REMINDER
         }  # fmt: skip
-        out = [
-            a for a in self._actions if a.kind is not ActionKind.REMINDER or latest[a.incident] is a
-        ]
-        self._actions = []
+        out = [a for a in mine if a.kind is not ActionKind.REMINDER or latest[a.incident] is a]
         return sorted(out, key=lambda a: a.due)

@@ -163,6 +163,9 @@ class Stalled:
 
     gap: Interval
     stepped: bool = False
+    covered: bool = False
+    """Another NOC host's results were flowing when the loop ran again (the shell asked the
+    journal then): nothing went unmonitored, as at a start."""
 
     def __post_init__(self) -> None:
         if self.gap.end is None or self.gap.end <= self.gap.start:

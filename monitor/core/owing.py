@@ -72,17 +72,21 @@ class Owing:
                 effects += self._deliver(action, incident, now)
         return effects
 
-    def _deliver(self, action: Action, incident: Incident, now: datetime) -> list[Send]:
-        """The send for ``action``, or none while blind if it is for the customers (§6.5)."""
-        if self.tracker.blind and self.held.holds(action):
+    def _deliver(
+        self, action: Action, incident: Incident, now: datetime, *, hold: bool = True
+    ) -> list[Send]:
+        """The send for ``action``, or none while blind if it is for the customers (§6.5)
+        and may wait (``hold``)."""
+        if hold and self.tracker.blind and self.held.holds(action):
             self.held.keep(action)
             return []
         return [self._send(action, incident, now)]
 
-    def _unhold(self, now: datetime) -> list[Effect]:
-        """Sight is back: what the customers were owed meanwhile goes out now."""
+    def _unhold(self, now: datetime, circuit: str | None = None) -> list[Effect]:
+        """Sight is back (or ``circuit`` leaves the configuration): what the customers were
+        owed meanwhile goes out now."""
         sends: list[Effect] = []
-        for action in self.held.release():
+        for action in self.held.release(circuit):
             known = (
                 self.tracker.incidents(action.circuit)
                 if self.tracker.tracks(action.circuit)

@@ -165,7 +165,7 @@ class Supervisor(Owing):
         if isinstance(event, Peers):
             return self._peers(event, now)
         if isinstance(event, Stalled):
-            return self._stalled(event.gap, event.stepped)
+            return self._stalled(event)
         assert isinstance(event, Tick)
         return self._due(now)
 
@@ -189,6 +189,7 @@ class Supervisor(Owing):
         self.leading = False
         self.tracker.decides = False
         self.ledger = Ledger()
+        self.held = Held()  # the new leader owes these from the journal
 
     def next_timer(self) -> datetime | None:
         """When the next :class:`Tick` is wanted (None: nothing is scheduled)."""
@@ -304,8 +305,9 @@ class Supervisor(Owing):
 
     def _closed(self, i: Incident, now: datetime) -> list[Effect]:
         assert i.end is not None
+        hold = i.closed_reason is None  # a removal is told at once, blind or not
         sends = [s for a in self.ledger.close(i.id, i.end, owes=self._owes(i))
-                 for s in self._deliver(a, i, now)]  # fmt: skip
+                 for s in self._deliver(a, i, now, hold=hold)]  # fmt: skip
         why = f": {i.closed_reason}" if i.closed_reason else ""
         available = [self._available(i.circuit)] if self.tracker.tracks(i.circuit) else []
         return [
@@ -326,21 +328,23 @@ class Supervisor(Owing):
         events += self.tracker.settle(now)
         return self._after(events, now)
 
-    def _stalled(self, gap: Interval, stepped: bool) -> list[Effect]:
-        """The event loop stalled for ``gap``: an unmonitored gap, recorded as one found at a
-        start is, unless another NOC host's results were flowing (then nothing went
-        unmonitored, as at a start). The results sent late, after the stall, are real: they
-        keep their send time and count as any other (a run of failures may straddle the
-        gap); the gap is reported beside every outage it touches (assess.py)."""
+    def _stalled(self, event: Stalled) -> list[Effect]:
+        """The event loop stalled (or the wall clock stepped forward) for ``event.gap``: an
+        unmonitored gap, recorded as one found at a start is, unless another NOC host's
+        results were flowing when the loop ran again (``covered``: the shell asked the
+        journal then; the peers' news from before the stall would be stale). The results sent
+        late, after the stall, are real: they keep their send time and count as any other (a
+        run of failures may straddle the gap); the gap is reported beside every outage it
+        touches (assess.py)."""
+        gap = event.gap
         assert gap.end is not None
         seconds = (gap.end - gap.start).total_seconds()
-        cause = "wall clock stepped forward" if stepped else "event loop stalled"
+        cause = "wall clock stepped forward" if event.stepped else "event loop stalled"
         what = f"{cause} {seconds:.1f} s, {gap.start.isoformat()} .. {gap.end.isoformat()}"
-        stalls = [] if stepped else [Metric(name=MetricName.STALLS)]
-        vantage = self.tracker.vantage
-        if vantage is not None and vantage.live:
-            return [*stalls, Log(level=Level.WARNING, text=f"{what}; another NOC host was "
-                                "monitoring: no gap")]  # fmt: skip
+        stalls = [] if event.stepped else [Metric(name=MetricName.STALLS)]
+        if event.covered:
+            text = f"{what}; another NOC host was monitoring: no gap"
+            return [*stalls, Log(level=Level.WARNING, text=text)]
         self.gaps.append(gap)
         return [
             Record(facts=(Unmonitored(gap=gap),)),
@@ -434,8 +438,9 @@ class Supervisor(Owing):
     def _remove(self, cid: str, now: datetime) -> list[Effect]:
         """Close a removed circuit's open incident (told to whoever was told of it), drop
         its series."""
+        held = self._unhold(now, cid)  # owed while blind: told before the close
         events = self.tracker.remove_circuit(cid, now, REMOVED)
-        effects: list[Effect] = [Record(facts=events)] if events else []
+        effects: list[Effect] = [Record(facts=events), *held] if events else held
         for e in events:
             assert isinstance(e, IncidentClosed)
             effects += self._closed(e.incident, now)

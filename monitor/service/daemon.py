@@ -24,6 +24,7 @@ from typing import cast
 
 from monitor.clock import Wall, utcnow
 from monitor.core.effects import Effect, Level, Log, Metric, Record, Send
+from monitor.core.errors import JournalError
 from monitor.core.inputs import Control, Input, Probed, Reload, Stalled, Target, Tick
 from monitor.core.plan import Plan
 from monitor.core.supervisor import Supervisor
@@ -334,7 +335,17 @@ class Daemon:
                 )
                 self.metrics.clock_step()
             if gap is not None:
-                self.feed(Stalled(gap=gap, stepped=watch.stepped))
+                covered = self.cluster is not None and await self._others_fresh()
+                self.feed(Stalled(gap=gap, stepped=watch.stepped, covered=covered))
+
+    async def _others_fresh(self) -> bool:
+        """Whether another NOC host's results flow now, by the journal (False if the journal
+        cannot say: a gap recorded that another host covered is the lesser error)."""
+        try:
+            return await self.store.run(lambda s: s.others_fresh())
+        except JournalError:
+            log.warning("could not ask the journal whether another NOC host is monitoring")
+            return False
 
     def _countdowns(self, now: datetime) -> list[tuple[str, float, float | None]]:
         """(circuit, seconds the open incident has lasted, seconds to its notification

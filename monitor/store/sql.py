@@ -173,7 +173,7 @@ class SqlStore:
 
     # -- the daemon's life ---------------------------------------------------------------------
     def started(self, at: datetime) -> Interval | None:
-        alive = self._others_fresh() or self._others_started(at)
+        alive = self.others_fresh() or self._others_started(at)
         last = None if alive else self._last_seen()
         gap = Interval(start=last, end=at) if last is not None and at > last else None
         with self.chain.transaction() as tx:
@@ -214,7 +214,7 @@ class SqlStore:
         [(nodes,)] = self.db.query("SELECT max(seen_at) FROM nodes")
         return from_db(max((t for t in (events, nodes) if t is not None), default=None))
 
-    def _others_fresh(self) -> bool:
+    def others_fresh(self) -> bool:
         """Whether another NOC host's results are flowing now: then nothing went unmonitored
         while this one was down."""
         [(n,)] = self.db.query(
