@@ -85,11 +85,7 @@ def assess(
     end = incident.end if incident.end is not None else max(now, incident.start)
     counted = sla.counted_duration(incident.start, end, terms.maintenance)
     tier, credit = sla.tier_of(counted)
-    deadline = (
-        None
-        if incident.voided
-        else sla.notify_deadline(incident.detected, incident.end, terms.maintenance)
-    )
+    deadline = notify_deadline(incident, terms)
     breach = sla.notify_breach(deadline, incident.notified, now)
     excluded = incident.excluded is not None
     return Assessment(
@@ -114,6 +110,15 @@ def assess(
         notify_claim_by=sla.claim_by(deadline, terms.tz) if breach and deadline else None,
         gaps=tuple(g for g in gaps if gap_beside(g, incident.start, end, terms.lead_in, now)),
     )
+
+
+def notify_deadline(incident: Incident, terms: CircuitTerms) -> datetime | None:
+    """The incident's notification deadline (§6.4), None when it owes no notice: voided
+    (§6.2), or ended inside the maintenance window its detection fell in. The report's and the
+    deadline ledger's one answer."""
+    if incident.voided:
+        return None
+    return sla.notify_deadline(incident.detected, incident.end, terms.maintenance)
 
 
 def gap_beside(

@@ -34,9 +34,10 @@ class SnmpObserved:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Unmonitored:
-    """An unmonitored gap found while the daemon runs: its event loop stalled for
-    ``gap`` (closed, aware UTC). Journalled as the gaps found at a start are (the ``gaps``
-    table), so it is shown, and taken out of service time, the same way."""
+    """An unmonitored gap found while the daemon runs: its event loop stalled, or the wall
+    clock stepped forward, for ``gap`` (closed, aware UTC). Journalled as the gaps found at a
+    start are (the ``gaps`` table), so it is shown, and taken out of service time, the same
+    way."""
 
     gap: Interval
 

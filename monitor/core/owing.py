@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from monitor.core import sla
-from monitor.core.assess import CircuitTerms
+from monitor.core.assess import CircuitTerms, notify_deadline
 from monitor.core.deadlines import Action, ActionKind, Ledger
 from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Send
 from monitor.core.held import Held
@@ -32,19 +31,17 @@ class Owing:
     _terms: dict[str, CircuitTerms]
 
     def _owes(self, i: Incident) -> bool:
-        """Whether a closed incident owes a notice (§6.2, §6.4), as ``assess`` judges it: not
-        when voided, nor when it ended inside the maintenance window its detection fell in."""
+        """Whether a closed incident owes a notice (§6.2, §6.4), as the report judges it
+        (``assess.notify_deadline``); a circuit with no terms left is owed what it was."""
         terms = self._terms.get(i.circuit)
-        if i.voided:
-            return False
-        return (
-            terms is None or sla.notify_deadline(i.detected, i.end, terms.maintenance) is not None
-        )
+        if terms is None:
+            return not i.voided
+        return notify_deadline(i, terms) is not None
 
     def _track(self, incident: Incident) -> None:
         circuit = self.plan.circuit(incident.circuit)
         assert circuit is not None
-        deadline = sla.notify_deadline(incident.detected, None, self._terms[circuit.id].maintenance)
+        deadline = notify_deadline(incident, self._terms[circuit.id])
         self.ledger.track(
             incident=incident.id,
             circuit=incident.circuit,
@@ -65,9 +62,7 @@ class Owing:
                         f"{action.circuit} incident {action.incident}"),
                 ]  # fmt: skip
                 continue
-            incident = next(
-                (i for i in self.tracker.incidents(action.circuit) if i.id == action.incident), None
-            )
+            incident = self._incident(action)
             if incident is not None and action.recipients:
                 effects += self._deliver(action, incident, now)
         return effects
@@ -87,15 +82,19 @@ class Owing:
         owed meanwhile goes out now."""
         sends: list[Effect] = []
         for action in self.held.release(circuit):
-            known = (
-                self.tracker.incidents(action.circuit)
-                if self.tracker.tracks(action.circuit)
-                else []
-            )
-            incident = next((i for i in known if i.id == action.incident), None)
-            if incident is not None:  # else its circuit left the configuration meanwhile
+            incident = self._incident(action)
+            if incident is not None:
                 sends.append(self._send(action, incident, now))
         return sends
+
+    def _incident(self, action: Action) -> Incident | None:
+        """The tracker's incident ``action`` is about (None: its circuit left the
+        configuration, or the incident aged out of the tracker's memory)."""
+        if not self.tracker.tracks(action.circuit):
+            return None
+        return next(
+            (i for i in self.tracker.incidents(action.circuit) if i.id == action.incident), None
+        )
 
     def _send(self, action: Action, incident: Incident, now: datetime) -> Send:
         circuit = self.plan.circuit(action.circuit)

@@ -414,17 +414,14 @@ class Supervisor(Owing):
             self.tracker.update_circuit(new.spec(circuit), reset)
             effects += [self._gauge(key, PathState.UNKNOWN) for key in reset]
         events: list[Event] = []
-        thresholds = (new.fail_after, new.recover_after)
-        if diff.controls is not None or thresholds != (
-            self.plan.fail_after,
-            self.plan.recover_after,
-        ):
-            events += self.tracker.set_controls(
-                [t.name for t in new.controls],
-                now,
-                fail_after=new.fail_after,
-                recover_after=new.recover_after,
-            )
+        # always: the control targets take the thresholds too (it changes nothing else when
+        # they are the same targets)
+        events += self.tracker.set_controls(
+            [t.name for t in new.controls],
+            now,
+            fail_after=new.fail_after,
+            recover_after=new.recover_after,
+        )
         self.plan = new
         self._terms = self._make_terms()
         for c in new.circuits:
