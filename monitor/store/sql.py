@@ -40,6 +40,7 @@ from monitor.store.times import at_db, from_db, to_db
 from monitor.store.vantages import node_views
 from monitor.store.verify import ChainCheck, records, verify
 from monitor.store.writers import LEADER_FACTS, WRITERS, path_changed
+from monitor.store.writers import gap as write_gap
 
 ALIVE_S = 15.0
 """A node whose start or heartbeat is younger than this (the daemon beats every 10 s) is taken
@@ -178,8 +179,7 @@ class SqlStore:
         gap = Interval(start=last, end=at) if last is not None and at > last else None
         with self.chain.transaction() as tx:
             if gap is not None:
-                tx.write("gaps", 'INSERT INTO gaps (start, "end") VALUES (?, ?)',
-                         (to_db(last), to_db(at)))  # fmt: skip
+                write_gap(tx, gap)
             tx.write(
                 "daemon_events",
                 "INSERT INTO daemon_events (at, kind, detail) VALUES (?, 'start', ?)",

@@ -11,6 +11,7 @@ from typing import Any
 
 from monitor.core.evidence import encode
 from monitor.core.facts import ProbeEvidence, SnmpObserved, Unmonitored
+from monitor.core.model import Interval
 from monitor.core.tracker import (
     BlindEnded,
     BlindStarted,
@@ -89,10 +90,14 @@ def _blind_ended(tx: Links, e: BlindEnded) -> None:
     )  # fmt: skip
 
 
-def _unmonitored(tx: Links, e: Unmonitored) -> None:
-    """A gap found while running (a stall), in the table of the gaps found at a start."""
+def gap(tx: Links, g: Interval) -> None:
+    """An unmonitored gap (closed): found at a start, or while running (a stall)."""
     tx.write("gaps", 'INSERT INTO gaps (start, "end") VALUES (?, ?)',
-             (to_db(e.gap.start), to_db(e.gap.end)))  # fmt: skip
+             (to_db(g.start), to_db(g.end)))  # fmt: skip
+
+
+def _unmonitored(tx: Links, e: Unmonitored) -> None:
+    gap(tx, e.gap)
 
 
 def _snmp(tx: Links, e: SnmpObserved) -> None:
