@@ -147,7 +147,9 @@ class Daemon:
         )
         self.metrics.watch(self._countdowns, self.wall)
         loop = asyncio.get_running_loop()
-        self._stalls = StallWatch(self.plan.stall_s, mono=loop.time(), wall=self.wall())
+        self._stalls = StallWatch(
+            self.plan.stall_s, mono=loop.time(), wall=self.wall(), steps=self._watch_clock
+        )
         self._tasks = [
             asyncio.create_task(coro, name=name)
             for name, coro in (
@@ -322,9 +324,7 @@ class Daemon:
         while True:
             await asyncio.sleep(BEAT_S)
             gap = watch.ran(loop.time(), self.wall())
-            if not self._watch_clock and watch.stepped:
-                continue
-            if watch.step_s and self._watch_clock:
+            if watch.step_s:
                 log.error(
                     "the wall clock stepped %+.3f s: durations across it are wrong by that much;"
                     " review the evidence around it (%s)",

@@ -38,9 +38,14 @@ stall, so it may begin up to this much before the loop really stopped."""
 class StallWatch:
     """Remembers when the loop last ran, on both clocks; see the module docstring."""
 
-    def __init__(self, threshold_s: float, *, mono: float, wall: datetime) -> None:
+    def __init__(
+        self, threshold_s: float, *, mono: float, wall: datetime, steps: bool = True
+    ) -> None:
+        """``steps``: watch for steps of the wall clock (off for a scripted clock, whose
+        jumps stand for time passing)."""
         self.threshold_s = threshold_s
         self._mono, self._wall = mono, wall
+        self._steps = steps
         self.step_s = 0.0
         """The wall clock's step found by the last ``ran`` (seconds, + forward), or 0."""
         self.stepped = False
@@ -54,7 +59,7 @@ class StallWatch:
         elapsed, last = mono - self._mono, self._wall
         self._mono, self._wall = mono, wall
         step = (wall - last).total_seconds() - elapsed
-        self.step_s = step if abs(step) > STEP_S else 0.0
+        self.step_s = step if self._steps and abs(step) > STEP_S else 0.0
         self.stepped = self.step_s > 0 and elapsed <= self.threshold_s
         if self.stepped:  # wall time skipped, never looked at: a gap
             return Interval(start=last, end=wall)
