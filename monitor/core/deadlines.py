@@ -31,14 +31,17 @@ entries whose time has come, however many incidents are open.
 Every action has a stable key (incident, kind, group, seq), from which the shell derives the
 Message-ID. After a restart the ledger is rebuilt from the journal's open incidents and simply
 emits again whatever is due; the durable outbox drops a Message-ID it already holds, so a
-notice is never lost and never doubled. Reminders already overdue collapse to the latest one,
+notice is never lost and never doubled. A closed incident's close is owed again the same way
+(``resume_closed``), less what the outbox holds: the notices of a close that a crash cut off
+from the outbox, or that were held while the monitor was blind (held.py), are not lost.
+Reminders already overdue collapse to the latest one,
 so a restart after a long gap sends one reminder, not a burst.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -209,6 +212,46 @@ class Ledger:
         else:
             self._touch(entry)
         return owed + recovered
+
+    def resume_closed(
+        self,
+        *,
+        incident: int,
+        circuit: str,
+        policy: Policy,
+        deadline: datetime | None,
+        end: datetime,
+        notified: bool,
+        stored: Collection[tuple[str, str | None]],
+        now: datetime,
+    ) -> list[Action]:
+        """After a restart: what the close of a closed incident owed (see :meth:`close`) and
+        the outbox does not hold. ``stored`` is (kind, group) of its stored notices.
+
+        A stored RECOVERED means its close was carried out (the notices of a close are stored
+        in order): only RECOVERED still missing for a group sent OPENED is owed, so a group
+        added to the policy since is not told of an old outage. Otherwise the close is owed
+        as :meth:`close` would owe it now. Nothing for an incident with a notice stored before
+        groups were (which group it went to is not known). Its deadline stays watched only if
+        it is still ahead."""
+        if any(group is None for _, group in stored):
+            return []
+        opened = {f"{ActionKind.OPENED}.{g}" for kind, g in stored if kind == ActionKind.OPENED}
+        clock = end if deadline is None else deadline - NOTIFY_WITHIN
+        self._open[incident] = _Entry(
+            incident=incident,
+            circuit=circuit,
+            policy=policy,
+            clock=clock,
+            notified=notified,
+            emitted=opened,
+        )
+        done = any(kind == ActionKind.RECOVERED for kind, _ in stored)
+        actions = self.close(incident, end, owes=deadline is not None and not done)
+        if deadline is None or deadline <= now:
+            self._drop(incident)
+        have = set(stored)
+        return [a for a in actions if (str(a.kind), a.group) not in have]
 
     def forget(self, incident: int) -> None:
         """Stop watching an incident (its circuit is no longer monitored)."""

@@ -13,10 +13,10 @@ that its incident closed ("removed from monitoring" is the operator's act, not s
 monitor saw). A node that loses the lead drops what it held: the new leader owes it from the
 journal.
 
-Held notices live in memory. After a restart the ledger owes an open incident's notices again
-(and holds them again if the restored control target is still down; the outbox drops any
-already sent), but a RECOVERED held for an incident that closed while blind goes with the
-process.
+Held notices live in memory. After a restart the ledger owes them again from the journal (and
+holds them again if the restored control target is still down; the outbox drops any already
+sent): an open incident's as it owes them at any start, a closed incident's as its close owed
+them less what the outbox holds (``Ledger.resume_closed``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ nothing the supervisor does not ask of it. Sans-IO like the rest of the core.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 
 from monitor.core.assess import CircuitTerms, notify_deadline
 from monitor.core.deadlines import Action, ActionKind, Ledger
@@ -18,6 +19,10 @@ from monitor.core.model import Interval, PathKey, PathState
 from monitor.core.plan import Plan
 from monitor.core.sends import incident_send
 from monitor.core.tracker import Incident, Tracker
+
+REOWE_WITHIN = timedelta(days=7)
+"""A close older than this at a start is history: notices it owed and the outbox does not hold
+are not sent late (a late RECOVERED is news for days, not for months)."""
 
 
 class Owing:
@@ -49,6 +54,48 @@ class Owing:
             deadline=deadline,
             notified=incident.notified is not None,
         )
+
+    def _reowe(
+        self,
+        closed: Sequence[Incident],
+        stored: Collection[tuple[int, str, str | None]],
+        now: datetime,
+    ) -> list[Effect]:
+        """A start: the notices the closes of restored ``closed`` incidents owed and the
+        outbox does not hold (``stored``: incident, kind, group), delivered now (or held
+        while blind). Cut off by a crash before they reached the outbox, or held while blind
+        when the daemon stopped; closes older than :data:`REOWE_WITHIN` are left alone."""
+        by_incident: dict[int, list[tuple[str, str | None]]] = {}
+        for n, kind, group in stored:
+            by_incident.setdefault(n, []).append((kind, group))
+        effects: list[Effect] = []
+        for i in closed:
+            circuit = self.plan.circuit(i.circuit)
+            if circuit is None or i.end is None or now - i.end > REOWE_WITHIN:
+                continue
+            owed = self.ledger.resume_closed(
+                incident=i.id,
+                circuit=i.circuit,
+                policy=self.plan.policy(circuit),
+                deadline=notify_deadline(i, self._terms[circuit.id]),
+                end=i.end,
+                notified=i.notified is not None,
+                stored=by_incident.get(i.id, ()),
+                now=now,
+            )
+            owed = [a for a in owed if a.recipients]
+            if not owed:
+                continue
+            names = ", ".join(f"{a.kind} to {a.group}" for a in owed)
+            effects.append(
+                Log(level=Level.WARNING, text=f"incident {i.id} on {i.circuit} closed at "
+                    f"{i.end:%Y-%m-%d %H:%M:%S} UTC; its notices ({names}) never reached the "
+                    "outbox (the daemon stopped first, or they were held while blind): "
+                    "sending them now")
+            )  # fmt: skip
+            for action in owed:
+                effects += self._deliver(action, i, now)
+        return effects
 
     def _owed(self, now: datetime) -> list[Effect]:
         """The ledger's actions whose time has come: breaches counted and logged, the rest

@@ -124,11 +124,14 @@ class Supervisor(Owing):
         self._windows = {w.id: w for w in resume.windows if w.id is not None}
         self._terms = self._make_terms()
         self._orphans = self._resume(resume)
+        self._was_closed = [i for i in resume.incidents if i.end is not None]
+        self._stored = resume.notices
 
     # -- the shell's calls -----------------------------------------------------------------
     def start(self, now: datetime) -> list[Effect]:
-        """Effects of a start: every restored state as a gauge, and the incidents the journal
-        held open for circuits no longer configured, closed now."""
+        """Effects of a start: every restored state as a gauge, the incidents the journal
+        held open for circuits no longer configured, closed now, and (leading) what the
+        closes of the restored closed incidents owed that the outbox does not hold."""
         effects: list[Effect] = [
             self._gauge(p.key, self.tracker.path_state(p.key)[0])
             for c in self.plan.circuits
@@ -145,6 +148,9 @@ class Supervisor(Owing):
                     "not known any more: no notice)"),
             ]  # fmt: skip
         self._orphans = []
+        if self.leading:
+            effects += self._reowe(self._was_closed, self._stored, now)
+        self._was_closed, self._stored = [], frozenset()
         return effects + self._due(now)
 
     def handle(self, event: Input, now: datetime) -> list[Effect]:

@@ -179,6 +179,7 @@ class Notifier:
                 incident_id=facts.incident or None,
                 circuit=facts.circuit,
                 kind=str(facts.kind),
+                group=facts.group,
                 recipients=tuple(rcpts),
                 body=bytes(msg),
                 due_at=facts.now,

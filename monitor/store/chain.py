@@ -11,7 +11,8 @@ identity, recipients and the SHA-256 of the exact message bytes), every relay's 
 every recipient, the daemon's starts and stops, and RFC 3161 time-stamp tokens.
 
 Not covered: the outbox's delivery state (``state``, ``attempts``, ``due_at``,
-``claim_epoch``: bookkeeping of the sender, whose outcome is the chained ``deliveries``), the
+``claim_epoch``: bookkeeping of the sender, whose outcome is the chained ``deliveries``; and
+its ``grp``, the contact group, which the chained Message-ID already names), the
 heartbeat (one row rewritten every 10 s; the gaps it yields are chained), the nodes' liveness
 rows (two NOC hosts), hourly SLA snapshots (figures recomputable from the chained facts,
 pruned after 400 days), the lease and ``meta``. Chained with the rest: path changes name the

@@ -31,7 +31,7 @@ from monitor.store.times import at_db, from_db, to_db
 
 _COLS = (
     "id, message_id, incident_id, circuit, kind, recipients, due_at, state, body, attempts, "
-    "claim_epoch"
+    "claim_epoch, grp"
 )
 
 
@@ -64,11 +64,13 @@ class Outbox:
                 )
             body = notice.body if stamp is None else stamp(tx.head())
             rows = tx.execute(
-                "INSERT INTO outbox (message_id, incident_id, circuit, kind, recipients, "
-                "created_at, due_at, state, body) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) "
+                "INSERT INTO outbox (message_id, incident_id, circuit, kind, grp, recipients, "
+                "created_at, due_at, state, body) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) "
                 f"ON CONFLICT (message_id) DO NOTHING RETURNING {_COLS}",
                 (notice.message_id, notice.incident_id, notice.circuit, notice.kind,
-                 json.dumps(list(notice.recipients)), to_db(at), to_db(notice.due_at), body),
+                 notice.group, json.dumps(list(notice.recipients)), to_db(at),
+                 to_db(notice.due_at), body),
             )  # fmt: skip
             if rows:
                 _chain(tx, rows[0], at)
@@ -120,13 +122,13 @@ class Outbox:
         now with what became of it, in one transaction. True when it is done."""
         with self.chain.transaction() as tx:
             rows = tx.execute(
-                "INSERT INTO outbox (message_id, incident_id, circuit, kind, recipients, "
+                "INSERT INTO outbox (message_id, incident_id, circuit, kind, grp, recipients, "
                 "created_at, due_at, state, body, attempts) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'in_flight', ?, 1) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'in_flight', ?, 1) "
                 f"ON CONFLICT (message_id) DO NOTHING RETURNING {_COLS}",
                 (notice.message_id, notice.incident_id, notice.circuit, notice.kind,
-                 json.dumps(list(notice.recipients)), to_db(at), to_db(notice.due_at),
-                 notice.body),
+                 notice.group, json.dumps(list(notice.recipients)), to_db(at),
+                 to_db(notice.due_at), notice.body),
             )  # fmt: skip
             if rows:
                 _chain(tx, rows[0], at)
@@ -182,7 +184,7 @@ class Outbox:
 
 def _chain(tx: Links, row: Row, at: datetime) -> None:
     """Chain a stored notice: its identity, recipients, time and message bytes."""
-    i, mid, incident, circuit, kind, rcpts, _, _, body, _, _ = row
+    i, mid, incident, circuit, kind, rcpts, _, _, body, _, _, _ = row
     tx.add("outbox", [(i, mid, incident, circuit, kind, rcpts, to_db(at), body)])
 
 
@@ -207,12 +209,13 @@ def _finish(tx: Links, item_id: int, results: Sequence[Delivery], retry_at: date
 
 
 def _item(row: Row) -> OutboxItem:
-    i, mid, incident, circuit, kind, rcpts, due, state, body, attempts, epoch = row
+    i, mid, incident, circuit, kind, rcpts, due, state, body, attempts, epoch, group = row
     notice = Notice(
         message_id=mid,
         incident_id=incident,
         circuit=circuit,
         kind=kind,
+        group=group,
         recipients=tuple(json.loads(rcpts)),
         body=bytes(body),
         due_at=at_db(due),

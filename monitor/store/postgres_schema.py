@@ -155,6 +155,10 @@ MIGRATIONS: tuple[str, ...] = (
         hash TEXT NOT NULL, at BIGINT NOT NULL, tsa TEXT NOT NULL, token BYTEA NOT NULL
     );
     """,
+    # 4 -> 5: the contact group of each stored notice, as SQLite's version 6
+    """
+    ALTER TABLE outbox ADD COLUMN grp TEXT;
+    """,
 )
 
 VERSION = len(MIGRATIONS)

@@ -32,7 +32,9 @@ class OutboxState(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Notice:
-    """A rendered notice to store: the message bytes and what it is about."""
+    """A rendered notice to store: the message bytes and what it is about (``group``: the
+    deadline ledger's contact group of an incident notice; None for the others, and for
+    notices stored before groups were)."""
 
     message_id: str
     incident_id: int | None
@@ -41,6 +43,7 @@ class Notice:
     recipients: tuple[str, ...]
     body: bytes
     due_at: datetime
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -137,6 +137,12 @@ MIGRATIONS: tuple[str, ...] = (
         tsa TEXT NOT NULL, token BLOB NOT NULL
     );
     """,
+    # 5 -> 6: the contact group of each stored notice, so a start can tell which of a closed
+    # incident's notices were stored and owe the rest (core/deadlines.py, ``Ledger.resume``);
+    # NULL for notices stored before
+    """
+    ALTER TABLE outbox ADD COLUMN grp TEXT;
+    """,
 )
 
 VERSION = len(MIGRATIONS)

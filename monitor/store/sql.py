@@ -48,6 +48,12 @@ for running when another starts: the journal shows no gap while it runs."""
 RECENT_PER_CIRCUIT = 32
 """Closed incidents restored per circuit (a late notice can still find its incident)."""
 
+_RECENT = (
+    "(SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY circuit ORDER BY id DESC) AS n "
+    'FROM incidents WHERE "end" IS NOT NULL) AS ranked WHERE n <= ?) AS recent'
+)
+"""The :data:`RECENT_PER_CIRCUIT` latest closed incidents of each circuit, as ``recent``."""
+
 TIMELINE_BEFORE = 3_600_000_000
 """An incident's timeline starts an hour (in microseconds) before its start."""
 
@@ -263,6 +269,7 @@ class SqlStore:
             gaps=tuple(self.gaps()),
             first_results=self.first_results(),
             windows=tuple(self.windows()),
+            notices=self._notices_of_recent(),
         )
 
     def _open(self) -> list[Incident]:
@@ -271,12 +278,18 @@ class SqlStore:
 
     def _recent_closed(self) -> list[Incident]:
         rows = self.db.query(
-            f"SELECT {_INCIDENT} FROM (SELECT *, row_number() OVER (PARTITION BY circuit "
-            'ORDER BY id DESC) AS n FROM incidents WHERE "end" IS NOT NULL) AS recent '
-            "WHERE n <= ? ORDER BY id",
-            (RECENT_PER_CIRCUIT,),
+            f"SELECT {_INCIDENT} FROM {_RECENT} ORDER BY id", (RECENT_PER_CIRCUIT,)
         )
         return [_incident(r) for r in rows]
+
+    def _notices_of_recent(self) -> frozenset[tuple[int, str, str | None]]:
+        """(incident, kind, group) of every notice stored for the recent closed incidents."""
+        rows = self.db.query(
+            f"SELECT o.incident_id, o.kind, o.grp FROM outbox o JOIN {_RECENT} "
+            "ON recent.id = o.incident_id",
+            (RECENT_PER_CIRCUIT,),
+        )
+        return frozenset((int(i), str(k), g) for i, k, g in rows)
 
     # -- reading -------------------------------------------------------------------------------
     def incidents(

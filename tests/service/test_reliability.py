@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from monitor import config
 from monitor.core.chain import HEAD_HEADER, parse_head
 from monitor.core.errors import InputError
-from monitor.core.events import Incident
+from monitor.core.events import Incident, IncidentClosed
 from monitor.core.supervisor import REMOVED
 from monitor.store import open_store
 from monitor.store.records import OutboxState
@@ -231,3 +232,46 @@ async def test_an_outage_while_the_journal_is_full_still_gets_its_notices(
             assert own > head.seq + 1
     finally:
         reopened.close()
+
+
+async def test_a_close_whose_notices_never_reached_the_outbox_is_told_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    """The close was recorded, then the process died before its RECOVERED was stored (or it
+    was held while blind): the next start finds the journal's close without the notice and
+    sends it, once, through the real outbox and Maildir."""
+    h = Harness(tmp_path)
+    d = await h.start()
+    try:
+        h.prober.ok = False
+        incident = await h.until(lambda: d.sup.tracker.open_incident("c1"))
+        await h.until(lambda: d.store.sync.outbox.notices(incident.id))  # the OPENED
+    finally:
+        await h.stop()
+    store = open_store(h.settings.journal)
+    try:  # the close as the dying process wrote it: recorded, nothing after it
+        store.record([IncidentClosed(incident=replace(incident, end=incident.start + MIN))])
+    finally:
+        store.close()
+
+    async def start_again() -> None:
+        again = Harness(tmp_path, clock=Clock(T0 + 10 * MIN))
+        d2 = await again.start()
+        try:
+            notices = await again.until(
+                lambda: [n for n in d2.store.sync.outbox.notices(incident.id)
+                         if n.notice.kind == "recovered" and n.state is OutboxState.DONE]
+            )  # fmt: skip
+            assert [n.notice.group for n in notices] == ["primary"]
+            await d2.writer.drained()
+            assert (await again.ask(lambda s: s.verify())).ok
+        finally:
+            await again.stop()
+
+    await start_again()
+    await start_again()  # finds it stored: nothing again
+    kinds = [
+        message_from_bytes(f.read_bytes(), policy=policy.default)["X-Slawatch-Kind"]
+        for f in sorted((tmp_path / "maildir" / "new").iterdir())
+    ]
+    assert kinds.count("recovered") == 1 and kinds.count("opened") == 1

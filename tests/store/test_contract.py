@@ -7,6 +7,7 @@ the public questions right.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -115,6 +116,28 @@ def test_restore_keeps_the_recent_closed_incidents_of_each_circuit(store: SqlSto
     resume = store.restore()
     assert len([i for i in resume.incidents if i.circuit == "c1"]) == RECENT_PER_CIRCUIT
     assert [i.id for i in resume.incidents if i.circuit == "c2"] == [100]
+
+
+def test_restore_names_the_notices_stored_for_the_recent_closed_incidents(
+    store: SqlStore,
+) -> None:
+    store.record([IncidentClosed(incident=incident(1, T0, T0 + 60 * S))])
+    store.record([IncidentOpened(incident=incident(2, T0 + 120 * S))])
+    for n in (
+        replace(notice("<m1@x>"), group="primary"),
+        replace(notice("<r1@x>"), kind="recovered", group="primary"),
+        notice("<o1@x>"),  # stored before groups were
+    ):
+        store.outbox.put(n, T0)
+    store.outbox.put(replace(notice("<m2@x>", incident_id=2), group="primary"), T0)
+    sent = replace(notice("<r2@x>"), kind="recovered", group="escalation")
+    store.outbox.record_sent(sent, T0, [], T0)
+    assert store.restore().notices == {
+        (1, "opened", "primary"), (1, "recovered", "primary"), (1, "opened", None),
+        (1, "recovered", "escalation"),
+    }  # fmt: skip
+    [got] = [i.notice for i in store.outbox.notices() if i.notice.message_id == "<r2@x>"]
+    assert got == sent
 
 
 def test_incidents_overlapping_a_range(store: SqlStore) -> None:
