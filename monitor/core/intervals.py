@@ -27,8 +27,11 @@ class Spanning(Protocol):
 
 def union(spans: Iterable[Span]) -> list[Span]:
     """Sorted, disjoint, non-empty spans covering the same time (touching spans join)."""
+    given = [s for s in spans if s[1] > s[0]]
+    if len(given) < 2:  # most outages meet no window, or one: nothing to sort or merge
+        return given
     merged: list[Span] = []
-    for lo, hi in sorted(s for s in spans if s[1] > s[0]):
+    for lo, hi in sorted(given):
         if merged and lo <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
         else:

@@ -276,16 +276,22 @@ def _circuit_month(
     stop = min(end, max(seen.now, start))
     since = stop if seen.first is None else min(max(seen.first, start), stop)
     incidents = sorted((i for i in incidents if _touches(i, start, end)), key=_order)
-    today = seen.now.astimezone(terms.tz).date()
-    entries = [
-        _entry(a, month, today) for a in _assessed(incidents, terms, seen) if _listed(a, month)
-    ]
+    listed = [a for a in _assessed(incidents, terms, seen) if _listed(a, month)]
+    credits = [_credits(a, month) for a in listed]
+    parts = [_part(c) for c in credits]
     # month_totals()'s row for this month, summed from the parts already split by month
     total = sla.MonthTotal.of(
-        circuit=terms.circuit,
-        month=month,
-        fee_yen=terms.fee_yen,
-        parts=[e.month_credit for e in entries],
+        circuit=terms.circuit, month=month, fee_yen=terms.fee_yen, parts=parts
+    )
+    today = seen.now.astimezone(terms.tz).date()
+    shares = iter(_shares([credit for c in credits for _, credit, _ in c], total))
+    entries = tuple(
+        Entry(
+            assessment=a,
+            month_credit=part,
+            claims=tuple(_claim(a.incident.id, *c, today, next(shares)) for c in claims),
+        )
+        for a, claims, part in zip(listed, credits, parts, strict=True)
     )
     measured = measure(
         since,
@@ -304,7 +310,7 @@ def _circuit_month(
         end=end,
         measured_from=since,
         measured_to=stop,
-        entries=_shared(entries, total),
+        entries=entries,
         total=total,
         unavailable_s=measured.unavailable.total_seconds(),
         maintenance_s=measured.maintenance.total_seconds(),
@@ -346,22 +352,19 @@ def _assessed(incidents: list[Incident], terms: CircuitTerms, seen: _Seen) -> li
     return [assess(i, near, now=seen.now, blind=blind, gaps=gaps) for i in incidents]
 
 
-def _shared(entries: list[Entry], total: sla.MonthTotal) -> tuple[Entry, ...]:
-    """The entries with each claim's ``share_yen`` of the capped total (module docstring)."""
-    claims = [c for e in entries for c in e.claims]
-    if not claims or not total.uncapped:
-        return tuple(entries)
-    exact = [total.fee_yen * c.credit * total.credit / total.uncapped for c in claims]
-    shares = [int(x) for x in exact]  # exact >= 0: int() rounds down
+def _shares(credits: list[Fraction], total: sla.MonthTotal) -> list[int]:
+    """Each claim's ``share_yen`` of the capped total (module docstring), in order."""
+    if not credits or not total.uncapped:
+        return [0] * len(credits)
+    scale = total.fee_yen * total.credit / total.uncapped  # yen per unit of credit, capped
+    exact = [c * scale for c in credits]
+    shares = [x.numerator // x.denominator for x in exact]  # exact >= 0: rounded down
     left = total.credit_yen - sum(shares)
-    by_remainder = sorted(range(len(claims)), key=lambda n: (-(exact[n] - shares[n]), n))
-    for n in by_remainder[:left]:
-        shares[n] += 1
-    given = iter(shares)
-    return tuple(
-        replace(e, claims=tuple(replace(c, share_yen=next(given)) for c in e.claims))
-        for e in entries
-    )
+    if left:
+        remainders = [x - q for x, q in zip(exact, shares, strict=True)]
+        for n in sorted(range(len(credits)), key=lambda n: (-remainders[n], n))[:left]:
+            shares[n] += 1
+    return shares
 
 
 def _order(i: Incident) -> tuple[datetime, int]:
@@ -378,22 +381,31 @@ def _listed(a: Assessment, month: str) -> bool:
     return a.month == month or (a.notify_breach and a.notify_month == month)
 
 
-def _entry(a: Assessment, month: str, today: date) -> Entry:
-    """The month's part of ``a``'s credit: the outage credit if it started in the month, the
-    notification credit if detected in it (month_totals() splits them the same way)."""
+def _credits(a: Assessment, month: str) -> list[tuple[ClaimKind, Fraction, date | None]]:
+    """The month's part of ``a``'s credit, as claims (kind, credit, last day): the outage
+    credit if it started in the month, the notification credit if detected in it
+    (month_totals() splits them the same way)."""
     claims = []
     if a.month == month and a.credit:
-        claims.append(_claim(a.incident.id, ClaimKind.OUTAGE, a.credit, a.claim_by, today))
+        claims.append((ClaimKind.OUTAGE, a.credit, a.claim_by))
     if a.notify_month == month and a.notify_credit:
-        claims.append(
-            _claim(a.incident.id, ClaimKind.NOTIFY, a.notify_credit, a.notify_claim_by, today)
-        )
-    part = claims[0].credit if len(claims) == 1 else sum((c.credit for c in claims), _NOTHING)
-    return Entry(assessment=a, month_credit=part, claims=tuple(claims))
+        claims.append((ClaimKind.NOTIFY, a.notify_credit, a.notify_claim_by))
+    return claims
+
+
+def _part(claims: list[tuple[ClaimKind, Fraction, date | None]]) -> Fraction:
+    if len(claims) == 1:
+        return claims[0][1]
+    return sum((credit for _, credit, _ in claims), _NOTHING)
 
 
 def _claim(
-    incident: int, kind: ClaimKind, credit: Fraction, claim_by: date | None, today: date
+    incident: int,
+    kind: ClaimKind,
+    credit: Fraction,
+    claim_by: date | None,
+    today: date,
+    share_yen: int,
 ) -> Claim:
     left = None if claim_by is None else (claim_by - today).days
     return Claim(
@@ -404,4 +416,5 @@ def _claim(
         days_left=left,
         expiring=left is not None and 0 <= left <= EXPIRING_WITHIN.days,
         expired=left is not None and left < 0,
+        share_yen=share_yen,
     )

@@ -115,7 +115,8 @@ def notify_breach(deadline: datetime | None, notified: datetime | None, now: dat
 
 def month_of(at: datetime, tz: tzinfo) -> str:
     """``"YYYY-MM"`` of ``at`` in the circuit's timezone (§6.6)."""
-    return at.astimezone(tz).strftime("%Y-%m")
+    local = at.astimezone(tz)
+    return f"{local.year:04d}-{local.month:02d}"
 
 
 def add_months(day: date, months: int) -> date:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -101,9 +102,12 @@ def render(reports: Sequence[MonthReport]) -> str:
     writer.writerow(HEADER)
     for r in reports:
         data = month_object(r)
+        by_circuit: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for i in data["incidents"]:
+            by_circuit[i["circuit"]].append(i)
         for row in data["circuits"]:
             lead = [_cell(row[key]) for _, key in CIRCUIT_FIELDS]
-            mine = [i for i in data["incidents"] if i["circuit"] == row["circuit"]]
+            mine = by_circuit.get(row["circuit"], [])
             if not mine:
                 writer.writerow(lead + [""] * (len(INCIDENT_FIELDS) + 1))
             for i in mine:
