@@ -4,9 +4,10 @@
 
 Builds in ``DIR`` (or reuses, if it holds one) report_bench.py's journal of 1,000 circuits x
 12 months x 4 incidents, makes the year's month reports once (not timed), then times
-``monitor.report.html_out.render`` over them ``N`` times: process CPU and wall, cycle collector
-off as in ``slawatch report``. With ``--against`` (an older html_out.py, for instance
-``git show REV:monitor/report/html_out.py > /tmp/old_html_out.py``), that module is timed too,
+``monitor.report.render(reports, "html", lang)`` over them ``N`` times: process CPU and wall,
+cycle collector off as in ``slawatch report``. With ``--against`` (a module with
+``render(reports, lang)``, such as html_out.py before 2026-12-02: ``git show
+REV:monitor/report/html_out.py > /tmp/old_html_out.py``), it is timed too,
 the two alternating (old first, then new first, ...) because the machine's load drifts; the
 last line says whether their pages are the same bytes.
 """
@@ -31,7 +32,7 @@ from monitor import config
 from monitor.core.location import journal_name
 from monitor.core.model import Lang
 from monitor.core.report import MonthReport, Source, SourceKind, fetch_span, month_report
-from monitor.report import html_out
+from monitor.report import render
 from monitor.store.sqlite import open_sqlite
 
 NOW = datetime.fromisoformat("2027-01-10T09:00:00+09:00")
@@ -96,7 +97,9 @@ def main() -> None:
         write_journal(args.dir, 1000, 4)
     gc.disable()
     reports = year(args.dir)
-    versions = {"new": html_out.render}
+    versions: dict[str, Callable[[list[MonthReport], Lang], str]] = {
+        "new": lambda reports, lang: render(reports, "html", lang)
+    }
     if args.against:
         versions = {"old": load(args.against).render, **versions}
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in versions}

@@ -18,7 +18,7 @@ from fractions import Fraction
 
 from monitor.core import sla
 from monitor.core.model import Lang
-from monitor.core.report import CircuitMonth, Claim, Entry, MonthReport
+from monitor.core.report import CircuitMonth, Claim, Entry, MonthReport, Source
 from monitor.report.words import WORDS
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
@@ -262,16 +262,20 @@ def _claim_credit(w: Words, c: CircuitMonth, cl: Claim) -> str:
     return w("of_charges", fraction=sla.NOTIFY_BREACH_CREDIT, yen=amount)
 
 
-def footer(w: Words, reports: Sequence[MonthReport]) -> str:
+def source_of(reports: Sequence[MonthReport]) -> Source | None:
+    """What the reports' figures were made from (the first that says)."""
+    return next((r.source for r in reports if r.source is not None), None)
+
+
+def footer(w: Words, source: Source | None) -> str:
     """Where the figures came from: the journal's or events file's name (SLA.md §4)."""
-    source = next((r.source for r in reports if r.source is not None), None)
     if source is None:
         return w("footer", source=w("source_unknown"))
     return w("footer", source=w(f"source_{source.kind}", name=source.name))
 
 
-def title(w: Words, r: MonthReport) -> str:
-    return w("title", month=r.month)
+def title(w: Words, month: str) -> str:
+    return w("title", month=month)
 
 
 def as_of(w: Words, r: MonthReport) -> str:

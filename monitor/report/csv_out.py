@@ -96,24 +96,30 @@ def _status(claims: list[dict[str, Any]], incident: int) -> str:
     return "ok" if mine else ""
 
 
-def render(reports: Sequence[MonthReport]) -> str:
+def part(r: MonthReport) -> str:
+    """One month's rows."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    for r in reports:
-        data = month_object(r)
-        by_circuit: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for i in data["incidents"]:
-            by_circuit[i["circuit"]].append(i)
-        for row in data["circuits"]:
-            lead = [_cell(row[key]) for _, key in CIRCUIT_FIELDS]
-            mine = by_circuit.get(row["circuit"], [])
-            if not mine:
-                writer.writerow(lead + [""] * (len(INCIDENT_FIELDS) + 1))
-            for i in mine:
-                writer.writerow(
-                    lead
-                    + [_cell(i[key]) for _, key in INCIDENT_FIELDS]
-                    + [_status(row["claims"], i["id"])]
-                )
+    data = month_object(r)
+    by_circuit: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for i in data["incidents"]:
+        by_circuit[i["circuit"]].append(i)
+    for row in data["circuits"]:
+        lead = [_cell(row[key]) for _, key in CIRCUIT_FIELDS]
+        mine = by_circuit.get(row["circuit"], [])
+        if not mine:
+            writer.writerow(lead + [""] * (len(INCIDENT_FIELDS) + 1))
+        for i in mine:
+            writer.writerow(
+                lead
+                + [_cell(i[key]) for _, key in INCIDENT_FIELDS]
+                + [_status(row["claims"], i["id"])]
+            )
     return out.getvalue()
+
+
+def assemble(parts: Sequence[str]) -> str:
+    """The header row, then the months' rows in order."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(HEADER)
+    return out.getvalue() + "".join(parts)

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from monitor import html
 from monitor.core.model import Lang
-from monitor.core.report import CircuitMonth, MonthReport
+from monitor.core.report import CircuitMonth, MonthReport, Source
 from monitor.report import cells
 from monitor.report.cells import Words
 
@@ -183,23 +183,27 @@ def _words(w: Words) -> PageWords:
     )
 
 
-def render(reports: Sequence[MonthReport], lang: Lang) -> str:
+def part(r: MonthReport, lang: Lang, first: int = 0) -> str:
+    """One month's part of the page; its circuits numbered from ``first`` (the numbers must
+    be unique in the page: give each month the count of the circuits before it)."""
     w = Words(lang)
-    numbers = itertools.count()
-    views = (
-        ReportView(
-            cells.title(w, r),
-            cells.as_of(w, r),
-            (_circuit(w, c, next(numbers)) for c in r.circuits),
-        )
-        for r in reports
+    numbers = itertools.count(first)
+    view = ReportView(
+        cells.title(w, r.month),
+        cells.as_of(w, r),
+        (_circuit(w, c, next(numbers)) for c in r.circuits),
     )
+    return html.render("monitor.report", "month.html", r=view, words=_words(w))
+
+
+def assemble(parts: Sequence[str], months: Sequence[str], source: Source | None, lang: Lang) -> str:
+    """The page of the months' ``parts`` (in order, each as :func:`part` drew it)."""
+    w = Words(lang)
     return html.render(
         "monitor.report",
         "report.html",
         lang=lang,
-        title=" / ".join(cells.title(w, r) for r in reports),
-        reports=views,
-        words=_words(w),
-        footer=cells.footer(w, reports),
+        title=" / ".join(cells.title(w, m) for m in months),
+        parts=[html.Markup(p) for p in parts],
+        footer=cells.footer(w, source),
     )

@@ -80,8 +80,15 @@ def month_object(r: MonthReport) -> dict[str, Any]:
     }
 
 
-def render(reports: Sequence[MonthReport]) -> str:
-    data: Any = [month_object(r) for r in reports]
-    if len(reports) == 1:
-        data = data[0]
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+def part(r: MonthReport, *, alone: bool) -> str:
+    """One month's object: the whole document when it is ``alone``, else an element of the
+    list (indented one level, as ``json.dumps`` of the list would)."""
+    text = json.dumps(month_object(r), ensure_ascii=False, indent=2)
+    return text if alone else "  " + text.replace("\n", "\n  ")
+
+
+def assemble(parts: Sequence[str]) -> str:
+    """One month: its object; several (or none): a list of them, in order."""
+    if len(parts) == 1:
+        return parts[0] + "\n"
+    return ("[\n" + ",\n".join(parts) + "\n]\n") if parts else "[]\n"

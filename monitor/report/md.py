@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 
 from monitor.core.model import Lang
-from monitor.core.report import CircuitMonth, MonthReport
+from monitor.core.report import CircuitMonth, MonthReport, Source
 from monitor.report import cells
 from monitor.report.cells import Words
 
@@ -53,12 +53,15 @@ def _circuit(w: Words, c: CircuitMonth) -> list[str]:
     return out
 
 
-def render(reports: Sequence[MonthReport], lang: Lang) -> str:
+def part(r: MonthReport, lang: Lang) -> str:
+    """One month's part of the document."""
     w = Words(lang)
-    out: list[str] = []
-    for r in reports:
-        out += [f"# {escape(cells.title(w, r))}", "", escape(cells.as_of(w, r)), ""]
-        for c in r.circuits:
-            out += [*_circuit(w, c), ""]
-    out.append(f"---\n\n{escape(cells.footer(w, reports))}")
+    out = [f"# {escape(cells.title(w, r.month))}", "", escape(cells.as_of(w, r)), ""]
+    for c in r.circuits:
+        out += [*_circuit(w, c), ""]
     return "\n".join(out)
+
+
+def assemble(parts: Sequence[str], source: Source | None, lang: Lang) -> str:
+    """The document of the months' ``parts`` (in order), with the footer naming ``source``."""
+    return "\n".join([*parts, f"---\n\n{escape(cells.footer(Words(lang), source))}"])

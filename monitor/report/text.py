@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from monitor.core.model import Lang
-from monitor.core.report import CircuitMonth, MonthReport
+from monitor.core.report import CircuitMonth, MonthReport, Source
 from monitor.report import cells
 from monitor.report.cells import Words, pad, width
 
@@ -50,13 +50,15 @@ def _circuit(w: Words, c: CircuitMonth) -> list[str]:
     return out
 
 
-def render(reports: Sequence[MonthReport], lang: Lang) -> str:
+def part(r: MonthReport, lang: Lang) -> str:
+    """One month's part of the document."""
     w = Words(lang)
-    out: list[str] = []
-    for r in reports:
-        heading = f"{cells.title(w, r)} ({cells.as_of(w, r)})"
-        out += [heading, ""]
-        for c in r.circuits:
-            out += [*_circuit(w, c), ""]
-    out.append(cells.footer(w, reports))
+    out = [f"{cells.title(w, r.month)} ({cells.as_of(w, r)})", ""]
+    for c in r.circuits:
+        out += [*_circuit(w, c), ""]
     return "\n".join(out)
+
+
+def assemble(parts: Sequence[str], source: Source | None, lang: Lang) -> str:
+    """The document of the months' ``parts`` (in order), with the footer naming ``source``."""
+    return "\n".join([*parts, cells.footer(Words(lang), source)])
