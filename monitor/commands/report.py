@@ -2,20 +2,25 @@
 
     slawatch report --month YYYY-MM[..YYYY-MM] [--circuit ID] [--format FMT] [--lang ja|en]
                     [--config FILE] [--journal FILE | --events FILE] [--now TIME] [-o OUT]
+                    [--jobs N]
 
 The figures are :func:`monitor.core.report.month_report`'s, the same as ``GET /api/sla``
 (from the journal, with the maintenance windows announced through the API) or as
 ``slawatch replay`` (from ``--events``). ``--now`` fixes the "as of" time (default: the
 clock; with ``--events``, the last event, as replay does), so a report can be made again
 exactly. Progress goes to stderr, and only when stderr is a terminal or ``--progress`` asks.
+
+The journal is read once; then each month is made and drawn on its own (report_parts.py), in
+parallel processes when there are several months and CPUs (``--jobs``), and the document is
+put together in order: the same bytes however many processes drew it.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -23,19 +28,13 @@ from typing import TextIO
 from monitor import config
 from monitor.clock import utcnow
 from monitor.commands.replay import replay_file
+from monitor.commands.report_parts import Job, draw
 from monitor.core.errors import InputError
 from monitor.core.location import is_postgres, journal_name
 from monitor.core.model import LANGS
-from monitor.core.report import (
-    MonthReport,
-    Source,
-    SourceKind,
-    fetch_span,
-    month_report,
-    parse_month,
-)
+from monitor.core.report import Source, SourceKind, fetch_span, parse_month
 from monitor.core.times import parse_instant
-from monitor.report import FORMATS, pdf, render
+from monitor.report import FORMATS, assemble, pdf
 from monitor.store import open_store
 from monitor.store.base import Store
 
@@ -54,6 +53,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     source.add_argument("--events", help="replay this JSON lines file instead of a journal")
     p.add_argument("--now", help="report as of this time (ISO 8601 with offset)")
     p.add_argument("-o", "--output", help="write here instead of stdout (required for pdf)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        help="processes drawing months at once (default: one per CPU; 1: this process only)",
+    )
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -103,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     now = _now(args.now)
     if args.format == "pdf" and not args.output:
         raise InputError("--format pdf writes a file: give -o FILE.pdf")
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError(f"--jobs {args.jobs}: give 1 or more (1: no parallel processes)")
     settings = config.load_or_demo(args.config)
     terms = settings.terms()
     circuits = None
@@ -115,18 +121,21 @@ def run(args: argparse.Namespace) -> int:
         circuits = [args.circuit]
     show = sys.stderr.isatty() if args.progress is None else args.progress
     progress = Progress(show, len(wanted) + 1, sys.stderr)
+    fmt = "html" if args.format == "pdf" else args.format
     # A year of a thousand circuits is millions of small acyclic objects (frozen values,
     # tuples, strings) that reference counting frees; the cycle collector would only walk
     # them over and over (a third of the run time), so it rests while the report is made.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        reports = list(_reports(args, settings, wanted, now, circuits, progress))
+        job = _job(args, settings, wanted, now, circuits, fmt)
+        parts = draw(job, _jobs(args.jobs, len(wanted)), progress.step)
         progress.step(f"writing {args.format}")
+        document = assemble(parts, wanted, job.source, fmt, args.lang)
         if args.format == "pdf":
-            pdf.print_pdf(render(reports, "html", args.lang), Path(args.output))
+            pdf.print_pdf(document, Path(args.output))
         else:
-            _write(render(reports, args.format, args.lang), args.output)
+            _write(document, args.output)
     finally:
         progress.close()
         if collecting:
@@ -134,59 +143,49 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reports(
+def _job(
     args: argparse.Namespace,
     settings: config.Settings,
     wanted: list[str],
     now: datetime | None,
     circuits: list[str] | None,
-    progress: Progress,
-) -> Iterator[MonthReport]:
+    fmt: str,
+) -> Job:
+    """Everything the months' parts are drawn from, read (or replayed) once."""
     terms = settings.terms()
+    shown = len(circuits) if circuits is not None else len(terms)
     if args.events:
         result = replay_file(settings.plan(), args.events, f"--events {args.events}")
         at = now or result.now
         if at is None:
             raise InputError(f"--events {args.events}: no events, so no time to report as of")
-        source = Source(kind=SourceKind.EVENTS, name=Path(args.events).name)
-        for month in wanted:
-            yield month_report(
-                month,
-                incidents=result.incidents.values(),
-                terms=terms,
-                now=at,
-                blind=result.tracker.blind_spans(),
-                circuits=circuits,
-                first_seen=result.first_seen,
-                source=source,
-            )
-            progress.step(month)
-        return
+        every = list(result.incidents.values())
+        return Job(
+            months=wanted, fmt=fmt, lang=args.lang, terms=terms, now=at, circuits=circuits,
+            shown=shown, incidents={m: every for m in wanted},
+            blind=result.tracker.blind_spans(), first_seen=result.first_seen,
+            source=Source(kind=SourceKind.EVENTS, name=Path(args.events).name),
+        )  # fmt: skip
     where: str | Path = args.journal or settings.journal
     journal = open_journal(where, args.journal, settings.journal_password_file)
     try:
-        at = now or utcnow()
-        announced = journal.windows()
-        blind, gaps, first = journal.blind_intervals(), journal.gaps(), journal.first_results()
-        source = Source(kind=SourceKind.JOURNAL, name=journal_name(where))
         only = circuits[0] if circuits else None
-        for month in wanted:
-            lo, hi = fetch_span(month)
-            yield month_report(
-                month,
-                incidents=journal.incidents(only, lo, hi),
-                terms=terms,
-                now=at,
-                blind=blind,
-                gaps=gaps,
-                announced=announced,
-                circuits=circuits,
-                first_seen=first,
-                source=source,
-            )
-            progress.step(month)
+        return Job(
+            months=wanted, fmt=fmt, lang=args.lang, terms=terms, now=now or utcnow(),
+            circuits=circuits, shown=shown,
+            incidents={m: journal.incidents(only, *fetch_span(m)) for m in wanted},
+            blind=journal.blind_intervals(), gaps=journal.gaps(), announced=journal.windows(),
+            first_seen=journal.first_results(),
+            source=Source(kind=SourceKind.JOURNAL, name=journal_name(where)),
+        )  # fmt: skip
     finally:
         journal.close()
+
+
+def _jobs(asked: int | None, months: int) -> int:
+    """Processes to draw ``months`` months with: as asked, else one per CPU this process may
+    use; never more than the months."""
+    return max(1, min(asked or len(os.sched_getaffinity(0)), months))
 
 
 def open_journal(where: str | Path, given: str | None, password_file: Path | None) -> Store:

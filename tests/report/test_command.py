@@ -39,6 +39,7 @@ def slawatch(*args: str) -> subprocess.CompletedProcess[str]:
         (["--month", "2026-10", "--now", "2027-01-02T10:00"], "'2027-01-02T10:00' has no UTC"),
         (["--month", "2026-10", "--journal", "/nonexistent/j.db"], "--journal /nonexistent/j.db"),
         (["--month", "2026-10", "--events", "/nonexistent/e.jsonl"], "--events /nonexistent"),
+        (["--month", "2026-10", "--jobs", "0"], "--jobs 0: give 1 or more"),
     ],
 )
 def test_bad_input_exits_2_naming_the_flag(
