@@ -32,8 +32,9 @@ Every action has a stable key (incident, kind, group, seq), from which the shell
 Message-ID. After a restart the ledger is rebuilt from the journal's open incidents and simply
 emits again whatever is due; the durable outbox drops a Message-ID it already holds, so a
 notice is never lost and never doubled. A closed incident's close is owed again the same way
-(``resume_closed``), less what the outbox holds: the notices of a close that a crash cut off
-from the outbox, or that were held while the monitor was blind (held.py), are not lost.
+(``resume_closed``), less what the outbox holds, if it was told OPENED: the notices of a
+close that a crash cut off from the outbox, or that were held while the monitor was blind
+(held.py), are not lost.
 Reminders already overdue collapse to the latest one,
 so a restart after a long gap sends one reminder, not a burst.
 """
@@ -41,7 +42,7 @@ so a restart after a long gap sends one reminder, not a burst.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -194,24 +195,12 @@ class Ledger:
         entry = self._open.get(incident)
         if entry is None:
             return []
-        owed = []
-        if owes:
-            for n, g in enumerate(entry.policy.groups):
-                key, due = f"{ActionKind.OPENED}.{g.name}", entry.clock + g.after
-                if key not in entry.emitted and (due <= at or n == 0):
-                    entry.emitted.add(key)
-                    owed.append(entry.action(ActionKind.OPENED, g, due))
-        recovered = [
-            entry.action(ActionKind.RECOVERED, g, at)
-            for g in entry.policy.groups
-            if f"{ActionKind.OPENED}.{g.name}" in entry.emitted
-        ]
-        entry.closed = True
+        actions = _closing(entry, at, owes=owes)
         if not owes or entry.notified:
             self._drop(incident)
         else:
             self._touch(entry)
-        return owed + recovered
+        return actions
 
     def resume_closed(
         self,
@@ -222,36 +211,50 @@ class Ledger:
         deadline: datetime | None,
         end: datetime,
         notified: bool,
-        stored: Collection[tuple[str, str | None]],
+        stored: Mapping[tuple[str, str | None], Collection[str]],
         now: datetime,
     ) -> list[Action]:
         """After a restart: what the close of a closed incident owed (see :meth:`close`) and
-        the outbox does not hold. ``stored`` is (kind, group) of its stored notices.
+        the outbox does not hold. ``stored``: (kind, group) of its stored notices -> the
+        recipients they went to (a group's notice is a row per language).
 
-        A stored RECOVERED means its close was carried out (the notices of a close are stored
-        in order): only RECOVERED still missing for a group sent OPENED is owed, so a group
-        added to the policy since is not told of an old outage. Otherwise the close is owed
-        as :meth:`close` would owe it now. Nothing for an incident with a notice stored before
-        groups were (which group it went to is not known). Its deadline stays watched only if
-        it is still ahead."""
+        Only an incident with an OPENED stored is looked at: one with none owed nothing at its
+        close, or a window since withdrawn or a policy since changed would now make it owe
+        what it never did. (Lost, so: the OPENED and RECOVERED of an outage that ended before
+        its first notice was stored, if the daemon died in the milliseconds between the close
+        and their rows.) A stored RECOVERED means its close was carried out (a close's
+        notices are stored in order): no OPENED is owed anew, so a group added since is not
+        told of an old outage. A notice is owed while some of its recipients have no row of
+        it. Nothing for an incident with a notice stored before groups were. Its deadline
+        stays watched (warning, breach) while it is ahead and no notice was accepted."""
         if any(group is None for _, group in stored):
             return []
-        opened = {f"{ActionKind.OPENED}.{g}" for kind, g in stored if kind == ActionKind.OPENED}
-        clock = end if deadline is None else deadline - NOTIFY_WITHIN
-        self._open[incident] = _Entry(
+        told = {g for kind, g in stored if kind == ActionKind.OPENED}
+        if not told:
+            return []
+        entry = _Entry(
             incident=incident,
             circuit=circuit,
             policy=policy,
-            clock=clock,
+            clock=end if deadline is None else deadline - NOTIFY_WITHIN,
             notified=notified,
-            emitted=opened,
+            emitted={f"{ActionKind.OPENED}.{g}" for g in told},
         )
+        again = [  # a told group's OPENED, in case a language of it is missing
+            entry.action(ActionKind.OPENED, g, entry.clock + g.after)
+            for g in policy.groups
+            if g.name in told
+        ]
         done = any(kind == ActionKind.RECOVERED for kind, _ in stored)
-        actions = self.close(incident, end, owes=deadline is not None and not done)
-        if deadline is None or deadline <= now:
-            self._drop(incident)
-        have = set(stored)
-        return [a for a in actions if (str(a.kind), a.group) not in have]
+        actions = again + _closing(entry, end, owes=deadline is not None and not done)
+        if deadline is not None and deadline > now and not notified:
+            self._open[incident] = entry
+            self._touch(entry)
+        return [
+            a
+            for a in actions
+            if not set(a.recipients) <= set(stored.get((str(a.kind), a.group), ()))
+        ]
 
     def forget(self, incident: int) -> None:
         """Stop watching an incident (its circuit is no longer monitored)."""
@@ -327,6 +330,24 @@ class Ledger:
         if e.policy.reminder_every and e.policy.groups and not e.closed:
             times.append(e.clock + (e.last_reminder + 1) * e.policy.reminder_every)
         return min(times, default=None)
+
+
+def _closing(entry: _Entry, at: datetime, *, owes: bool) -> list[Action]:
+    """What closing ``entry`` at ``at`` owes (see :meth:`Ledger.close`); marks it closed."""
+    owed = []
+    if owes:
+        for n, g in enumerate(entry.policy.groups):
+            key, due = f"{ActionKind.OPENED}.{g.name}", entry.clock + g.after
+            if key not in entry.emitted and (due <= at or n == 0):
+                entry.emitted.add(key)
+                owed.append(entry.action(ActionKind.OPENED, g, due))
+    recovered = [
+        entry.action(ActionKind.RECOVERED, g, at)
+        for g in entry.policy.groups
+        if f"{ActionKind.OPENED}.{g.name}" in entry.emitted
+    ]
+    entry.closed = True
+    return owed + recovered
 
 
 _EPS = timedelta(microseconds=1)

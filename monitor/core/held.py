@@ -16,7 +16,8 @@ journal.
 Held notices live in memory. After a restart the ledger owes them again from the journal (and
 holds them again if the restored control target is still down; the outbox drops any already
 sent): an open incident's as it owes them at any start, a closed incident's as its close owed
-them less what the outbox holds (``Ledger.resume_closed``).
+them less what the outbox holds (``Ledger.resume_closed``; it was told OPENED before the
+blindness, or is opened only when sight returns).
 """
 
 from __future__ import annotations

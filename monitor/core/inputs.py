@@ -191,8 +191,9 @@ class Resume:
     """What the journal remembers: latest path and control states, open and recent incidents,
     blind intervals, unmonitored gaps (the one just found included), each circuit's first
     probe result and the announced windows. Paths and controls are keyed by their names.
-    ``notices``: (incident, kind, group) of each notice the outbox holds for the restored
-    closed incidents (group None: stored before groups were), so a start can owe the rest."""
+    ``notices``: for the restored closed incidents, (incident, kind, group) of each notice
+    the outbox holds -> the recipients of its rows (group None: stored before groups were), so
+    a start can owe the rest."""
 
     paths: dict[PathKey, tuple[PathState, datetime]] = field(default_factory=dict)
     controls: dict[str, tuple[PathState, datetime]] = field(default_factory=dict)
@@ -201,4 +202,4 @@ class Resume:
     gaps: tuple[Interval, ...] = ()
     first_results: dict[str, datetime] = field(default_factory=dict)
     windows: tuple[Announced, ...] = ()
-    notices: frozenset[tuple[int, str, str | None]] = frozenset()
+    notices: dict[tuple[int, str, str | None], frozenset[str]] = field(default_factory=dict)

@@ -8,7 +8,7 @@ nothing the supervisor does not ask of it. Sans-IO like the rest of the core.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from monitor.core.assess import CircuitTerms, notify_deadline
@@ -58,20 +58,24 @@ class Owing:
     def _reowe(
         self,
         closed: Sequence[Incident],
-        stored: Collection[tuple[int, str, str | None]],
+        stored: Mapping[tuple[int, str, str | None], Collection[str]],
         now: datetime,
     ) -> list[Effect]:
         """A start: the notices the closes of restored ``closed`` incidents owed and the
-        outbox does not hold (``stored``: incident, kind, group), delivered now (or held
-        while blind). Cut off by a crash before they reached the outbox, or held while blind
-        when the daemon stopped; closes older than :data:`REOWE_WITHIN` are left alone."""
-        by_incident: dict[int, list[tuple[str, str | None]]] = {}
-        for n, kind, group in stored:
-            by_incident.setdefault(n, []).append((kind, group))
+        outbox does not hold (``stored``: incident, kind, group -> recipients), delivered now
+        (or held while blind). Cut off by a crash before they reached the outbox, or held
+        while blind when the daemon stopped. Left alone: closes older than
+        :data:`REOWE_WITHIN`, and closes by removal from monitoring (the operator's act,
+        told when it was done, if at all)."""
+        by_incident: dict[int, dict[tuple[str, str | None], Collection[str]]] = {}
+        for (n, kind, group), recipients in stored.items():
+            by_incident.setdefault(n, {})[(kind, group)] = recipients
         effects: list[Effect] = []
         for i in closed:
             circuit = self.plan.circuit(i.circuit)
-            if circuit is None or i.end is None or now - i.end > REOWE_WITHIN:
+            if circuit is None or i.end is None or i.closed_reason is not None:
+                continue
+            if now - i.end > REOWE_WITHIN:
                 continue
             owed = self.ledger.resume_closed(
                 incident=i.id,
@@ -80,7 +84,7 @@ class Owing:
                 deadline=notify_deadline(i, self._terms[circuit.id]),
                 end=i.end,
                 notified=i.notified is not None,
-                stored=by_incident.get(i.id, ()),
+                stored=by_incident.get(i.id, {}),
                 now=now,
             )
             owed = [a for a in owed if a.recipients]

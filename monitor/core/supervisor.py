@@ -150,7 +150,7 @@ class Supervisor(Owing):
         self._orphans = []
         if self.leading:
             effects += self._reowe(self._was_closed, self._stored, now)
-        self._was_closed, self._stored = [], frozenset()
+        self._was_closed, self._stored = [], {}
         return effects + self._due(now)
 
     def handle(self, event: Input, now: datetime) -> list[Effect]:

@@ -158,6 +158,7 @@ MIGRATIONS: tuple[str, ...] = (
     # 4 -> 5: the contact group of each stored notice, as SQLite's version 6
     """
     ALTER TABLE outbox ADD COLUMN grp TEXT;
+    CREATE INDEX outbox_incident ON outbox (incident_id, kind, grp, recipients);
     """,
 )
 

@@ -132,9 +132,12 @@ def test_restore_names_the_notices_stored_for_the_recent_closed_incidents(
     store.outbox.put(replace(notice("<m2@x>", incident_id=2), group="primary"), T0)
     sent = replace(notice("<r2@x>"), kind="recovered", group="escalation")
     store.outbox.record_sent(sent, T0, [], T0)
+    en = replace(notice("<m1.en@x>"), group="primary", recipients=("c@x.example",))
+    store.outbox.put(en, T0)  # the same notice's row in another language
+    both = frozenset({"a@x.example", "b@x.example"})
     assert store.restore().notices == {
-        (1, "opened", "primary"), (1, "recovered", "primary"), (1, "opened", None),
-        (1, "recovered", "escalation"),
+        (1, "opened", "primary"): both | {"c@x.example"}, (1, "recovered", "primary"): both,
+        (1, "opened", None): both, (1, "recovered", "escalation"): both,
     }  # fmt: skip
     [got] = [i.notice for i in store.outbox.notices() if i.notice.message_id == "<r2@x>"]
     assert got == sent
