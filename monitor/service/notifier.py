@@ -53,6 +53,11 @@ CLAIM_BUDGET_S = 300.0
 CONCURRENCY = 32
 """Notices delivered at once: a region going dark must not queue 1,000 notices one by one."""
 
+STOP_GRACE_S = 5.0
+"""At a stop, deliveries under way get this long (seconds) to finish and be written down
+before they are cut: a notice cut mid-delivery is sent again (same Message-ID) at the next
+start, a second copy in the mailbox of a customer whose relay had taken it."""
+
 FALLBACK_AFTER_S = 5.0
 """A notice whose outbox row the journal has refused for this long is sent from memory."""
 
@@ -144,7 +149,12 @@ class Notifier:
         ]
 
     async def close(self) -> None:
-        await tasks.stop([*self._tasks, *self._deliveries])
+        """Stop claiming and rendering; let the deliveries under way finish (up to
+        :data:`STOP_GRACE_S`), then cut the rest."""
+        await tasks.stop(self._tasks)
+        if self._deliveries:
+            await asyncio.wait(set(self._deliveries), timeout=STOP_GRACE_S)
+        await tasks.stop(list(self._deliveries))
         with contextlib.suppress(Exception):
             await self._transport.close()
 

@@ -245,7 +245,10 @@ async def test_a_close_whose_notices_never_reached_the_outbox_is_told_at_the_nex
     try:
         h.prober.ok = False
         incident = await h.until(lambda: d.sup.tracker.open_incident("c1"))
-        await h.until(lambda: d.store.sync.outbox.notices(incident.id))  # the OPENED
+        await h.until(  # the OPENED, delivered and its delivery written down
+            lambda: [n for n in d.store.sync.outbox.notices(incident.id)
+                     if n.state is OutboxState.DONE]
+        )  # fmt: skip
     finally:
         await h.stop()
     store = open_store(h.settings.journal)
@@ -275,3 +278,28 @@ async def test_a_close_whose_notices_never_reached_the_outbox_is_told_at_the_nex
         for f in sorted((tmp_path / "maildir" / "new").iterdir())
     ]
     assert kinds.count("recovered") == 1 and kinds.count("opened") == 1
+
+
+async def test_a_stop_lets_a_delivery_under_way_finish_and_writes_it_down(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM (an upgrade, a reboot) while the relay takes its time over the data of the
+    opened notice: the stop waits for the relay's answer and writes it down, so the next
+    start has nothing in flight to send again (a second copy in the customer's mailbox)."""
+    with SmtpServer() as relay:
+        relay.script.stall_data_s = 0.3  # under the relay's 0.5 s timeout in the harness
+        h = Harness(tmp_path, relay_ports=[relay.port])
+        d = await h.start()
+        try:
+            h.prober.ok = False
+            incident = await h.until(lambda: d.sup.tracker.open_incident("c1"))
+            await h.until(lambda: relay.handler.data_commands)  # the data is being sent
+        finally:
+            await h.stop()
+        store = open_store(h.settings.journal)
+        try:
+            [item] = store.outbox.notices(incident.id)
+            assert item.state is OutboxState.DONE and len(relay.received) == 1
+            assert store.outbox.in_flight() == []  # nothing for the next start to send again
+        finally:
+            store.close()
