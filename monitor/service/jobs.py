@@ -2,8 +2,8 @@
 
 - every minute: each circuit's credit for its own current month (in its own timezone) into
   ``slawatch_credit_fraction``
-- hourly: a snapshot of this month's SLA figures into the journal (an audit trail of what
-  the daemon believed at the time)
+- hourly: a snapshot of each circuit's figures for its own current month (in its own
+  timezone) into the journal (an audit trail of what the daemon believed at the time)
 - daily: prune snapshots older than the retention (400 days: a year's claims and then some)
 - hourly (minute 10), and at start: last month's figures under
   ``<journal dir>/reports/YYYY-MM.json`` (``slawatch report --format json``'s object), once
@@ -36,7 +36,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from monitor.core.errors import MonitorError
 from monitor.core.report import MonthReport, month_span
 from monitor.core.sla import month_of
-from monitor.core.views import sla_view
+from monitor.core.views import month_view
 from monitor.report import render
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
@@ -115,9 +115,9 @@ class Jobs:
         first = self.wall().astimezone(tz).replace(day=1)
         return month_of(first - timedelta(days=1) if previous else first, tz)
 
-    async def credit_gauges(self) -> dict[str, Any]:
+    async def credit_gauges(self) -> list[dict[str, Any]]:
         """Each circuit's credit for its own current month, in its own timezone (§6.6), into
-        the gauge; returns the configured timezone's month's figures (the snapshot's). Near a
+        the gauge; returns those months' rows (the snapshot's), a circuit each. Near a
         month's end a circuit in another timezone is already, or still, in the next or the
         previous month: that month's report is made too (only then)."""
         month = self._month()
@@ -129,14 +129,13 @@ class Jobs:
             own |= {c.circuit: c for c in more.circuits if c.start <= now < c.end}
         for c in own.values():
             self.credits.set_credit(c.circuit, c.month, float(c.total.credit))
-        return sla_view(report)
+        return [month_view(c.total) for c in own.values()]
 
     async def snapshot(self) -> None:
-        figures = await self.credit_gauges()
+        rows = await self.credit_gauges()
         now = self.wall()
-        month = figures["month"]
-        for row in figures["circuits"]:
-            await self.store.run(partial(_snapshot, now=now, month=month, row=row))
+        for row in rows:
+            await self.store.run(partial(_snapshot, now=now, month=row["month"], row=row))
 
     async def prune(self) -> None:
         before = self.wall() - RETENTION

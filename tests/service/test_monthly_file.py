@@ -129,8 +129,15 @@ async def test_the_credit_gauge_follows_each_circuit_s_own_month(tmp_path: Path)
         await h.until(lambda: h.daemon is not None and h.daemon.sup.last_probe is not None)
         jobs = jobs_of(h, tmp_path / "reports")
         await two_hour_outage(h)  # 2026-10-31 20:00-22:00 UTC: 2026-11-01 in Tokyo
-        figures = await jobs.credit_gauges()
-        assert figures["month"] == "2026-11"  # the configured timezone's, for the snapshot
+        rows = await jobs.credit_gauges()  # the snapshot's rows: c1's own month, October
+        assert [(r["circuit"], r["month"], r["credit"]) for r in rows] == [
+            ("c1", "2026-10", "1/30")
+        ]
+        await jobs.snapshot()
+        [(month, payload)] = await h.ask(
+            lambda s: s.db.query("SELECT month, payload FROM snapshots WHERE circuit = 'c1'")
+        )
+        assert month == "2026-10" and json.loads(payload)["credit"] == "1/30"
         h.metrics.render()
         sample = h.metrics.registry.get_sample_value
         october = sample("slawatch_credit_fraction", {"circuit": "c1", "month": "2026-10"})
