@@ -3,7 +3,7 @@
 While a control target is down the monitor cannot tell an outage from its own isolation, so
 it sends the customers nothing; the NOC's own notices (deadline at risk, breach) still go. What
 the ledger owed the customers meanwhile waits here and goes out when sight returns, in the
-order it fell due: OPENED and RECOVERED as owed, reminders collapsed to the latest one per
+order it was owed: OPENED and RECOVERED as owed, reminders collapsed to the latest one per
 incident (as the ledger collapses them after a restart). The notification deadline runs on
 regardless: the regulation makes no exception for it, so a blind spell that outlasts it is a
 breach, as the report will say.
@@ -45,13 +45,14 @@ class Held:
         self._actions.append(action)
 
     def release(self, circuit: str | None = None) -> list[Action]:
-        """Every held action (of ``circuit`` only, if given) once, oldest due first; of an
-        incident's reminders, the latest."""
+        """Every held action (of ``circuit`` only, if given) once, in the order it was owed
+        (not by due time: a close's recovery can be due, backdated, before an escalation
+        owed a moment earlier, and must not overtake it); of an incident's reminders, the
+        latest."""
         mine = [a for a in self._actions if circuit in (None, a.circuit)]
         self._actions = [a for a in self._actions if circuit not in (None, a.circuit)]
         latest = {
             a.incident: a for a in sorted(mine, key=lambda a: a.seq)
             if a.kind is ActionKind.REMINDER
         }  # fmt: skip
-        out = [a for a in mine if a.kind is not ActionKind.REMINDER or latest[a.incident] is a]
-        return sorted(out, key=lambda a: a.due)
+        return [a for a in mine if a.kind is not ActionKind.REMINDER or latest[a.incident] is a]

@@ -16,7 +16,17 @@ from monitor.core.plan import ControlPlan
 from monitor.core.supervisor import Supervisor
 from tests.core.helpers import MIN, T0
 from tests.core.test_deadlines import POLICY
-from tests.core.test_supervisor import BOSS, FAULT, S, Story, circuit, closed, opened, plan
+from tests.core.test_supervisor import (
+    BOSS,
+    FAULT,
+    S,
+    Story,
+    circuit,
+    closed,
+    opened,
+    plan,
+    probes,
+)
 
 DEADLINE = T0 + 30 * MIN
 DAY = 24 * 60 * MIN
@@ -206,3 +216,27 @@ def test_a_recovery_held_while_blind_is_sent_after_a_restart_once_sight_returns(
     [rec] = again.sends(NoticeKind.RECOVERED)
     assert rec.recipients == first.recipients == (FAULT,)
     assert rec.notice.incident == c.incident.id and BOSS not in rec.recipients
+
+
+def test_held_notices_go_out_in_the_order_they_were_owed() -> None:
+    """Escalated while blind at minute 15; the outage had ended a second before (confirmed a
+    result later, so its end is backdated before the escalation): the escalation group is told
+    OPENED before RECOVERED, not the other way round (sorting by due put the backdated
+    recovery first; and a crash between them left the OPENED unowed: its close looked
+    carried out)."""
+    p = plan(circuit(), controls=(ControlPlan(name="noc-gw", address="gw"),))
+    s = Story(p)
+    s.run(3, False)
+    [first] = s.sends(NoticeKind.OPENED)
+    clock = first.notice.detected
+    assert clock is not None
+    gateway(s, False, 3)
+    s.travel(clock + 15 * MIN - S - s.now)
+    s.feed(probes(s.now, True))  # up since now (confirmed by the next result)
+    s.travel(S)  # minute 15: the escalation's OPENED is owed, and held
+    s.feed(probes(s.now, True))
+    [c] = closed(s)
+    assert c.incident.end == clock + 15 * MIN - S
+    gateway(s, True, 2)
+    told = [(x.notice.kind, x.notice.group) for x in s.sends() if x.notice.group == "escalation"]
+    assert told == [(NoticeKind.OPENED, "escalation"), (NoticeKind.RECOVERED, "escalation")]
