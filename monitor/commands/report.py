@@ -185,7 +185,8 @@ def _job(
 def _jobs(asked: int | None, months: int) -> int:
     """Processes to draw ``months`` months with: as asked, else one per CPU this process may
     use; never more than the months."""
-    return max(1, min(asked or len(os.sched_getaffinity(0)), months))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(asked or cpus or 1, months))
 
 
 def open_journal(where: str | Path, given: str | None, password_file: Path | None) -> Store:
