@@ -34,7 +34,7 @@ from monitor.core.location import is_postgres, journal_name
 from monitor.core.model import LANGS
 from monitor.core.report import Source, SourceKind, fetch_span, parse_month
 from monitor.core.times import parse_instant
-from monitor.report import FORMATS, assemble, pdf
+from monitor.report import FORMATS, assemble, pdf, pieces
 from monitor.store import open_store
 from monitor.store.base import Store
 
@@ -131,11 +131,10 @@ def run(args: argparse.Namespace) -> int:
         job = _job(args, settings, wanted, now, circuits, fmt)
         parts = draw(job, _jobs(args.jobs, len(wanted)), progress.step)
         progress.step(f"writing {args.format}")
-        document = assemble(parts, wanted, job.source, fmt, args.lang)
         if args.format == "pdf":
-            pdf.print_pdf(document, Path(args.output))
+            pdf.print_pdf(assemble(parts, wanted, job.source, fmt, args.lang), Path(args.output))
         else:
-            _write(document, args.output)
+            _write(pieces(parts, wanted, job.source, fmt, args.lang), args.output)
     finally:
         progress.close()
         if collecting:
@@ -206,11 +205,16 @@ def check_journal(where: str | Path, given: str | None) -> None:
         )
 
 
-def _write(text: str, output: str | None) -> None:
+def _write(chunks: list[str], output: str | None) -> None:
+    """The document's pieces one after the other (never joined: a year's page is tens of
+    MiB), ending with a line break, to stdout or ``output``."""
+    last = next((c for c in reversed(chunks) if c), "")
+    ending = [] if last.endswith("\n") else ["\n"]
     if not output:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.writelines([*chunks, *ending])
         return
     try:
-        Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        with open(output, "w", encoding="utf-8") as out:
+            out.writelines([*chunks, *ending])
     except OSError as exc:
         raise InputError(f"-o {output}: cannot write: {exc.strerror}") from None

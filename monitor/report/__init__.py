@@ -53,6 +53,14 @@ def assemble(
 ) -> str:
     """The document of ``fmt`` from the months' parts (in order) and where the figures came
     from (``source``, for the footer)."""
+    return "".join(pieces(parts, months, source, fmt, lang))
+
+
+def pieces(
+    parts: Sequence[str], months: Sequence[str], source: Source | None, fmt: str, lang: Lang = "ja"
+) -> list[str]:
+    """:func:`assemble`'s document as pieces to write one after the other (the parts
+    themselves among them, not copied)."""
     if fmt == "text":
         return text.assemble(parts, source, lang)
     if fmt == "md":

@@ -118,8 +118,9 @@ def part(r: MonthReport) -> str:
     return out.getvalue()
 
 
-def assemble(parts: Sequence[str]) -> str:
-    """The header row, then the months' rows in order."""
+def assemble(parts: Sequence[str]) -> list[str]:
+    """The header row, then the months' rows in order (pieces to write one after the
+    other)."""
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerow(HEADER)
-    return out.getvalue() + "".join(parts)
+    return [out.getvalue(), *parts]

@@ -87,8 +87,14 @@ def part(r: MonthReport, *, alone: bool) -> str:
     return text if alone else "  " + text.replace("\n", "\n  ")
 
 
-def assemble(parts: Sequence[str]) -> str:
-    """One month: its object; several (or none): a list of them, in order."""
+def assemble(parts: Sequence[str]) -> list[str]:
+    """One month: its object; several (or none): a list of them, in order (pieces to write
+    one after the other)."""
     if len(parts) == 1:
-        return parts[0] + "\n"
-    return ("[\n" + ",\n".join(parts) + "\n]\n") if parts else "[]\n"
+        return [parts[0], "\n"]
+    if not parts:
+        return ["[]\n"]
+    out = ["[\n"]
+    for n, p in enumerate(parts):
+        out += [",\n", p] if n else [p]
+    return [*out, "\n]\n"]

@@ -62,6 +62,8 @@ def part(r: MonthReport, lang: Lang) -> str:
     return "\n".join(out)
 
 
-def assemble(parts: Sequence[str], source: Source | None, lang: Lang) -> str:
-    """The document of the months' ``parts`` (in order), with the footer naming ``source``."""
-    return "\n".join([*parts, f"---\n\n{escape(cells.footer(Words(lang), source))}"])
+def assemble(parts: Sequence[str], source: Source | None, lang: Lang) -> list[str]:
+    """The document of the months' ``parts`` (in order), with the footer naming ``source``,
+    as pieces to write one after the other."""
+    footer = f"---\n\n{escape(cells.footer(Words(lang), source))}"
+    return [*(piece for p in parts for piece in (p, "\n")), footer]

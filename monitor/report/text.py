@@ -59,6 +59,7 @@ def part(r: MonthReport, lang: Lang) -> str:
     return "\n".join(out)
 
 
-def assemble(parts: Sequence[str], source: Source | None, lang: Lang) -> str:
-    """The document of the months' ``parts`` (in order), with the footer naming ``source``."""
-    return "\n".join([*parts, cells.footer(Words(lang), source)])
+def assemble(parts: Sequence[str], source: Source | None, lang: Lang) -> list[str]:
+    """The document of the months' ``parts`` (in order), with the footer naming ``source``,
+    as pieces to write one after the other."""
+    return [*(piece for p in parts for piece in (p, "\n")), cells.footer(Words(lang), source)]
