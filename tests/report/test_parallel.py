@@ -66,3 +66,30 @@ def test_the_months_are_drawn_in_other_processes_in_order(tmp_path: Path) -> Non
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0 and done.stdout.startswith("ok"), done.stderr
+
+
+def test_a_worker_that_dies_is_a_clear_error() -> None:
+    """A process drawing a month killed (by the OOM killer, say): an error that says what to
+    do, not a traceback from the pool."""
+    script = textwrap.dedent(
+        """
+        import os
+        from datetime import UTC, datetime
+        from monitor.commands import report_parts
+        from monitor.commands.report_parts import Job, draw
+        from monitor.core.errors import MonitorError
+
+        report_parts.part = lambda job, k: os._exit(9)
+        job = Job(months=["2026-01", "2026-02"], fmt="text", lang="en", terms={},
+                  now=datetime.now(UTC), circuits=None, shown=0, incidents={})
+        try:
+            draw(job, 2, lambda month: None)
+        except MonitorError as exc:
+            print(exc)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "died" in done.stdout and "--jobs 1" in done.stdout
