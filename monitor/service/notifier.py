@@ -138,6 +138,10 @@ class Notifier:
         self._slots = asyncio.Semaphore(CONCURRENCY)
         self._tasks: list[asyncio.Task[None]] = []
         self._deliveries: set[asyncio.Task[None]] = set()
+        self._after: dict[tuple[int, str | None], asyncio.Task[None]] = {}
+        """The latest delivery of each incident's notices to a contact group: the next one
+        waits for it, so a group is told in the order the notices were stored (an OPENED
+        before its RECOVERED), not in whatever order concurrent deliveries finish."""
         self._active: set[int] = set()
         """Outbox rows whose delivery task runs here (not claimed again as orphans)."""
 
@@ -283,7 +287,7 @@ class Notifier:
                 items = await self._claim()
             else:
                 items, self._claimed_epoch = [], None
-            for item in items:
+            for item in sorted(items, key=lambda i: i.id):  # as stored: the order owed
                 self._spawn(item)
             if not items:
                 self._wake.clear()
@@ -317,13 +321,25 @@ class Notifier:
         return orphans + due
 
     def _spawn(self, item: OutboxItem) -> None:
-        task = asyncio.create_task(self._deliver(item))
+        notice = item.notice
+        key = None if notice.incident_id is None else (notice.incident_id, notice.group)
+        before = None if key is None else self._after.get(key)
+        task = asyncio.create_task(self._deliver(item, before))
         self._deliveries.add(task)
         self._active.add(item.id)
         task.add_done_callback(self._deliveries.discard)
         task.add_done_callback(lambda _: self._active.discard(item.id))
+        if key is not None:
+            self._after[key] = task
+            task.add_done_callback(partial(self._done_after, key))
 
-    async def _deliver(self, item: OutboxItem) -> None:
+    def _done_after(self, key: tuple[int, str | None], task: asyncio.Task[None]) -> None:
+        if self._after.get(key) is task:  # else a later notice of the group waits on another
+            del self._after[key]
+
+    async def _deliver(self, item: OutboxItem, before: asyncio.Task[None] | None = None) -> None:
+        if before is not None and not before.done():
+            await asyncio.wait([before])  # the group's earlier notice first, however it ends
         u = self._unstored.get(item.notice.message_id)
         if u is not None and u.sending:  # being sent from memory: that path settles the row
             return
