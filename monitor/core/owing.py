@@ -17,18 +17,24 @@ from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Send
 from monitor.core.held import Held
 from monitor.core.model import Interval, PathKey, PathState
 from monitor.core.plan import Plan
-from monitor.core.sends import incident_send
-from monitor.core.tracker import Incident, Tracker
+from monitor.core.sends import blind_send, incident_send
+from monitor.core.tracker import BlindEnded, BlindStarted, Incident, Tracker
 
 REOWE_WITHIN = timedelta(days=7)
 """A close older than this at a start is history: notices it owed and the outbox does not hold
 are not sent late (a late RECOVERED is news for days, not for months)."""
+
+BLIND_REOWE_WITHIN = timedelta(hours=1)
+"""The NOC's notices of a blind spell that ended longer ago than this before a start are not
+offered again: an alert about the monitor's own sight is news for minutes (a crash and a
+restart by the service manager), not for days."""
 
 
 class Owing:
     """Turns owed notices into sends; see the module docstring."""
 
     plan: Plan
+    leading: bool
     tracker: Tracker
     ledger: Ledger
     held: Held
@@ -100,6 +106,23 @@ class Owing:
             for action in owed:
                 effects += self._deliver(action, i, now)
         return effects
+
+    def _reowe_blind(self, last: Interval | None, now: datetime) -> list[Effect]:
+        """A start: the NOC's blind notices that a crash may have kept from the outbox, the
+        current blindness's and the latest one's (ended within :data:`BLIND_REOWE_WITHIN`). Each is
+        offered again under its own Message-ID (by its ``since``), so the outbox drops those
+        it holds."""
+        noc, tz = self.plan.notify.noc, self.plan.timezone
+        since = self.tracker.blind_since
+        if not noc or not self.leading:
+            return []
+        sends: list[Effect] = []
+        if last is not None and last.end is not None and now - last.end <= BLIND_REOWE_WITHIN:
+            sends.append(blind_send(BlindStarted(since=last.start, at=now), noc, tz))
+            sends.append(blind_send(BlindEnded(interval=last, at=now), noc, tz))
+        if self.tracker.blind and since is not None:
+            sends.append(blind_send(BlindStarted(since=since, at=now), noc, tz))
+        return sends
 
     def _owed(self, now: datetime) -> list[Effect]:
         """The ledger's actions whose time has come: breaches counted and logged, the rest

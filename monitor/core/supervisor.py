@@ -126,12 +126,15 @@ class Supervisor(Owing):
         self._orphans = self._resume(resume)
         self._was_closed = [i for i in resume.incidents if i.end is not None]
         self._stored = resume.notices
+        ended = [b for b in resume.blind if b.end is not None]
+        self._last_blind = max(ended, key=lambda b: b.start, default=None)
 
     # -- the shell's calls -----------------------------------------------------------------
     def start(self, now: datetime) -> list[Effect]:
         """Effects of a start: every restored state as a gauge, the incidents the journal
         held open for circuits no longer configured, closed now, and (leading) what the
-        closes of the restored closed incidents owed that the outbox does not hold."""
+        closes of the restored closed incidents owed that the outbox does not hold, and the
+        NOC's blind notices offered again (owing.py)."""
         effects: list[Effect] = [
             self._gauge(p.key, self.tracker.path_state(p.key)[0])
             for c in self.plan.circuits
@@ -150,7 +153,8 @@ class Supervisor(Owing):
         self._orphans = []
         if self.leading:
             effects += self._reowe(self._was_closed, self._stored, now)
-        self._was_closed, self._stored = [], {}
+            effects += self._reowe_blind(self._last_blind, now)
+        self._was_closed, self._stored, self._last_blind = [], {}, None
         return effects + self._due(now)
 
     def handle(self, event: Input, now: datetime) -> list[Effect]:

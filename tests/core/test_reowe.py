@@ -10,7 +10,7 @@ from datetime import datetime
 from monitor.core.deadlines import Ledger
 from monitor.core.effects import Send
 from monitor.core.inputs import Control, Probed, Resume
-from monitor.core.model import MaintenanceWindow, PathState, ProbeResult
+from monitor.core.model import Interval, MaintenanceWindow, PathState, ProbeResult
 from monitor.core.notices import NoticeKind
 from monitor.core.plan import ControlPlan
 from monitor.core.supervisor import Supervisor
@@ -19,6 +19,7 @@ from tests.core.test_deadlines import POLICY
 from tests.core.test_supervisor import (
     BOSS,
     FAULT,
+    NOC,
     S,
     Story,
     circuit,
@@ -211,7 +212,8 @@ def test_a_recovery_held_while_blind_is_sent_after_a_restart_once_sight_returns(
     down = {"noc-gw": (PathState.DOWN, s.now - 5 * S)}
     stored = told(c.incident.id, "opened")
     again = Story(p, Resume(incidents=(c.incident,), controls=down, notices=stored), s.now + MIN)
-    assert again.sup.tracker.blind and not again.sends()  # still blind: held again
+    assert again.sup.tracker.blind  # still blind: held again; the NOC is told it is blind
+    assert [(x.notice.kind, x.recipients) for x in again.sends()] == [(NoticeKind.BLIND, (NOC,))]
     gateway(again, True, 2)
     [rec] = again.sends(NoticeKind.RECOVERED)
     assert rec.recipients == first.recipients == (FAULT,)
@@ -240,3 +242,21 @@ def test_held_notices_go_out_in_the_order_they_were_owed() -> None:
     gateway(s, True, 2)
     told = [(x.notice.kind, x.notice.group) for x in s.sends() if x.notice.group == "escalation"]
     assert told == [(NoticeKind.OPENED, "escalation"), (NoticeKind.RECOVERED, "escalation")]
+
+
+def test_a_start_offers_the_noc_s_blind_notices_again() -> None:
+    """A crash right after the journal took a blind spell's start (or end) kept its notice
+    from the outbox: a start offers them again, under the same Message-ID (by ``since``), so
+    the outbox keeps one of each. (A chaos run lost a "sight back" this way.)"""
+    p = plan(circuit(), controls=(ControlPlan(name="noc-gw", address="gw"),))
+    since = T0 - 5 * MIN
+    still = Story(p, Resume(controls={"noc-gw": (PathState.DOWN, since)}))
+    [blind] = still.sends()
+    assert blind.notice.kind is NoticeKind.BLIND and blind.notice.blind_since == since
+    spell = Interval(start=since, end=T0 - MIN)
+    over = Story(p, Resume(blind=(spell,)))
+    kinds = [(x.notice.kind, x.notice.blind_since, x.notice.end) for x in over.sends()]
+    assert kinds == [(NoticeKind.BLIND, since, None), (NoticeKind.BLIND_ENDED, since, spell.end)]
+    assert not Story(p, Resume(blind=(spell,)), now=spell.end + 61 * MIN).sends()
+    standby = Supervisor(p, Resume(blind=(spell,)), node="b", leading=False)
+    assert not [e for e in standby.start(T0) if isinstance(e, Send)]
