@@ -48,6 +48,14 @@ for running when another starts: the journal shows no gap while it runs."""
 RECENT_PER_CIRCUIT = 32
 """Closed incidents restored per circuit (a late notice can still find its incident)."""
 
+_WRITTEN_BY_DAEMON = (
+    ("path_changes", "at"),
+    ("control_changes", "at"),
+    ("snmp_evidence", "at"),
+    ("outbox", "created_at"),
+)
+"""Tables only a running daemon writes, with the time it wrote each row (its clock)."""
+
 _RECENT = (
     "(SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY circuit ORDER BY id DESC) AS n "
     'FROM incidents WHERE "end" IS NOT NULL) AS ranked WHERE n <= ?) AS recent'
@@ -214,11 +222,18 @@ class SqlStore:
             )
 
     def _last_seen(self) -> datetime | None:
-        """When some node was last seen alive: its last start, stop or heartbeat, or (two NOC
-        hosts) its last word that its results were flowing."""
+        """When some node was last seen alive: its last start, stop or heartbeat, (two NOC
+        hosts) its last word that its results were flowing, or the last thing only a running
+        daemon writes (a path change, a notice, ...: a daemon killed between two heartbeats
+        was running until then, and a gap must not cover what it saw)."""
         [(events,)] = self.db.query("SELECT max(at) FROM daemon_events")
         [(nodes,)] = self.db.query("SELECT max(seen_at) FROM nodes")
-        return from_db(max((t for t in (events, nodes) if t is not None), default=None))
+        seen = [events, nodes]
+        for table, column in _WRITTEN_BY_DAEMON:  # the latest row (by id: no scan of the table)
+            seen += [at for (at,) in self.db.query(
+                f"SELECT {column} FROM {table} ORDER BY id DESC LIMIT 1"
+            )]  # fmt: skip
+        return from_db(max((t for t in seen if t is not None), default=None))
 
     def others_fresh(self) -> bool:
         """Whether another NOC host's results are flowing now: then nothing went unmonitored

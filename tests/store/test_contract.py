@@ -165,6 +165,17 @@ def test_start_stop_heartbeat_and_gaps(store: SqlStore) -> None:
     assert store.restore().gaps == (gap,)
 
 
+def test_a_gap_after_a_kill_starts_at_the_last_thing_the_daemon_wrote(store: SqlStore) -> None:
+    """Killed 6 s after its start (its first heartbeat was 4 s away): the gap starts at the
+    last path change it recorded, not at its start. (A chaos run saw a gap cover an incident
+    the daemon had detected, journalled and told.)"""
+    t = tracker()
+    assert store.started(T0) is None
+    outage(store, t, T0 + S, 4, False)  # the paths go down: recorded at T0 + 3 s
+    gap = store.started(T0 + 60 * S)
+    assert gap is not None and gap.start == T0 + 3 * S and gap.end == T0 + 60 * S
+
+
 def test_each_journal_has_its_own_id_for_good(backend: Backend, tmp_path: Path) -> None:
     first = backend.open()
     try:
