@@ -53,8 +53,10 @@ _WRITTEN_BY_DAEMON = (
     ("control_changes", "at"),
     ("snmp_evidence", "at"),
     ("outbox", "created_at"),
+    ("deliveries", "at"),
 )
-"""Tables only a running daemon writes, with the time it wrote each row (its clock)."""
+"""Tables only a running daemon writes, with the time of each row (its clock: when it saw a
+change or a reading, stored a notice, or had a relay's answer)."""
 
 _RECENT = (
     "(SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY circuit ORDER BY id DESC) AS n "
@@ -224,8 +226,8 @@ class SqlStore:
     def _last_seen(self) -> datetime | None:
         """When some node was last seen alive: its last start, stop or heartbeat, (two NOC
         hosts) its last word that its results were flowing, or the last thing only a running
-        daemon writes (a path change, a notice, ...: a daemon killed between two heartbeats
-        was running until then, and a gap must not cover what it saw)."""
+        daemon writes (a path change, a notice, a relay's answer...: a daemon killed between
+        two heartbeats was running until then, and a gap must not cover what it saw)."""
         [(events,)] = self.db.query("SELECT max(at) FROM daemon_events")
         [(nodes,)] = self.db.query("SELECT max(seen_at) FROM nodes")
         seen = [events, nodes]
