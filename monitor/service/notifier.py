@@ -153,9 +153,13 @@ class Notifier:
         ]
 
     async def close(self) -> None:
-        """Stop claiming and rendering; let the deliveries under way finish (up to
-        :data:`STOP_GRACE_S`), then cut the rest."""
+        """Stop claiming and rendering; put what is still waiting to be rendered into the
+        outbox (the daemon's stop then drains the journal's writer: sent at the next start,
+        not lost); let the deliveries under way finish (up to :data:`STOP_GRACE_S`), then cut
+        the rest."""
         await tasks.stop(self._tasks)
+        while self._to_render:
+            self._render_effect(self._to_render.popleft())
         if self._deliveries:
             await asyncio.wait(set(self._deliveries), timeout=STOP_GRACE_S)
         await tasks.stop(list(self._deliveries))
