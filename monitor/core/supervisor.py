@@ -479,6 +479,8 @@ class Supervisor(Owing):
             if incident.end is None:
                 self._track(incident)
         t.blind_intervals.extend(i for i in resume.blind if i.end is not None)
+        for spell in (i for i in resume.blind if i.end is None):
+            t.restore_blind(spell.start)
         return orphans
 
     def _make_terms(self) -> dict[str, CircuitTerms]:

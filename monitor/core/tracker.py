@@ -329,6 +329,12 @@ class Tracker:
         if state is PathState.DOWN and self._blind_since is None:
             self._blind_since = since
 
+    def restore_blind(self, since: datetime) -> None:
+        """The start of the blind spell the journal holds open, if still blind: it began when
+        the first control target went down, which may have come back since."""
+        if self.blind:
+            self._blind_since = since
+
     def restore_first_seen(self, circuit_id: str, at: datetime) -> None:
         """Resume the time of a circuit's first probe result (no MonitoringStarted again)."""
         self._circuit(circuit_id).first_seen = at

@@ -20,13 +20,13 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from functools import partial
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from monitor.core.chain import EMPTY, ChainHead
 from monitor.core.effects import Send
@@ -138,6 +138,7 @@ class Notifier:
         self._slots = asyncio.Semaphore(CONCURRENCY)
         self._tasks: list[asyncio.Task[None]] = []
         self._deliveries: set[asyncio.Task[None]] = set()
+        self._closing = False
         self._after: dict[tuple[int, str | None], asyncio.Task[None]] = {}
         """The latest delivery of each incident's notices to a contact group: the next one
         waits for it, so a group is told in the order the notices were stored (an OPENED
@@ -155,16 +156,21 @@ class Notifier:
     async def close(self) -> None:
         """Stop claiming and rendering; put what is still waiting to be rendered into the
         outbox (the daemon's stop then drains the journal's writer: sent at the next start,
-        not lost); let the deliveries under way finish (up to :data:`STOP_GRACE_S`), then cut
-        the rest."""
+        not lost); let the deliveries under way finish (up to :data:`STOP_GRACE_S`; one that
+        has not begun does not begin now), then cut the rest."""
+        self._closing = True
         await tasks.stop(self._tasks)
-        while self._to_render:
-            self._render_effect(self._to_render.popleft())
+        self._render_queued()
         if self._deliveries:
             await asyncio.wait(set(self._deliveries), timeout=STOP_GRACE_S)
         await tasks.stop(list(self._deliveries))
+        self._render_queued()  # what the last answers led to (a notice owed by them)
         with contextlib.suppress(Exception):
             await self._transport.close()
+
+    def _render_queued(self) -> None:
+        while self._to_render:
+            self._render_effect(self._to_render.popleft())
 
     # -- Send effects -> outbox ----------------------------------------------------------------
     def send(self, effect: Send) -> None:
@@ -325,29 +331,39 @@ class Notifier:
         return orphans + due
 
     def _spawn(self, item: OutboxItem) -> None:
-        notice = item.notice
-        key = None if notice.incident_id is None else (notice.incident_id, notice.group)
-        before = None if key is None else self._after.get(key)
-        task = asyncio.create_task(self._deliver(item, before))
-        self._deliveries.add(task)
         self._active.add(item.id)
-        task.add_done_callback(self._deliveries.discard)
+        task = self._chained(item.notice, lambda before: self._deliver(item, before))
         task.add_done_callback(lambda _: self._active.discard(item.id))
+
+    def _chained(
+        self,
+        notice: Notice,
+        deliver: Callable[[asyncio.Task[None] | None], Coroutine[Any, Any, None]],
+    ) -> asyncio.Task[None]:
+        """A delivery task, after the one before it of the same incident and contact group
+        (``self._after``), counted among the deliveries a stop waits for."""
+        key = None if notice.incident_id is None else (notice.incident_id, notice.group)
+        task = asyncio.create_task(deliver(None if key is None else self._after.get(key)))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
         if key is not None:
             self._after[key] = task
             task.add_done_callback(partial(self._done_after, key))
+        return task
 
     def _done_after(self, key: tuple[int, str | None], task: asyncio.Task[None]) -> None:
         if self._after.get(key) is task:  # else a later notice of the group waits on another
             del self._after[key]
 
     async def _deliver(self, item: OutboxItem, before: asyncio.Task[None] | None = None) -> None:
-        if before is not None and not before.done():
-            await asyncio.wait([before])  # the group's earlier notice first, however it ends
+        if not await self._turn(before):
+            return
         u = self._unstored.get(item.notice.message_id)
         if u is not None and u.sending:  # being sent from memory: that path settles the row
             return
         async with self._slots:
+            if self._closing:  # a stop began while it waited for a slot: not begun, not cut
+                return
             if not self._gate.may_send():  # the lead ended while it waited: the next leader,
                 self._claimed_epoch = None  # this node again or not, finds it in flight and
                 return  # sends it, same Message-ID
@@ -392,11 +408,19 @@ class Notifier:
                     and loop.time() - u.since >= FALLBACK_AFTER_S
                 ):
                     u.sending = True
-                    task = asyncio.create_task(self._from_memory(u))
-                    self._deliveries.add(task)
-                    task.add_done_callback(self._deliveries.discard)
+                    self._chained(u.notice, partial(self._from_memory, u))
 
-    async def _from_memory(self, u: _Unstored) -> None:
+    async def _turn(self, before: asyncio.Task[None] | None) -> bool:
+        """Wait for the group's earlier notice, however it ends; False if a stop began
+        meanwhile (not begun, so never cut mid-send: the next start sends it)."""
+        if before is not None and not before.done():
+            await asyncio.wait([before])
+        return not self._closing
+
+    async def _from_memory(self, u: _Unstored, before: asyncio.Task[None] | None = None) -> None:
+        if not await self._turn(before):
+            u.sending = False
+            return
         log.warning("the journal refuses writes: sending %s from memory", u.notice.message_id)
         async with self._slots:
             u.results = await self._attempt(u.notice)

@@ -78,18 +78,19 @@ class Outbox:
 
     def claim_due(self, now: datetime, limit: int, epoch: int = 0) -> list[OutboxItem]:
         """Up to ``limit`` pending notices due by ``now`` become in flight under lease
-        ``epoch`` (oldest due first). One statement, so two claimers never take the same
-        row. FencedError if ``epoch`` is not the live lease's epoch (and there was something
-        to claim)."""
+        ``epoch``, in the order they were stored (the order owed: a recovery due, backdated,
+        before the escalation stored just ahead of it must not be claimed in an earlier batch
+        than it). One statement, so two claimers never take the same row. FencedError if
+        ``epoch`` is not the live lease's epoch (and there was something to claim)."""
         with self.db.transaction() as tx:
             rows = tx.execute(
                 "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, "
                 "claim_epoch = ? WHERE state = 'pending' AND id IN (SELECT id FROM outbox "
-                "WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?) "
+                "WHERE state = 'pending' AND due_at <= ? ORDER BY id LIMIT ?) "
                 f"RETURNING {_COLS}",
                 (epoch, to_db(now), limit),
             )
-        return sorted((_item(r) for r in rows), key=lambda i: (i.notice.due_at, i.id))
+        return sorted((_item(r) for r in rows), key=lambda i: i.id)
 
     def claim_orphans(self, epoch: int = 0) -> list[OutboxItem]:
         """Every notice in flight (left by a node that died, was paused or lost the lease,

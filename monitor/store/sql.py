@@ -231,9 +231,10 @@ class SqlStore:
         [(events,)] = self.db.query("SELECT max(at) FROM daemon_events")
         [(nodes,)] = self.db.query("SELECT max(seen_at) FROM nodes")
         seen = [events, nodes]
-        for table, column in _WRITTEN_BY_DAEMON:  # the latest row (by id: no scan of the table)
-            seen += [at for (at,) in self.db.query(
-                f"SELECT {column} FROM {table} ORDER BY id DESC LIMIT 1"
+        for table, column in _WRITTEN_BY_DAEMON:  # the latest rows (by id: no scan of the table;
+            seen += [at for (at,) in self.db.query(  # a few: a deferred recipient has no time)
+                f"SELECT max(at) FROM (SELECT {column} AS at FROM {table} "
+                "ORDER BY id DESC LIMIT 16) AS latest"
             )]  # fmt: skip
         return from_db(max((t for t in seen if t is not None), default=None))
 

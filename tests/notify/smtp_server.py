@@ -64,6 +64,7 @@ class Script:
     reject_mail: str | None = None  # e.g. "553 5.7.1 sender refused", at MAIL FROM
     reject_data: str | None = None  # e.g. "554 5.6.0 content refused", after the data
     stall_data_s: float = 0.0  # wait this long before answering the data
+    stall_for: dict[str, float] = field(default_factory=dict)  # Message-ID -> extra wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,9 @@ class Handler:
             count = self.data_commands
         if self.script.stall_data_s:
             await asyncio.sleep(self.script.stall_data_s)
+        if self.script.stall_for:
+            head = email.message_from_bytes(bytes(envelope.original_content))
+            await asyncio.sleep(self.script.stall_for.get(str(head["Message-ID"]), 0.0))
         if count <= self.script.tempfail_data:
             return "451 4.3.0 try again later"
         if self.script.reject_data:

@@ -176,6 +176,21 @@ def test_a_gap_after_a_kill_starts_at_the_last_thing_the_daemon_wrote(store: Sql
     assert gap is not None and gap.start == T0 + 3 * S and gap.end == T0 + 60 * S
 
 
+def test_a_deferred_recipient_does_not_hide_the_last_relay_answer(store: SqlStore) -> None:
+    """The newest delivery row is a deferred recipient's, with no time: the acceptance
+    written with it still says the daemon ran until then (a review found it)."""
+    assert store.started(T0) is None
+    item = store.outbox.put(notice("<n@x>"), T0 + S)
+    assert item is not None
+    ok = Delivery(recipient="a@x", relay="r1", accepted=True, at=T0 + 5 * S, code=250,
+                  reply="ok", permanent=False)  # fmt: skip
+    deferred = Delivery(recipient="b@x", relay="r1", accepted=False, at=None, code=450,
+                        reply="try later", permanent=False)  # fmt: skip
+    store.outbox.finish(item.id, [ok, deferred], T0 + 35 * S)  # then killed
+    gap = store.started(T0 + 60 * S)
+    assert gap is not None and gap.start == T0 + 5 * S, gap
+
+
 def test_each_journal_has_its_own_id_for_good(backend: Backend, tmp_path: Path) -> None:
     first = backend.open()
     try:
@@ -278,16 +293,22 @@ def test_a_notice_is_stored_once(store: SqlStore) -> None:
     assert [i.notice.message_id for i in store.outbox.notices()] == ["<m1@x>"]
 
 
-def test_claims_are_oldest_due_first_and_limited(store: SqlStore) -> None:
-    store.outbox.put(notice("<late@x>", due=T0 + 10 * S), T0)
-    store.outbox.put(notice("<early@x>", due=T0), T0)
+def test_claims_are_in_the_order_stored_and_limited(store: SqlStore) -> None:
+    """The order owed: an escalation stored, then a recovery due (backdated) before it, must
+    not be claimed the other way round in two batches (a review found it)."""
+    store.outbox.put(notice("<opened@x>", due=T0 + 10 * S), T0)
+    store.outbox.put(notice("<recovered@x>", due=T0), T0)
     store.outbox.put(notice("<future@x>", due=T0 + 3600 * S), T0)
     claimed = store.outbox.claim_due(T0 + 60 * S, 1)
     assert [(c.notice.message_id, c.state, c.attempts) for c in claimed] == [
-        ("<early@x>", OutboxState.IN_FLIGHT, 1)
+        ("<opened@x>", OutboxState.IN_FLIGHT, 1)
     ]
-    assert [c.notice.message_id for c in store.outbox.claim_due(T0 + 60 * S, 10)] == ["<late@x>"]
-    assert {c.notice.message_id for c in store.outbox.in_flight()} == {"<early@x>", "<late@x>"}
+    again = store.outbox.claim_due(T0 + 60 * S, 10)
+    assert [c.notice.message_id for c in again] == ["<recovered@x>"]
+    assert {c.notice.message_id for c in store.outbox.in_flight()} == {
+        "<opened@x>",
+        "<recovered@x>",
+    }
 
 
 def test_a_notice_is_done_when_every_recipient_is_settled(store: SqlStore) -> None:
