@@ -335,7 +335,9 @@ async def test_one_burst_of_two_calls_keeps_each_calls_own_timeout() -> None:
         assert not any(r.ok for r in await long)
         long_done = loop.time() - start
         sent_at = [t for _, _, t in net.sockets[False].sent]
-    assert len(sent_at) == 20 and max(sent_at) - min(sent_at) < 0.005  # one burst
+    # one burst: no loop turn between them (a loaded machine can pause a burst for some
+    # milliseconds: CI saw 5.4 ms; still far under the short call's 50 ms timeout)
+    assert len(sent_at) == 20 and max(sent_at) - min(sent_at) < 0.03
     assert 0.05 <= short_done < 0.4 and long_done >= 0.5
     assert e.stats.timeouts == 20
 
