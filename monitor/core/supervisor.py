@@ -128,6 +128,9 @@ class Supervisor(Owing):
         self._stored = resume.notices
         ended = [b for b in resume.blind if b.end is not None]
         self._last_blind = max(ended, key=lambda b: b.start, default=None)
+        self._stale = [] if self.tracker.blind else [b for b in resume.blind if b.end is None]
+        """Blind spells the journal holds open though no configured control target is down
+        (the one that was, removed from the configuration while the daemon was stopped)."""
 
     # -- the shell's calls -----------------------------------------------------------------
     def start(self, now: datetime) -> list[Effect]:
@@ -154,8 +157,27 @@ class Supervisor(Owing):
         if self.leading:
             effects += self._reowe(self._was_closed, self._stored, now)
             effects += self._reowe_blind(self._last_blind, now)
-        self._was_closed, self._stored, self._last_blind = [], {}, None
+            effects += self._end_stale(now)
+        self._was_closed, self._stored, self._last_blind, self._stale = [], {}, None, []
         return effects + self._due(now)
+
+    def _end_stale(self, now: datetime) -> list[Effect]:
+        """End the journal's open blind spells that no control target keeps open now: the
+        monitor sees (it was not running in between: a gap says so)."""
+        effects: list[Effect] = []
+        for spell in self._stale:
+            ended = BlindEnded(interval=Interval(start=spell.start, end=max(now, spell.start)),
+                               at=now)  # fmt: skip
+            self.tracker.blind_intervals.append(ended.interval)
+            effects += [
+                Record(facts=(ended,)),
+                Log(level=Level.WARNING, text=f"the blind spell since {spell.start.isoformat()} "
+                    "was open in the journal, but no configured control target is down: ended "
+                    "now"),
+            ]  # fmt: skip
+            if self.plan.notify.noc:
+                effects.append(blind_send(ended, self.plan.notify.noc, self.plan.timezone))
+        return effects
 
     def handle(self, event: Input, now: datetime) -> list[Effect]:
         """Take one input at ``now`` (aware UTC); the effects to carry out, in order."""

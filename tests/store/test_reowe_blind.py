@@ -56,3 +56,30 @@ def test_a_start_while_still_blind_offers_the_same_blind_notice(tmp_path: Path) 
         f"live BLIND since {live.notice.blind_since}, offered again since "
         f"{[x.notice.blind_since for x in offered]}: {len(ids)} Message-IDs for one blind spell"
     )
+
+
+def test_a_spell_left_open_by_a_removed_control_target_ends_at_the_start(tmp_path: Path) -> None:
+    """Blind, stopped, and the control target removed from the configuration: no target can
+    end the spell the journal holds open, so it stayed open for ever, with no "sight back".
+    The next start ends it, records it and tells the NOC. (Suspected by a review.)"""
+    p = plan(circuit(), controls=(ControlPlan(name="gw-a", address="a"),))
+    s = Story(p)
+    control(s, "gw-a", True)
+    control(s, "gw-a", False)
+    assert s.sup.tracker.blind
+    store = open_store(str(tmp_path / "journal.db"))
+    try:
+        for e in s.effects:
+            if isinstance(e, Record):
+                store.record(e.facts)
+        later = s.now + MIN
+        again = Story(plan(circuit()), store.restore(), now=later)  # gw-a no longer configured
+        for e in again.effects:
+            if isinstance(e, Record):
+                store.record(e.facts)
+        [spell] = store.restore().blind
+    finally:
+        store.close()
+    assert spell.end == later and not again.sup.tracker.blind
+    [told] = again.sends(NoticeKind.BLIND_ENDED)
+    assert told.notice.blind_since == spell.start and told.notice.end == later
