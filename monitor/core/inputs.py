@@ -191,9 +191,9 @@ class Resume:
     """What the journal remembers: latest path and control states, open and recent incidents,
     blind intervals, unmonitored gaps (the one just found included), each circuit's first
     probe result and the announced windows. Paths and controls are keyed by their names.
-    ``notices``: for the restored closed incidents, (incident, kind, group) of each notice
-    the outbox holds -> the recipients of its rows (group None: stored before groups were), so
-    a start can owe the rest."""
+    ``notices``: for each restored closed incident, (kind, group) of each notice the outbox
+    holds -> the recipients of its rows (group None: stored before groups were), so a start
+    can owe the rest."""
 
     paths: dict[PathKey, tuple[PathState, datetime]] = field(default_factory=dict)
     controls: dict[str, tuple[PathState, datetime]] = field(default_factory=dict)
@@ -202,4 +202,4 @@ class Resume:
     gaps: tuple[Interval, ...] = ()
     first_results: dict[str, datetime] = field(default_factory=dict)
     windows: tuple[Announced, ...] = ()
-    notices: dict[tuple[int, str, str | None], frozenset[str]] = field(default_factory=dict)
+    notices: dict[int, dict[tuple[str, str | None], frozenset[str]]] = field(default_factory=dict)

@@ -64,18 +64,15 @@ class Owing:
     def _reowe(
         self,
         closed: Sequence[Incident],
-        stored: Mapping[tuple[int, str, str | None], Collection[str]],
+        stored: Mapping[int, Mapping[tuple[str, str | None], Collection[str]]],
         now: datetime,
     ) -> list[Effect]:
         """A start: the notices the closes of restored ``closed`` incidents owed and the
-        outbox does not hold (``stored``: incident, kind, group -> recipients), delivered now
+        outbox does not hold (``stored``: incident -> (kind, group) -> recipients), delivered now
         (or held while blind). Cut off by a crash before they reached the outbox, or held
         while blind when the daemon stopped. Left alone: closes older than
         :data:`REOWE_WITHIN`, and closes by removal from monitoring (the operator's act,
         told when it was done, if at all)."""
-        by_incident: dict[int, dict[tuple[str, str | None], Collection[str]]] = {}
-        for (n, kind, group), recipients in stored.items():
-            by_incident.setdefault(n, {})[(kind, group)] = recipients
         effects: list[Effect] = []
         for i in closed:
             circuit = self.plan.circuit(i.circuit)
@@ -90,7 +87,7 @@ class Owing:
                 deadline=notify_deadline(i, self._terms[circuit.id]),
                 end=i.end,
                 notified=i.notified is not None,
-                stored=by_incident.get(i.id, {}),
+                stored=stored.get(i.id, {}),
                 now=now,
             )
             owed = [a for a in owed if a.recipients]

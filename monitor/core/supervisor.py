@@ -124,13 +124,8 @@ class Supervisor(Owing):
         self._windows = {w.id: w for w in resume.windows if w.id is not None}
         self._terms = self._make_terms()
         self._orphans = self._resume(resume)
-        self._was_closed = [i for i in resume.incidents if i.end is not None]
-        self._stored = resume.notices
-        ended = [b for b in resume.blind if b.end is not None]
-        self._last_blind = max(ended, key=lambda b: b.start, default=None)
-        self._stale = [] if self.tracker.blind else [b for b in resume.blind if b.end is None]
-        """Blind spells the journal holds open though no configured control target is down
-        (the one that was, removed from the configuration while the daemon was stopped)."""
+        self._resumed = resume
+        """What the journal held, for what :meth:`start` owes from it (once)."""
 
     # -- the shell's calls -----------------------------------------------------------------
     def start(self, now: datetime) -> list[Effect]:
@@ -155,17 +150,20 @@ class Supervisor(Owing):
             ]  # fmt: skip
         self._orphans = []
         if self.leading:
-            effects += self._reowe(self._was_closed, self._stored, now)
-            effects += self._reowe_blind(self._last_blind, now)
-            effects += self._end_stale(now)
-        self._was_closed, self._stored, self._last_blind, self._stale = [], {}, None, []
+            r = self._resumed
+            ended = [b for b in r.blind if b.end is not None]
+            effects += self._reowe([i for i in r.incidents if i.end is not None], r.notices, now)
+            effects += self._reowe_blind(max(ended, key=lambda b: b.start, default=None), now)
+            effects += self._end_stale([b for b in r.blind if b.end is None], now)
+        self._resumed = Resume()
         return effects + self._due(now)
 
-    def _end_stale(self, now: datetime) -> list[Effect]:
-        """End the journal's open blind spells that no control target keeps open now: the
+    def _end_stale(self, spells: list[Interval], now: datetime) -> list[Effect]:
+        """End the journal's open blind ``spells`` if no control target keeps them open (the
+        one that did was removed from the configuration while the daemon was stopped): the
         monitor sees (it was not running in between: a gap says so)."""
         effects: list[Effect] = []
-        for spell in self._stale:
+        for spell in [] if self.tracker.blind else spells:
             ended = BlindEnded(interval=Interval(start=spell.start, end=max(now, spell.start)),
                                at=now)  # fmt: skip
             self.tracker.blind_intervals.append(ended.interval)

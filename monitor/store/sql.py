@@ -300,19 +300,20 @@ class SqlStore:
         )
         return [_incident(r) for r in rows]
 
-    def _notices_of_recent(self) -> dict[tuple[int, str, str | None], frozenset[str]]:
-        """(incident, kind, group) of every notice stored for the recent closed incidents ->
-        the recipients of its rows (one per language). Read from the covering index
+    def _notices_of_recent(self) -> dict[int, dict[tuple[str, str | None], frozenset[str]]]:
+        """Per recent closed incident, (kind, group) of every notice stored for it -> the
+        recipients of its rows (one per language). Read from the covering index
         ``outbox_incident``, not the rows and their message bodies."""
         rows = self.db.query(
             f"SELECT o.incident_id, o.kind, o.grp, o.recipients FROM outbox o JOIN {_RECENT} "
             "ON recent.id = o.incident_id",
             (RECENT_PER_CIRCUIT,),
         )
-        out: dict[tuple[int, str, str | None], frozenset[str]] = {}
+        out: dict[int, dict[tuple[str, str | None], frozenset[str]]] = {}
         for i, kind, group, recipients in rows:
-            key = (int(i), str(kind), group)
-            out[key] = out.get(key, frozenset()) | frozenset(json.loads(recipients))
+            mine = out.setdefault(int(i), {})
+            key = (str(kind), group)
+            mine[key] = mine.get(key, frozenset()) | frozenset(json.loads(recipients))
         return out
 
     # -- reading -------------------------------------------------------------------------------

@@ -131,9 +131,9 @@ def outage(s: Story) -> None:
     s.run(2, True)
 
 
-def told(incident: int, *kinds: str) -> dict[tuple[int, str, str | None], frozenset[str]]:
+def told(incident: int, *kinds: str) -> dict[int, dict[tuple[str, str | None], frozenset[str]]]:
     """The outbox holds these notices of ``incident`` to the designated contacts."""
-    return {(incident, kind, "primary"): frozenset({FAULT}) for kind in kinds}
+    return {incident: {(kind, "primary"): frozenset({FAULT}) for kind in kinds}}
 
 
 def test_a_restart_sends_the_recovery_a_crash_kept_from_the_outbox() -> None:

@@ -135,10 +135,10 @@ def test_restore_names_the_notices_stored_for_the_recent_closed_incidents(
     en = replace(notice("<m1.en@x>"), group="primary", recipients=("c@x.example",))
     store.outbox.put(en, T0)  # the same notice's row in another language
     both = frozenset({"a@x.example", "b@x.example"})
-    assert store.restore().notices == {
-        (1, "opened", "primary"): both | {"c@x.example"}, (1, "recovered", "primary"): both,
-        (1, "opened", None): both, (1, "recovered", "escalation"): both,
-    }  # fmt: skip
+    assert store.restore().notices == {1: {
+        ("opened", "primary"): both | {"c@x.example"}, ("recovered", "primary"): both,
+        ("opened", None): both, ("recovered", "escalation"): both,
+    }}  # fmt: skip
     [got] = [i.notice for i in store.outbox.notices() if i.notice.message_id == "<r2@x>"]
     assert got == sent
 
