@@ -356,14 +356,13 @@ class Notifier:
             del self._after[key]
 
     async def _deliver(self, item: OutboxItem, before: asyncio.Task[None] | None = None) -> None:
-        if not await self._turn(before):
-            return
+        await _after(before)
         u = self._unstored.get(item.notice.message_id)
         if u is not None and u.sending:  # being sent from memory: that path settles the row
             return
         async with self._slots:
-            if self._closing:  # a stop began while it waited for a slot: not begun, not cut
-                return
+            if self._closing:  # a stop began while it waited: not begun, so never cut mid-send
+                return  # (in flight: the next start sends it)
             if not self._gate.may_send():  # the lead ended while it waited: the next leader,
                 self._claimed_epoch = None  # this node again or not, finds it in flight and
                 return  # sends it, same Message-ID
@@ -410,20 +409,20 @@ class Notifier:
                     u.sending = True
                     self._chained(u.notice, partial(self._from_memory, u))
 
-    async def _turn(self, before: asyncio.Task[None] | None) -> bool:
-        """Wait for the group's earlier notice, however it ends; False if a stop began
-        meanwhile (not begun, so never cut mid-send: the next start sends it)."""
-        if before is not None and not before.done():
-            await asyncio.wait([before])
-        return not self._closing
-
     async def _from_memory(self, u: _Unstored, before: asyncio.Task[None] | None = None) -> None:
-        if not await self._turn(before):
-            u.sending = False
-            return
-        log.warning("the journal refuses writes: sending %s from memory", u.notice.message_id)
+        await _after(before)
         async with self._slots:
+            if self._closing:  # as in _deliver
+                u.sending = False
+                return
+            log.warning("the journal refuses writes: sending %s from memory", u.notice.message_id)
             u.results = await self._attempt(u.notice)
         self._told(u.notice, u.results)
         if u.item_id is not None:  # its row got through meanwhile
             self._settle(u)
+
+
+async def _after(before: asyncio.Task[None] | None) -> None:
+    """Wait for the group's earlier notice (``_chained``), however it ends."""
+    if before is not None and not before.done():
+        await asyncio.wait([before])
