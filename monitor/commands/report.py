@@ -152,7 +152,6 @@ def _job(
 ) -> Job:
     """Everything the months' parts are drawn from, read (or replayed) once."""
     terms = settings.terms()
-    shown = len(circuits) if circuits is not None else len(terms)
     if args.events:
         result = replay_file(settings.plan(), args.events, f"--events {args.events}")
         at = now or result.now
@@ -161,7 +160,7 @@ def _job(
         every = list(result.incidents.values())
         return Job(
             months=wanted, fmt=fmt, lang=args.lang, terms=terms, now=at, circuits=circuits,
-            shown=shown, incidents={m: every for m in wanted},
+            incidents={m: every for m in wanted},
             blind=result.tracker.blind_spans(), first_seen=result.first_seen,
             source=Source(kind=SourceKind.EVENTS, name=Path(args.events).name),
         )  # fmt: skip
@@ -171,7 +170,7 @@ def _job(
         only = circuits[0] if circuits else None
         return Job(
             months=wanted, fmt=fmt, lang=args.lang, terms=terms, now=now or utcnow(),
-            circuits=circuits, shown=shown,
+            circuits=circuits,
             incidents={m: journal.incidents(only, *fetch_span(m)) for m in wanted},
             blind=journal.blind_intervals(), gaps=journal.gaps(), announced=journal.windows(),
             first_seen=journal.first_results(),

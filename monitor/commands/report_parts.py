@@ -41,7 +41,7 @@ class Job:
     """What the parts of ``months`` are drawn from: the months' incidents (each month's list
     holds at least those that touch it), the circuits' terms, the monitor's intervals and
     windows, "as of" ``now``, in format ``fmt`` and language ``lang``. ``circuits``: only
-    these (None: every circuit in ``terms``); ``shown``: how many that is per month."""
+    these (None: every circuit in ``terms``)."""
 
     months: Sequence[str]
     fmt: str
@@ -49,13 +49,17 @@ class Job:
     terms: Mapping[str, CircuitTerms]
     now: datetime
     circuits: Sequence[str] | None
-    shown: int
     incidents: Mapping[str, Sequence[Incident]]
     blind: Sequence[Interval] = ()
     gaps: Sequence[Interval] = ()
     announced: Sequence[Announced] = ()
     first_seen: Mapping[str, datetime] = field(default_factory=dict)
     source: Source | None = None
+
+    @property
+    def shown(self) -> int:
+        """How many circuits each month shows."""
+        return len(self.terms) if self.circuits is None else len(self.circuits)
 
 
 def part(job: Job, k: int) -> str:

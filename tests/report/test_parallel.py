@@ -51,7 +51,7 @@ def test_the_months_are_drawn_in_other_processes_in_order(tmp_path: Path) -> Non
         report_parts.part = lambda job, k: f"{job.months[k]} {os.getpid()}"
         months = [f"2026-{m:02d}" for m in range(1, 13)]
         job = Job(months=months, fmt="text", lang="en", terms={}, now=datetime.now(UTC),
-                  circuits=None, shown=0, incidents={})
+                  circuits=None, incidents={})
         steps = []
         parts = draw(job, 3, steps.append)
         assert steps == months, steps
@@ -81,7 +81,7 @@ def test_a_worker_that_dies_is_a_clear_error() -> None:
 
         report_parts.part = lambda job, k: os._exit(9)
         job = Job(months=["2026-01", "2026-02"], fmt="text", lang="en", terms={},
-                  now=datetime.now(UTC), circuits=None, shown=0, incidents={})
+                  now=datetime.now(UTC), circuits=None, incidents={})
         try:
             draw(job, 2, lambda month: None)
         except MonitorError as exc:
