@@ -43,18 +43,27 @@ def notice(mid: str, kind: str, due: timedelta) -> Notice:
                   recipients=(BOSS,), body=body.encode(), due_at=T0 + due)  # fmt: skip
 
 
+def journal(h: Harness, between: tuple[Notice, ...] = ()) -> None:
+    """Incident 1, closed, and its escalation group's OPENED then RECOVERED (due a second
+    earlier: backdated, as a blind spell's release leaves them), with ``between`` stored
+    between the two."""
+    store = open_store(h.settings.journal)
+    try:
+        i = Incident(id=1, circuit="c1", start=T0, detected=T0, end=T0 + 15 * MIN - MIN / 60)
+        store.record([IncidentOpened(incident=i), IncidentClosed(incident=i)])
+        opened = notice("<o@x>", "opened", 15 * MIN)
+        recovered = notice("<r@x>", "recovered", 15 * MIN - MIN / 60)
+        for n in (opened, *between, recovered):
+            store.outbox.put(n, T0 + 16 * MIN)
+    finally:
+        store.close()
+
+
 async def test_a_group_gets_the_opening_before_the_recovery_due_earlier(tmp_path: Path) -> None:
     with SmtpServer() as relay:
         relay.script.stall_data_s = 0.2  # long enough for two deliveries to overlap
         h = Harness(tmp_path, relay_ports=[relay.port], clock=Clock(T0 + 20 * MIN))
-        store = open_store(h.settings.journal)
-        try:  # as the blind spell left them: owed in this order, the second due earlier
-            i = Incident(id=1, circuit="c1", start=T0, detected=T0, end=T0 + 15 * MIN - MIN / 60)
-            store.record([IncidentOpened(incident=i), IncidentClosed(incident=i)])
-            store.outbox.put(notice("<o@x>", "opened", 15 * MIN), T0 + 16 * MIN)
-            store.outbox.put(notice("<r@x>", "recovered", 15 * MIN - MIN / 60), T0 + 16 * MIN)
-        finally:
-            store.close()
+        journal(h)  # as the blind spell left them: owed in this order, the second due earlier
         await h.start()
         try:
             await h.until(lambda: len([r for r in relay.received if BOSS in r.rcpt_tos]) >= 2)
@@ -70,18 +79,12 @@ async def test_the_order_holds_across_claim_batches(tmp_path: Path) -> None:
     stored."""
     with SmtpServer() as relay:
         h = Harness(tmp_path, relay_ports=[relay.port], clock=Clock(T0 + 20 * MIN))
-        store = open_store(h.settings.journal)
-        try:
-            i = Incident(id=1, circuit="c1", start=T0, detected=T0, end=T0 + 15 * MIN - MIN / 60)
-            store.record([IncidentOpened(incident=i), IncidentClosed(incident=i)])
-            store.outbox.put(notice("<o@x>", "opened", 15 * MIN), T0 + 16 * MIN)
-            for n in range(31):  # other circuits' openings, owed in the same moment
-                other = replace(notice(f"<f{n}@x>", "opened", 15 * MIN - MIN / 120),
-                                incident_id=100 + n, group="primary")  # fmt: skip
-                store.outbox.put(other, T0 + 16 * MIN)
-            store.outbox.put(notice("<r@x>", "recovered", 15 * MIN - MIN / 60), T0 + 16 * MIN)
-        finally:
-            store.close()
+        others = tuple(  # other circuits' openings, owed in the same moment
+            replace(notice(f"<f{n}@x>", "opened", 15 * MIN - MIN / 120),
+                    incident_id=100 + n, group="primary")
+            for n in range(31)
+        )  # fmt: skip
+        journal(h, between=others)
         await h.start()
         try:
             await h.until(lambda: len([r for r in relay.received if "<r@x>" in r.message_id]))
@@ -153,14 +156,7 @@ async def test_a_stop_begins_no_delivery_and_the_next_start_sends_it(tmp_path: P
     the grace's end, a second copy at the next start); the next start sends it."""
     with SmtpServer() as relay:
         h = Harness(tmp_path, relay_ports=[relay.port], clock=Clock(T0 + 20 * MIN))
-        store = open_store(h.settings.journal)
-        try:
-            i = Incident(id=1, circuit="c1", start=T0, detected=T0, end=T0 + 15 * MIN - MIN / 60)
-            store.record([IncidentOpened(incident=i), IncidentClosed(incident=i)])
-            store.outbox.put(notice("<o@x>", "opened", 15 * MIN), T0 + 16 * MIN)
-            store.outbox.put(notice("<r@x>", "recovered", 15 * MIN - MIN / 60), T0 + 16 * MIN)
-        finally:
-            store.close()
+        journal(h)
         relay.script.stall_for["<o@x>"] = 0.3  # under the harness relay's 0.5 s timeout
         await h.start()
         try:
