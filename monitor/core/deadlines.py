@@ -34,9 +34,8 @@ emits again whatever is due; the durable outbox drops a Message-ID it already ho
 notice is never lost and never doubled. A closed incident's close is owed again the same way
 (``resume_closed``), less what the outbox holds, if it was told OPENED: the notices of a
 close that a crash cut off from the outbox, or that were held while the monitor was blind
-(held.py), are not lost.
-Reminders already overdue collapse to the latest one,
-so a restart after a long gap sends one reminder, not a burst.
+(held.py), are not lost. Reminders already overdue collapse to the latest one, so a restart
+after a long gap sends one reminder, not a burst.
 """
 
 from __future__ import annotations
