@@ -187,11 +187,15 @@ def _jobs(asked: int | None, months: int) -> int:
     return max(1, min(asked or cpus or 1, months))
 
 
-def open_journal(where: str | Path, given: str | None, password_file: Path | None) -> Store:
+def open_journal(
+    where: str | Path, given: str | None, password_file: Path | None, *, check: bool = False
+) -> Store:
     """The journal at ``where`` (``given``: the --journal flag, for messages); InputError if
-    a file journal does not exist (reading commands never create one)."""
+    a file journal does not exist (reading commands never create one). ``check``: read a
+    SQLite file whole for damage first (``slawatch verify``; the daemon does at its start)."""
     check_journal(where, given)
-    return open_store(where, password_file=password_file if is_postgres(where) else None)
+    password = password_file if is_postgres(where) else None
+    return open_store(where, password_file=password, check=check)
 
 
 def check_journal(where: str | Path, given: str | None) -> None:

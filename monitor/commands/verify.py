@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     settings = config.load_or_demo(args.config)
     where = args.journal or settings.journal
     password = None if args.journal else settings.journal_password_file
-    store = open_journal(where, args.journal, password)
+    store = open_journal(where, args.journal, password, check=True)
     try:
         check = store.verify()
     finally:

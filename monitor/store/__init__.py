@@ -19,12 +19,20 @@ if TYPE_CHECKING:  # keep this package light: psycopg and sqlite3 load on demand
     from monitor.store.base import Store
 
 
-def open_store(journal: str | Path, *, password_file: Path | None = None, node: str = "") -> Store:
+def open_store(
+    journal: str | Path,
+    *,
+    password_file: Path | None = None,
+    node: str = "",
+    check: bool = True,
+) -> Store:
     """The journal named by ``journal:``: a ``postgresql://USER@HOST[:PORT]/DB`` URL (password
     from ``password_file``, the setting ``journal_password_file:``, else libpq's PGPASSFILE or
     ``~/.pgpass``) or a SQLite file path (created if missing). Migrates it as needed;
     JournalError if it cannot be opened or is newer than this code, ConfigError for a bad URL
-    or a password file given with a file journal."""
+    or a password file given with a file journal. ``check``: read a SQLite file whole for
+    damage first (``PRAGMA quick_check``, ~4 s a GiB): the daemon's start and ``slawatch
+    verify`` do; the reading commands do not (a damaged page they reach is still an error)."""
     if is_postgres(journal):
         assert isinstance(journal, str)
         try:
@@ -41,4 +49,4 @@ def open_store(journal: str | Path, *, password_file: Path | None = None, node: 
         )
     from monitor.store.sqlite import open_sqlite
 
-    return open_sqlite(journal)
+    return open_sqlite(journal, check=check)

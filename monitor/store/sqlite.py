@@ -94,8 +94,9 @@ class SqliteDatabase(Batching):
         return self._began if self._began is not None else time.time_ns() // 1000
 
     @classmethod
-    def open(cls, path: str | Path) -> SqliteDatabase:
-        """Open (creating if missing) and migrate the journal at ``path``."""
+    def open(cls, path: str | Path, *, check: bool = True) -> SqliteDatabase:
+        """Open (creating if missing) and migrate the journal at ``path``; ``check``: first
+        read the whole file for damage (``PRAGMA quick_check``: 0.18 s for 43 MiB)."""
         p = Path(path)
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -109,7 +110,7 @@ class SqliteDatabase(Batching):
             raise explain(p, exc) from exc
         db = cls(conn, p)
         try:
-            db._setup()
+            db._setup(check)
         except sqlite3.Error as exc:
             conn.close()
             raise explain(p, exc) from exc
@@ -118,13 +119,13 @@ class SqliteDatabase(Batching):
             raise
         return db
 
-    def _setup(self) -> None:
+    def _setup(self, check: bool) -> None:
         db = self._conn
         db.execute("PRAGMA busy_timeout = 5000")
-        check = db.execute("PRAGMA quick_check").fetchone()[0]
-        if check != "ok":
+        found = db.execute("PRAGMA quick_check").fetchone()[0] if check else "ok"
+        if found != "ok":
             raise JournalError(
-                f"{self.path} is not a usable SQLite journal (quick_check: {check}): move it "
+                f"{self.path} is not a usable SQLite journal (quick_check: {found}): move it "
                 "aside and restart; a new one is started"
             )
         mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -216,6 +217,7 @@ def _statements(script: str) -> Iterator[str]:
             pending = ""
 
 
-def open_sqlite(path: str | Path) -> SqlStore:
-    """The journal in the SQLite file at ``path`` (created and migrated as needed)."""
-    return SqlStore(SqliteDatabase.open(path))
+def open_sqlite(path: str | Path, *, check: bool = True) -> SqlStore:
+    """The journal in the SQLite file at ``path`` (created and migrated as needed; ``check``:
+    see ``SqliteDatabase.open``)."""
+    return SqlStore(SqliteDatabase.open(path, check=check))

@@ -75,6 +75,54 @@ def test_garbage_file_is_refused(tmp_path: Path) -> None:
     assert path.read_bytes() == b"this is not sqlite" * 100
 
 
+def hide_a_null(path: Path) -> None:
+    """Damage only a whole read finds: a NULL in a NOT NULL column of a table no query uses
+    (SQLite checks the constraint when a row is written, ``quick_check`` when it reads all)."""
+    import sqlite3
+
+    def schema(sql: str) -> None:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("PRAGMA writable_schema = ON")
+            db.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'side'", (sql,))
+            db.commit()
+
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE side (x INTEGER NOT NULL)")
+        db.commit()
+    schema("CREATE TABLE side (x INTEGER)")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("INSERT INTO side VALUES (NULL)")
+        db.commit()
+    schema("CREATE TABLE side (x INTEGER NOT NULL)")
+
+
+def test_the_daemon_and_verify_read_the_whole_file_the_reading_commands_do_not(
+    tmp_path: Path,
+) -> None:
+    """A whole read costs ~4 s a GiB: the daemon's start and ``slawatch verify`` pay it,
+    ``report``, ``status`` and the like do not (damage they reach is still an error)."""
+    path = tmp_path / "j.db"
+    j = open_sqlite(path)
+    outage(j, new_tracker(), T0, 3, False)
+    j.close()
+    hide_a_null(path)
+    with pytest.raises(JournalError, match=r"not a usable SQLite journal \(quick_check: NULL"):
+        open_sqlite(path)  # the daemon's open
+    reader = open_sqlite(path, check=False)
+    try:
+        assert [i.circuit for i in reader.incidents(None, T0 - S, T0 + 60 * S)] == ["c1"]
+    finally:
+        reader.close()
+    run = [sys.executable, "-m", "monitor"]
+    verify = subprocess.run([*run, "verify", "--journal", str(path)], capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert verify.returncode != 0 and "quick_check: NULL value in side.x" in verify.stderr
+    report = subprocess.run([*run, "report", "--journal", str(path), "--month", "2026-10"],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    assert "demo-loopback" in report.stdout  # the demo config's circuit, read from the journal
+
+
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     open_sqlite(path).close()
