@@ -225,9 +225,10 @@ class Ledger:
         notices are stored in order): no OPENED is owed anew, so a group added since is not
         told of an old outage. A notice is owed while some of its recipients have no row of
         it. Nothing for an incident with a notice stored before groups were. Its deadline
-        stays watched (warning, breach) while it is ahead and no notice was accepted."""
-        if any(group is None for _, group in stored):
-            return []
+        stays watched (warning, breach) while it is ahead and no notice was accepted. Rows
+        stored before the outbox kept groups count for the groups they share recipients with
+        (:func:`_credited`)."""
+        stored = _credited(stored, policy.groups)
         told = {g for kind, g in stored if kind == ActionKind.OPENED}
         if not told:
             return []
@@ -351,6 +352,23 @@ def _closing(entry: _Entry, at: datetime, *, owes: bool) -> list[Action]:
 
 _EPS = timedelta(microseconds=1)
 """A breach is *after* the deadline: a notice accepted exactly at it is in time."""
+
+
+def _credited(
+    stored: Mapping[tuple[str, str | None], Collection[str]], groups: Sequence[Group]
+) -> Mapping[tuple[str, str | None], Collection[str]]:
+    """``stored`` with each row of no group (stored by a journal before schema 6, which kept
+    none) credited to every group it shares a recipient with, for the recipients shared: a
+    recipient who holds a notice of that kind is not sent it again under another group."""
+    loose = [(kind, set(r)) for (kind, group), r in stored.items() if group is None]
+    if not loose:
+        return stored
+    out = {key: set(r) for key, r in stored.items() if key[1] is not None}
+    for kind, recipients in loose:
+        for g in groups:
+            if shared := recipients.intersection(g.recipients):
+                out.setdefault((kind, g.name), set()).update(shared)
+    return out
 
 
 def policy_groups(contacts: Sequence[str], escalation: Sequence[Group]) -> tuple[Group, ...]:

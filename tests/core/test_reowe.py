@@ -105,8 +105,21 @@ def test_an_incident_owing_no_notice_gets_only_the_recoveries_its_openings_call_
     ]
 
 
-def test_notices_stored_before_groups_were_owe_nothing() -> None:
-    assert resume(Ledger(), rows(("opened", None))) == []
+def test_notices_stored_before_groups_were_count_for_the_groups_sharing_their_recipients() -> None:
+    """Rows of a journal before schema 6 have no group: a recipient who holds a notice is
+    not sent it again, and one who holds none of an incident's is not told of it now."""
+    fault, boss = frozenset({"fault@cust.example"}), frozenset({"boss@cust.example"})
+    assert resume(Ledger(), {("opened", None): fault}) == [
+        ("opened", "escalation"),
+        ("recovered", "primary"),
+        ("recovered", "escalation"),
+    ]
+    assert resume(Ledger(), {("opened", None): fault | boss, ("recovered", None): fault}) == [
+        ("recovered", "escalation")
+    ]
+    both = {("opened", None): fault | boss, ("recovered", None): fault | boss}
+    assert resume(Ledger(), both) == []
+    assert resume(Ledger(), {("opened", None): frozenset({"gone@old.example"})}) == []
 
 
 def test_the_deadline_stays_watched_only_while_it_is_ahead() -> None:
