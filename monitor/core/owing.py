@@ -1,5 +1,6 @@
 """The supervisor's notice half: what the deadline ledger owes becomes sends (SLA.md §3,
-§6.4, §6.5).
+§6.4, §6.5), and what a :class:`Tick` brings (``_due``: those sends and the evidence captures
+whose window has passed).
 
 A mixin of :class:`~monitor.core.supervisor.Supervisor`, kept apart to keep each file small:
 it reads the supervisor's plan, terms, tracker, ledger, held notices and gaps, and decides
@@ -13,7 +14,8 @@ from datetime import datetime, timedelta
 
 from monitor.core.assess import CircuitTerms, notify_deadline
 from monitor.core.deadlines import Action, ActionKind, Ledger
-from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Send
+from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Record, Send
+from monitor.core.evidence import Recorder
 from monitor.core.held import Held
 from monitor.core.model import Interval, PathKey, PathState
 from monitor.core.plan import Plan
@@ -39,6 +41,7 @@ class Owing:
     ledger: Ledger
     held: Held
     gaps: list[Interval]
+    evidence: Recorder
     _terms: dict[str, CircuitTerms]
 
     def _owes(self, i: Incident) -> bool:
@@ -120,6 +123,14 @@ class Owing:
         if self.tracker.blind and since is not None:
             sends.append(blind_send(BlindStarted(since=since, at=now), noc, tz))
         return sends
+
+    def _due(self, now: datetime) -> list[Effect]:
+        captured = self.evidence.due(now)
+        # probe evidence is a leader's fact (written under its lease): a capture that this node
+        # began while it led and that completes once it stands by is dropped, as at a stop
+        keep = captured if self.leading else []
+        effects: list[Effect] = [Record(facts=tuple(keep))] if keep else []
+        return effects + self._owed(now)
 
     def _owed(self, now: datetime) -> list[Effect]:
         """The ledger's actions whose time has come: breaches counted and logged, the rest

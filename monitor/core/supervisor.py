@@ -35,10 +35,8 @@ are no longer known, so the log says so).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 
-from monitor.core.assess import CircuitTerms
 from monitor.core.deadlines import Ledger
 from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Record
 from monitor.core.errors import InputError
@@ -61,10 +59,10 @@ from monitor.core.inputs import (
     WindowAdded,
     WindowRemoved,
 )
-from monitor.core.model import Announced, Interval, PathKey, PathState
+from monitor.core.model import Interval, PathKey, PathState
 from monitor.core.notices import INCIDENT_KINDS
-from monitor.core.owing import Owing
 from monitor.core.plan import Plan, changes
+from monitor.core.restore import REMOVED, Restoring
 from monitor.core.sends import blind_send, disagree_send
 from monitor.core.tracker import (
     BlindEnded,
@@ -81,14 +79,12 @@ from monitor.core.tracker import (
 )
 from monitor.core.vantage import Vantage
 
-REMOVED = "removed from monitoring"
-
 _STANDBY_FACTS = (PathChanged, MonitoringStarted)
 """What a standby journals: its own view of the paths. The rest (incidents, blindness,
 control targets) is the leader's record."""
 
 
-class Supervisor(Owing):
+class Supervisor(Restoring):
     """Decides everything; see the module docstring. ``plan`` is the configuration,
     ``resume`` what the journal remembered at this start. With ``node`` (two NOC hosts) the
     other hosts' views count (core/vantage.py); a ``leading=False`` supervisor (the standby)
@@ -128,55 +124,6 @@ class Supervisor(Owing):
         """What the journal held, for what :meth:`start` owes from it (once)."""
 
     # -- the shell's calls -----------------------------------------------------------------
-    def start(self, now: datetime) -> list[Effect]:
-        """Effects of a start: every restored state as a gauge, the incidents the journal
-        held open for circuits no longer configured, closed now, and (leading) what the
-        closes of the restored closed incidents owed that the outbox does not hold, and the
-        NOC's blind notices offered again (owing.py)."""
-        effects: list[Effect] = [
-            self._gauge(p.key, self.tracker.path_state(p.key)[0])
-            for c in self.plan.circuits
-            for p in c.paths
-        ]
-        effects += [self._available(c.id) for c in self.plan.circuits]
-        effects.append(Metric(name=MetricName.BLIND, value=float(self.tracker.blind)))
-        for incident in self._orphans:
-            closed = replace(incident, end=max(now, incident.start), closed_reason=REMOVED)
-            effects += [
-                Record(facts=(IncidentClosed(incident=closed),)),
-                Log(level=Level.WARNING, text=f"incident {incident.id} of {incident.circuit}, "
-                    "no longer configured, closed: removed from monitoring (its contacts are "
-                    "not known any more: no notice)"),
-            ]  # fmt: skip
-        self._orphans = []
-        if self.leading:
-            r = self._resumed
-            ended = [b for b in r.blind if b.end is not None]
-            effects += self._reowe([i for i in r.incidents if i.end is not None], r.notices, now)
-            effects += self._reowe_blind(max(ended, key=lambda b: b.start, default=None), now)
-            effects += self._end_stale([b for b in r.blind if b.end is None], now)
-        self._resumed = Resume()
-        return effects + self._due(now)
-
-    def _end_stale(self, spells: list[Interval], now: datetime) -> list[Effect]:
-        """End the journal's open blind ``spells`` if no control target keeps them open (the
-        one that did was removed from the configuration while the daemon was stopped): the
-        monitor sees (it was not running in between: a gap says so)."""
-        effects: list[Effect] = []
-        for spell in [] if self.tracker.blind else spells:
-            ended = BlindEnded(interval=Interval(start=spell.start, end=max(now, spell.start)),
-                               at=now)  # fmt: skip
-            self.tracker.blind_intervals.append(ended.interval)
-            effects += [
-                Record(facts=(ended,)),
-                Log(level=Level.WARNING, text=f"the blind spell since {spell.start.isoformat()} "
-                    "was open in the journal, but no configured control target is down: ended "
-                    "now"),
-            ]  # fmt: skip
-            if self.plan.notify.noc:
-                effects.append(blind_send(ended, self.plan.notify.noc, self.plan.timezone))
-        return effects
-
     def handle(self, event: Input, now: datetime) -> list[Effect]:
         """Take one input at ``now`` (aware UTC); the effects to carry out, in order."""
         if isinstance(event, Probed):
@@ -226,28 +173,6 @@ class Supervisor(Owing):
         wanted = [t for t in (self.ledger.next_wakeup(), self.evidence.next_due()) if t]
         return min(wanted, default=None)
 
-    # -- what the API, the page and the metrics read ---------------------------------------
-    def terms(self, circuit: str) -> CircuitTerms:
-        return self._terms[circuit]
-
-    @property
-    def all_terms(self) -> dict[str, CircuitTerms]:
-        return dict(self._terms)
-
-    def windows(self, circuit: str | None = None) -> list[Announced]:
-        """Every window in force: the configuration's, then the announced ones."""
-        out = [
-            Announced(circuit=c.id, window=w)
-            for c in self.plan.circuits
-            if circuit in (None, c.id)
-            for w in c.terms.maintenance
-        ]
-        return out + [w for w in self._windows.values() if circuit in (None, w.circuit)]
-
-    def pending(self) -> list[tuple[int, str, datetime]]:
-        """(incident, circuit, deadline) of incidents still waiting for an accepted notice."""
-        return self.ledger.pending()
-
     # -- probes ------------------------------------------------------------------------------
     def _probed(self, batch: Probed, now: datetime) -> list[Effect]:
         events: list[Event] = []
@@ -267,12 +192,6 @@ class Supervisor(Owing):
         if batch.ats:
             self.last_probe = batch.ats[-1]
         return self._after(events, now) + effects
-
-    def _known(self, key: PathKey | Control) -> bool:
-        if isinstance(key, Control):
-            return any(t.name == key.name for t in self.plan.controls)
-        c = self.plan.circuit(key.circuit)
-        return c is not None and any(p.key == key for p in c.paths)
 
     def _after(self, events: Sequence[Event], now: datetime) -> list[Effect]:
         """What the tracker's events mean: record them, then act on them."""
@@ -476,62 +395,6 @@ class Supervisor(Owing):
         assert circuit is not None
         paths = tuple(f"{p.key.router}/{p.key.demarc}" for p in circuit.paths)
         return [*effects, Metric(name=MetricName.FORGET, labels=(cid, *paths))]
-
-    # -- internals -----------------------------------------------------------------------------
-    def _resume(self, resume: Resume) -> list[Incident]:
-        """Restore the journal's memory; return open incidents of unconfigured circuits."""
-        t = self.tracker
-        for key, (state, since) in resume.paths.items():
-            if self._known(key):
-                t.restore_path(key, state, since)
-        for name, (state, since) in resume.controls.items():
-            if self._known(Control(name=name)):
-                t.restore_control(name, state, since)
-        for circuit, at in resume.first_results.items():
-            if self.plan.circuit(circuit) is not None:
-                t.restore_first_seen(circuit, at)
-        orphans = []
-        for incident in resume.incidents:
-            if self.plan.circuit(incident.circuit) is None:
-                orphans += [incident] if incident.end is None else []
-                continue
-            t.restore_incident(incident)
-            if incident.end is None:
-                self._track(incident)
-        t.blind_intervals.extend(i for i in resume.blind if i.end is not None)
-        for spell in (i for i in resume.blind if i.end is None):
-            t.restore_blind(spell.start)
-        return orphans
-
-    def _make_terms(self) -> dict[str, CircuitTerms]:
-        announced: dict[str, list[Announced]] = {}
-        for w in self._windows.values():
-            announced.setdefault(w.circuit, []).append(w)
-        return {
-            c.id: replace(
-                c.terms,
-                maintenance=(*c.terms.maintenance, *(a.window for a in announced.get(c.id, []))),
-                probe_interval_s=c.interval_s,
-            )
-            for c in self.plan.circuits
-        }
-
-    def _due(self, now: datetime) -> list[Effect]:
-        captured = self.evidence.due(now)
-        # probe evidence is a leader's fact (written under its lease): a capture that this node
-        # began while it led and that completes once it stands by is dropped, as at a stop
-        keep = captured if self.leading else []
-        effects: list[Effect] = [Record(facts=tuple(keep))] if keep else []
-        return effects + self._owed(now)
-
-    def _gauge(self, key: PathKey, state: PathState) -> Metric:
-        value = None if state is PathState.UNKNOWN else float(state is PathState.UP)
-        labels = (key.circuit, key.router.value, key.demarc.value)
-        return Metric(name=MetricName.PATH_UP, labels=labels, value=value)
-
-    def _available(self, circuit: str) -> Metric:
-        up = self.tracker.open_incident(circuit) is None
-        return Metric(name=MetricName.CIRCUIT_AVAILABLE, labels=(circuit,), value=float(up))
 
 
 def _agree(plan: Plan) -> timedelta:

@@ -1,0 +1,104 @@
+"""The supervisor's start: the journal's memory restored (path and control states, incidents,
+blind spells), then what the start owes: the incidents held open for circuits no longer
+configured closed, the notices a crash or a stop kept from the outbox owed again (owing.py),
+and a blind spell no configured control target keeps open ended.
+
+A mixin of :class:`~monitor.core.supervisor.Supervisor`, kept apart to keep each file small.
+Sans-IO like the rest of the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Record
+from monitor.core.inputs import Control, Resume
+from monitor.core.model import Interval
+from monitor.core.owing import Owing
+from monitor.core.reads import Reads
+from monitor.core.sends import blind_send
+from monitor.core.tracker import BlindEnded, Incident, IncidentClosed
+
+REMOVED = "removed from monitoring"
+
+
+class Restoring(Owing, Reads):
+    """The supervisor's start; see the module docstring."""
+
+    _orphans: list[Incident]
+    _resumed: Resume
+
+    def start(self, now: datetime) -> list[Effect]:
+        """Effects of a start: every restored state as a gauge, the incidents the journal
+        held open for circuits no longer configured, closed now, and (leading) what the
+        closes of the restored closed incidents owed that the outbox does not hold, and the
+        NOC's blind notices offered again (owing.py)."""
+        effects: list[Effect] = [
+            self._gauge(p.key, self.tracker.path_state(p.key)[0])
+            for c in self.plan.circuits
+            for p in c.paths
+        ]
+        effects += [self._available(c.id) for c in self.plan.circuits]
+        effects.append(Metric(name=MetricName.BLIND, value=float(self.tracker.blind)))
+        for incident in self._orphans:
+            closed = replace(incident, end=max(now, incident.start), closed_reason=REMOVED)
+            effects += [
+                Record(facts=(IncidentClosed(incident=closed),)),
+                Log(level=Level.WARNING, text=f"incident {incident.id} of {incident.circuit}, "
+                    "no longer configured, closed: removed from monitoring (its contacts are "
+                    "not known any more: no notice)"),
+            ]  # fmt: skip
+        self._orphans = []
+        if self.leading:
+            r = self._resumed
+            ended = [b for b in r.blind if b.end is not None]
+            effects += self._reowe([i for i in r.incidents if i.end is not None], r.notices, now)
+            effects += self._reowe_blind(max(ended, key=lambda b: b.start, default=None), now)
+            effects += self._end_stale([b for b in r.blind if b.end is None], now)
+        self._resumed = Resume()
+        return effects + self._due(now)
+
+    def _end_stale(self, spells: list[Interval], now: datetime) -> list[Effect]:
+        """End the journal's open blind ``spells`` if no control target keeps them open (the
+        one that did was removed from the configuration while the daemon was stopped): the
+        monitor sees (it was not running in between: a gap says so)."""
+        effects: list[Effect] = []
+        for spell in [] if self.tracker.blind else spells:
+            ended = BlindEnded(interval=Interval(start=spell.start, end=max(now, spell.start)),
+                               at=now)  # fmt: skip
+            self.tracker.blind_intervals.append(ended.interval)
+            effects += [
+                Record(facts=(ended,)),
+                Log(level=Level.WARNING, text=f"the blind spell since {spell.start.isoformat()} "
+                    "was open in the journal, but no configured control target is down: ended "
+                    "now"),
+            ]  # fmt: skip
+            if self.plan.notify.noc:
+                effects.append(blind_send(ended, self.plan.notify.noc, self.plan.timezone))
+        return effects
+
+    def _resume(self, resume: Resume) -> list[Incident]:
+        """Restore the journal's memory; return open incidents of unconfigured circuits."""
+        t = self.tracker
+        for key, (state, since) in resume.paths.items():
+            if self._known(key):
+                t.restore_path(key, state, since)
+        for name, (state, since) in resume.controls.items():
+            if self._known(Control(name=name)):
+                t.restore_control(name, state, since)
+        for circuit, at in resume.first_results.items():
+            if self.plan.circuit(circuit) is not None:
+                t.restore_first_seen(circuit, at)
+        orphans = []
+        for incident in resume.incidents:
+            if self.plan.circuit(incident.circuit) is None:
+                orphans += [incident] if incident.end is None else []
+                continue
+            t.restore_incident(incident)
+            if incident.end is None:
+                self._track(incident)
+        t.blind_intervals.extend(i for i in resume.blind if i.end is not None)
+        for spell in (i for i in resume.blind if i.end is None):
+            t.restore_blind(spell.start)
+        return orphans
