@@ -20,6 +20,13 @@ be the NOC's own isolation); it is opened when sight returns, if its paths are s
 backdated as usual and detected at the moment sight returned. Blind intervals are kept so
 reports can show how much of an outage was seen blind (``blind_s``). An incident already open
 when blindness starts stays open: its paths were seen failing while the monitor could see.
+Blindness is backdated like a path's ``down``, so while a control target's latest results
+fail, too few yet to call it down, whether the monitor sees is not known: an outage confirmed
+then waits (``_waiting``) for the control's next results. If it answers, the outage opens as
+it would have (same start, same detection); if it goes down, the monitor was blind all along
+and the outage opens when sight returns. Without the wait, the NOC's own uplink failing just
+after a control probe and just before the paths' probes opened false outages (the paths'
+third failure came before the control's) and told customers of them.
 
 Nothing here reads a clock: times are the probe results' own. Results for one path must come
 in time order; across paths, order only decides which path's change is handled first, and
@@ -133,6 +140,9 @@ class Tracker:
         """The other NOC hosts' views (None: this host is the only one)."""
         self.decides = decides
         """False on a standby: it keeps its own path states and opens no incident."""
+        self._waiting: dict[str, tuple[datetime, datetime, bool]] = {}
+        """Outages confirmed while a control target was in doubt: circuit -> (start,
+        detection, single vantage); see the module docstring."""
 
     # -- configuration ------------------------------------------------------------------
     def add_circuit(self, spec: CircuitSpec) -> None:
@@ -200,11 +210,12 @@ class Tracker:
                 self._hysteresis["fail_after"],
                 self._hysteresis["recover_after"],
             )
-        if self._blind_since is None or self.blind:
-            return NO_EVENTS
         events: list[Event] = []
-        self._end_blind(at, at, events)
-        return tuple(events)
+        if self._blind_since is not None and not self.blind:
+            self._end_blind(at, at, events)
+        if self._waiting and not self._in_doubt():
+            self._settle(events)
+        return tuple(events) if events else NO_EVENTS
 
     # -- inputs ----------------------------------------------------------------------------
     def observe(self, path: PathKey, at: datetime, ok: bool) -> tuple[Event, ...]:
@@ -240,15 +251,19 @@ class Tracker:
         except KeyError:
             raise InputError(f"unknown control target {target!r}") from None
         change = h.observe(at, ok)
-        if change is None:
+        if change is None and not self._waiting:
             return NO_EVENTS
-        events: list[Event] = [ControlChanged(target=target, change=change)]
-        if change.state is PathState.DOWN and self._blind_since is None:
-            self._blind_since = change.since
-            events.append(BlindStarted(since=change.since, at=at))
-        elif change.state is PathState.UP and self._blind_since is not None and not self.blind:
-            self._end_blind(change.since, at, events)
-        return tuple(events)
+        events: list[Event] = []
+        if change is not None:
+            events.append(ControlChanged(target=target, change=change))
+            if change.state is PathState.DOWN and self._blind_since is None:
+                self._blind_since = change.since
+                events.append(BlindStarted(since=change.since, at=at))
+            elif change.state is PathState.UP and self._blind_since is not None and not self.blind:
+                self._end_blind(change.since, at, events)
+        if self._waiting and not self._in_doubt():
+            self._settle(events)
+        return tuple(events) if events else NO_EVENTS
 
     def notified(
         self, circuit_id: str, at: datetime, incident: int | None = None
@@ -374,14 +389,47 @@ class Tracker:
             return
         if self.vantage is None:
             if circuit.all_down():
-                self._open(circuit, circuit.outage_start(), at, False, events)
+                self._open_or_wait(circuit, circuit.outage_start(), at, False, events)
             return
         call, verdict = self.vantage.judge(circuit.id, circuit.paths, circuit.all_down(), at)
         if call is Call.OUTAGE:
             start = circuit.outage_start()
-            self._open(circuit, max(start, verdict.start or start), at, verdict.alone, events)
+            start = max(start, verdict.start or start)
+            self._open_or_wait(circuit, start, at, verdict.alone, events)
         elif call is Call.DISAGREE:
             self._disagree(circuit, at, events)
+
+    def _open_or_wait(
+        self, circuit: _Circuit, start: datetime, at: datetime, single: bool, events: list[Event]
+    ) -> None:
+        if self._in_doubt():  # blind or not: the control's next results say
+            self._waiting.setdefault(circuit.id, (start, at, single))
+        else:
+            self._open(circuit, start, at, single, events)
+
+    def _in_doubt(self) -> bool:
+        """A control target's latest results failed, too few yet to call it down."""
+        return any(
+            h.run_ok is False and h.state is not PathState.DOWN for h in self._controls.values()
+        )
+
+    def _settle(self, events: list[Event]) -> None:
+        """The doubt is over: blind (the waiting outages open when sight returns, if still
+        down), or not (each opens as it would have, and closes at once if a path has come back
+        meanwhile)."""
+        waiting, self._waiting = self._waiting, {}
+        if self.blind or not self.decides:
+            return
+        for cid, (start, at, single) in waiting.items():
+            circuit = self._circuits.get(cid)
+            if circuit is None or circuit.open is not None:
+                continue
+            ups = [h.since for h in circuit.paths.values()
+                   if h.state is PathState.UP and h.since is not None]  # fmt: skip
+            if ups or circuit.all_down():  # else a reload made a path unknown again
+                self._open(circuit, start, at, single, events)
+            if ups:
+                self._close(circuit, min(ups), events)
 
     def _open(
         self, circuit: _Circuit, start: datetime, at: datetime, single: bool, events: list[Event]

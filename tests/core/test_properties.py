@@ -66,6 +66,22 @@ def test_incidents_never_overlap_or_go_negative(stream: list, th: tuple[int, int
         assert 0 <= m.credit <= 1 and m.credit_yen <= m.fee_yen
 
 
+@settings(max_examples=300, deadline=None)
+@given(ticks, thresholds)
+def test_no_outage_is_detected_while_the_monitor_was_blind(
+    stream: list, th: tuple[int, int]
+) -> None:  # type: ignore[type-arg]
+    """§6.5 with blindness backdated as a path's ``down`` is: an outage confirmed while the
+    control target's failures were not yet enough to call it down waits for its next
+    results, and is not opened if the monitor turns out to have been blind then."""
+    t = tracker(*th, controls=["gw"])
+    found = incidents(drive(t, stream)).values()
+    for i in found:
+        detected = i.detected  # type: ignore[attr-defined]
+        for span in t.blind_spans():
+            assert not span.start <= detected < (span.end or detected + STEP), (i, span)
+
+
 @settings(max_examples=150, deadline=None)
 @given(ticks, thresholds, st.data())
 def test_result_does_not_depend_on_how_the_stream_is_split(

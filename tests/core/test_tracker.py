@@ -14,11 +14,13 @@ from monitor.core.paths import Hysteresis
 from monitor.core.tracker import (
     BlindEnded,
     BlindStarted,
+    Event,
     IncidentClosed,
     IncidentNotified,
     IncidentOpened,
     MonitoringStarted,
     PathChanged,
+    Tracker,
 )
 from tests.core.helpers import AP, AS, CID, MIN, PATHS, SP, SS, T0, feed, run, terms, tracker
 
@@ -242,6 +244,67 @@ def test_outage_that_ends_while_blind_is_never_opened() -> None:
     for i in range(2):
         events += t.observe_control("gw", T0 + (10 + i) * MIN, True)
     assert opened(events) == []
+
+
+MS = timedelta(milliseconds=1)
+
+
+def isolated(t: Tracker, rounds: int, control: list[bool]) -> list[Event]:
+    """1 s rounds: the paths probed at .000, the control target at .600 (``control``: its
+    results, round by round, as many as given). The paths fail from round 1: their third
+    failure, at 3.0 s, confirms them down."""
+    events: list[Event] = []
+    for i in range(rounds):
+        events += feed(t, T0 + i * S, i < 1)
+        if i < len(control):
+            events += t.observe_control("gw", T0 + i * S + 600 * MS, control[i])
+    return events
+
+
+def test_the_noc_isolated_just_after_a_control_probe_opens_no_outage() -> None:
+    """The NOC's own uplink fails at 0.7 s, just after a control probe: the paths' third
+    failure comes first, when the control target's failures are not yet enough to call it
+    down, so the outage waits. The control goes down, backdated to 1.6 s, before the paths'
+    detection (3.0 s): the monitor was blind then (§6.5). Before, the customer was told."""
+    t = tracker(controls=["gw"])
+    events = isolated(t, 4, [True, False, False, False])
+    assert opened(events) == [] and t.blind and t.blind_since == T0 + 1600 * MS
+    events = run(t, T0 + 5 * S, 3, False, step=S)
+    for i in range(2):  # sight returns from 9.6 s, confirmed at 10.6 s; the paths still down
+        events += t.observe_control("gw", T0 + (9 + i) * S + 600 * MS, True)
+    [incident] = opened(events)
+    assert incident.start == T0 + S and incident.detected == T0 + 10600 * MS
+
+
+def test_an_outage_waiting_on_one_lost_control_probe_opens_as_it_would_have() -> None:
+    """One control echo lost at the moment the paths are confirmed down: the outage waits
+    for the control's next result, then opens with its own start and detection."""
+    t = tracker(controls=["gw"])
+    events = isolated(t, 4, [True, True, False])
+    assert opened(events) == [] and not t.blind
+    events = t.observe_control("gw", T0 + 3600 * MS, True)
+    [incident] = opened(list(events))
+    assert incident.start == T0 + S and incident.detected == T0 + 3 * S
+
+
+def test_an_outage_that_ended_while_waiting_opens_and_closes() -> None:
+    t = tracker(controls=["gw"])
+    isolated(t, 4, [True, True, False])
+    events = feed(t, T0 + 3100 * MS, True) + feed(t, T0 + 3200 * MS, True)  # back at 3.1 s
+    assert closed(events) == []
+    events = list(t.observe_control("gw", T0 + 3600 * MS, True))
+    [incident] = closed(events)
+    assert [(i.id, i.end) for i in opened(events)] == [(incident.id, None)]
+    assert (incident.start, incident.detected, incident.end) == (
+        T0 + S, T0 + 3 * S, T0 + 3100 * MS,
+    )  # fmt: skip
+
+
+def test_removing_the_control_target_in_doubt_opens_what_waited() -> None:
+    t = tracker(controls=["gw"])
+    isolated(t, 4, [True, True, False])
+    [incident] = opened(list(t.set_controls([], T0 + 4 * S)))
+    assert incident.start == T0 + S and incident.detected == T0 + 3 * S
 
 
 # -- restart -----------------------------------------------------------------------------
