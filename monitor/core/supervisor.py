@@ -149,14 +149,17 @@ class Supervisor(Restoring):
     def lead(self, peers: Peers, now: datetime) -> list[Effect]:
         """This node took the lead (resumed from the journal): the other hosts' latest
         views, then every circuit looked at afresh (an outage the old leader had not opened
-        yet, one that ended while no one led)."""
-        return self._peers(peers, now) + self._after(self.tracker.reassess(now), now)
+        yet, one that ended while no one led), after this node's own blindness: a blind node
+        that takes the lead opens nothing and tells no customer (§6.5)."""
+        blind = self._after(self.tracker.own_blindness(now), now)
+        return blind + self._peers(peers, now) + self._after(self.tracker.reassess(now), now)
 
     def adopt(self, old: Supervisor) -> None:
-        """Keep what this node saw itself (path states, RTTs, SNMP readings, the latest
-        result, the raw results the evidence recorder holds) from the supervisor this one
-        replaces."""
-        self.tracker.adopt_paths(old.tracker)
+        """Keep what this node saw itself (path and control target states, RTTs, SNMP
+        readings, the latest result, the raw results the evidence recorder holds) from the
+        supervisor this one replaces (before :meth:`start`)."""
+        spell = next((b.start for b in self._resumed.blind if b.end is None), None)
+        self.tracker.adopt_paths(old.tracker, spell)
         self.evidence = old.evidence
         self.rtt, self.snmp, self.last_probe = dict(old.rtt), dict(old.snmp), old.last_probe
 

@@ -512,16 +512,30 @@ class Tracker:
                 self._maybe_open(circuit, at, events)
         return tuple(events)
 
-    def adopt_paths(self, other: Tracker) -> None:
-        """Take ``other``'s path states (hysteresis runs included) and first results: this
-        node's own view, kept across a rebuild."""
+    def adopt_paths(self, other: Tracker, spell: datetime | None = None) -> None:
+        """Take ``other``'s path and control target states (hysteresis runs included) and
+        first results: this node's own view, kept across a rebuild (the journal's control
+        states are the old leader's, of its own control targets). ``spell``: the start of the
+        blind spell the journal holds open, which goes on if this node is blind too (else a
+        spell of this node's begins with :meth:`own_blindness`)."""
         for key, (h, circuit) in self._paths.items():
             theirs = other._paths.get(key)
             if theirs is None:
                 continue
-            for slot in Hysteresis.__slots__:
-                setattr(h, slot, getattr(theirs[0], slot))
+            _copy(theirs[0], h)
             circuit.first_seen = circuit.first_seen or theirs[1].first_seen
+        for name, h in self._controls.items():
+            if (mine := other._controls.get(name)) is not None:
+                _copy(mine, h)
+        self._blind_since = spell if spell is not None and self.blind else None
+
+    def own_blindness(self, at: datetime) -> tuple[Event, ...]:
+        """This node leads from ``at`` and is blind by its own control targets, with no
+        blind spell open in the journal: one begins now (the old leader saw until then)."""
+        if not self.blind or self._blind_since is not None:
+            return NO_EVENTS
+        self._blind_since = at
+        return (BlindStarted(since=at, at=at),)
 
     def _recheck(self, circuit: _Circuit, at: datetime, events: list[Event]) -> None:
         assert self.vantage is not None
@@ -548,3 +562,8 @@ class Tracker:
             if old.id == updated.id:
                 circuit.recent[i] = updated
                 return
+
+
+def _copy(source: Hysteresis, to: Hysteresis) -> None:
+    for slot in Hysteresis.__slots__:
+        setattr(to, slot, getattr(source, slot))

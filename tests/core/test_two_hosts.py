@@ -14,14 +14,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from monitor.core.facts import ProbeEvidence
-from monitor.core.inputs import PeerPath, Peers, Resume
-from monitor.core.model import PathKey, PathState
+from monitor.core.inputs import Control, PeerPath, Peers, Probed, Resume
+from monitor.core.model import Interval, PathKey, PathState, ProbeResult
 from monitor.core.notices import NoticeKind
-from monitor.core.plan import ClusterPlan
+from monitor.core.plan import ClusterPlan, ControlPlan
 from monitor.core.supervisor import Supervisor
-from monitor.core.tracker import Incident, IncidentClosed
+from monitor.core.tracker import BlindEnded, BlindStarted, Incident, IncidentClosed
 from tests.core.helpers import CID, PATHS, T0
-from tests.core.test_supervisor import S, Story, closed, opened, plan
+from tests.core.test_supervisor import NOC, S, Story, closed, opened, plan
 
 CLUSTER = ClusterPlan(node="noc-a", lease_s=30, renew_s=5, fresh_s=3, news_s=1)
 AGREE = timedelta(seconds=CLUSTER.agree_s)  # 5 s
@@ -145,3 +145,56 @@ def test_a_peer_that_saw_the_end_first_moves_it_earlier() -> None:
     assert [a.incident.end for a in amended] == [T0 + 3 * S - S / 2]
     assert amended[0].incident.id == o.incident.id
     assert len(s.sends(NoticeKind.RECOVERED)) == recovered  # told once
+
+
+GW = ControlPlan(name="noc-gw", address="gw")
+
+
+def gateway(s: Story, ok: bool, n: int = 3) -> None:
+    """``n`` results of this node's own control target, a second apart, from ``s.now``."""
+    s.feed(Probed.of((Control(name="noc-gw"), ProbeResult(target="gw", at=s.now + i * S, ok=ok))
+                     for i in range(n)))  # fmt: skip
+    s.now += n * S
+
+
+def test_a_blind_standby_that_takes_the_lead_tells_no_customer() -> None:
+    """noc-b lost its own gateway and its links to the routers while noc-a, leading, saw
+    every path up; then noc-a died. The journal's control state is noc-a's (up): a standby
+    rebuilt from it forgot that it was blind, opened the outage on its own view and told the
+    customer within milliseconds of leading (found end to end by an attack on two nodes)."""
+    standby = two("noc-b", leading=False)
+    standby.sup = Supervisor(replace(plan(controls=(GW,)), cluster=CLUSTER), node="noc-b",
+                             leading=False)  # fmt: skip
+    gateway(standby, False)
+    standby.run(4, False)
+    journal = Resume(controls={"noc-gw": (PathState.UP, T0 - 60 * S)})  # noc-a's, as written
+    leader = Supervisor(standby.sup.plan, journal, node="noc-b", leading=True)
+    leader.adopt(standby.sup)
+    lead_at, standby.effects = standby.now, []  # what the leader does from here
+    standby.effects += leader.start(lead_at) + leader.lead(Peers(live=()), lead_at)
+    assert not opened(standby) and not standby.sends(NoticeKind.OPENED)
+    [started] = [f for f in standby.facts() if isinstance(f, BlindStarted)]
+    assert started.since == lead_at  # noc-a saw until it stopped leading
+    [blind] = standby.sends(NoticeKind.BLIND)
+    assert blind.recipients == (NOC,) and leader.tracker.blind_since == lead_at
+    standby.sup = leader
+    gateway(standby, True, 2)  # sight back, the paths still down: the outage opens now
+    [o] = opened(standby)
+    assert o.incident.start == T0 + 3 * S and o.incident.detected == standby.now - S
+
+
+def test_a_new_leader_that_sees_continues_no_blind_spell_and_ends_the_journal_s() -> None:
+    standby = two("noc-b", leading=False)
+    standby.sup = Supervisor(replace(plan(controls=(GW,)), cluster=CLUSTER), node="noc-b",
+                             leading=False)  # fmt: skip
+    gateway(standby, True, 2)
+    standby.run(3, True)
+    spell = Interval(start=T0 - 60 * S)  # noc-a was blind when it died
+    journal = Resume(controls={"noc-gw": (PathState.DOWN, T0 - 60 * S)}, blind=(spell,))
+    leader = Supervisor(standby.sup.plan, journal, node="noc-b", leading=True)
+    leader.adopt(standby.sup)
+    standby.effects += leader.start(standby.now) + leader.lead(Peers(live=()), standby.now)
+    assert not leader.tracker.blind and leader.tracker.blind_since is None
+    [ended] = [f for f in standby.facts() if isinstance(f, BlindEnded)]
+    assert ended.interval == Interval(start=spell.start, end=standby.now)
+    assert not [f for f in standby.facts() if isinstance(f, BlindStarted)]
