@@ -46,11 +46,17 @@ class MaildirSink:
         self._on_attempt = on_attempt
 
     async def deliver(
-        self, msg: EmailMessage, recipients: Sequence[str], *, give_up_at: float | None = None
+        self,
+        msg: EmailMessage,
+        recipients: Sequence[str],
+        *,
+        give_up_at: float | None = None,
+        may_go: Callable[[], bool] | None = None,
     ) -> DeliveryReport:
         """Write ``msg`` once; every recipient is accepted at the write time, or all stay
-        pending (outcome ``write-error``) when the disk refuses. ``give_up_at`` is accepted
-        for the ``Transport`` signature: a local write is one attempt."""
+        pending (outcome ``write-error``) when the disk refuses. ``give_up_at`` and
+        ``may_go`` are accepted for the ``Transport`` signature: a local write is one
+        attempt, which its caller begins only when it may."""
         mid, rcpts = envelope(msg, recipients)
         started, t0 = self._wall(), self._mono()
         try:

@@ -126,12 +126,18 @@ class Mailer:
         return self._relays
 
     async def deliver(
-        self, msg: EmailMessage, recipients: Sequence[str], *, give_up_at: float | None = None
+        self,
+        msg: EmailMessage,
+        recipients: Sequence[str],
+        *,
+        give_up_at: float | None = None,
+        may_go: Callable[[], bool] | None = None,
     ) -> DeliveryReport:
         """Deliver ``msg`` to ``recipients`` through the relays, retrying until ``give_up_at``
-        (monotonic seconds; None: one round). Never raises for delivery failures; raises
-        InputError only for a message no relay could take (no recipients, From, Message-ID)."""
-        return await self._run(self._relays, msg, recipients, give_up_at)
+        (monotonic seconds; None: one round), while ``may_go()`` (asked before each attempt).
+        Never raises for delivery failures; raises InputError only for a message no relay
+        could take (no recipients, From, Message-ID)."""
+        return await self._run(self._relays, msg, recipients, give_up_at, may_go)
 
     async def try_each(
         self, msg: EmailMessage, recipients: Sequence[str]
@@ -150,13 +156,14 @@ class Mailer:
         msg: EmailMessage,
         recipients: Sequence[str],
         give_up_at: float | None,
+        may_go: Callable[[], bool] | None = None,
     ) -> DeliveryReport:
         mid, rcpts = envelope(msg, recipients)
         final: dict[str, RecipientResult] = {}
         last: dict[str, tuple[str, int | None, str]] = {}  # pending rcpt -> relay, code, reply
         attempts: list[AttemptLog] = []
         done: set[str] = set()  # relays that refused the message for good
-        retries = 0
+        retries, stopped = 0, False
         while True:
             for relay in relays:
                 pending = [r for r in rcpts if r not in final]
@@ -165,6 +172,10 @@ class Mailer:
                     break
                 if relay.name in done:
                     continue
+                if may_go is not None and not may_go():
+                    log.warning("%s: not sent on: this node may no longer send", mid)
+                    stopped = True
+                    break
                 a = await self._attempt(relay, msg, tuple(pending), budget)
                 attempts.append(a.log)
                 if self._on_attempt is not None:
@@ -176,7 +187,8 @@ class Mailer:
                 if a.done_with_relay:
                     done.add(relay.name)
             if (
-                all(r in final for r in rcpts)
+                stopped
+                or all(r in final for r in rcpts)
                 or give_up_at is None
                 or done >= {r.name for r in relays}
             ):

@@ -82,10 +82,18 @@ class DeliveryReport:
 
 
 class Transport(Protocol):
-    """Delivers a rendered notice. ``give_up_at`` is a monotonic time; see each transport."""
+    """Delivers a rendered notice. ``give_up_at`` is a monotonic time; ``may_go`` is asked
+    before each attempt (each relay, each retry round): False stops the delivery there, the
+    recipients not yet answered left pending (a leader whose lease lapsed must not go on
+    sending: the next leader sends them, same Message-ID). See each transport."""
 
     async def deliver(
-        self, msg: EmailMessage, recipients: Sequence[str], *, give_up_at: float | None = None
+        self,
+        msg: EmailMessage,
+        recipients: Sequence[str],
+        *,
+        give_up_at: float | None = None,
+        may_go: Callable[[], bool] | None = None,
     ) -> DeliveryReport: ...
 
     async def close(self) -> None: ...

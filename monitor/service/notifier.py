@@ -367,7 +367,7 @@ class Notifier:
                 self._claimed_epoch = None  # this node again or not, finds it in flight and
                 return  # sends it, same Message-ID
             results = await self._attempt(item.notice)
-        self._finish(item.id, results)
+        self._finish(item.id, results, epoch=item.epoch)
         self._told(item.notice, results)
 
     async def _attempt(self, notice: Notice) -> tuple[Delivery, ...]:
@@ -378,13 +378,25 @@ class Notifier:
             assert isinstance(parsed, EmailMessage)
             msg = parsed
         give_up = asyncio.get_running_loop().time() + CLAIM_BUDGET_S
-        report = await self._transport.deliver(msg, notice.recipients, give_up_at=give_up)
+        report = await self._transport.deliver(
+            msg, notice.recipients, give_up_at=give_up, may_go=self._gate.may_send
+        )
         return tuple(report.results)
 
-    def _finish(self, item_id: int, results: Sequence[Delivery], *, first: bool = False) -> None:
+    def _finish(
+        self,
+        item_id: int,
+        results: Sequence[Delivery],
+        *,
+        first: bool = False,
+        epoch: int | None = None,
+    ) -> None:
+        """Write down what became of a notice; ``epoch``: its claim's (the state is left to a
+        newer claim: Outbox.finish)."""
         retry = self._wall() + RETRY_AFTER
         self._writer.submit(
-            Job(build=lambda: lambda s: s.outbox.finish(item_id, results, retry)), first=first
+            Job(build=lambda: lambda s: s.outbox.finish(item_id, results, retry, epoch)),
+            first=first,
         )
 
     def _told(self, notice: Notice, results: Sequence[Delivery]) -> None:

@@ -110,11 +110,21 @@ class Outbox:
         rows = self.db.query(f"SELECT {_COLS} FROM outbox WHERE state = 'in_flight' ORDER BY id")
         return [_item(r) for r in rows]
 
-    def finish(self, item_id: int, results: Sequence[Delivery], retry_at: datetime) -> bool:
+    def finish(
+        self,
+        item_id: int,
+        results: Sequence[Delivery],
+        retry_at: datetime,
+        epoch: int | None = None,
+    ) -> bool:
         """Keep every recipient's result; the notice is done when each recipient was accepted
-        or refused for good, else pending again, due at ``retry_at``. True when done."""
+        or refused for good, else pending again, due at ``retry_at``. True when done. With
+        ``epoch`` (the claim's), the notice's state is left alone if another claim has taken
+        it since (a leader that lost its lease finishing late must not put back to pending
+        what the new leader claimed, or has sent: it would be sent again); its results are
+        kept all the same (a relay's answer happened)."""
         with self.chain.transaction() as tx:
-            return _finish(tx, item_id, results, retry_at)
+            return _finish(tx, item_id, results, retry_at, epoch)
 
     def record_sent(
         self, notice: Notice, at: datetime, results: Sequence[Delivery], retry_at: datetime
@@ -189,7 +199,13 @@ def _chain(tx: Links, row: Row, at: datetime) -> None:
     tx.add("outbox", [(i, mid, incident, circuit, kind, rcpts, to_db(at), body)])
 
 
-def _finish(tx: Links, item_id: int, results: Sequence[Delivery], retry_at: datetime) -> bool:
+def _finish(
+    tx: Links,
+    item_id: int,
+    results: Sequence[Delivery],
+    retry_at: datetime,
+    epoch: int | None = None,
+) -> bool:
     done = all(not r.pending for r in results)
     for r in results:
         tx.write(
@@ -199,12 +215,13 @@ def _finish(tx: Links, item_id: int, results: Sequence[Delivery], retry_at: date
             (item_id, r.recipient, r.relay, int(r.accepted), to_db(r.at), r.code, r.reply,
              int(r.permanent)),
         )  # fmt: skip
+    mine, args = ("", ()) if epoch is None else (" AND claim_epoch = ?", (epoch,))
     if done:
-        tx.execute("UPDATE outbox SET state = 'done' WHERE id = ?", (item_id,))
+        tx.execute(f"UPDATE outbox SET state = 'done' WHERE id = ?{mine}", (item_id, *args))
     else:
         tx.execute(
-            "UPDATE outbox SET state = 'pending', due_at = ? WHERE id = ?",
-            (to_db(retry_at), item_id),
+            f"UPDATE outbox SET state = 'pending', due_at = ? WHERE id = ?{mine}",
+            (to_db(retry_at), item_id, *args),
         )
     return done
 

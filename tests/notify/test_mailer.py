@@ -97,6 +97,24 @@ async def test_4xx_twice_then_250(relay: SmtpServer) -> None:
     assert len(relay.received) == 1
 
 
+async def test_no_try_once_the_sender_may_no_longer_send(relay: SmtpServer) -> None:
+    """A leader whose lease lapses mid-retry: ``may_go`` is asked before each try, and the
+    recipients left are pending (the next leader sends them, same Message-ID)."""
+    relay.script.tempfail_data = 2
+    tries: list[bool] = []
+
+    def may_go() -> bool:
+        tries.append(len(tries) < 2)  # the lease lapses after the second try
+        return tries[-1]
+
+    report = await Mailer([plain(relay.port, "r1")], backoff=FAST).deliver(
+        notice(), [A, B], give_up_at=time.monotonic() + 5.0, may_go=may_go
+    )
+    assert [str(a.outcome) for a in report.attempts] == ["4xx", "4xx"]
+    assert tries == [True, True, False] and relay.received == []
+    assert all(r.pending and not r.permanent for r in report.results)
+
+
 async def test_5xx_for_one_recipient_while_the_others_are_accepted(relay: SmtpServer) -> None:
     relay.script.reject_rcpt = {C}
     report = await Mailer([plain(relay.port, "r1")], backoff=FAST).deliver(

@@ -19,8 +19,10 @@ from monitor.core.errors import FencedError
 from monitor.core.model import PathKey, PathState
 from monitor.core.paths import Change
 from monitor.core.tracker import Incident, IncidentClosed, IncidentOpened, PathChanged
+from monitor.store.records import OutboxState
 from monitor.store.sql import SqlStore
 from tests.core.helpers import PATHS
+from tests.store.test_contract import delivery
 from tests.store.test_lease import LONG, lapse, notice, take
 
 T0 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
@@ -111,3 +113,25 @@ def test_a_gap_when_the_other_node_stopped_or_fell_silent(pair: tuple[SqlStore, 
     b.stopped(T0 + 11 * S)
     late = b.started(T0 + 40 * S)
     assert late is not None and late.start == T0 + 11 * S
+
+
+def test_a_stale_leaders_late_finish_leaves_the_new_claim_alone(
+    pair: tuple[SqlStore, SqlStore],
+) -> None:
+    """noc-a claimed a notice and was retrying it when its lease lapsed; noc-b took over,
+    claimed the row again and sent it. noc-a's write-down of its own tries, arriving late,
+    put the row back to pending, due again: noc-b would have sent it a second time."""
+    a, b = pair
+    old = take(a, "noc-a")
+    a.outbox.put(notice("<m1@x>"), T0, epoch=old.epoch)
+    [mine] = a.outbox.claim_due(T0, 5, epoch=old.epoch)
+    lapse(a, "noc-a")
+    new = take(b, "noc-b", LONG)
+    [theirs] = b.outbox.claim_orphans(new.epoch)
+    sent = [delivery("a@x.example", True, T0 + 9 * S)]
+    assert b.outbox.finish(theirs.id, sent, T0 + 60 * S, theirs.epoch) is True
+    deferred = [delivery("a@x.example", False, None)]
+    assert a.outbox.finish(mine.id, deferred, T0 + 30 * S, mine.epoch) is False
+    [item] = b.outbox.notices()
+    assert item.state is OutboxState.DONE and b.outbox.claim_due(T0 + 3600 * S, 5) == []
+    assert b.outbox.deliveries(item.id) == [*sent, *deferred]  # what the relay said, kept
