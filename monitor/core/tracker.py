@@ -38,11 +38,11 @@ before acting. ``restore_*`` rebuilds state from the journal after a restart.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
+from monitor.core.circuits import Circuit, CircuitSpec
 from monitor.core.errors import InputError
 from monitor.core.events import (
     NO_EVENTS,
@@ -60,6 +60,7 @@ from monitor.core.events import (
 )
 from monitor.core.model import Interval, PathKey, PathState
 from monitor.core.paths import Change, Hysteresis
+from monitor.core.tracker_resume import Resuming
 from monitor.core.vantage import Call, Vantage
 
 __all__ = [
@@ -79,41 +80,8 @@ __all__ = [
     "VantageDisagreed",
 ]
 
-RECENT_PER_CIRCUIT = 32
-"""Closed incidents kept per circuit so a late notice can still be attached to one."""
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CircuitSpec:
-    """What the tracker needs of a circuit: its id, its paths and its hysteresis."""
-
-    id: str
-    paths: tuple[PathKey, ...]
-    fail_after: int = 3
-    recover_after: int = 2
-
-
-class _Circuit:
-    __slots__ = ("first_seen", "id", "open", "paths", "recent")
-
-    def __init__(self, spec: CircuitSpec) -> None:
-        self.id = spec.id
-        self.paths = {
-            p: Hysteresis(fail_after=spec.fail_after, recover_after=spec.recover_after)
-            for p in spec.paths
-        }
-        self.open: Incident | None = None
-        self.recent: deque[Incident] = deque(maxlen=RECENT_PER_CIRCUIT)
-        self.first_seen: datetime | None = None
-
-    def all_down(self) -> bool:
-        return all(h.state is PathState.DOWN for h in self.paths.values())
-
-    def outage_start(self) -> datetime:
-        return max(h.since for h in self.paths.values() if h.since is not None)
-
-
-class Tracker:
+class Tracker(Resuming):
     """Incident tracker over many circuits; see the module docstring."""
 
     def __init__(
@@ -127,8 +95,8 @@ class Tracker:
         vantage: Vantage | None = None,
         decides: bool = True,
     ) -> None:
-        self._circuits: dict[str, _Circuit] = {}
-        self._paths: dict[PathKey, tuple[Hysteresis, _Circuit]] = {}
+        self._circuits: dict[str, Circuit] = {}
+        self._paths: dict[PathKey, tuple[Hysteresis, Circuit]] = {}
         for spec in circuits:
             self.add_circuit(spec)
         self._hysteresis = {"fail_after": fail_after, "recover_after": recover_after}
@@ -149,7 +117,7 @@ class Tracker:
         """Start tracking a circuit (all its paths ``unknown``)."""
         if spec.id in self._circuits:
             raise InputError(f"circuit {spec.id!r} is already tracked")
-        circuit = _Circuit(spec)
+        circuit = Circuit(spec)
         self._circuits[spec.id] = circuit
         for key, h in circuit.paths.items():
             self._paths[key] = (h, circuit)
@@ -234,7 +202,7 @@ class Tracker:
             return NO_EVENTS
         return self._changed(circuit, path, change)
 
-    def _changed(self, circuit: _Circuit, path: PathKey, change: Change) -> tuple[Event, ...]:
+    def _changed(self, circuit: Circuit, path: PathKey, change: Change) -> tuple[Event, ...]:
         events: list[Event] = [PathChanged(path=path, change=change)]
         if change.state is PathState.DOWN:
             self._maybe_open(circuit, change.at, events)
@@ -334,38 +302,6 @@ class Tracker:
     def circuit_ids(self) -> list[str]:
         return list(self._circuits)
 
-    # -- restart -----------------------------------------------------------------------------
-    def restore_path(self, path: PathKey, state: PathState, since: datetime | None) -> None:
-        """Resume a path state read back from the journal."""
-        self._paths[path][0].restore(state, since)
-
-    def restore_control(self, target: str, state: PathState, since: datetime | None) -> None:
-        self._controls[target].restore(state, since)
-        if state is PathState.DOWN and self._blind_since is None:
-            self._blind_since = since
-
-    def restore_blind(self, since: datetime) -> None:
-        """The start of the blind spell the journal holds open, if still blind: it began when
-        the first control target went down, which may have come back since."""
-        if self.blind:
-            self._blind_since = since
-
-    def restore_first_seen(self, circuit_id: str, at: datetime) -> None:
-        """Resume the time of a circuit's first probe result (no MonitoringStarted again)."""
-        self._circuit(circuit_id).first_seen = at
-
-    def first_seen(self, circuit_id: str) -> datetime | None:
-        return self._circuit(circuit_id).first_seen
-
-    def restore_incident(self, incident: Incident) -> None:
-        """Resume an incident read back from the journal (open ones stay open)."""
-        circuit = self._circuit(incident.circuit)
-        if incident.end is None:
-            circuit.open = incident
-        else:
-            circuit.recent.append(incident)
-        self._next_id = max(self._next_id, incident.id + 1)
-
     # -- internals ---------------------------------------------------------------------------
     def _end_blind(self, sight: datetime, at: datetime, events: list[Event]) -> None:
         """Sight returned at ``sight`` (confirmed at ``at``): close the blind interval and open
@@ -378,13 +314,13 @@ class Tracker:
         for circuit in self._circuits.values():
             self._maybe_open(circuit, at, events)
 
-    def _circuit(self, circuit_id: str) -> _Circuit:
+    def _circuit(self, circuit_id: str) -> Circuit:
         try:
             return self._circuits[circuit_id]
         except KeyError:
             raise InputError(f"unknown circuit {circuit_id!r}") from None
 
-    def _maybe_open(self, circuit: _Circuit, at: datetime, events: list[Event]) -> None:
+    def _maybe_open(self, circuit: Circuit, at: datetime, events: list[Event]) -> None:
         if circuit.open is not None or self.blind or not self.decides:
             return
         if self.vantage is None:
@@ -400,7 +336,7 @@ class Tracker:
             self._disagree(circuit, at, events)
 
     def _open_or_wait(
-        self, circuit: _Circuit, start: datetime, at: datetime, single: bool, events: list[Event]
+        self, circuit: Circuit, start: datetime, at: datetime, single: bool, events: list[Event]
     ) -> None:
         if self._in_doubt():  # blind or not: the control's next results say
             self._waiting.setdefault(circuit.id, (start, at, single))
@@ -432,7 +368,7 @@ class Tracker:
                 self._close(circuit, min(ups), events)
 
     def _open(
-        self, circuit: _Circuit, start: datetime, at: datetime, single: bool, events: list[Event]
+        self, circuit: Circuit, start: datetime, at: datetime, single: bool, events: list[Event]
     ) -> None:
         incident = Incident(
             id=self._next_id, circuit=circuit.id, start=start, detected=at, single_vantage=single
@@ -441,30 +377,13 @@ class Tracker:
         circuit.open = incident
         events.append(IncidentOpened(incident=incident))
 
-    def _disagree(self, circuit: _Circuit, at: datetime, events: list[Event]) -> None:
+    def _disagree(self, circuit: Circuit, at: datetime, events: list[Event]) -> None:
         assert self.vantage is not None
         own = tuple((k.name, h.state.value) for k, h in circuit.paths.items())
         views = ((self.vantage.me, own), *self.vantage.views(circuit.paths))
         events.append(VantageDisagreed(circuit=circuit.id, at=at, views=views))
 
-    # -- the other NOC hosts ----------------------------------------------------------------
-    def peer_seen(
-        self, node: str, path: PathKey, state: PathState, since: datetime | None, at: datetime
-    ) -> tuple[Event, ...]:
-        """A peer's path state, read from the journal at ``at``: an outage this host sees
-        ends when a live peer's path answers; one may open when the peers now agree."""
-        if self.vantage is None or path not in self._paths:
-            return NO_EVENTS
-        self.vantage.seen(node, path, state, since)
-        circuit = self._paths[path][1]
-        events: list[Event] = []
-        if node in self.vantage.live:
-            self._recheck(circuit, at, events)
-            if state is PathState.UP and since is not None and self.decides:
-                self._amend_end(circuit, since, events)
-        return tuple(events)
-
-    def _amend_end(self, circuit: _Circuit, up_since: datetime, events: list[Event]) -> None:
+    def _amend_end(self, circuit: Circuit, up_since: datetime, events: list[Event]) -> None:
         """A path began to answer at ``up_since``, before the end this node gave the last
         incident: one of its own whose recovery was confirmed after another's (a late result),
         or a live peer's that arrived after this node closed it on its own view. The outage
@@ -476,77 +395,7 @@ class Tracker:
         circuit.recent[-1] = amended
         events.append(IncidentClosed(incident=amended, amended=True))
 
-    def peers_live(self, nodes: Iterable[str], at: datetime) -> tuple[Event, ...]:
-        """The peers now live (their results fresh): every circuit is looked at again."""
-        if self.vantage is None or not self.vantage.set_live(nodes):
-            return NO_EVENTS
-        events: list[Event] = []
-        for circuit in self._circuits.values():
-            self._recheck(circuit, at, events)
-        return tuple(events)
-
-    def settle(self, at: datetime) -> tuple[Event, ...]:
-        """Time passed (the peers' news came again): a split that has lasted long enough
-        becomes a disagreement."""
-        if self.vantage is None:
-            return NO_EVENTS
-        events: list[Event] = []
-        for cid in self.vantage.splits:
-            if cid in self._circuits:
-                self._maybe_open(self._circuits[cid], at, events)
-        return tuple(events)
-
-    def reassess(self, at: datetime) -> tuple[Event, ...]:
-        """Every circuit looked at afresh (this node just took the lead, with the journal's
-        incidents and its own path states): an outage no one opened is opened, an incident
-        this node sees over (a path of its own back up) is closed."""
-        events: list[Event] = []
-        for circuit in self._circuits.values():
-            ups = [h.since for h in circuit.paths.values()
-                   if h.state is PathState.UP and h.since is not None]  # fmt: skip
-            if circuit.open is not None and ups:
-                self._close(circuit, min(ups), events)
-            elif self.vantage is not None:
-                self._recheck(circuit, at, events)
-            else:
-                self._maybe_open(circuit, at, events)
-        return tuple(events)
-
-    def adopt_paths(self, other: Tracker, spell: datetime | None = None) -> None:
-        """Take ``other``'s path and control target states (hysteresis runs included) and
-        first results: this node's own view, kept across a rebuild (the journal's control
-        states are the old leader's, of its own control targets). ``spell``: the start of the
-        blind spell the journal holds open, which goes on if this node is blind too (else a
-        spell of this node's begins with :meth:`own_blindness`)."""
-        for key, (h, circuit) in self._paths.items():
-            theirs = other._paths.get(key)
-            if theirs is None:
-                continue
-            _copy(theirs[0], h)
-            circuit.first_seen = circuit.first_seen or theirs[1].first_seen
-        for name, h in self._controls.items():
-            if (mine := other._controls.get(name)) is not None:
-                _copy(mine, h)
-        self._blind_since = spell if spell is not None and self.blind else None
-
-    def own_blindness(self, at: datetime) -> tuple[Event, ...]:
-        """This node leads from ``at`` and is blind by its own control targets, with no
-        blind spell open in the journal: one begins now (the old leader saw until then)."""
-        if not self.blind or self._blind_since is not None:
-            return NO_EVENTS
-        self._blind_since = at
-        return (BlindStarted(since=at, at=at),)
-
-    def _recheck(self, circuit: _Circuit, at: datetime, events: list[Event]) -> None:
-        assert self.vantage is not None
-        if circuit.open is None:
-            self._maybe_open(circuit, at, events)
-            return
-        verdict = self.vantage.verdict(circuit.paths)
-        if not verdict.agree and verdict.up_since is not None:  # a live peer sees it answer
-            self._close(circuit, verdict.up_since, events)
-
-    def _close(self, circuit: _Circuit, up_since: datetime, events: list[Event]) -> None:
+    def _close(self, circuit: Circuit, up_since: datetime, events: list[Event]) -> None:
         incident = circuit.open
         assert incident is not None
         closed = replace(incident, end=max(up_since, incident.start))
@@ -554,7 +403,7 @@ class Tracker:
         circuit.recent.append(closed)
         events.append(IncidentClosed(incident=closed))
 
-    def _replace(self, circuit: _Circuit, updated: Incident) -> None:
+    def _replace(self, circuit: Circuit, updated: Incident) -> None:
         if circuit.open is not None and circuit.open.id == updated.id:
             circuit.open = updated
             return
@@ -562,8 +411,3 @@ class Tracker:
             if old.id == updated.id:
                 circuit.recent[i] = updated
                 return
-
-
-def _copy(source: Hysteresis, to: Hysteresis) -> None:
-    for slot in Hysteresis.__slots__:
-        setattr(to, slot, getattr(source, slot))
