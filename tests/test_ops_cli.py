@@ -3,6 +3,7 @@ journal (no daemon) and through a running daemon's API, with the same figures ei
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -168,6 +169,13 @@ def test_no_journal_and_no_daemon(tmp_path: Path) -> None:
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[Path]:
     """``slawatch run`` on loopback targets with a token: the API is the way in."""
+    with daemon(tmp_path) as (cfg, _):
+        yield cfg
+
+
+@contextlib.contextmanager
+def daemon(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
+    """A running daemon (see ``running``): its configuration and its process."""
     token = tmp_path / "token"
     token.write_text("t" * 32 + "\n")
     port = free_port()
@@ -190,7 +198,7 @@ def running(tmp_path: Path) -> Iterator[Path]:
             except OSError:
                 assert time.monotonic() < deadline, "daemon did not answer"
                 time.sleep(0.1)
-        yield cfg
+        yield cfg, proc
     finally:
         proc.terminate()
         proc.wait(timeout=15)

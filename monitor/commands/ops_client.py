@@ -27,6 +27,7 @@ from monitor.core.errors import ConfigError, InputError, MonitorError
 from monitor.core.location import is_postgres
 from monitor.service.backend import Backend
 from monitor.service.offline import Offline
+from monitor.store.owner import holder
 
 T = TypeVar("T")
 
@@ -201,17 +202,32 @@ class JournalOps:
         announced_at: datetime | None,
         by: str,
     ) -> dict[str, Any]:
-        return self._run(
+        return self._change(
             lambda b: b.add_maintenance(
                 circuit, start, end, note, "cli", announced_at=announced_at, by=by
             )
         )
 
     def remove_maintenance(self, window_id: int) -> dict[str, Any]:
-        return self._run(lambda b: b.remove_maintenance(window_id))
+        return self._change(lambda b: b.remove_maintenance(window_id))
 
     def exclude(self, incident_id: int, reason: str) -> dict[str, Any]:
-        return self._run(lambda b: b.exclude(incident_id, reason))
+        return self._change(lambda b: b.exclude(incident_id, reason))
+
+    def _change(self, fn: Callable[[Backend], Awaitable[T]]) -> T:
+        """A change, written to the journal: refused while a daemon runs on a journal file
+        (owner.py) without answering on its API (busy, or paused): it reads changes from
+        the journal only when it starts, so this one would not count until then."""
+        s = self.settings
+        held = None if is_postgres(s.journal) else holder(Path(s.journal))
+        if held is not None:
+            raise MonitorError(
+                f"{s.journal}: {held} runs on this journal but did not answer at "
+                f"{s.http.listen} within 1 s (busy, or paused?): a change written to the "
+                "journal would not reach it until its next start; nothing was changed. Try "
+                "again in a moment; if it goes on, look at the daemon (its log, its load)"
+            )
+        return self._run(fn)
 
 
 Ops = ApiOps | JournalOps

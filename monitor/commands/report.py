@@ -195,7 +195,7 @@ def open_journal(
     SQLite file whole for damage first (``slawatch verify``; the daemon does at its start)."""
     check_journal(where, given)
     password = password_file if is_postgres(where) else None
-    return open_store(where, password_file=password, check=check)
+    return open_store(where, password_file=password, check=check, read=True)
 
 
 def check_journal(where: str | Path, given: str | None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ from monitor.store import open_store
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
 from monitor.web import IN_FLIGHT, Customer, Limits, make_app, serve
+from monitor.web.serve import listen
 
 if TYPE_CHECKING:
     from monitor.service.snmp_watch import SnmpWatch
@@ -60,12 +62,21 @@ class App:
         validated models of 10,000 paths are ~25 MB), and a reload brings new ones."""
         s, self._settings = self._settings, None
         assert s is not None, "App.start() runs once"
+        sock = listen(*s.http.host_port)  # first: a taken port fails before anything starts
+        try:
+            await self._start(s, sock)
+        except BaseException:
+            sock.close()
+            raise
+
+    async def _start(self, s: Settings, sock: socket.socket) -> None:
         await self.engine.start()
         self.store = store = await AsyncStore.open(
             lambda: open_store(
                 s.journal,
                 password_file=s.journal_password_file,
                 node="" if s.cluster is None else s.cluster.node,
+                own=True,
             )
         )
         transport = build_transport(
@@ -90,7 +101,6 @@ class App:
         self.jobs = Jobs(backend, store=store, credits=self.metrics, wall=d.wall,
                          timezone=s.timezone, reports=reports, stamping=s.evidence)  # fmt: skip
         self.metrics.chain_head(lambda: store.sync.known_head.seq)
-        self.jobs.start()
         host, port = s.http.host_port
         limits = Limits(  # last: the descriptors left once everything else is open
             max_connections=http_connections(s.http.max_connections, in_flight=IN_FLIGHT),
@@ -98,7 +108,8 @@ class App:
         )
         app = make_app(backend, self.metrics, token=lambda: self.token,
                        customers=lambda: self.customers, limits=limits, wall=d.wall)  # fmt: skip
-        self._runner = await serve(app, host, port)
+        self._runner = await serve(app, host, port, sock)
+        self.jobs.start()
         log.info("http: at most %d connections", limits.max_connections)
         systemd.notify("READY=1")
         interval = systemd.watchdog_interval()

@@ -35,7 +35,7 @@ class Offline:
         password_file: Path | None = None,
     ) -> Offline:
         store: AsyncStore[Store] = await AsyncStore.open(
-            lambda: open_store(journal, password_file=password_file, check=False)
+            lambda: open_store(journal, password_file=password_file, check=False, read=True)
         )
         try:
             resume = await store.run(lambda s: s.restore())

@@ -25,6 +25,8 @@ def open_store(
     password_file: Path | None = None,
     node: str = "",
     check: bool = True,
+    read: bool = False,
+    own: bool = False,
 ) -> Store:
     """The journal named by ``journal:``: a ``postgresql://USER@HOST[:PORT]/DB`` URL (password
     from ``password_file``, the setting ``journal_password_file:``, else libpq's PGPASSFILE or
@@ -32,7 +34,9 @@ def open_store(
     JournalError if it cannot be opened or is newer than this code, ConfigError for a bad URL
     or a password file given with a file journal. ``check``: read a SQLite file whole for
     damage first (``PRAGMA quick_check``, ~4 s a GiB): the daemon's start and ``slawatch
-    verify`` do; the reading commands do not (a damaged page they reach is still an error)."""
+    verify`` do; the reading commands do not (a damaged page they reach is still an error).
+    ``read``: a command's, which refuses a SQLite file that holds no journal rather than
+    making it one; ``own``: the daemon's, the one running on a SQLite journal (store/owner.py)."""
     if is_postgres(journal):
         assert isinstance(journal, str)
         try:
@@ -49,4 +53,4 @@ def open_store(
         )
     from monitor.store.sqlite import open_sqlite
 
-    return open_sqlite(journal, check=check)
+    return open_sqlite(journal, check=check, create=not read, own=own)

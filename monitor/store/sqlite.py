@@ -18,6 +18,7 @@ from typing import Any
 
 from monitor.core.errors import FencedError, JournalError
 from monitor.store.db import Batching, Row
+from monitor.store.owner import Owner, take
 from monitor.store.schema import MIGRATIONS, VERSION
 from monitor.store.sql import SqlStore
 
@@ -80,8 +81,9 @@ class _Tx:
 class SqliteDatabase(Batching):
     """The :class:`~monitor.store.base.Database` seam over one SQLite file."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, owner: Owner | None = None) -> None:
         self._conn = conn
+        self._owner = owner
         self.path = path
         self.name = str(path)
         self._began: int | None = None
@@ -94,9 +96,14 @@ class SqliteDatabase(Batching):
         return self._began if self._began is not None else time.time_ns() // 1000
 
     @classmethod
-    def open(cls, path: str | Path, *, check: bool = True) -> SqliteDatabase:
-        """Open (creating if missing) and migrate the journal at ``path``; ``check``: first
-        read the whole file for damage (``PRAGMA quick_check``: 0.18 s for 43 MiB)."""
+    def open(
+        cls, path: str | Path, *, check: bool = True, create: bool = True, own: bool = False
+    ) -> SqliteDatabase:
+        """Open (creating if missing) and migrate the journal at ``path``. ``check``: first
+        read the whole file for damage (``PRAGMA quick_check``: 0.18 s for 43 MiB);
+        ``create``: False for a reader, which refuses a file that holds no journal (an empty
+        file, another program's database) rather than making it one; ``own``: hold it as the
+        one daemon running on it (owner.py), JournalError if another does."""
         p = Path(path)
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -104,22 +111,25 @@ class SqliteDatabase(Batching):
             raise JournalError(
                 f"{p.parent}: cannot create the journal directory: {exc.strerror}"
             ) from None
+        owner = take(p) if own else None
         try:
             conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
+            if owner is not None:
+                owner.release()
             raise explain(p, exc) from exc
-        db = cls(conn, p)
+        db = cls(conn, p, owner)
         try:
-            db._setup(check)
+            db._setup(check, create)
         except sqlite3.Error as exc:
-            conn.close()
+            db.close()
             raise explain(p, exc) from exc
         except JournalError:
-            conn.close()
+            db.close()
             raise
         return db
 
-    def _setup(self, check: bool) -> None:
+    def _setup(self, check: bool, create: bool) -> None:
         db = self._conn
         db.execute("PRAGMA busy_timeout = 5000")
         found = db.execute("PRAGMA quick_check").fetchone()[0] if check else "ok"
@@ -127,6 +137,12 @@ class SqliteDatabase(Batching):
             raise JournalError(
                 f"{self.path} is not a usable SQLite journal (quick_check: {found}): move it "
                 "aside and restart; a new one is started"
+            )
+        if not create and db.execute("PRAGMA user_version").fetchone()[0] == 0:
+            raise JournalError(  # before anything is written to it (WAL mode is, in the header)
+                f"{self.path} is not a slawatch journal (it holds none of the journal's "
+                "tables): check the path given with --journal or as journal: in the "
+                "configuration"
             )
         mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode != "wal":
@@ -204,6 +220,8 @@ class SqliteDatabase(Batching):
 
     def close(self) -> None:
         self._conn.close()
+        if self._owner is not None:
+            self._owner.release()
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -217,7 +235,9 @@ def _statements(script: str) -> Iterator[str]:
             pending = ""
 
 
-def open_sqlite(path: str | Path, *, check: bool = True) -> SqlStore:
-    """The journal in the SQLite file at ``path`` (created and migrated as needed; ``check``:
-    see ``SqliteDatabase.open``)."""
-    return SqlStore(SqliteDatabase.open(path, check=check))
+def open_sqlite(
+    path: str | Path, *, check: bool = True, create: bool = True, own: bool = False
+) -> SqlStore:
+    """The journal in the SQLite file at ``path`` (created and migrated as needed; ``check``,
+    ``create``, ``own``: see ``SqliteDatabase.open``)."""
+    return SqlStore(SqliteDatabase.open(path, check=check, create=create, own=own))

@@ -49,8 +49,25 @@ LIMITS = web.AppKey("limits", Limits)
 BUSY = web.AppKey("busy", set)  # transports with a request in progress
 
 
-async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
-    """Start serving ``app`` within its :class:`Limits`; ``await runner.cleanup()`` stops."""
+def listen(host: str, port: int) -> socket.socket:
+    """The HTTP address, bound now: ``slawatch run`` binds it before it opens the journal, so
+    a port already taken (a second daemon, another program) fails before anything is
+    written or started. MonitorError if it cannot be bound."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=QUEUE)
+    except OSError as exc:
+        raise MonitorError(
+            f"http.listen {host}:{port}: cannot listen: {exc.strerror or exc}; "
+            "pick a free port or stop what holds it"
+        ) from None
+
+
+async def serve(
+    app: web.Application, host: str, port: int, sock: socket.socket | None = None
+) -> web.AppRunner:
+    """Start serving ``app`` within its :class:`Limits` on ``sock`` (from :func:`listen`),
+    else on a socket bound to ``host:port`` now; ``await runner.cleanup()`` stops."""
     limits = app[LIMITS]
     runner = web.AppRunner(
         app,
@@ -60,15 +77,19 @@ async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
     )
     await runner.setup()
     assert runner.server is not None
-    site = _Site(runner, host, port, _Admission(runner.server, limits.max_connections, app[BUSY]))
+    try:
+        bound = sock or listen(host, port)
+    except MonitorError:
+        await runner.cleanup()
+        raise
+    admit = _Admission(runner.server, limits.max_connections, app[BUSY])
+    site = _Site(runner, host, port, bound, admit)
     try:
         await site.start()
-    except OSError as exc:
+    except BaseException:
+        bound.close()
         await runner.cleanup()
-        raise MonitorError(
-            f"http.listen {host}:{port}: cannot listen: {exc.strerror}; "
-            "pick a free port or stop what holds it"
-        ) from None
+        raise
     return runner
 
 
@@ -127,9 +148,16 @@ class _Refuse(asyncio.Protocol):
 class _Site(web.BaseSite):
     """A TCP site whose connections come through an :class:`_Admission`."""
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int, admit: _Admission) -> None:
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        host: str,
+        port: int,
+        sock: socket.socket,
+        admit: _Admission,
+    ) -> None:
         super().__init__(runner)
-        self._host, self._port, self._admit = host, port, admit
+        self._host, self._port, self._sock, self._admit = host, port, sock, admit
 
     @property
     def name(self) -> str:
@@ -138,11 +166,6 @@ class _Site(web.BaseSite):
     async def start(self) -> None:
         await super().start()
         loop = asyncio.get_running_loop()
-        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
-        sock = socket.create_server((self._host, self._port), family=family, backlog=QUEUE)
-        try:
-            self._server = await loop.create_server(self._admit, sock=sock, backlog=BACKLOG)
-        except BaseException:
-            sock.close()
-            raise
+        sock = self._sock
+        self._server = await loop.create_server(self._admit, sock=sock, backlog=BACKLOG)
         sock.listen(QUEUE)  # asyncio set the queue to BACKLOG; the batch size stays BACKLOG

@@ -123,6 +123,31 @@ def test_the_daemon_and_verify_read_the_whole_file_the_reading_commands_do_not(
     assert "demo-loopback" in report.stdout  # the demo config's circuit, read from the journal
 
 
+@pytest.mark.parametrize("made", ["empty", "another"])
+def test_the_commands_refuse_a_file_that_holds_no_journal_and_leave_it_alone(
+    tmp_path: Path, made: str
+) -> None:
+    """A wrong --journal path: ``verify`` made the file a journal and said "chain intact: 0
+    records", ``report`` said no unavailability this month (an attack on the operator's side
+    found both)."""
+    import sqlite3
+
+    path = tmp_path / "other.db"
+    path.write_bytes(b"")
+    if made == "another":
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("CREATE TABLE foo (x)")
+            db.commit()
+    before = path.read_bytes()
+    run = [sys.executable, "-m", "monitor"]
+    for args in (["verify"], ["report", "--month", "2026-10"]):
+        done = subprocess.run([*run, *args, "--journal", str(path)], capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 2, (args, done.stdout)
+        assert "is not a slawatch journal" in done.stderr, done.stderr
+    assert path.read_bytes() == before
+
+
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     open_sqlite(path).close()
