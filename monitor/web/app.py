@@ -332,14 +332,16 @@ def make_app(
         authorise(request)
         fields = frozenset({"circuit", "start", "end", "note", "announced_at", "by"})
         data = await _body(request, fields)
-        start = parse_time(text_field(data, "start"), "start")
-        end = parse_time(text_field(data, "end"), "end")
+        start = parse_time(text_field(data, "start"), "start", day=False)
+        end = parse_time(text_field(data, "end"), "end", day=False)
         assert start is not None and end is not None
         try:
             check_window(start, end)
         except BoundsError as exc:
             raise HttpError(400, str(exc), exc.field) from None
-        announced = parse_time(text_field(data, "announced_at", required=False), "announced_at")
+        announced = parse_time(
+            text_field(data, "announced_at", required=False), "announced_at", day=False
+        )
         created = await backend.add_maintenance(
             text_field(data, "circuit"),
             start,

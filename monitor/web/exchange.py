@@ -68,15 +68,21 @@ def redirect(location: str, *cookies: Cookie) -> Reply:
     return Reply(status=303, headers=(("Location", location),), cookies=cookies)
 
 
-def parse_time(text: str | None, field: str) -> datetime | None:
-    """ISO 8601 with an offset, or YYYY-MM-DD (midnight UTC), within core/bounds.py's years;
-    HttpError 400 otherwise."""
+def parse_time(text: str | None, field: str, *, day: bool = True) -> datetime | None:
+    """ISO 8601 with an offset, or YYYY-MM-DD (midnight UTC: a query's bound; with ``day``
+    False, as for a maintenance window, a date alone is refused: whose midnight it means
+    moves the window by hours), within core/bounds.py's years; HttpError 400 otherwise."""
     if text is None or text == "":
         return None
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
         raise HttpError(400, f"{text!r} is not an ISO 8601 time", field) from None
+    if len(text) == 10 and not day:
+        raise HttpError(
+            400, f"{text!r} is a date; give the time with its offset, e.g. {text}T00:00+09:00",
+            field,
+        )  # fmt: skip
     if len(text) == 10:
         at = at.replace(tzinfo=UTC)
     if at.tzinfo is None:

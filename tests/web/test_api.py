@@ -249,6 +249,12 @@ async def test_maintenance_and_exclusion_need_the_token(
             None,
         ),
         ("/api/maintenance", b'{"start": "2026-10-08T01:00:00+09:00"}', 400, "end"),
+        (  # a date alone: stored as midnight UTC, 9 hours off a Tokyo circuit's day, before
+            "/api/maintenance",
+            b'{"circuit": "c1", "start": "2026-12-02", "end": "2026-12-03T00:00+09:00"}',
+            400,
+            "start",
+        ),
         (
             "/api/maintenance",
             b'{"circuit": "c1", "start": "2026-10-08T01:00:00+09:00", '
