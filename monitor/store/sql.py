@@ -448,12 +448,20 @@ class SqlStore:
         with self.chain.transaction() as tx:
             rows = tx.write(
                 "incidents",
-                "UPDATE incidents SET excluded_reason = ?, excluded_at = ? WHERE id = ?",
+                "UPDATE incidents SET excluded_reason = ?, excluded_at = ? "
+                "WHERE id = ? AND excluded_reason IS NULL",
                 (reason.strip(), to_db(at), incident_id),
             )
-        if not rows:
+        if rows:
+            return _incident(_named("incidents", rows[0]))
+        found = self.incident(incident_id)
+        if found is None:
             raise InputError(f"no incident {incident_id}", "id")
-        return _incident(_named("incidents", rows[0]))
+        raise InputError(  # the first stands: a second would erase the reason on record
+            f"incident {incident_id} is already excluded ({found.excluded!r}); an exclusion "
+            "stands as first recorded",
+            "id",
+        )
 
     # -- audit trail ---------------------------------------------------------------------------
     def snapshot(self, at: datetime, month: str, circuit: str, payload: dict[str, Any]) -> None:

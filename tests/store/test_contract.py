@@ -275,6 +275,10 @@ def test_an_exclusion_needs_a_reason_and_an_incident_and_writes_nothing_otherwis
         store.exclude(7, "customer", T0)
     assert store.incident(1).excluded is None  # type: ignore[union-attr]
     assert store.exclude(1, " customer cut the fibre ", T0).excluded == "customer cut the fibre"
+    # a second exclusion erased the first's reason (an attack on the operator's side)
+    with pytest.raises(InputError, match="already excluded \\('customer cut the fibre'\\)"):
+        store.exclude(1, "oops wrong incident", T0 + S)
+    assert store.incident(1).excluded == "customer cut the fibre"  # type: ignore[union-attr]
 
 
 def test_snapshots_are_pruned_by_age(store: SqlStore) -> None:
