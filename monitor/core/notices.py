@@ -78,6 +78,9 @@ class NoticeFacts:
     seq: int = 0
     group: str | None = None
     note: str = ""
+    removed: bool = False
+    """A RECOVERED owed because the circuit left monitoring (a reload removed it) while the
+    outage went on: it says monitoring ended then, not that the circuit recovered."""
 
     def __post_init__(self) -> None:
         zone(self.timezone)

@@ -52,6 +52,7 @@ def incident_send(
         paths=tuple((name, state.value) for name, state in paths),
         seq=action.seq,
         group=action.group,
+        removed=action.kind is ActionKind.RECOVERED and incident.closed_reason is not None,
     )
     return Send(notice=facts, recipients=action.recipients)
 

@@ -152,6 +152,7 @@ def _values(facts: NoticeFacts, t: LangText, tz: tzinfo) -> dict[str, str]:
         "start": at(facts.start),
         "detected": at(facts.detected),
         "end": at(facts.end),
+        "stopped": at(facts.end),
         "deadline": at(facts.notify_deadline),
         "since": at(facts.blind_since),
         "now": at(facts.now),
@@ -182,8 +183,21 @@ _FIELDS: dict[NoticeKind, tuple[str, ...]] = {
 }
 
 
+_ENDED = ("circuit", "incident", "start", "stopped", "detected", "duration", "counted", "tier",
+          "credit")  # fmt: skip
+"""The fields of a RECOVERED that says monitoring ended (``NoticeFacts.removed``)."""
+
+
+def _words(facts: NoticeFacts) -> tuple[str, tuple[str, ...]]:
+    """The texts' key for ``facts`` and its field rows."""
+    if facts.removed and facts.kind is NoticeKind.RECOVERED:
+        return "monitoring-ended", _ENDED
+    return str(facts.kind), _FIELDS[facts.kind]
+
+
 def _subject(facts: NoticeFacts, lang: Lang, values: dict[str, str]) -> str:
-    words = {code: TEXTS[code].kinds[facts.kind].subject.format(**values) for code in LANGS}
+    key = _words(facts)[0]
+    words = {code: TEXTS[code].kinds[key].subject.format(**values) for code in LANGS}
     # A Japanese subject carries the English words too, for staff who read only those.
     said = f"{words['ja']} / {words['en']}" if lang == "ja" else words["en"]
     if facts.kind in BLIND_KINDS:  # about the monitor itself: no circuit, no incident
@@ -195,8 +209,9 @@ def _subject(facts: NoticeFacts, lang: Lang, values: dict[str, str]) -> str:
 def _content(facts: NoticeFacts, lang: Lang, head: ChainHead | None) -> _Content:
     t = TEXTS[lang]
     values = _values(facts, t, zone(facts.timezone))
-    kind = t.kinds[facts.kind]
-    names = _FIELDS[facts.kind] + (("note",) if facts.note else ())
+    key, fields = _words(facts)
+    kind = t.kinds[key]
+    names = fields + (("note",) if facts.note else ())
     return _Content(
         subject=_subject(facts, lang, values),
         title=kind.title.format(**values),

@@ -71,6 +71,15 @@ JA = LangText(
                 "減額の算定からは、事前に通知した工事の時間を除いています。",
             ),
         ),
+        "monitoring-ended": KindText(
+            subject="監視終了（利用不能のまま）",
+            title="監視終了のお知らせ",
+            paras=(
+                "回線 {circuit} は監視設定から外されたため、{end} に監視を終了しました。"
+                "その時点で利用不能は継続中でした（インシデント番号 #{incident}）。",
+                "下記はその時点までの利用不能時間と減額です。以後の状態は監視していません。",
+            ),
+        ),
         "deadline-at-risk": KindText(
             subject="障害通知期限切迫",
             title="障害通知の期限が迫っています",
@@ -125,6 +134,7 @@ JA = LangText(
         "start": "利用不能の開始",
         "detected": "検知時刻",
         "end": "復旧時刻",
+        "stopped": "監視終了時刻",
         "elapsed": "経過時間",
         "duration": "利用不能時間",
         "counted": "減額の算定対象時間",
@@ -185,6 +195,16 @@ EN = LangText(
                 "Announced maintenance is not counted towards the credit.",
             ),
         ),
+        "monitoring-ended": KindText(
+            subject="monitoring ended (still unavailable)",
+            title="Monitoring ended",
+            paras=(
+                "Circuit {circuit} was removed from the monitor's configuration, so monitoring "
+                "ended at {end} while it was still unavailable (incident #{incident}).",
+                "The outage up to then and its credit are below. What happened after is not "
+                "known to the monitor.",
+            ),
+        ),
         "deadline-at-risk": KindText(
             subject="notification deadline at risk",
             title="Fault notification deadline at risk",
@@ -239,6 +259,7 @@ EN = LangText(
         "start": "Unavailable since",
         "detected": "Detected at",
         "end": "Recovered at",
+        "stopped": "Monitoring ended at",
         "elapsed": "Elapsed",
         "duration": "Outage duration",
         "counted": "Counted for credit",

@@ -233,6 +233,7 @@ def test_reload_removing_a_circuit_closes_its_incident_and_tells_the_contacts() 
     assert c.incident.end == s.now and c.incident.closed_reason == REMOVED
     [rec] = s.sends(NoticeKind.RECOVERED)
     assert rec.recipients == (FAULT,) and rec.notice.circuit == CID
+    assert rec.notice.removed  # it says monitoring ended, not that the circuit recovered
     [forget] = s.metric(MetricName.FORGET)
     assert forget.labels[0] == CID and len(forget.labels) == 5
     assert not s.sup.pending()  # nothing more is owed for a circuit no longer monitored

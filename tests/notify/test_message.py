@@ -10,6 +10,7 @@ import email
 import email.policy
 import os
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from fractions import Fraction
@@ -196,8 +197,26 @@ def test_languages_and_groups_get_distinct_ids_and_blind_and_test_ids_follow_tim
 
 def test_every_kind_and_tier_has_words_in_both_languages() -> None:
     for t in TEXTS.values():
-        assert set(t.kinds) == {str(k) for k in NoticeKind}
+        assert set(t.kinds) == {str(k) for k in NoticeKind} | {"monitoring-ended"}
         assert set(t.tiers) == set(Tier)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_a_circuit_removed_mid_outage_is_told_monitoring_ended_not_recovered(lang: str) -> None:
+    """A reload that removes a circuit while it is down closes its incident and owes the
+    contacts told of it a RECOVERED: it said "recovered at" a time the circuit had not
+    recovered (an attack on the operator's side found it)."""
+    facts = replace(FACTS[NoticeKind.RECOVERED], removed=True)
+    text = readable(render(facts, lang=lang, sender=SENDER, recipients=TO))
+    assert "monitoring ended" in text and "still unavailable" in text
+    assert "recovered at" not in text.lower() and "に復旧しました" not in text
+    label = {"ja": "監視終了時刻", "en": "Monitoring ended at"}[lang]
+    assert f"{label}: 2026-10-05 05:42:05 JST (+09:00)" in text
+    same_id = render(FACTS[NoticeKind.RECOVERED], lang=lang, sender=SENDER, recipients=TO)
+    assert (
+        render(facts, lang=lang, sender=SENDER, recipients=TO)["Message-ID"]
+        == same_id["Message-ID"]
+    )  # the same notice owed, in other words
 
 
 @pytest.mark.parametrize(
