@@ -18,6 +18,7 @@ from monitor import __version__
 from monitor.config import Settings
 from monitor.core.location import is_postgres
 from monitor.metrics import Metrics
+from monitor.notify.transport import Transport
 from monitor.probes.icmp import IcmpEngine
 from monitor.service import systemd
 from monitor.service.backend import Backend
@@ -46,6 +47,8 @@ class App:
         if exposed:
             log.warning("%s", exposed)
         self._settings: Settings | None = settings  # until start(): see start()
+        self._fixed = restart_only(settings)
+        self._notify = settings.notify.model_dump(mode="json")
         self.metrics = Metrics(version=__version__)
         self.token = read_token(settings.http.token_file)
         self.customers = customers(settings)
@@ -79,9 +82,7 @@ class App:
                 own=True,
             )
         )
-        transport = build_transport(
-            s, on_attempt=lambda a: self.metrics.notification_attempt(str(a.outcome))
-        )
+        transport = self._transport(s)
         self.daemon = d = Daemon(
             s.plan(), store=store, prober=self.engine, transport=transport, metrics=self.metrics
         )
@@ -121,22 +122,40 @@ class App:
             systemd.notify("WATCHDOG=1")
             await asyncio.sleep(interval)
 
+    def _transport(self, s: Settings) -> Transport:
+        return build_transport(
+            s, on_attempt=lambda a: self.metrics.notification_attempt(str(a.outcome))
+        )
+
     def reload(self, new: Settings) -> None:
-        """Apply ``new``; ConfigError (nothing changed) when a secret it names cannot be read.
-        The API and customers' tokens are read again: a rotated token applies at once (and
-        signs out the sessions opened with the old one)."""
+        """Apply ``new``; ConfigError (nothing changed) when a secret or a file it names
+        cannot be read. The API and customers' tokens are read again: a rotated token applies
+        at once (and signs out the sessions opened with the old one). Changed relays (or
+        Maildir) take every delivery that begins from now; what only a restart applies
+        (the journal, the HTTP listener, the cluster) is kept, and said so at WARNING."""
         exposed = preflight(new)  # first: every secret readable, or the old one stays
         if exposed:
             log.warning("%s", exposed)
+        notify = new.notify.model_dump(mode="json")
+        transport = None if notify == self._notify else self._transport(new)  # may refuse
         systemd.notify("RELOADING=1")
         assert self.daemon is not None
+        fixed = restart_only(new)
+        for name, was in self._fixed.items():
+            if fixed[name] != was:
+                log.warning("reload: %s changed (%s -> %s): it takes effect at the next "
+                            "restart; until then slawatch keeps %s", name, was, fixed[name],
+                            was)  # fmt: skip
+        if transport is not None:
+            self._notify = notify
+            log.info("reload: notices go out through %s from now", way_out(new))
         self.token = read_token(new.http.token_file)
         self.customers = customers(new)
         if self.snmp is not None:
             self.snmp.reload(new)
         elif snmp_wanted(new):
             log.warning("SNMP was added: restart slawatch to start polling")
-        self.daemon.reload(new.plan())
+        self.daemon.reload(new.plan(), transport)
         if self.jobs is not None:
             self.jobs.stamping = new.evidence
         systemd.notify("READY=1")
@@ -165,3 +184,22 @@ def customers(settings: Settings) -> tuple[Customer, ...]:
         Customer(id=c.id, name=c.name, circuits=frozenset(c.circuits), token=tokens[c.id])
         for c in settings.customers
     )
+
+
+def restart_only(s: Settings) -> dict[str, str]:
+    """The settings a reload cannot apply (only a restart), as text."""
+    return {
+        "journal": str(s.journal),
+        "journal_password_file": str(s.journal_password_file),
+        "http.listen": s.http.listen,
+        "http.max_connections": str(s.http.max_connections),
+        "http.request_timeout_s": str(s.http.request_timeout_s),
+        "cluster": "none" if s.cluster is None else str(s.cluster.model_dump(mode="json")),
+    }
+
+
+def way_out(s: Settings) -> str:
+    """Where notices go, for the log: the relays in order, or the Maildir."""
+    if not s.notify.smtp:
+        return f"the Maildir {s.notify.maildir}"
+    return "relays " + ", ".join(f"{r.host}:{r.port}" for r in s.notify.smtp)

@@ -228,8 +228,13 @@ class Daemon:
         self.history.add(batch)
         self.feed(batch)
 
-    def reload(self, plan: Plan) -> None:
-        """Apply a new configuration (already validated)."""
+    def reload(self, plan: Plan, transport: Transport | None = None) -> None:
+        """Apply a new configuration (already validated); ``transport``: the notices' new
+        way out (relays or Maildir changed), for every delivery that begins from now."""
+        if transport is not None:
+            self._transport = transport
+            if self._notifier is not None:
+                self._notifier.transport = transport
         self.feed(Reload(plan=plan))
         self.plan = plan
         if self._stalls is not None:

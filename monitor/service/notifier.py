@@ -118,7 +118,7 @@ class Notifier:
         gate: Gate | None = None,
         head: Callable[[], ChainHead] = lambda: EMPTY,
     ) -> None:
-        self._writer, self._transport, self.plan = writer, transport, plan
+        self._writer, self.transport, self.plan = writer, transport, plan
         self._gate: Gate = gate or Alone()
         self._fenced = gate is not None
         """Two NOC hosts: a notice is stored only under this node's live lease epoch."""
@@ -166,7 +166,7 @@ class Notifier:
         await tasks.stop(list(self._deliveries))
         self._render_queued()  # what the last answers led to (a notice owed by them)
         with contextlib.suppress(Exception):
-            await self._transport.close()
+            await self.transport.close()
 
     def _render_queued(self) -> None:
         while self._to_render:
@@ -378,7 +378,7 @@ class Notifier:
             assert isinstance(parsed, EmailMessage)
             msg = parsed
         give_up = asyncio.get_running_loop().time() + CLAIM_BUDGET_S
-        report = await self._transport.deliver(
+        report = await self.transport.deliver(
             msg, notice.recipients, give_up_at=give_up, may_go=self._gate.may_send
         )
         return tuple(report.results)

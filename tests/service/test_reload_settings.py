@@ -4,12 +4,19 @@ whose replies take longer than the old timeout stayed down, its outage open and 
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from monitor import config
 from monitor.core.plan import changes
+from monitor.service.app import App
 from monitor.service.probing import Outcomes
-from tests.service.harness import Harness, ScriptedProber
+from tests.notify.smtp_server import SmtpServer
+from tests.service.harness import Clock, Harness, ScriptedProber, settings, until
+from tests.support import free_port
 
 
 def reloaded(settings: config.Settings, **top: object) -> config.Settings:
@@ -52,3 +59,55 @@ def test_the_reload_log_names_the_settings_that_changed(tmp_path: Path) -> None:
     described = changes(old.plan(), new.plan()).describe()
     assert described[:2] == ["fail_after 3 -> 5", "timeout_s 0.05 -> 0.04"]
     assert changes(old.plan(), old.plan()).describe() == []
+
+
+class Engine(ScriptedProber):
+    """The App's engine, scripted: every probe answers ``ok``, stamped now."""
+
+    async def start(self) -> None:
+        """Nothing to open."""
+
+    async def close(self) -> None:
+        """Nothing to close."""
+
+
+def placed(base: config.Settings, *, relay: int, listen: int) -> config.Settings:
+    data = base.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["notify"]["smtp"] = [{"host": "127.0.0.1", "port": relay, "tls": "none",
+                               "timeout_s": 0.5}]  # fmt: skip
+    data["http"] = {"listen": f"127.0.0.1:{listen}"}
+    return config.parse(data, "placed")
+
+
+async def test_a_reload_that_changes_the_relays_sends_through_the_new_ones(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At 3 a.m.: relay A is dead, the operator switches to relay B and sends SIGHUP. The
+    log said "configuration reloaded" and every notice went on to relay A until a restart
+    (an attack on the operator's side found it); the HTTP listener moved in the file, and
+    nothing said it had not moved."""
+    caplog.set_level(logging.INFO, logger="slawatch")
+    base, port = settings(tmp_path), free_port()
+    app = App(placed(base, relay=free_port(), listen=port))  # relay A: nothing listens
+    engine = Engine(RealClock())
+    app.engine = engine  # type: ignore[assignment]
+    with SmtpServer() as relay_b:
+        await app.start()
+        try:
+            app.reload(placed(base, relay=relay_b.port, listen=free_port()))
+            engine.ok = False  # every path cut: an OPENED is owed
+            await until(lambda: to(relay_b, "fault@cust.example"), timeout=30)
+            assert f"relays 127.0.0.1:{relay_b.port} from now" in caplog.text
+            assert f"http.listen changed (127.0.0.1:{port} -> " in caplog.text
+            assert "takes effect at the next restart" in caplog.text
+        finally:
+            await app.stop()
+
+
+class RealClock(Clock):
+    def __call__(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def to(relay: SmtpServer, rcpt: str) -> list[object]:
+    return [r for r in relay.received if rcpt in r.rcpt_tos]
