@@ -11,6 +11,7 @@ them. The acceptance time is when the file was in place.
 from __future__ import annotations
 
 import asyncio
+import logging
 import mailbox
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +29,8 @@ from monitor.notify.transport import (
 )
 
 RELAY_NAME = "maildir"
+
+log = logging.getLogger(__name__)
 
 
 class MaildirSink:
@@ -63,6 +66,8 @@ class MaildirSink:
             key = await asyncio.to_thread(self._write, msg, rcpts)
         except (OSError, mailbox.Error) as exc:
             ok, reply = False, f"cannot write to {self.root}: {exc}"
+            log.warning("maildir: %s not delivered: %s (check notify.maildir: the daemon's "
+                        "user must be able to create and write it)", mid, reply)  # fmt: skip
         else:
             ok, reply = True, f"written to {self.root / 'new' / key}"
         at = self._wall()

@@ -8,6 +8,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from monitor.notify.maildir import MaildirSink
 from monitor.notify.transport import Outcome
 from tests.notify.test_mailer import A, B, notice
@@ -41,10 +43,14 @@ async def test_each_delivery_is_one_parseable_message_in_new(tmp_path: Path) -> 
     assert written["X-Slawatch-Envelope-To"] in {f"{A}, {B}", A}
 
 
-async def test_an_unwritable_maildir_leaves_recipients_pending(tmp_path: Path) -> None:
+async def test_an_unwritable_maildir_leaves_recipients_pending(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory", encoding="utf-8")
     report = await MaildirSink(blocker / "maildir").deliver(notice(), [A])
+    # said in the log, as a relay's refusal is (it was seen only in the journal and a metric)
+    assert "not delivered: cannot write to" in caplog.text and "notify.maildir" in caplog.text
     assert report.attempts[0].outcome is Outcome.WRITE_ERROR
     assert report.results[0].pending and report.results[0].at is None
     assert "cannot write" in report.results[0].reply
