@@ -54,11 +54,11 @@ class MaildirSink:
         recipients: Sequence[str],
         *,
         give_up_at: float | None = None,
-        may_go: Callable[[], bool] | None = None,
+        left: Callable[[], float] | None = None,
     ) -> DeliveryReport:
         """Write ``msg`` once; every recipient is accepted at the write time, or all stay
         pending (outcome ``write-error``) when the disk refuses. ``give_up_at`` and
-        ``may_go`` are accepted for the ``Transport`` signature: a local write is one
+        ``left`` are accepted for the ``Transport`` signature: a local write is one
         attempt, which its caller begins only when it may."""
         mid, rcpts = envelope(msg, recipients)
         started, t0 = self._wall(), self._mono()

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import socket
 import ssl
@@ -131,13 +132,14 @@ class Mailer:
         recipients: Sequence[str],
         *,
         give_up_at: float | None = None,
-        may_go: Callable[[], bool] | None = None,
+        left: Callable[[], float] | None = None,
     ) -> DeliveryReport:
         """Deliver ``msg`` to ``recipients`` through the relays, retrying until ``give_up_at``
-        (monotonic seconds; None: one round), while ``may_go()`` (asked before each attempt).
+        (monotonic seconds; None: one round), while ``left()`` seconds remain to this node
+        (asked before each attempt, which it also bounds: transport.py).
         Never raises for delivery failures; raises InputError only for a message no relay
         could take (no recipients, From, Message-ID)."""
-        return await self._run(self._relays, msg, recipients, give_up_at, may_go)
+        return await self._run(self._relays, msg, recipients, give_up_at, left)
 
     async def try_each(
         self, msg: EmailMessage, recipients: Sequence[str]
@@ -156,7 +158,7 @@ class Mailer:
         msg: EmailMessage,
         recipients: Sequence[str],
         give_up_at: float | None,
-        may_go: Callable[[], bool] | None = None,
+        left: Callable[[], float] | None = None,
     ) -> DeliveryReport:
         mid, rcpts = envelope(msg, recipients)
         final: dict[str, RecipientResult] = {}
@@ -172,10 +174,12 @@ class Mailer:
                     break
                 if relay.name in done:
                     continue
-                if may_go is not None and not may_go():
+                mine = math.inf if left is None else left()
+                if mine <= 0:
                     log.warning("%s: not sent on: this node may no longer send", mid)
                     stopped = True
                     break
+                budget = min(budget, mine)
                 a = await self._attempt(relay, msg, tuple(pending), budget)
                 attempts.append(a.log)
                 if self._on_attempt is not None:

@@ -82,10 +82,11 @@ class DeliveryReport:
 
 
 class Transport(Protocol):
-    """Delivers a rendered notice. ``give_up_at`` is a monotonic time; ``may_go`` is asked
-    before each attempt (each relay, each retry round): False stops the delivery there, the
-    recipients not yet answered left pending (a leader whose lease lapsed must not go on
-    sending: the next leader sends them, same Message-ID). See each transport."""
+    """Delivers a rendered notice. ``give_up_at`` is a monotonic time. ``left`` says how many
+    more seconds this node may send (a leader's lease: see service/cluster.py): asked before
+    each attempt (each relay, each retry round), it stops the delivery at 0, the recipients
+    not yet answered left pending (the next leader sends them, same Message-ID), and it
+    bounds each attempt, so no try outlives the lease. See each transport."""
 
     async def deliver(
         self,
@@ -93,7 +94,7 @@ class Transport(Protocol):
         recipients: Sequence[str],
         *,
         give_up_at: float | None = None,
-        may_go: Callable[[], bool] | None = None,
+        left: Callable[[], float] | None = None,
     ) -> DeliveryReport: ...
 
     async def close(self) -> None: ...

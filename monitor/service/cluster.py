@@ -96,6 +96,11 @@ class Cluster:
         """Whether this node may start sending a notice now."""
         return self.epoch is not None and self._clock() < self.send_until
 
+    def left(self) -> float:
+        """Seconds this node may go on sending: a delivery's tries stop, and none outlives
+        it (the standby takes over 2·renew_s later: store/lease.py)."""
+        return max(self.send_until - self._clock(), 0.0) if self.epoch is not None else 0.0
+
     async def run(self) -> None:
         """Renew the lease every ``renew_s`` (a standby tries again right when the lease it
         saw lapses) and read the news every ``news_s``, until cancelled."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -88,6 +89,10 @@ class Gate(Protocol):
     @property
     def epoch(self) -> int | None: ...
     def may_send(self) -> bool: ...
+    def left(self) -> float:
+        """Seconds this node may go on sending (0: none; inf: no lease to keep)."""
+        ...
+
     def fenced(self) -> None: ...
 
 
@@ -98,6 +103,9 @@ class Alone:
 
     def may_send(self) -> bool:
         return True
+
+    def left(self) -> float:
+        return math.inf
 
     def fenced(self) -> None:  # a single node's claims are never fenced (epoch 0)
         raise AssertionError("epoch 0 is never fenced")
@@ -379,7 +387,7 @@ class Notifier:
             msg = parsed
         give_up = asyncio.get_running_loop().time() + CLAIM_BUDGET_S
         report = await self.transport.deliver(
-            msg, notice.recipients, give_up_at=give_up, may_go=self._gate.may_send
+            msg, notice.recipients, give_up_at=give_up, left=self._gate.left
         )
         return tuple(report.results)
 

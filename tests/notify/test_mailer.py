@@ -98,21 +98,34 @@ async def test_4xx_twice_then_250(relay: SmtpServer) -> None:
 
 
 async def test_no_try_once_the_sender_may_no_longer_send(relay: SmtpServer) -> None:
-    """A leader whose lease lapses mid-retry: ``may_go`` is asked before each try, and the
+    """A leader whose lease lapses mid-retry: ``left`` is asked before each try, and the
     recipients left are pending (the next leader sends them, same Message-ID)."""
     relay.script.tempfail_data = 2
-    tries: list[bool] = []
+    asked: list[float] = []
 
-    def may_go() -> bool:
-        tries.append(len(tries) < 2)  # the lease lapses after the second try
-        return tries[-1]
+    def left() -> float:
+        asked.append(60.0 if len(asked) < 2 else 0.0)  # the lease lapses after two tries
+        return asked[-1]
 
     report = await Mailer([plain(relay.port, "r1")], backoff=FAST).deliver(
-        notice(), [A, B], give_up_at=time.monotonic() + 5.0, may_go=may_go
+        notice(), [A, B], give_up_at=time.monotonic() + 5.0, left=left
     )
     assert [str(a.outcome) for a in report.attempts] == ["4xx", "4xx"]
-    assert tries == [True, True, False] and relay.received == []
+    assert asked == [60.0, 60.0, 0.0] and relay.received == []
     assert all(r.pending and not r.permanent for r in report.results)
+
+
+async def test_no_try_outlives_the_time_the_sender_has_left(relay: SmtpServer) -> None:
+    """A try under way when the lease ends is cut then (the next leader begins 2 renewals
+    later), not left to end on the relay's timeout, after the next leader's own send."""
+    relay.script.stall_data_s = 3.0
+    t0 = time.monotonic()
+    report = await Mailer([plain(relay.port, "r1", timeout_s=10.0)]).deliver(
+        notice(), [A], left=lambda: max(0.5 - (time.monotonic() - t0), 0.0)
+    )
+    assert time.monotonic() - t0 < 2.5
+    assert [str(a.outcome) for a in report.attempts] == ["timeout"]
+    assert report.results[0].pending
 
 
 async def test_5xx_for_one_recipient_while_the_others_are_accepted(relay: SmtpServer) -> None:

@@ -40,6 +40,9 @@ class Lapsing:
             self.open = False
         return self.open
 
+    def left(self) -> float:
+        return 60.0 if self.open else 0.0
+
     def back(self) -> None:
         self.open = True
 
