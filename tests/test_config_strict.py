@@ -117,6 +117,33 @@ def test_an_ipv4_mapped_ipv6_address_is_refused_with_the_ipv4_form() -> None:
     assert "write 127.0.0.1" in refused(d)
 
 
+
+# -- numbers are finite and bounded -------------------------------------------------------------
+@pytest.mark.parametrize("timeout", [".inf", "1.0e+9"])
+def test_a_relay_timeout_is_bounded_as_http_s_is(tmp_path: Path, timeout: str) -> None:
+    """``.inf`` hung ``notify-test`` (and the daemon's delivery) on a relay that accepts the
+    connection and says nothing: the next relay was never tried."""
+    d = data()
+    d["notify"] = {"smtp": [{"host": "relay", "timeout_s": 10.0}]}
+    text = yaml.safe_dump(d).replace("timeout_s: 10.0", f"timeout_s: {timeout}")
+    with pytest.raises(ConfigError) as caught:
+        config.load(write(tmp_path, text))
+    assert "notify.smtp[0].timeout_s" in str(caught.value), caught.value
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("probe_interval_s", ".nan"), ("probe_timeout_s", ".inf"), ("probe_interval_s", "-.inf")],
+)
+def test_a_number_that_is_not_finite_is_named_so(tmp_path: Path, key: str, value: str) -> None:
+    """``probe_interval_s: .nan`` said "less than or equal to 3600", which it is not wrong
+    about but which sends the reader looking for a large number."""
+    with pytest.raises(ConfigError) as caught:
+        config.load(write(tmp_path, ISSUE2.read_text() + f"{key}: {value}\n"))
+    message = str(caught.value)
+    assert f"{key}: must be a finite number" in message and "less than" not in message, message
+
+
 # -- maintenance windows within sane dates ------------------------------------------------------
 @pytest.mark.parametrize(
     ("start", "end", "message"),

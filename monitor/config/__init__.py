@@ -217,7 +217,7 @@ class SmtpRelayConfig(Strict):
     username: str | None = None
     password_file: Path | None = None
     password_env: str | None = None
-    timeout_s: StrictFloat = Field(default=10.0, gt=0)
+    timeout_s: StrictFloat = Field(default=10.0, gt=0, le=300)
     ca_file: Path | None = None
     verify: StrictBool = True
     name: str | None = None
@@ -466,6 +466,8 @@ def _message(err: Any) -> str:
         return "unknown key; check the spelling against config/example.yaml"
     if kind == "missing":
         return "required key is missing"
+    if kind == "finite_number":
+        return "must be a finite number, not .nan or .inf"
     return str(msg).removeprefix("Value error, ")
 
 

@@ -11,7 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    """Unknown keys refused, values frozen, text stripped; no number is ``.nan`` or ``.inf``
+    (YAML reads both as floats: a NaN passes no bound's test, an infinite timeout hangs)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 def check_zone(name: str) -> str:
