@@ -144,6 +144,40 @@ def test_a_number_that_is_not_finite_is_named_so(tmp_path: Path, key: str, value
     assert f"{key}: must be a finite number" in message and "less than" not in message, message
 
 
+
+# -- a listening address names its host --------------------------------------------------------
+@pytest.mark.parametrize(
+    ("listen", "says"),
+    [
+        (":19861", "write 0.0.0.0:19861 explicitly"),  # bound every interface, the docs say 127.0.0.1
+        ("999.1.1.1:19801", "neither an IP address nor a host name"),  # run failed after start
+        ("-noc.example.net:9713", "neither an IP address nor a host name"),
+        ("::1:9713", "in brackets, e.g. [::1]:9713"),
+        ("127.0.0.1", "write HOST:PORT"),
+    ],
+)
+def test_http_listen_needs_an_explicit_valid_host(listen: str, says: str) -> None:
+    d = data()
+    d["http"] = {"listen": listen}
+    message = refused(d)
+    assert "http.listen" in message and says in message, message
+
+
+@pytest.mark.parametrize(
+    "listen", ["0.0.0.0:9713", "[::1]:9713", "localhost:9713", "noc-1.example.net.:9713"]
+)
+def test_http_listen_takes_an_address_or_a_host_name(listen: str) -> None:
+    d = data()
+    d["http"] = {"listen": listen}
+    assert config.parse(d).http.listen == listen
+
+
+def test_the_trap_receiver_s_listen_needs_its_host_too() -> None:
+    d = data()
+    d["snmp_traps"] = {"listen": ":162", "community": {"env": "SLAWATCH_COMMUNITY"}}
+    assert "snmp_traps.listen" in refused(d)
+
+
 # -- maintenance windows within sane dates ------------------------------------------------------
 @pytest.mark.parametrize(
     ("start", "end", "message"),
