@@ -17,6 +17,9 @@ import yaml
 from monitor import config
 from monitor.cli import main
 from monitor.core.errors import ConfigError
+from monitor.evidence.crypto import keygen
+from monitor.service.preflight import preflight
+from tests.notify.smtp_server import Cert
 
 ISSUE2 = Path(__file__).parent / "fixtures" / "issue2.yaml"
 
@@ -117,7 +120,6 @@ def test_an_ipv4_mapped_ipv6_address_is_refused_with_the_ipv4_form() -> None:
     assert "write 127.0.0.1" in refused(d)
 
 
-
 # -- numbers are finite and bounded -------------------------------------------------------------
 @pytest.mark.parametrize("timeout", [".inf", "1.0e+9"])
 def test_a_relay_timeout_is_bounded_as_http_s_is(tmp_path: Path, timeout: str) -> None:
@@ -144,12 +146,11 @@ def test_a_number_that_is_not_finite_is_named_so(tmp_path: Path, key: str, value
     assert f"{key}: must be a finite number" in message and "less than" not in message, message
 
 
-
 # -- a listening address names its host --------------------------------------------------------
 @pytest.mark.parametrize(
     ("listen", "says"),
     [
-        (":19861", "write 0.0.0.0:19861 explicitly"),  # bound every interface, the docs say 127.0.0.1
+        (":19861", "write 0.0.0.0:19861 explicitly"),  # bound every interface
         ("999.1.1.1:19801", "neither an IP address nor a host name"),  # run failed after start
         ("-noc.example.net:9713", "neither an IP address nor a host name"),
         ("::1:9713", "in brackets, e.g. [::1]:9713"),
@@ -250,5 +251,65 @@ def test_check_config_passes_when_every_secret_is_there(
     os.chmod(token, 0o600)
     d = data()
     d["http"] = {"token_file": str(token)}
+    assert main(["check-config", str(write(tmp_path, yaml.safe_dump(d)))]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_check_config_loads_the_relay_s_ca_file_as_run_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """run's Mailer loads a TLS relay's ca_file; check-config (and SIGHUP: the same preflight)
+    did not, so a missing or non-PEM file passed it and then stopped run after the journal was
+    opened."""
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    d = data()
+    d["notify"] = {
+        "smtp": [
+            {"host": "relay-a", "tls": "starttls", "ca_file": str(tmp_path / "missing-ca.pem")},
+            {"host": "relay-b", "tls": "implicit", "port": 465, "ca_file": str(junk)},
+        ]
+    }
+    path = write(tmp_path, yaml.safe_dump(d))
+    assert main(["check-config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "relay relay-a:25: cannot load ca_file" in err and "missing-ca.pem" in err, err
+    assert "relay relay-b:465: cannot load ca_file" in err and "junk.pem" in err, err
+    with pytest.raises(ConfigError, match="cannot load ca_file"):
+        preflight(config.load(path))  # what run and a reload call
+
+
+def test_check_config_loads_the_evidence_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``evidence.tsa_ca_file`` (read by the hourly time-stamp) and ``evidence.key_file`` (read
+    by ``slawatch evidence``) passed check-config missing or holding no PEM. The daemon never
+    reads the signing key, so run's preflight leaves it to check-config and the command."""
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    d = data()
+    d["evidence"] = {"tsa_url": "http://127.0.0.1:9/tsa", "tsa_ca_file": str(junk),
+                     "key_file": str(tmp_path / "missing.key")}  # fmt: skip
+    path = write(tmp_path, yaml.safe_dump(d))
+    assert main(["check-config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "evidence.tsa_ca_file" in err and "junk.pem: no PEM certificate" in err, err
+    assert "evidence.key_file" in err and "missing.key: cannot read" in err, err
+    with pytest.raises(ConfigError) as caught:
+        preflight(config.load(path))
+    assert "evidence.tsa_ca_file" in str(caught.value)
+    assert "evidence.key_file" not in str(caught.value)
+
+
+def test_check_config_passes_with_usable_ca_and_key_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ca = Cert.make(tmp_path).cert
+    key = tmp_path / "evidence.key"
+    keygen(key)
+    d = data()
+    d["notify"] = {"smtp": [{"host": "relay", "tls": "starttls", "ca_file": str(ca)}]}
+    d["evidence"] = {"tsa_url": "http://127.0.0.1:9/tsa", "tsa_ca_file": str(ca),
+                     "key_file": str(key)}  # fmt: skip
     assert main(["check-config", str(write(tmp_path, yaml.safe_dump(d)))]) == 0
     assert "OK" in capsys.readouterr().out
