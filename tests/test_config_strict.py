@@ -179,6 +179,54 @@ def test_the_trap_receiver_s_listen_needs_its_host_too() -> None:
     assert "snmp_traps.listen" in refused(d)
 
 
+# -- copy-paste mistakes ----------------------------------------------------------------------
+def test_two_icmp_paths_of_a_circuit_at_one_address_are_refused() -> None:
+    """Four router x demarc paths all probing 198.18.1.2 passed: the circuit was then "down"
+    whenever that one host was, and no path's own state was measured."""
+    d = data()
+    d["circuits"][0]["paths"][3]["address"] = "198.18.1.2"
+    message = refused(d)
+    assert "circuits[0]: circuit er-tokyo-1: paths[0] (active/primary) and paths[3] " in message
+    assert "(standby/secondary) both probe 198.18.1.2" in message, message
+
+
+def test_snmp_paths_may_share_an_address() -> None:
+    """A path with ``probe: snmp`` takes its state from the router, not from its address."""
+    d = data()
+    for p in d["circuits"][0]["paths"]:
+        p.update(address="198.18.9.9", probe="snmp")
+    d["circuits"][0]["routers"] = {
+        role: {
+            "address": address,
+            "snmp": {"version": "2c", "community": {"env": "SLAWATCH_COMMUNITY"}},
+            "interfaces": {"primary": {"if_name": "xe-0"}, "secondary": {"if_name": "xe-1"}},
+        }
+        for role, address in (("active", "198.18.1.1"), ("standby", "198.18.3.1"))
+    }
+    assert len(config.parse(d).circuits[0].paths) == 4
+
+
+@pytest.mark.parametrize(
+    ("where", "says"),
+    [
+        ("contacts", "circuit er-tokyo-1: contacts lists noc@example.com twice"),
+        ("escalation", "circuit er-tokyo-1: escalation[0].contacts lists noc@example.com twice"),
+        ("noc", "notify.noc: noc@example.com is listed twice"),
+    ],
+)
+def test_a_contact_listed_twice_in_one_list_is_refused(where: str, says: str) -> None:
+    d = data()
+    twice = ["noc@example.com", {"address": "NOC@example.com", "lang": "en"}]
+    if where == "contacts":
+        d["circuits"][0]["contacts"] = twice
+    elif where == "escalation":
+        d["circuits"][0]["escalation"] = [{"name": "boss", "after_min": 15, "contacts": twice}]
+    else:
+        d["notify"] = {"noc": ["noc@example.com", "noc@example.com"]}
+    message = refused(d)
+    assert says in message, message
+
+
 # -- maintenance windows within sane dates ------------------------------------------------------
 @pytest.mark.parametrize(
     ("start", "end", "message"),

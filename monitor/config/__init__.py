@@ -36,6 +36,7 @@ from monitor.config.fields import (
     check_zone,
     not_a_number,
     split_host_port,
+    twice,
 )
 from monitor.config.snmp import RouterConfig, TrapsConfig, read_secret
 from monitor.core.assess import CircuitTerms
@@ -163,6 +164,33 @@ class CircuitConfig(Strict):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _no_copies(self) -> Self:
+        """Copy-paste mistakes: two ICMP paths probing one address (the circuit would be down
+        whenever that host is, and no path measured on its own; an SNMP path's address is not
+        probed), or one address twice in a list of contacts."""
+        probed: dict[str, int] = {}
+        for i, p in enumerate(self.paths):
+            if p.probe != "icmp":
+                continue
+            if p.address in probed:
+                first = self.paths[probed[p.address]]
+                raise ValueError(
+                    f"circuit {self.id}: paths[{probed[p.address]}] ({first.router}/"
+                    f"{first.demarc}) and paths[{i}] ({p.router}/{p.demarc}) both probe "
+                    f"{p.address}; give each path the address of its own far end"
+                )
+            probed[p.address] = i
+        lists = [("contacts", self.contacts)]
+        lists += [(f"escalation[{n}].contacts", e.contacts) for n, e in enumerate(self.escalation)]
+        for where, contacts in lists:
+            again = twice(c.address for c in contacts)
+            if again is not None:
+                raise ValueError(
+                    f"circuit {self.id}: {where} lists {again} twice; list each contact once"
+                )
+        return self
+
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str | None) -> str | None:
@@ -231,6 +259,14 @@ class NotifyConfig(Strict):
     reminder_every_min: StrictFloat | None = Field(default=60, gt=0)
     smtp: tuple[SmtpRelayConfig, ...] = ()
     maildir: Path = Path("./var/maildir")
+
+    @field_validator("noc")
+    @classmethod
+    def _noc_once(cls, noc: tuple[str, ...]) -> tuple[str, ...]:
+        again = twice(noc)
+        if again is not None:
+            raise ValueError(f"{again} is listed twice; list each address once")
+        return noc
 
 
 class ClusterConfig(Strict):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -108,6 +109,17 @@ def _is_host_name(host: str) -> bool:
 def split_host_port(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     return host.strip("[]"), int(port)
+
+
+def twice(addresses: Iterable[str]) -> str | None:
+    """The first email address given again (in any case: one mailbox), as first written; or
+    None."""
+    seen: dict[str, str] = {}
+    for address in addresses:
+        if address.casefold() in seen:
+            return seen[address.casefold()]
+        seen[address.casefold()] = address
+    return None
 
 
 Address = Annotated[str, Field(min_length=1)]
