@@ -79,6 +79,32 @@ def test_merge_keys_still_work(tmp_path: Path) -> None:
     assert "duplicate" not in str(caught.value)
 
 
+# -- the file itself --------------------------------------------------------------------------
+def test_a_file_that_is_not_utf8_is_a_config_error_naming_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Latin-1 comment ended check-config and run in a UnicodeDecodeError traceback, and a
+    SIGHUP reload in asyncio's "Exception in callback" (tests/service/test_token_file.py)."""
+    path = tmp_path / "config.yaml"
+    path.write_bytes(ISSUE2.read_bytes() + b"# caf\xe9\n")
+    line = ISSUE2.read_text().count("\n") + 1
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not UTF-8 text") and f"line {line}" in message, message
+    assert main(["check-config", str(path)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# nothing yet\n"])
+def test_an_empty_file_is_called_empty(tmp_path: Path, text: str) -> None:
+    """It said "the file must hold a mapping of keys", which an empty file does not hint at."""
+    with pytest.raises(ConfigError, match=r"config\.yaml: the file is empty"):
+        config.load(write(tmp_path, text))
+    with pytest.raises(ConfigError, match="must hold a mapping of keys"):
+        config.load(write(tmp_path, "- circuits\n"))
+
+
 # -- strict types -----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("path", "value", "where"),

@@ -110,6 +110,9 @@ def test_secrets_come_from_env_or_file(monkeypatch: pytest.MonkeyPatch, tmp_path
         config.read_secret(config.snmp.SecretConfig(env="SW_X"), "a.b")
     with pytest.raises(ConfigError, match=r"a\.b: cannot read .*nope: No such file"):
         config.read_secret(config.snmp.SecretConfig(file=tmp_path / "nope"), "a.b")
+    secret.write_bytes(b"publ\xefc\n")  # Latin-1: was a UnicodeDecodeError traceback
+    with pytest.raises(ConfigError, match=r"a\.b: cannot read .*secret: not UTF-8 text"):
+        config.read_secret(config.snmp.SecretConfig(file=secret), "a.b")
 
 
 def test_missing_secret_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -509,6 +509,11 @@ def _message(err: Any) -> str:
 
 def parse(data: Any, source: str = "<memory>") -> Settings:
     """Validate already-loaded YAML data; raise ConfigError listing every mistake."""
+    if data is None:
+        raise ConfigError(
+            f"{source}: the file is empty (or holds only comments); write the configuration, "
+            "starting from config/example.yaml"
+        )
     if not isinstance(data, dict):
         raise ConfigError(
             f"{source}: the file must hold a mapping of keys (timezone, circuits, ...)"
@@ -556,9 +561,17 @@ def load(path: str | Path) -> Settings:
     """Read and validate a YAML file."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{p}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save the file "
+            "as UTF-8"
+        ) from None
     try:
         data = _load_yaml(text)
     except yaml.YAMLError as exc:

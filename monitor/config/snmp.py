@@ -145,8 +145,10 @@ def read_secret(secret: SecretConfig, where: str) -> str:
     assert secret.file is not None
     try:
         value = secret.file.read_text(encoding="utf-8").strip().splitlines()[0].strip()
-    except (OSError, IndexError) as exc:
-        reason = getattr(exc, "strerror", None) or "file is empty"
+    except (OSError, IndexError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or (
+            "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "file is empty"
+        )
         raise ConfigError(f"{where}: cannot read {secret.file}: {reason}") from None
     if not value:
         raise ConfigError(f"{where}: {secret.file} has an empty first line")
