@@ -136,6 +136,26 @@ def test_smtp_port_and_verify_must_be_a_number_and_a_boolean() -> None:
     assert "notify.smtp[0].verify" in refused(d)
 
 
+@pytest.mark.parametrize(
+    ("where", "value", "located"),
+    [
+        ("contacts", ["noc.example.com"], "circuits[0].contacts[0].address"),
+        ("noc", ["noc at example.com"], "notify.noc[0]"),
+        ("from", "slawatch", "notify.from"),
+    ],
+)
+def test_an_email_address_that_is_none_says_so(where: str, value: Any, located: str) -> None:
+    """It said "String should match pattern '^[^@\\s]+@[^@\\s]+$'"."""
+    d = data()
+    if where == "contacts":
+        d["circuits"][0]["contacts"] = value
+    else:
+        d["notify"] = {where: value}
+    message = refused(d)
+    assert f"{located}: " in message and "is not an email address (user@domain)" in message
+    assert "pattern" not in message, message
+
+
 def test_an_ipv4_mapped_ipv6_address_is_refused_with_the_ipv4_form() -> None:
     d = data()
     d["circuits"][0]["paths"][0]["address"] = "::ffff:127.0.0.5"

@@ -62,7 +62,7 @@ def test_snmp_probed_path_needs_something_to_poll(monkeypatch: pytest.MonkeyPatc
 @pytest.mark.parametrize(
     ("snmp", "expected"),
     [
-        ({"community": "public"}, "community: Input should be a valid dictionary"),
+        ({"community": "public"}, "community: write where the secret lives, {env: NAME} or"),
         ({"version": "3", "user": "u", "auth_key": {"env": "A"}}, "SNMPv3 needs user"),
         ({"community": {"env": "A", "file": "/x"}}, "exactly one of env"),
         ({"version": "1", "community": {"env": "A"}}, "version: Input should be '2c' or '3'"),
@@ -74,6 +74,7 @@ def test_bad_snmp_credentials_are_named(
     routers = {"active": {"address": "198.18.1.2", "snmp": snmp}}
     msg = errors_of({"routers": routers}, monkeypatch)
     assert "circuits[0].routers.active.snmp" in msg and expected in msg, msg
+    assert "public" not in msg  # the secret itself is never echoed into a log
 
 
 def test_interface_by_one_name_only(monkeypatch: pytest.MonkeyPatch) -> None:

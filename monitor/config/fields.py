@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class Strict(BaseModel):
@@ -122,5 +122,14 @@ def twice(addresses: Iterable[str]) -> str | None:
     return None
 
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def check_email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise ValueError(f"{value!r} is not an email address (user@domain)")
+    return value
+
+
 Address = Annotated[str, Field(min_length=1)]
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+Email = Annotated[str, AfterValidator(check_email)]

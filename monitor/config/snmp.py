@@ -28,6 +28,17 @@ class SecretConfig(Strict):
     env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     file: Path | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _a_place(cls, value: object) -> object:
+        """``community: public`` is the secret itself: say what to write instead, without
+        repeating it (the message reaches logs)."""
+        if not isinstance(value, dict | cls):
+            raise ValueError(
+                "write where the secret lives, {env: NAME} or {file: PATH}, never the secret itself"
+            )
+        return value
+
     @model_validator(mode="after")
     def _one(self) -> Self:
         if (self.env is None) == (self.file is None):
