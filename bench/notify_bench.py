@@ -72,9 +72,9 @@ async def run(circuits: int, tmp: Path, port: int) -> None:
                     "monthly_fee_yen": 300000,
                     "contacts": [f"fault{c}@cust.example"],
                     "paths": [
-                        {"router": r, "demarc": d, "address": "127.0.0.1"}
-                        for r in ("active", "standby")
-                        for d in ("primary", "secondary")
+                        {"router": r, "demarc": d, "address": f"127.0.0.{2 + 2 * i + j}"}
+                        for i, r in enumerate(("active", "standby"))
+                        for j, d in enumerate(("primary", "secondary"))
                     ],
                 }
                 for c in range(circuits)

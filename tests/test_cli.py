@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +97,38 @@ def test_the_chosen_command_is_the_first_word_that_is_not_an_option() -> None:
     assert cli.chosen_command(["report", "--month", "ping"]) == "report"
     assert cli.chosen_command(["-h", "status"]) == "status"
     assert cli.chosen_command(["nonsense"]) is None
+
+
+@pytest.mark.parametrize(
+    "flags", [["--timeout", "nan"], ["--period", "nan"], ["--period", "inf"], ["--timeout", "inf"]]
+)
+def test_ping_refuses_a_number_that_is_not_finite(
+    flags: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``nan`` passed the range check (every comparison with it is false) and ended in a
+    traceback; ``--period inf`` slept for ever."""
+    assert cli.main(["ping", "--count", "2", *flags, "127.0.0.1"]) == 2
+    err = capsys.readouterr().err
+    assert f"{flags[0]} must be a finite number" in err, err
+
+
+def test_ping_names_a_target_file_that_is_not_utf8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    targets = tmp_path / "targets"
+    targets.write_bytes(b"127.0.0.1 # caf\xe9\n")
+    assert cli.main(["ping", "-f", str(targets)]) == 2
+    assert f"{targets}: not UTF-8 text" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flag", "ours"), [("-c", "--count"), ("-p", "--period"),
+                                            ("-t", "--timeout"), ("-C", "--count")])  # fmt: skip
+def test_ping_refuses_fping_s_flags_naming_its_own(
+    flag: str, ours: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``slawatch ping -c 1`` said only "unrecognized arguments: -c"."""
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["ping", flag, "1", "127.0.0.1"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and f"{flag} is fping's; slawatch ping takes {ours}" in err, err
+    assert err.count("\n") == 1

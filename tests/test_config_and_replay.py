@@ -185,3 +185,31 @@ def test_malformed_line_stops_with_its_number(line: str, message: str) -> None:
     done = slawatch("replay", "--config", str(ISSUE2), "-", stdin=f"{first}\n{line}\n")
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("[" * 200_000 + "]" * 200_000, "line 1: not JSON replay takes: nested too deeply"),
+        (
+            '{"t": "2026-10-07T10:05:00+09:00", "kind": "end", "x": ' + "9" * 100_000 + "}",
+            "line 1: not JSON replay takes: Exceeds the limit (4300 digits)",
+        ),
+        ('{"t": "2026-10-07T10:05:00+09:00", "kind": "nope"}', "line 1: field 'kind'"),
+    ],
+    ids=["deep", "long-number", "bad-kind"],
+)
+def test_a_bad_line_in_a_file_names_the_file_and_the_line(
+    tmp_path: Path, line: str, says: str
+) -> None:
+    """The API refuses both hostile bodies with 400; replay (and report --events) ended in a
+    RecursionError or ValueError traceback, and every other error named the line only."""
+    events = tmp_path / "events.jsonl"
+    events.write_text(line + "\n")
+    done = slawatch("replay", "--config", str(ISSUE2), str(events))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-600:]
+    assert f"slawatch replay: {events}: {says}" in done.stderr, done.stderr
+    done = slawatch(
+        "report", "--month", "2026-10", "--config", str(ISSUE2), "--events", str(events)
+    )
+    assert done.returncode == 2 and f"--events {events}: {says}" in done.stderr, done.stderr

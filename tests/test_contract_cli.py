@@ -67,6 +67,27 @@ def test_a_bad_argument_is_one_line_and_exit_2(args: list[str], says: str) -> No
 
 
 @pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--billing-start", "2026-01-01", "--notice", "9999-12-31"], "--notice 9999-12-31"),
+        (["--billing-start", "9999-12-31", "--notice", "2026-01-01"], "--billing-start 9999-12-31"),
+        (["--billing-start", "2026-01-01", "--notice", "2026-01-02",
+          "--option", "static_nat=9999-12-31:100"], "--option static_nat 9999-12-31"),
+        (["--billing-start", "2026-01-01", "--notice", "2026-01-02",
+          "--requested", "1999-12-31"], "--requested 1999-12-31"),
+    ],
+)  # fmt: skip
+def test_a_date_outside_the_sane_years_is_refused(
+    args: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Dates near 9999 ended in OverflowError or ValueError tracebacks (notice + 30 days, a
+    minimum period's month past the year 9999)."""
+    assert main(["contract", "--fee", "100000", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"slawatch contract: {says} is outside 2000-01-01..2099-12-31"), err
+
+
+@pytest.mark.parametrize(
     "argv",
     [["report"], ["report", "--month", "2026-10", "--format", "doc"], ["incident", "x"], ["nope"]],
 )

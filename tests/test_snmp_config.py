@@ -62,7 +62,7 @@ def test_snmp_probed_path_needs_something_to_poll(monkeypatch: pytest.MonkeyPatc
 @pytest.mark.parametrize(
     ("snmp", "expected"),
     [
-        ({"community": "public"}, "community: Input should be a valid dictionary"),
+        ({"community": "public"}, "community: write where the secret lives, {env: NAME} or"),
         ({"version": "3", "user": "u", "auth_key": {"env": "A"}}, "SNMPv3 needs user"),
         ({"community": {"env": "A", "file": "/x"}}, "exactly one of env"),
         ({"version": "1", "community": {"env": "A"}}, "version: Input should be '2c' or '3'"),
@@ -74,6 +74,7 @@ def test_bad_snmp_credentials_are_named(
     routers = {"active": {"address": "198.18.1.2", "snmp": snmp}}
     msg = errors_of({"routers": routers}, monkeypatch)
     assert "circuits[0].routers.active.snmp" in msg and expected in msg, msg
+    assert "public" not in msg  # the secret itself is never echoed into a log
 
 
 def test_interface_by_one_name_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,6 +111,9 @@ def test_secrets_come_from_env_or_file(monkeypatch: pytest.MonkeyPatch, tmp_path
         config.read_secret(config.snmp.SecretConfig(env="SW_X"), "a.b")
     with pytest.raises(ConfigError, match=r"a\.b: cannot read .*nope: No such file"):
         config.read_secret(config.snmp.SecretConfig(file=tmp_path / "nope"), "a.b")
+    secret.write_bytes(b"publ\xefc\n")  # Latin-1: was a UnicodeDecodeError traceback
+    with pytest.raises(ConfigError, match=r"a\.b: cannot read .*secret: not UTF-8 text"):
+        config.read_secret(config.snmp.SecretConfig(file=secret), "a.b")
 
 
 def test_missing_secret_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:

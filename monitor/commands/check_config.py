@@ -1,9 +1,11 @@
 """``slawatch check-config FILE``: validate a configuration and print what it describes.
 
 It checks what ``slawatch run`` checks before starting: the YAML, then every file and
-variable the configuration names (token, relay passwords, SNMP secrets), through the same
-code (service/preflight.py). Exit 2 with every problem; a token file others can read is a
-warning. ``--no-secrets`` checks the YAML alone (on a machine that is not the daemon's).
+variable the configuration names (token, relay passwords and CA files, SNMP secrets, the
+time-stamp authority's CA file), through the same code (service/preflight.py), and the claim
+packs' signing key (``evidence.key_file``), which ``slawatch evidence`` reads. Exit 2 with
+every problem; a token file others can read is a warning. ``--no-secrets`` checks the YAML
+alone (on a machine that is not the daemon's).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from monitor.service.preflight import preflight
 
     s = config.load(args.file)
-    exposed = None if args.no_secrets else preflight(s)  # ConfigError naming each unreadable
+    # ConfigError naming each unreadable file; the signing key too, though only `evidence` uses it
+    exposed = None if args.no_secrets else preflight(s, signing_key=True)
     if exposed:
         print(f"warning: {exposed}", file=sys.stderr)
     print(f"{s.source}: OK")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 
+from monitor.core.bounds import EARLIEST, LATEST
 from monitor.core.contract import Component, ComponentTerm, Termination, effective_date, terminate
 from monitor.core.errors import InputError
 
@@ -73,9 +74,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
+def _check_dates(args: argparse.Namespace) -> None:
+    """InputError naming the first date outside core/bounds.py's years: the calendar moves
+    dates by 30 days and by months, which near 0001 or 9999 leaves ``date``'s range."""
+    dates = [("--billing-start", args.billing_start), ("--notice", args.notice)]
+    dates += [] if args.requested is None else [("--requested", args.requested)]
+    dates += [(f"--option {c}", start) for c, start, _ in args.option]
+    first, last = EARLIEST.date(), LATEST.date()
+    for flag, day in dates:
+        if not first <= day < last:
+            raise InputError(
+                f"{flag} {day} is outside {first}..{last - timedelta(days=1)}; check the year",
+                flag.split()[0],
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     if args.fee < 0:
         raise InputError("--fee must not be negative")
+    _check_dates(args)
     end = effective_date(args.notice, args.requested)
     terms = [
         ComponentTerm(component=Component.BASE, start=args.billing_start, monthly_fee_yen=args.fee)

@@ -15,10 +15,31 @@ from __future__ import annotations
 
 import argparse
 import gc
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+FPING = {"-c": "--count", "-C": "--count", "-p": "--period", "-t": "--timeout"}
+"""fping's flags for what ping takes under its own name: refused, naming ours."""
+
+
+class _Fping(argparse.Action):
+    """``-c 1`` said only "unrecognized arguments: -c": say which flag of ours it is. Nothing
+    new is accepted (one spelling per option)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> NoReturn:
+        flag = option_string or self.option_strings[0]
+        parser.error(f"{flag} is fping's; slawatch ping takes {FPING[flag]}")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("ping", help="fping-like echo probes on slawatch's engine")
+    p.add_argument(*FPING, action=_Fping, nargs="?", help=argparse.SUPPRESS)
     p.add_argument("targets", nargs="*", metavar="TARGET", help="addresses or host names")
     p.add_argument("-f", "--file", help="read targets from FILE, one a line ('-': stdin)")
     p.add_argument("--count", type=int, default=1, help="rounds (default 1)")

@@ -8,6 +8,7 @@ asyncio would cost this short command a tenth of its CPU).
 from __future__ import annotations
 
 import argparse
+import math
 import socket
 import sys
 from typing import Any, NamedTuple
@@ -63,8 +64,11 @@ def read_targets(args: argparse.Namespace) -> list[str]:
             fh = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
             raise InputError(f"{args.file}: cannot read: {exc.strerror}") from None
-        with fh:
-            names = [ln.split("#")[0].strip() for ln in fh]
+        try:
+            with fh:
+                names = [ln.split("#")[0].strip() for ln in fh]
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{args.file}: not UTF-8 text ({exc.reason})", "-f") from None
         names = [n for n in names if n]
     if not names:
         raise InputError("no targets: give addresses or host names, or -f FILE")
@@ -87,6 +91,9 @@ def resolve(name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    for flag, seconds in (("--period", args.period), ("--timeout", args.timeout)):
+        if not math.isfinite(seconds):  # nan passes every comparison below; inf never ends
+            raise InputError(f"{flag} must be a finite number of seconds, not {seconds}", flag)
     if args.count < 1 or args.period < 0 or args.timeout <= 0:
         raise InputError("--count must be >= 1, --period >= 0 and --timeout > 0")
     names = read_targets(args)

@@ -21,20 +21,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     plan = config.load(args.config).plan()
-    result = replay.run(plan, sys.stdin) if args.events == "-" else replay_file(plan, args.events)
+    result = replay_file(plan, args.events)
     json.dump(replay.summary(plan, result), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     return 0
 
 
 def replay_file(plan: Plan, path: str, label: str | None = None) -> replay.ReplayResult:
-    """:func:`replay.run` over a JSON-lines file; ``label`` names it in errors (default: the
-    path)."""
-    label = label or path
+    """:func:`replay.run` over a JSON-lines file (``-``: stdin); ``label`` names it in errors,
+    before the line's number (default: the path, or ``stdin``)."""
+    label = label or ("stdin" if path == "-" else path)
     try:
+        if path == "-":
+            return replay.run(plan, sys.stdin)
         with open(path, encoding="utf-8") as fh:
             return replay.run(plan, fh)
     except OSError as exc:
         raise InputError(f"{label}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{label}: not UTF-8 text ({exc.reason})") from None
+    except InputError as exc:
+        raise InputError(f"{label}: {exc}") from None

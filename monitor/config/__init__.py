@@ -36,6 +36,7 @@ from monitor.config.fields import (
     check_zone,
     not_a_number,
     split_host_port,
+    twice,
 )
 from monitor.config.snmp import RouterConfig, TrapsConfig, read_secret
 from monitor.core.assess import CircuitTerms
@@ -163,6 +164,33 @@ class CircuitConfig(Strict):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _no_copies(self) -> Self:
+        """Copy-paste mistakes: two ICMP paths probing one address (the circuit would be down
+        whenever that host is, and no path measured on its own; an SNMP path's address is not
+        probed), or one address twice in a list of contacts."""
+        probed: dict[str, int] = {}
+        for i, p in enumerate(self.paths):
+            if p.probe != "icmp":
+                continue
+            if p.address in probed:
+                first = self.paths[probed[p.address]]
+                raise ValueError(
+                    f"circuit {self.id}: paths[{probed[p.address]}] ({first.router}/"
+                    f"{first.demarc}) and paths[{i}] ({p.router}/{p.demarc}) both probe "
+                    f"{p.address}; give each path the address of its own far end"
+                )
+            probed[p.address] = i
+        lists = [("contacts", self.contacts)]
+        lists += [(f"escalation[{n}].contacts", e.contacts) for n, e in enumerate(self.escalation)]
+        for where, contacts in lists:
+            again = twice(c.address for c in contacts)
+            if again is not None:
+                raise ValueError(
+                    f"circuit {self.id}: {where} lists {again} twice; list each contact once"
+                )
+        return self
+
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str | None) -> str | None:
@@ -217,7 +245,7 @@ class SmtpRelayConfig(Strict):
     username: str | None = None
     password_file: Path | None = None
     password_env: str | None = None
-    timeout_s: StrictFloat = Field(default=10.0, gt=0)
+    timeout_s: StrictFloat = Field(default=10.0, gt=0, le=300)
     ca_file: Path | None = None
     verify: StrictBool = True
     name: str | None = None
@@ -231,6 +259,14 @@ class NotifyConfig(Strict):
     reminder_every_min: StrictFloat | None = Field(default=60, gt=0)
     smtp: tuple[SmtpRelayConfig, ...] = ()
     maildir: Path = Path("./var/maildir")
+
+    @field_validator("noc")
+    @classmethod
+    def _noc_once(cls, noc: tuple[str, ...]) -> tuple[str, ...]:
+        again = twice(noc)
+        if again is not None:
+            raise ValueError(f"{again} is listed twice; list each address once")
+        return noc
 
 
 class ClusterConfig(Strict):
@@ -466,11 +502,18 @@ def _message(err: Any) -> str:
         return "unknown key; check the spelling against config/example.yaml"
     if kind == "missing":
         return "required key is missing"
+    if kind == "finite_number":
+        return "must be a finite number, not .nan or .inf"
     return str(msg).removeprefix("Value error, ")
 
 
 def parse(data: Any, source: str = "<memory>") -> Settings:
     """Validate already-loaded YAML data; raise ConfigError listing every mistake."""
+    if data is None:
+        raise ConfigError(
+            f"{source}: the file is empty (or holds only comments); write the configuration, "
+            "starting from config/example.yaml"
+        )
     if not isinstance(data, dict):
         raise ConfigError(
             f"{source}: the file must hold a mapping of keys (timezone, circuits, ...)"
@@ -518,9 +561,17 @@ def load(path: str | Path) -> Settings:
     """Read and validate a YAML file."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{p}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save the file "
+            "as UTF-8"
+        ) from None
     try:
         data = _load_yaml(text)
     except yaml.YAMLError as exc:

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import ipaddress
+import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    """Unknown keys refused, values frozen, text stripped; no number is ``.nan`` or ``.inf``
+    (YAML reads both as floats: a NaN passes no bound's test, an infinite timeout hangs)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 def check_zone(name: str) -> str:
@@ -50,11 +57,53 @@ def check_aware(value: datetime) -> datetime:
     return value
 
 
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
 def check_host_port(value: str) -> str:
-    _, sep, port = value.rpartition(":")
+    """``HOST:PORT`` to listen on: HOST an IPv4 address, an IPv6 one in brackets, or a host
+    name (RFC 1123). An empty HOST is refused: the socket would bind every interface, where
+    the docs promise 127.0.0.1; every interface is written 0.0.0.0."""
+    host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"{value!r}: write HOST:PORT, e.g. 127.0.0.1:9713")
+    if not host:
+        raise ValueError(
+            f"{value!r} has no host, which would listen on every interface; write "
+            f"0.0.0.0:{port} explicitly if every interface is meant, or 127.0.0.1:{port} "
+            "for this host only"
+        )
+    if host.startswith("[") and host.endswith("]"):
+        _check_ip(host[1:-1], value, version=6)
+    elif ":" in host:
+        raise ValueError(f"{value!r}: write an IPv6 address in brackets, e.g. [::1]:9713")
+    elif not _is_host_name(host):
+        _check_ip(host, value, version=4)
     return value
+
+
+def _check_ip(host: str, value: str, *, version: int) -> None:
+    try:
+        ok = ipaddress.ip_address(host).version == version
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"{value!r}: {host!r} is neither an IP address nor a host name; write HOST:PORT, "
+            "e.g. 127.0.0.1:9713, [::1]:9713 or noc.example.net:9713"
+        )
+
+
+def _is_host_name(host: str) -> bool:
+    """RFC 1123 syntax: dot-separated labels of letters, digits and inner hyphens, at most
+    253 characters; the last label not all digits (``999.1.1.1`` is a bad address, not a
+    name)."""
+    labels = host.removesuffix(".").split(".")
+    return (
+        len(host) <= 253
+        and all(_LABEL.fullmatch(label) for label in labels)
+        and not labels[-1].isdigit()
+    )
 
 
 def split_host_port(value: str) -> tuple[str, int]:
@@ -62,5 +111,25 @@ def split_host_port(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def twice(addresses: Iterable[str]) -> str | None:
+    """The first email address given again (in any case: one mailbox), as first written; or
+    None."""
+    seen: dict[str, str] = {}
+    for address in addresses:
+        if address.casefold() in seen:
+            return seen[address.casefold()]
+        seen[address.casefold()] = address
+    return None
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def check_email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise ValueError(f"{value!r} is not an email address (user@domain)")
+    return value
+
+
 Address = Annotated[str, Field(min_length=1)]
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+Email = Annotated[str, AfterValidator(check_email)]

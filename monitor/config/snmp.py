@@ -28,6 +28,17 @@ class SecretConfig(Strict):
     env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     file: Path | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _a_place(cls, value: object) -> object:
+        """``community: public`` is the secret itself: say what to write instead, without
+        repeating it (the message reaches logs)."""
+        if not isinstance(value, dict | cls):
+            raise ValueError(
+                "write where the secret lives, {env: NAME} or {file: PATH}, never the secret itself"
+            )
+        return value
+
     @model_validator(mode="after")
     def _one(self) -> Self:
         if (self.env is None) == (self.file is None):
@@ -145,8 +156,10 @@ def read_secret(secret: SecretConfig, where: str) -> str:
     assert secret.file is not None
     try:
         value = secret.file.read_text(encoding="utf-8").strip().splitlines()[0].strip()
-    except (OSError, IndexError) as exc:
-        reason = getattr(exc, "strerror", None) or "file is empty"
+    except (OSError, IndexError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or (
+            "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "file is empty"
+        )
         raise ConfigError(f"{where}: cannot read {secret.file}: {reason}") from None
     if not value:
         raise ConfigError(f"{where}: {secret.file} has an empty first line")

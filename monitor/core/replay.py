@@ -65,6 +65,20 @@ def _apply(tracker: Tracker, obj: dict[str, Any], at: datetime) -> tuple[object,
     raise InputError(f"field 'kind' must be one of {', '.join(KINDS)}, got {kind!r}")
 
 
+def _decode(line: str) -> Any:
+    """The line's JSON value; InputError for what is not JSON, or not JSON this replay takes
+    (nested past the interpreter's recursion limit, a number of more digits than ``int``
+    reads: the API refuses both with 400)."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise InputError("not JSON replay takes: nested too deeply") from None
+    except ValueError as exc:  # "Exceeds the limit (4300 digits) ...; use sys.set_int_..."
+        raise InputError(f"not JSON replay takes: {str(exc).split(';')[0]}") from None
+
+
 def run(plan: Plan, lines: Iterable[str]) -> ReplayResult:
     """Feed every line through a fresh tracker; raise InputError("line N: ...") on bad input."""
     tracker = Tracker(
@@ -79,7 +93,7 @@ def run(plan: Plan, lines: Iterable[str]) -> ReplayResult:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = _decode(line)
             if not isinstance(obj, dict):
                 raise InputError("each line must be a JSON object")
             at = _time(obj)
@@ -92,8 +106,6 @@ def run(plan: Plan, lines: Iterable[str]) -> ReplayResult:
             for event in _apply(tracker, obj, at):
                 if isinstance(event, IncidentOpened | IncidentClosed | IncidentNotified):
                     incidents[event.incident.id] = event.incident
-        except json.JSONDecodeError as exc:
-            raise InputError(f"line {number}: not JSON: {exc.msg} at column {exc.colno}") from None
         except MonitorError as exc:
             raise InputError(f"line {number}: {exc}") from None
     return ReplayResult(tracker=tracker, incidents=incidents, now=now)

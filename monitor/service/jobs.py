@@ -12,7 +12,8 @@
   once, when every circuit's month is over, and written again only if it does not show that
   (missing, unreadable, or its ``as_of`` before some circuit's month end: an older version
   wrote it at 00:10 in the configured timezone). Writes are atomic (a temporary file, then a
-  rename), so a reader never sees half a file and a rerun changes nothing.
+  rename), so a reader never sees half a file and a rerun changes nothing; one that fails
+  (``reports`` a file, no permission) is one error line naming the path, tried again hourly.
 - hourly, and at start: the journal's chain head in the log, and, with ``evidence.tsa_url``,
   an RFC 3161 time-stamp of it kept in the journal (a failed stamp is logged and tried again
   the next hour)
@@ -155,7 +156,16 @@ class Jobs:
         out = self.reports / f"{month}.json"
         if _as_of(out) >= over:
             return
-        await asyncio.to_thread(_write_atomically, out, render([report], "json"))
+        try:
+            await asyncio.to_thread(_write_atomically, out, render([report], "json"))
+        except OSError as exc:  # one line, not APScheduler's traceback every hour
+            log.error(
+                "monthly SLA figures for %s not written to %s: %s; %s must be a directory the "
+                "daemon can write (move what is there away, or fix its owner and mode); "
+                "tried again at the next hour's minute 10",
+                month, out, exc.strerror or exc, self.reports,
+            )  # fmt: skip
+            return
         log.info("monthly SLA figures for %s written to %s", month, out)
 
     async def witness(self) -> None:

@@ -1,17 +1,21 @@
 """What ``slawatch run`` reads before it starts, beyond the YAML: the API token, the SMTP
-relays' passwords and the SNMP secrets. ``run`` and ``check-config`` call the same
-:func:`problems`, so a configuration that passes ``check-config`` does not stop ``run`` for a
-missing file or variable (issue 10, item 9). Secrets are read, never printed.
+relays' passwords and CA files, the SNMP secrets and the time-stamp authority's CA file.
+``run`` and ``check-config`` call the same :func:`problems`, so a configuration that passes
+``check-config`` does not stop ``run`` for a missing file or variable (issue 10, item 9).
+``check-config`` also loads ``evidence.key_file``, which only ``slawatch evidence`` reads.
+Secrets are read, never printed.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from monitor.config import Settings, read_secret
-from monitor.core.errors import ConfigError
+from monitor.config import Settings, SmtpRelayConfig, read_secret
+from monitor.core.errors import ConfigError, InputError
 
 MIN_TOKEN = 16
 
@@ -95,10 +99,39 @@ def snmp_wanted(settings: Settings) -> bool:
     return settings.snmp_traps is not None or any(c.routers for c in settings.circuits)
 
 
-def _relays(settings: Settings) -> None:
-    from monitor.service.transports import build_relays
+def _relay(relay: SmtpRelayConfig) -> None:
+    """The relay's password, and its TLS context as the Mailer builds it (``ca_file``)."""
+    from monitor.notify.relays import Relay, TlsMode, tls_context
 
-    build_relays(settings)
+    built = Relay.build(**relay.model_dump())
+    if built.tls is not TlsMode.NONE:
+        tls_context(built)
+
+
+def _tsa_ca(settings: Settings) -> None:
+    """The authority's root certificates, as the hourly time-stamp job loads them."""
+    path = settings.evidence.tsa_ca_file
+    if path is None:
+        return
+    from monitor.evidence.crypto import certificates  # cryptography only when configured
+
+    try:
+        certificates(path)
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _signing_key(settings: Settings) -> None:
+    """The claim packs' signing key, as ``slawatch evidence`` loads it."""
+    path = settings.evidence.key_file
+    if path is None:
+        return
+    from monitor.evidence.crypto import load_private
+
+    try:
+        load_private(path)
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _snmp(settings: Settings) -> None:
@@ -115,21 +148,31 @@ def _snmp(settings: Settings) -> None:
             trap_user(u, f"snmp_traps.users[{n}]")
 
 
-def problems(settings: Settings) -> list[str]:
-    """Each secret ``run`` would fail to read, as the message that names it and the fix."""
+def problems(settings: Settings, *, signing_key: bool = False) -> list[str]:
+    """Each file or secret ``run`` would fail to read or load, as the message that names it
+    and the fix; with ``signing_key``, ``evidence.key_file`` too (``check-config``)."""
+    checks: list[Callable[[], object]] = [
+        lambda: read_token(settings.http.token_file),
+        lambda: customer_tokens(settings),
+        *(partial(_relay, r) for r in settings.notify.smtp),
+        lambda: _snmp(settings),
+        lambda: _tsa_ca(settings),
+    ]
+    if signing_key:
+        checks.append(lambda: _signing_key(settings))
     found = []
-    for check in (lambda s: read_token(s.http.token_file), customer_tokens, _relays, _snmp):
+    for check in checks:
         try:
-            check(settings)
+            check()
         except ConfigError as exc:
             found.append(str(exc))
     return found
 
 
-def preflight(settings: Settings) -> str | None:
+def preflight(settings: Settings, *, signing_key: bool = False) -> str | None:
     """ConfigError listing every problem :func:`problems` finds; else a warning to show
     (a token file is open to others, see :func:`token_exposure`; one line each) or None."""
-    found = problems(settings)
+    found = problems(settings, signing_key=signing_key)
     if found:
         raise ConfigError(f"{settings.source}: {len(found)} error(s)\n  " + "\n  ".join(found))
     exposed = [token_exposure(path, field) for field, path in token_files(settings)]

@@ -4,9 +4,10 @@ The server knows nothing of the daemon: it talks to a :class:`Backend` (the serv
 implements it), so tests can serve it over a fake. Errors are JSON ``{"error", "field"}``
 with a 4xx status; nothing from a traceback ever reaches a client, whatever the input (ids
 are 1 to 18 ASCII digits, times and months within core/bounds.py, bodies read whole, nesting
-and unknown fields refused). The POST and DELETE routes need ``Authorization: Bearer
-<token>`` (scheme in any case, token compared in constant time); with no token configured
-they are refused, so an open port never lets anyone change the SLA record.
+and unknown fields refused; so are query parameters a JSON route does not take, a parameter
+given twice and a range that ends before it starts). The POST and DELETE routes need
+``Authorization: Bearer <token>`` (scheme in any case, token compared in constant time); with
+no token configured they are refused, so an open port never lets anyone change the SLA record.
 
 A client holds little of the daemon: serve.py bounds the connections, and the handlers here
 bound each request's head and body in time (:class:`Limits`, issue 10).
@@ -36,7 +37,9 @@ from monitor.web.exchange import (
     Reply,
     Request,
     bearer,
+    check_range,
     parse_int_id,
+    parse_query,
     parse_time,
     text_field,
 )
@@ -274,6 +277,7 @@ def make_app(
 
     async def status_json(request: web.Request) -> web.Response:
         viewer = reader(request)
+        parse_query(request.query.items())  # takes none
         view = await backend.status()
         view = replace(view, circuits=tuple(c for c in view.circuits if viewer.sees(c.id)))
         return _json(json.loads(json.dumps(asdict(view), default=str)))
@@ -293,24 +297,27 @@ def make_app(
 
     async def circuits(request: web.Request) -> web.Response:
         viewer = reader(request)
+        parse_query(request.query.items())  # takes none
         return _json([c for c in await backend.circuits() if viewer.sees(c["id"])])
 
     async def cluster(request: web.Request) -> web.Response:
-        if reader(request).customer is not None:
+        viewer = reader(request)
+        parse_query(request.query.items())  # takes none
+        if viewer.customer is not None:
             raise HttpError(404, "the cluster is the operator's")
         return _json(await backend.cluster())
 
     async def incidents(request: web.Request) -> web.Response:
-        viewer, q = reader(request), request.query
-        found = await backend.incidents(
-            seen(viewer, q.get("circuit") or None),
-            parse_time(q.get("from"), "from"),
-            parse_time(q.get("to"), "to"),
-        )
+        viewer = reader(request)
+        q = parse_query(request.query.items(), ("circuit", "from", "to"))
+        start, end = parse_time(q.get("from"), "from"), parse_time(q.get("to"), "to")
+        check_range(start, end)
+        found = await backend.incidents(seen(viewer, q.get("circuit") or None), start, end)
         return _json([i for i in found if viewer.sees(i["circuit"])])
 
     async def incident(request: web.Request) -> web.Response:
         viewer = reader(request)
+        parse_query(request.query.items())  # takes none
         found = await backend.incident(_int_id(request))
         if found is None or not viewer.sees(found["circuit"]):
             raise HttpError(404, f"no incident {request.match_info['id']}", "id")
@@ -318,7 +325,7 @@ def make_app(
 
     async def sla(request: web.Request) -> web.Response:
         viewer = reader(request)
-        month = request.query.get("month", "")
+        month = parse_query(request.query.items(), ("month",)).get("month", "")
         try:
             parse_month(month)
         except InputError as exc:
@@ -354,7 +361,8 @@ def make_app(
 
     async def maintenance_list(request: web.Request) -> web.Response:
         viewer = reader(request)
-        found = await backend.maintenance(seen(viewer, request.query.get("circuit") or None))
+        q = parse_query(request.query.items(), ("circuit",))
+        found = await backend.maintenance(seen(viewer, q.get("circuit") or None))
         return _json([w for w in found if viewer.sees(w["circuit"])])
 
     async def maintenance_remove(request: web.Request) -> web.Response:

@@ -10,7 +10,7 @@ Every refusal is an :class:`HttpError` naming the field.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
@@ -88,6 +88,33 @@ def parse_time(text: str | None, field: str, *, day: bool = True) -> datetime | 
     if at.tzinfo is None:
         raise HttpError(400, f"{text!r} has no UTC offset; add one, e.g. +09:00", field)
     return _bounded(at, field)
+
+
+def parse_query(pairs: Iterable[tuple[str, str]], takes: Iterable[str] = ()) -> dict[str, str]:
+    """A JSON route's query as one value per name; HttpError 400 naming a parameter the route
+    does not take (a typo would widen the answer) or one given twice (which to take?)."""
+    allowed = frozenset(takes)
+    out: dict[str, str] = {}
+    for name, value in pairs:
+        if name not in allowed:
+            listed = ", ".join(sorted(allowed)) or "none"
+            raise HttpError(
+                400, f"unknown query parameter {name!r}; this route takes {listed}", name
+            )
+        if name in out:
+            raise HttpError(400, f"query parameter {name!r} given twice; give it once", name)
+        out[name] = value
+    return out
+
+
+def check_range(start: datetime | None, end: datetime | None) -> None:
+    """HttpError 400 naming ``to`` when the range ``from``..``to`` ends before it starts."""
+    if start is not None and end is not None and end < start:
+        raise HttpError(
+            400,
+            f"to {end.isoformat()} is before from {start.isoformat()}; swap them",
+            "to",
+        )
 
 
 def parse_local(text: str | None, field: str, tz: tzinfo) -> datetime | None:

@@ -4,9 +4,12 @@ circuit's own timezone (SLA.md §6.6), over a real daemon and SQLite journal."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from monitor.service.jobs import Jobs
 from tests.service.harness import Clock, Harness
@@ -145,3 +148,31 @@ async def test_the_credit_gauge_follows_each_circuit_s_own_month(tmp_path: Path)
         assert sample("slawatch_credit_fraction", {"circuit": "c1", "month": "2026-11"}) is None
     finally:
         await h.stop()
+
+
+async def test_a_reports_path_that_is_a_file_is_one_logged_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``<journal dir>/reports`` a regular file: mkdir's FileExistsError escaped the job, and
+    APScheduler logged it as "Job ... raised an exception" with a traceback, every hour. Now
+    one error line names the path and the fix, the job returns, and the next run writes the
+    file once the path is a directory."""
+    h = Harness(tmp_path, clock=Clock(START), timezone="UTC")
+    reports = tmp_path / "reports"
+    reports.write_text("not a directory\n")
+    await h.start()
+    try:
+        await h.until(lambda: h.daemon is not None and h.daemon.sup.last_probe is not None)
+        jobs = jobs_of(h, reports)
+        go_to(h, datetime(2026, 11, 1, 0, 10, tzinfo=UTC))
+        with caplog.at_level(logging.ERROR, logger="slawatch.jobs"):
+            await jobs.monthly_report()
+        [record] = [r for r in caplog.records if r.name == "slawatch.jobs"]
+        message = record.getMessage()
+        assert record.exc_info is None and "monthly SLA figures for 2026-10" in message, message
+        assert f"{reports} must be a directory" in message, message
+        reports.unlink()
+        await jobs.monthly_report()
+    finally:
+        await h.stop()
+    assert read(reports / "2026-10.json")["month"] == "2026-10"

@@ -150,3 +150,18 @@ def test_an_unreadable_token_file_refuses_the_reload(running: tuple[Running, Pat
     d.until(lambda: "reload refused" in d.log.read_text(), "the reload refused")
     assert "http.token_file" in d.log.read_text()
     assert d.status(OLD) == 400  # the old token stays in force, as the old configuration does
+
+
+def test_a_configuration_that_is_not_utf8_refuses_the_reload(
+    running: tuple[Running, Path], tmp_path: Path
+) -> None:
+    """config.load caught OSError only: a stray Latin-1 byte made SIGHUP log asyncio's
+    "Exception in callback" with a traceback, instead of refusing the reload."""
+    d, _ = running
+    cfg = tmp_path / "config.yaml"
+    cfg.write_bytes(cfg.read_bytes() + b"# caf\xe9\n")
+    d.proc.send_signal(signal.SIGHUP)
+    d.until(lambda: "reload refused" in d.log.read_text(), "the reload refused")
+    log = d.log.read_text()
+    assert "not UTF-8 text" in log and "Traceback" not in log, log[-3000:]
+    assert d.status(OLD) == 400  # still running, on the old configuration

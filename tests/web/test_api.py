@@ -185,6 +185,40 @@ async def test_bad_reads_get_json_errors(
     assert body["error"] and body["field"] == field
 
 
+@pytest.mark.parametrize(
+    ("url", "field", "says"),
+    [
+        ("/api/incidents?circut=c1", "circut", "this route takes circuit, from, to"),  # a typo
+        ("/api/incidents?since=2026-10-01", "since", "this route takes circuit, from, to"),
+        ("/api/incidents?circuit=c1&circuit=c2", "circuit", "given twice"),
+        ("/api/incidents?from=2026-12-05&to=2026-12-01", "to", "before from"),
+        ("/api/maintenance?circuit=c1&circuit=c1", "circuit", "given twice"),
+        ("/api/sla?month=2026-10&circuit=c1", "circuit", "this route takes month"),
+        ("/api/circuits?id=c1", "id", "this route takes none"),
+        ("/api/incidents/1?full=1", "full", "this route takes none"),
+    ],
+)
+async def test_a_query_the_route_does_not_take_is_400_naming_it(
+    client: tuple[TestClient[Any, Any], Backend], url: str, field: str, says: str
+) -> None:
+    """Unknown query parameters were ignored (``?circut=c1``, a typo, listed every circuit's
+    incidents), a repeated one took its first value (``?circuit=c1&circuit=c2`` answered [],
+    though c2 had an open incident) and an inverted range answered []: each looked like an
+    answer. Bodies were already strict."""
+    c, backend = client
+    r = await c.get(url)
+    body = await r.json()
+    assert r.status == 400 and body["field"] == field and says in body["error"], body
+    assert backend.seen == []  # refused before the backend was asked
+
+
+async def test_a_range_of_one_instant_is_taken(
+    client: tuple[TestClient[Any, Any], Backend],
+) -> None:
+    r = await client[0].get("/api/incidents?from=2026-12-01&to=2026-12-01")
+    assert r.status == 200
+
+
 async def test_wrong_method_is_405(client: tuple[TestClient[Any, Any], Backend]) -> None:
     r = await client[0].put("/api/maintenance")
     assert r.status == 405 and "error" in await r.json()
