@@ -27,7 +27,7 @@ from monitor.core.errors import ConfigError, InputError, MonitorError
 from monitor.core.location import is_postgres
 from monitor.service.backend import Backend
 from monitor.service.offline import Offline
-from monitor.store.owner import holder
+from monitor.store.owner import Held, writing
 
 T = TypeVar("T")
 
@@ -217,17 +217,21 @@ class JournalOps:
     def _change(self, fn: Callable[[Backend], Awaitable[T]]) -> T:
         """A change, written to the journal: refused while a daemon runs on a journal file
         (owner.py) without answering on its API (busy, or paused): it reads changes from
-        the journal only when it starts, so this one would not count until then."""
+        the journal only when it starts, so this one would not count until then. The file
+        is held shared meanwhile, so a daemon starting waits for the write."""
         s = self.settings
-        held = None if is_postgres(s.journal) else holder(Path(s.journal))
-        if held is not None:
+        if is_postgres(s.journal):
+            return self._run(fn)
+        try:
+            with writing(Path(s.journal)):
+                return self._run(fn)
+        except Held as held:
             raise MonitorError(
                 f"{s.journal}: {held} runs on this journal but did not answer at "
                 f"{s.http.listen} within 1 s (busy, or paused?): a change written to the "
                 "journal would not reach it until its next start; nothing was changed. Try "
                 "again in a moment; if it goes on, look at the daemon (its log, its load)"
-            )
-        return self._run(fn)
+            ) from None
 
 
 Ops = ApiOps | JournalOps

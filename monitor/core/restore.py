@@ -101,4 +101,5 @@ class Restoring(Owing, Reads):
         t.blind_intervals.extend(i for i in resume.blind if i.end is not None)
         for spell in (i for i in resume.blind if i.end is None):
             t.restore_blind(spell.start)
+        t.afresh_unopened()
         return orphans

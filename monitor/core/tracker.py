@@ -22,11 +22,9 @@ reports can show how much of an outage was seen blind (``blind_s``). An incident
 when blindness starts stays open: its paths were seen failing while the monitor could see.
 Blindness is backdated like a path's ``down``, so while a control target's latest results
 fail, too few yet to call it down, whether the monitor sees is not known: an outage confirmed
-then waits (``_waiting``) for the control's next results. If it answers, the outage opens as
-it would have (same start, same detection); if it goes down, the monitor was blind all along
-and the outage opens when sight returns. Without the wait, the NOC's own uplink failing just
-after a control probe and just before the paths' probes opened false outages (the paths'
-third failure came before the control's) and told customers of them.
+then waits for those targets' next results (doubt.py). Without the wait, the NOC's own uplink
+failing just after a control probe and just before the paths' probes opened false outages
+(the paths' third failure came before the control's) and told customers of them.
 
 Nothing here reads a clock: times are the probe results' own. Results for one path must come
 in time order; across paths, order only decides which path's change is handled first, and
@@ -43,6 +41,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from monitor.core.circuits import Circuit, CircuitSpec
+from monitor.core.doubt import Episode, Waiting, in_doubt
 from monitor.core.errors import InputError
 from monitor.core.events import (
     NO_EVENTS,
@@ -108,9 +107,8 @@ class Tracker(Resuming):
         """The other NOC hosts' views (None: this host is the only one)."""
         self.decides = decides
         """False on a standby: it keeps its own path states and opens no incident."""
-        self._waiting: dict[str, tuple[datetime, datetime, bool]] = {}
-        """Outages confirmed while a control target was in doubt: circuit -> (start,
-        detection, single vantage); see the module docstring."""
+        self._waiting = Waiting()
+        """Outages confirmed while a control target was in doubt (doubt.py)."""
 
     # -- configuration ------------------------------------------------------------------
     def add_circuit(self, spec: CircuitSpec) -> None:
@@ -181,8 +179,7 @@ class Tracker(Resuming):
         events: list[Event] = []
         if self._blind_since is not None and not self.blind:
             self._end_blind(at, at, events)
-        if self._waiting and not self._in_doubt():
-            self._settle(events)
+        self._settle(events)
         return tuple(events) if events else NO_EVENTS
 
     # -- inputs ----------------------------------------------------------------------------
@@ -208,6 +205,8 @@ class Tracker(Resuming):
             self._maybe_open(circuit, change.at, events)
         elif circuit.open is not None:
             self._close(circuit, change.since, events)
+        elif self._waiting.holds(circuit.id):  # the outage waiting on the controls ended
+            self._waiting.ended(circuit.id, change.since)
         elif self.decides:  # another path closed it, but this one came back first (§6.2)
             self._amend_end(circuit, change.since, events)
         return tuple(events)
@@ -229,8 +228,7 @@ class Tracker(Resuming):
                 events.append(BlindStarted(since=change.since, at=at))
             elif change.state is PathState.UP and self._blind_since is not None and not self.blind:
                 self._end_blind(change.since, at, events)
-        if self._waiting and not self._in_doubt():
-            self._settle(events)
+        self._settle(events)
         return tuple(events) if events else NO_EVENTS
 
     def notified(
@@ -338,34 +336,28 @@ class Tracker(Resuming):
     def _open_or_wait(
         self, circuit: Circuit, start: datetime, at: datetime, single: bool, events: list[Event]
     ) -> None:
-        if self._in_doubt():  # blind or not: the control's next results say
-            self._waiting.setdefault(circuit.id, (start, at, single))
+        doubt = in_doubt(self._controls)
+        if doubt or self._waiting.holds(circuit.id):  # the controls decide (doubt.py)
+            episode = Episode(start=start, detected=at, single=single, doubt=doubt)
+            self._waiting.add(circuit.id, episode)
         else:
             self._open(circuit, start, at, single, events)
 
-    def _in_doubt(self) -> bool:
-        """A control target's latest results failed, too few yet to call it down."""
-        return any(
-            h.run_ok is False and h.state is not PathState.DOWN for h in self._controls.values()
-        )
-
     def _settle(self, events: list[Event]) -> None:
-        """The doubt is over: blind (the waiting outages open when sight returns, if still
-        down), or not (each opens as it would have, and closes at once if a path has come back
-        meanwhile)."""
-        waiting, self._waiting = self._waiting, {}
-        if self.blind or not self.decides:
+        """Open each waiting outage the control targets have now decided the monitor saw
+        (closed at once if a path came back meanwhile; with other NOC hosts, closed too if a
+        live one sees a path answer); one it did not see opens when sight returns."""
+        if not self._waiting:
             return
-        for cid, (start, at, single) in waiting.items():
+        for cid, e, seen in self._waiting.decided(self._controls):
             circuit = self._circuits.get(cid)
-            if circuit is None or circuit.open is not None:
+            if not seen or circuit is None or circuit.open is not None or not self.decides:
                 continue
-            ups = [h.since for h in circuit.paths.values()
-                   if h.state is PathState.UP and h.since is not None]  # fmt: skip
-            if ups or circuit.all_down():  # else a reload made a path unknown again
-                self._open(circuit, start, at, single, events)
-            if ups:
-                self._close(circuit, min(ups), events)
+            self._open(circuit, e.start, e.detected, e.single, events)
+            if e.end is not None:
+                self._close(circuit, e.end, events)
+            elif self.vantage is not None:
+                self._recheck(circuit, e.detected, events)
 
     def _open(
         self, circuit: Circuit, start: datetime, at: datetime, single: bool, events: list[Event]

@@ -85,6 +85,19 @@ class Resuming:
             circuit.recent.append(incident)
         self._next_id = max(self._next_id, incident.id + 1)
 
+    def afresh_unopened(self: _Tracker) -> None:
+        """After the restore: the paths of a circuit all down with no open incident start
+        afresh (unknown), so fresh results open its outage: it was waiting on the control
+        targets when the daemon stopped (doubt.py keeps that in memory only), or its states
+        are older than its removal from the configuration. Not while blind: such an outage
+        opens when sight returns, if still down."""
+        if self.blind:
+            return
+        for circuit in self._circuits.values():
+            if circuit.open is None and circuit.paths and circuit.all_down():
+                for h in circuit.paths.values():
+                    h.restore(PathState.UNKNOWN, None)
+
     # -- the other NOC hosts ----------------------------------------------------------------
     def peer_seen(
         self: _Tracker,

@@ -1,0 +1,108 @@
+"""Outages that wait for the control targets (tracker.py; SLA.md §6.5).
+
+Blindness is backdated like a path's ``down``, to the first failure of the control target's
+run. So while a target's latest results fail, too few yet to call it down, whether the
+monitor sees is not known: an outage confirmed then is an :class:`Episode` that waits, with
+the targets in doubt at its detection and the start of each one's failing run. It is decided
+on those targets only: if one of them goes down from that very run, the monitor was blind at
+the detection (the outage opens when sight returns, if its paths are still down); once each
+of them has answered instead, the monitor saw, and the outage opens with its own start and
+detection, whatever other targets do later (if one is down by then, the customer notices
+wait for sight as for any open incident). A path that comes back while an episode waits ends
+it (it opens and closes at once when decided); the paths going down again make a new one,
+behind it. Episodes are kept in memory only: a restart forgets them (restore.py starts such a
+circuit's paths afresh, so fresh results open the outage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.core.model import PathState
+from monitor.core.paths import Hysteresis
+
+
+@dataclass(slots=True, kw_only=True)
+class Episode:
+    """One outage waiting: ``doubt`` maps each control target in doubt at ``detected`` to
+    the start of its failing run then; ``end`` is set when a path came back meanwhile."""
+
+    start: datetime
+    detected: datetime
+    single: bool
+    doubt: dict[str, datetime]
+    end: datetime | None = None
+    seen: bool | None = None
+    """Decided (whether the monitor saw at the detection), kept until those before it are."""
+
+
+def in_doubt(controls: Mapping[str, Hysteresis]) -> dict[str, datetime]:
+    """The control targets whose latest results fail, too few yet to call them down: each
+    with the start of its failing run."""
+    return {
+        name: h.run_start
+        for name, h in controls.items()
+        if h.run_ok is False and h.state is not PathState.DOWN and h.run_start is not None
+    }
+
+
+def verdict(e: Episode, controls: Mapping[str, Hysteresis]) -> bool | None:
+    """Whether the monitor saw at ``e``'s detection: False if a target in doubt then has gone
+    down from that run, True once each has answered (or left the configuration), None while
+    one still fails undecided."""
+    waiting = False
+    for name, run_start in e.doubt.items():
+        h = controls.get(name)
+        if h is None:
+            continue
+        if h.state is PathState.DOWN and h.since == run_start:
+            return False
+        if h.run_ok is False and h.run_start == run_start:
+            waiting = True
+    return None if waiting else True
+
+
+class Waiting:
+    """The episodes of each circuit, oldest first."""
+
+    def __init__(self) -> None:
+        self._by: dict[str, list[Episode]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._by)
+
+    def holds(self, circuit: str) -> bool:
+        return circuit in self._by
+
+    def add(self, circuit: str, episode: Episode) -> None:
+        """A new outage of ``circuit`` confirmed; ignored while its last one waits unended
+        (the same outage, confirmed again)."""
+        mine = self._by.setdefault(circuit, [])
+        if not mine or mine[-1].end is not None:
+            mine.append(episode)
+
+    def ended(self, circuit: str, at: datetime) -> None:
+        """A path of ``circuit`` came back at ``at`` (its up_since)."""
+        last = self._by[circuit][-1]
+        if last.end is None:
+            last.end = at
+
+    def clear(self) -> None:
+        self._by.clear()
+
+    def decided(self, controls: Mapping[str, Hysteresis]) -> Iterator[tuple[str, Episode, bool]]:
+        """Each episode decided, taken out in order per circuit (one undecided holds back
+        those behind it, whose verdicts are taken now all the same, while their targets'
+        runs are what they were): (circuit, episode, whether the monitor saw)."""
+        for circuit in list(self._by):
+            mine = self._by[circuit]
+            for e in mine:
+                if e.seen is None:
+                    e.seen = verdict(e, controls)
+            while mine and mine[0].seen is not None:
+                e = mine.pop(0)
+                yield circuit, e, bool(e.seen)
+            if not mine:
+                del self._by[circuit]
