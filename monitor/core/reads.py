@@ -38,12 +38,9 @@ class Reads:
 
     def windows(self, circuit: str | None = None) -> list[Announced]:
         """Every window in force: the configuration's, then the announced ones."""
-        out = [
-            Announced(circuit=c.id, window=w)
-            for c in self.plan.circuits
-            if circuit in (None, c.id)
-            for w in c.terms.maintenance
-        ]
+        one = None if circuit is None else self.plan.circuit(circuit)
+        chosen = self.plan.circuits if circuit is None else (one,) if one else ()
+        out = [Announced(circuit=c.id, window=w) for c in chosen for w in c.terms.maintenance]
         return out + [w for w in self._windows.values() if circuit in (None, w.circuit)]
 
     def pending(self) -> list[tuple[int, str, datetime]]:
