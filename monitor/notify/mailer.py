@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import random
 import socket
 import ssl
@@ -136,7 +135,7 @@ class Mailer:
     ) -> DeliveryReport:
         """Deliver ``msg`` to ``recipients`` through the relays, retrying until ``give_up_at``
         (monotonic seconds; None: one round), while ``left()`` seconds remain to this node
-        (asked before each attempt, which it also bounds: transport.py).
+        (asked before each attempt: transport.py).
         Never raises for delivery failures; raises InputError only for a message no relay
         could take (no recipients, From, Message-ID)."""
         return await self._run(self._relays, msg, recipients, give_up_at, left)
@@ -174,12 +173,10 @@ class Mailer:
                     break
                 if relay.name in done:
                     continue
-                mine = math.inf if left is None else left()
-                if mine <= 0:
+                if left is not None and left() <= 0:
                     log.warning("%s: not sent on: this node may no longer send", mid)
                     stopped = True
                     break
-                budget = min(budget, mine)
                 a = await self._attempt(relay, msg, tuple(pending), budget)
                 attempts.append(a.log)
                 if self._on_attempt is not None:

@@ -85,8 +85,9 @@ class Transport(Protocol):
     """Delivers a rendered notice. ``give_up_at`` is a monotonic time. ``left`` says how many
     more seconds this node may send (a leader's lease: see service/cluster.py): asked before
     each attempt (each relay, each retry round), it stops the delivery at 0, the recipients
-    not yet answered left pending (the next leader sends them, same Message-ID), and it
-    bounds each attempt, so no try outlives the lease. See each transport."""
+    not yet answered left pending (the next leader sends them, same Message-ID). An attempt
+    under way is not cut (a relay slower than the lease's renewals would never be through).
+    See each transport."""
 
     async def deliver(
         self,

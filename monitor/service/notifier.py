@@ -151,8 +151,6 @@ class Notifier:
         """The latest delivery of each incident's notices to a contact group: the next one
         waits for it, so a group is told in the order the notices were stored (an OPENED
         before its RECOVERED), not in whatever order concurrent deliveries finish."""
-        self._active: set[int] = set()
-        """Outbox rows whose delivery task runs here (not claimed again as orphans)."""
 
     def start(self) -> None:
         self._tasks = [
@@ -326,8 +324,9 @@ class Notifier:
                     Job(build=lambda: lambda s: s.outbox.claim_orphans(epoch), alone=True)
                 )
                 self._claimed_epoch = epoch
-                orphans = [o for o in orphans if o.id not in self._active]  # still being sent
-                for item in orphans:
+                for item in orphans:  # one still being tried here under the old epoch stops
+                    # at its next try, and this claim's delivery comes after it (its group's
+                    # chain): the row is this claim's to finish
                     log.warning("resending %s (in flight when it was left)", item.notice.message_id)
             due = await self._writer.submit(
                 Job(build=lambda: lambda s: s.outbox.claim_due(now, CONCURRENCY, epoch), alone=True)
@@ -339,9 +338,7 @@ class Notifier:
         return orphans + due
 
     def _spawn(self, item: OutboxItem) -> None:
-        self._active.add(item.id)
-        task = self._chained(item.notice, lambda before: self._deliver(item, before))
-        task.add_done_callback(lambda _: self._active.discard(item.id))
+        self._chained(item.notice, lambda before: self._deliver(item, before))
 
     def _chained(
         self,
@@ -371,14 +368,16 @@ class Notifier:
         async with self._slots:
             if self._closing:  # a stop began while it waited: not begun, so never cut mid-send
                 return  # (in flight: the next start sends it)
-            if not self._gate.may_send():  # the lead ended while it waited: the next leader,
-                self._claimed_epoch = None  # this node again or not, finds it in flight and
-                return  # sends it, same Message-ID
-            results = await self._attempt(item.notice)
+            if not self._gate.may_send() or self._gate.epoch != item.epoch:  # the lead ended
+                self._claimed_epoch = None  # while it waited: the next leader, this node
+                return  # again or not, finds it in flight and sends it, same Message-ID
+            results = await self._attempt(item.notice, item.epoch)
         self._finish(item.id, results, epoch=item.epoch)
         self._told(item.notice, results)
 
-    async def _attempt(self, notice: Notice) -> tuple[Delivery, ...]:
+    async def _attempt(self, notice: Notice, epoch: int) -> tuple[Delivery, ...]:
+        """Deliver ``notice`` while this node leads under ``epoch``, its claim's: a lead
+        lost and taken again is another claim's (a stale one must not go on sending)."""
         kept = self._rendered.pop(notice.message_id, None)
         msg = kept[0] if kept is not None and kept[1] == notice.body else None
         if msg is None:  # stored by an earlier run (or node), rendered again since, or tried
@@ -387,9 +386,13 @@ class Notifier:
             msg = parsed
         give_up = asyncio.get_running_loop().time() + CLAIM_BUDGET_S
         report = await self.transport.deliver(
-            msg, notice.recipients, give_up_at=give_up, left=self._gate.left
+            msg, notice.recipients, give_up_at=give_up, left=partial(self._left, epoch)
         )
         return tuple(report.results)
+
+    def _left(self, epoch: int) -> float:
+        """Seconds this node may go on sending under ``epoch``: none once it is not current."""
+        return self._gate.left() if self._gate.epoch == epoch else 0.0
 
     def _finish(
         self,
@@ -436,7 +439,7 @@ class Notifier:
                 u.sending = False
                 return
             log.warning("the journal refuses writes: sending %s from memory", u.notice.message_id)
-            u.results = await self._attempt(u.notice)
+            u.results = await self._attempt(u.notice, 0)
         self._told(u.notice, u.results)
         if u.item_id is not None:  # its row got through meanwhile
             self._settle(u)
