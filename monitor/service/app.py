@@ -129,15 +129,15 @@ class App:
 
     def reload(self, new: Settings) -> None:
         """Apply ``new``; ConfigError (nothing changed) when a secret or a file it names
-        cannot be read. The API and customers' tokens are read again: a rotated token applies
-        at once (and signs out the sessions opened with the old one). Changed relays (or
-        Maildir) take every delivery that begins from now; what only a restart applies
-        (the journal, the HTTP listener, the cluster) is kept, and said so at WARNING."""
+        cannot be read. The API and customers' tokens, and the relays' passwords, are read
+        again: a rotated one applies at once (a token's change signs out the sessions opened
+        with the old one). Changed relays (or Maildir) take every delivery that begins from
+        now; what only a restart applies (the journal, the HTTP listener, the cluster) is
+        kept, and said so at WARNING."""
         exposed = preflight(new)  # first: every secret readable, or the old one stays
         if exposed:
             log.warning("%s", exposed)
-        notify = new.notify.model_dump(mode="json")
-        transport = None if notify == self._notify else self._transport(new)  # may refuse
+        transport = self._transport(new)  # relays' password files read again; may refuse
         systemd.notify("RELOADING=1")
         assert self.daemon is not None
         fixed = restart_only(new)
@@ -146,7 +146,8 @@ class App:
                 log.warning("reload: %s changed (%s -> %s): it takes effect at the next "
                             "restart; until then slawatch keeps %s", name, was, fixed[name],
                             was)  # fmt: skip
-        if transport is not None:
+        notify = new.notify.model_dump(mode="json")
+        if notify != self._notify:
             self._notify = notify
             log.info("reload: notices go out through %s from now", way_out(new))
         self.token = read_token(new.http.token_file)

@@ -12,6 +12,7 @@ import pytest
 
 from monitor import config
 from monitor.core.plan import changes
+from monitor.notify.mailer import Mailer
 from monitor.service.app import App
 from monitor.service.probing import Outcomes
 from tests.notify.smtp_server import SmtpServer
@@ -111,3 +112,36 @@ class RealClock(Clock):
 
 def to(relay: SmtpServer, rcpt: str) -> list[object]:
     return [r for r in relay.received if rcpt in r.rcpt_tos]
+
+
+class Reloads:
+    """The App's daemon as a reload sees it: the transports it is handed."""
+
+    def __init__(self) -> None:
+        self.transports: list[object] = []
+
+    def reload(self, plan: object, transport: object = None) -> None:
+        self.transports.append(transport)
+
+
+def test_a_reload_reads_a_rotated_relay_password_again(tmp_path: Path) -> None:
+    """The relay's password rotated in its file, the configuration unchanged, SIGHUP: every
+    delivery went on logging in with the old password (refused) until a restart, and
+    nothing said so (a review found it); the API tokens were read again already."""
+    secret = tmp_path / "relay.pw"
+    secret.write_text("old-password\n")
+
+    def with_relay() -> config.Settings:
+        data = settings(tmp_path).model_dump(mode="json", by_alias=True, exclude_none=True)
+        relay = {"host": "relay.example", "port": 587, "tls": "starttls",
+                 "username": "slawatch", "password_file": str(secret)}  # fmt: skip
+        data["notify"]["smtp"] = [relay]
+        return config.parse(data, "relay")
+
+    app = App(with_relay())
+    daemon = Reloads()
+    app.daemon = daemon  # type: ignore[assignment]
+    secret.write_text("new-password\n")
+    app.reload(with_relay())
+    [transport] = daemon.transports
+    assert isinstance(transport, Mailer) and transport.relays[0].password == "new-password"

@@ -27,7 +27,6 @@ from monitor.store import open_store
 from monitor.store.aio import AsyncStore
 from monitor.store.records import Notice, OutboxState
 from monitor.store.sql import SqlStore
-from tests.service.harness import until
 
 RCPT = "ops@example.com"
 
@@ -91,8 +90,9 @@ async def scenario(tmp_path: Path, b_delivers: bool) -> tuple[list[str], OutboxS
     e1 = store.lease.acquire_or_renew("noc-a", 600)
     assert e1 is not None
     now = utcnow()
-    store.outbox.put(Notice(message_id="<m1@x>", incident_id=1, circuit="c1", kind="opened",
-                            recipients=(RCPT,), body=message("<m1@x>"), due_at=now), now)  # fmt: skip
+    notice = Notice(message_id="<m1@x>", incident_id=1, circuit="c1", kind="opened",
+                    recipients=(RCPT,), body=message("<m1@x>"), due_at=now)  # fmt: skip
+    store.outbox.put(notice, now)
     journal = AsyncStore(store, ThreadPoolExecutor(max_workers=1))
     writer: Writer[SqlStore] = Writer(journal)
     gate = Gate(e1.epoch)
