@@ -76,6 +76,11 @@ class Waiting:
     def holds(self, circuit: str) -> bool:
         return circuit in self._by
 
+    def waits(self, circuit: str) -> bool:
+        """Whether an outage of ``circuit`` waits with no path back yet."""
+        mine = self._by.get(circuit)
+        return mine is not None and mine[-1].end is None
+
     def add(self, circuit: str, episode: Episode) -> None:
         """A new outage of ``circuit`` confirmed; ignored while its last one waits unended
         (the same outage, confirmed again)."""

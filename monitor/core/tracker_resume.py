@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from monitor.core.circuits import Circuit
+from monitor.core.doubt import Waiting
 from monitor.core.events import NO_EVENTS, BlindStarted, Event, Incident
 from monitor.core.model import Interval, PathKey, PathState
 from monitor.core.paths import Hysteresis
@@ -30,6 +31,7 @@ class _Tracker(Protocol):
     _controls: dict[str, Hysteresis]
     _blind_since: datetime | None
     _next_id: int
+    _waiting: Waiting
 
     @property
     def blind(self: _Tracker) -> bool: ...
@@ -183,6 +185,11 @@ class Resuming:
 
     def _recheck(self: _Tracker, circuit: Circuit, at: datetime, events: list[Event]) -> None:
         assert self.vantage is not None
+        if circuit.open is None and self._waiting.waits(circuit.id):
+            verdict = self.vantage.verdict(circuit.paths)  # the outage waiting on the controls
+            if not verdict.agree and verdict.up_since is not None:  # ends when a peer's answers
+                self._waiting.ended(circuit.id, verdict.up_since)
+            return
         if circuit.open is None:
             self._maybe_open(circuit, at, events)
             return
