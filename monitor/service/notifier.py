@@ -38,6 +38,7 @@ from monitor.core.plan import NotifyPlan
 from monitor.notify.message import render
 from monitor.notify.transport import Transport
 from monitor.service import tasks
+from monitor.service.slots import Slots, rank
 from monitor.service.writer import Job, Writer
 from monitor.store.base import Store
 from monitor.store.records import Notice, OutboxItem
@@ -143,7 +144,7 @@ class Notifier:
         self._wake = asyncio.Event()
         self._to_render: deque[Send] = deque()
         self._rendering = asyncio.Event()
-        self._slots = asyncio.Semaphore(CONCURRENCY)
+        self._slots = Slots(CONCURRENCY)
         self._tasks: list[asyncio.Task[None]] = []
         self._deliveries: set[asyncio.Task[None]] = set()
         self._closing = False
@@ -365,7 +366,7 @@ class Notifier:
         u = self._unstored.get(item.notice.message_id)
         if u is not None and u.sending:  # being sent from memory: that path settles the row
             return
-        async with self._slots:
+        async with self._slots.held(rank(item.notice)):
             if self._closing:  # a stop began while it waited: not begun, so never cut mid-send
                 return  # (in flight: the next start sends it)
             if not self._gate.may_send() or self._gate.epoch != item.epoch:  # the lead ended
@@ -386,7 +387,11 @@ class Notifier:
             msg = parsed
         give_up = asyncio.get_running_loop().time() + CLAIM_BUDGET_S
         report = await self.transport.deliver(
-            msg, notice.recipients, give_up_at=give_up, left=partial(self._left, epoch)
+            msg,
+            notice.recipients,
+            give_up_at=give_up,
+            left=partial(self._left, epoch),
+            pause=partial(self._slots.pause, rank(notice)),
         )
         return tuple(report.results)
 
@@ -434,7 +439,7 @@ class Notifier:
 
     async def _from_memory(self, u: _Unstored, before: asyncio.Task[None] | None = None) -> None:
         await _after(before)
-        async with self._slots:
+        async with self._slots.held(rank(u.notice)):
             if self._closing:  # as in _deliver
                 u.sending = False
                 return
