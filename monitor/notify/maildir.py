@@ -14,7 +14,7 @@ import asyncio
 import logging
 import mailbox
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -55,11 +55,10 @@ class MaildirSink:
         *,
         give_up_at: float | None = None,
         left: Callable[[], float] | None = None,
-        pause: Callable[[float], Awaitable[None]] | None = None,
     ) -> DeliveryReport:
         """Write ``msg`` once; every recipient is accepted at the write time, or all stay
-        pending (outcome ``write-error``) when the disk refuses. ``give_up_at``,
-        ``left`` and ``pause`` are accepted for the ``Transport`` signature: a local write is one
+        pending (outcome ``write-error``) when the disk refuses. ``give_up_at`` and
+        ``left`` are accepted for the ``Transport`` signature: a local write is one
         attempt, which its caller begins only when it may."""
         mid, rcpts = envelope(msg, recipients)
         started, t0 = self._wall(), self._mono()

@@ -37,7 +37,7 @@ import random
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -132,14 +132,13 @@ class Mailer:
         *,
         give_up_at: float | None = None,
         left: Callable[[], float] | None = None,
-        pause: Callable[[float], Awaitable[None]] | None = None,
     ) -> DeliveryReport:
         """Deliver ``msg`` to ``recipients`` through the relays, retrying until ``give_up_at``
         (monotonic seconds; None: one round), while ``left()`` seconds remain to this node
         (asked before each attempt: transport.py).
         Never raises for delivery failures; raises InputError only for a message no relay
         could take (no recipients, From, Message-ID)."""
-        return await self._run(self._relays, msg, recipients, give_up_at, left, pause)
+        return await self._run(self._relays, msg, recipients, give_up_at, left)
 
     async def try_each(
         self, msg: EmailMessage, recipients: Sequence[str]
@@ -159,7 +158,6 @@ class Mailer:
         recipients: Sequence[str],
         give_up_at: float | None,
         left: Callable[[], float] | None = None,
-        pause: Callable[[float], Awaitable[None]] | None = None,
     ) -> DeliveryReport:
         mid, rcpts = envelope(msg, recipients)
         final: dict[str, RecipientResult] = {}
@@ -200,7 +198,7 @@ class Mailer:
             retries += 1
             if self._mono() + wait >= give_up_at:
                 break
-            await (pause or self._sleep)(wait)
+            await self._sleep(wait)
         refused_everywhere = done >= {r.name for r in relays}
         results = tuple(
             final.get(r) or _unsent(r, last.get(r), permanent=refused_everywhere) for r in rcpts

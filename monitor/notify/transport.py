@@ -87,8 +87,7 @@ class Transport(Protocol):
     each attempt (each relay, each retry round), it stops the delivery at 0, the recipients
     not yet answered left pending (the next leader sends them, same Message-ID). An attempt
     under way is not cut (a relay slower than the lease's renewals would never be through).
-    ``pause(seconds)`` is how it waits between two rounds (default: sleep; the notifier
-    gives its delivery place up meanwhile). See each transport."""
+    See each transport."""
 
     async def deliver(
         self,
@@ -97,7 +96,6 @@ class Transport(Protocol):
         *,
         give_up_at: float | None = None,
         left: Callable[[], float] | None = None,
-        pause: Callable[[float], Awaitable[None]] | None = None,
     ) -> DeliveryReport: ...
 
     async def close(self) -> None: ...

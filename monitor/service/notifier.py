@@ -391,7 +391,6 @@ class Notifier:
             notice.recipients,
             give_up_at=give_up,
             left=partial(self._left, epoch),
-            pause=partial(self._slots.pause, rank(notice)),
         )
         return tuple(report.results)
 

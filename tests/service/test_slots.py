@@ -1,11 +1,11 @@
 """Delivery places (service/slots.py): waiters go in by rank then in arrival order; a
-delivery waiting between two tries gives its place up; a cancelled waiter holds none."""
+cancelled holder or waiter leaves no place taken."""
 
 from __future__ import annotations
 
 import asyncio
 
-from monitor.service.slots import CONTACTS, NOC_FIRST, OTHERS, Slots, rank
+from monitor.service.slots import CONTACTS, NOC_NEXT, OTHERS, Slots, rank
 from monitor.store.records import Notice
 from tests.service.harness import T0
 
@@ -23,34 +23,14 @@ async def test_waiters_go_in_by_rank_then_in_the_order_they_came() -> None:
     await asyncio.sleep(0)
     waiters = [asyncio.create_task(deliver(n, r)) for n, r in
                [("esc-1", OTHERS), ("contact-1", CONTACTS), ("esc-2", OTHERS),
-                ("noc", NOC_FIRST), ("contact-2", CONTACTS)]]  # fmt: skip
+                ("noc", NOC_NEXT), ("contact-2", CONTACTS)]]  # fmt: skip
     await asyncio.sleep(0)
     gate.set()
     await asyncio.gather(first, *waiters)
-    assert order == ["first", "noc", "contact-1", "contact-2", "esc-1", "esc-2"]
+    assert order == ["first", "contact-1", "contact-2", "noc", "esc-1", "esc-2"]
 
 
-async def test_a_delivery_between_two_tries_gives_its_place_up() -> None:
-    slots, order = Slots(1), []
-
-    async def retrying() -> None:
-        async with slots.held(OTHERS):
-            order.append("try 1")
-            await slots.pause(OTHERS, 0.05)  # the relay said 451: wait, then try again
-            order.append("try 2")
-
-    async def other() -> None:
-        async with slots.held(CONTACTS):
-            order.append("other")
-
-    a = asyncio.create_task(retrying())
-    await asyncio.sleep(0.01)
-    b = asyncio.create_task(other())
-    await asyncio.gather(a, b)
-    assert order == ["try 1", "other", "try 2"]
-
-
-async def test_cancelled_waiters_and_pauses_leave_every_place_free() -> None:
+async def test_cancelled_holders_and_waiters_leave_every_place_free() -> None:
     slots = Slots(2)
     held = asyncio.Event()
 
@@ -59,11 +39,7 @@ async def test_cancelled_waiters_and_pauses_leave_every_place_free() -> None:
             held.set()
             await asyncio.sleep(10)
 
-    async def pausing() -> None:
-        async with slots.held(OTHERS):
-            await slots.pause(OTHERS, 10)
-
-    tasks = [asyncio.create_task(hold()), asyncio.create_task(pausing())]
+    tasks = [asyncio.create_task(hold()), asyncio.create_task(hold())]
     await held.wait()
     waiting = [asyncio.create_task(hold()) for _ in range(3)]
     await asyncio.sleep(0.01)
@@ -79,11 +55,11 @@ async def test_cancelled_waiters_and_pauses_leave_every_place_free() -> None:
     third.cancel()
 
 
-def test_the_noc_and_the_designated_contacts_rank_first() -> None:
+def test_the_designated_contacts_rank_first_then_the_noc() -> None:
     def notice(group: str | None, incident: int | None = 7) -> Notice:
         return Notice(message_id="<m@x>", incident_id=incident, circuit="c1", kind="opened",
                       recipients=("a@x.example",), body=b"", due_at=T0, group=group)  # fmt: skip
 
-    assert rank(notice("noc")) == rank(notice(None, None)) == NOC_FIRST
+    assert rank(notice("noc")) == rank(notice(None, None)) == NOC_NEXT
     assert rank(notice("primary")) == CONTACTS
     assert rank(notice("escalation")) == OTHERS

@@ -59,10 +59,6 @@ class Scripted(Mailer):
 
         super().__init__([Relay(host="relay.invalid", name="r1")], sleep=sleep)
 
-    async def deliver(self, msg, recipients, *, give_up_at=None, left=None, pause=None):  # type: ignore[no-untyped-def,override]
-        """Backoff through this script's own sleep, not the notifier's ``pause``."""
-        return await super().deliver(msg, recipients, give_up_at=give_up_at, left=left)
-
     async def _attempt(self, relay, msg, rcpts, budget):  # type: ignore[no-untyped-def,override]
         now = utcnow()
         first = not self.in_backoff.is_set()
