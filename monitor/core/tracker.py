@@ -107,6 +107,8 @@ class Tracker(Resuming):
         """The other NOC hosts' views (None: this host is the only one)."""
         self.decides = decides
         """False on a standby: it keeps its own path states and opens no incident."""
+        self._spell_down: set[str] = set()
+        """Control targets down in the current blind spell (its start and end are theirs)."""
         self._waiting = Waiting()
         """Outages confirmed while a control target was in doubt (doubt.py)."""
 
@@ -223,11 +225,15 @@ class Tracker(Resuming):
         events: list[Event] = []
         if change is not None:
             events.append(ControlChanged(target=target, change=change))
-            if change.state is PathState.DOWN and self._blind_since is None:
-                self._blind_since = change.since
-                events.append(BlindStarted(since=change.since, at=at))
+            if change.state is PathState.DOWN:
+                self._spell_down.add(target)
+                if self._blind_since is None:
+                    self._blind_since = change.since
+                    events.append(BlindStarted(since=change.since, at=at))
+                elif change.since < self._blind_since:  # confirmed later, down earlier: the
+                    self._blind_since = change.since  # spell began then (recorded at its end)
             elif change.state is PathState.UP and self._blind_since is not None and not self.blind:
-                self._end_blind(change.since, at, events)
+                self._end_blind(self._sight(change.since), at, events)
         self._settle(events)
         return tuple(events) if events else NO_EVENTS
 
@@ -301,12 +307,20 @@ class Tracker(Resuming):
         return list(self._circuits)
 
     # -- internals ---------------------------------------------------------------------------
+    def _sight(self, since: datetime) -> datetime:
+        """When sight returned: when the last of the targets down in this spell began to
+        answer (``since``: the one confirmed now), not the last one confirmed."""
+        ups = [h.since for n in self._spell_down if (h := self._controls.get(n)) is not None
+               and h.state is PathState.UP and h.since is not None]  # fmt: skip
+        return max([since, *ups])
+
     def _end_blind(self, sight: datetime, at: datetime, events: list[Event]) -> None:
         """Sight returned at ``sight`` (confirmed at ``at``): close the blind interval and open
         the outages that were waiting for it."""
         assert self._blind_since is not None
         interval = Interval(start=self._blind_since, end=max(sight, self._blind_since))
         self._blind_since = None
+        self._spell_down.clear()
         self.blind_intervals.append(interval)
         events.append(BlindEnded(interval=interval, at=at))
         for circuit in self._circuits.values():

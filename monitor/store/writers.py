@@ -84,10 +84,15 @@ def _blind_started(tx: Links, e: BlindStarted) -> None:
 
 
 def _blind_ended(tx: Links, e: BlindEnded) -> None:
+    """The open spell ends; its start moves earlier if a control target confirmed down
+    later had been down since before it (tracker.py)."""
+    start = to_db(e.interval.start)
     tx.write(
-        "blind_intervals", 'UPDATE blind_intervals SET "end" = ? WHERE "end" IS NULL',
-        (to_db(e.interval.end),),
-    )  # fmt: skip
+        "blind_intervals",
+        'UPDATE blind_intervals SET "end" = ?, start = CASE WHEN ? < start THEN ? ELSE start '
+        'END WHERE "end" IS NULL',
+        (to_db(e.interval.end), start, start),
+    )
 
 
 def gap(tx: Links, g: Interval) -> None:

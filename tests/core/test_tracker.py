@@ -9,7 +9,7 @@ import pytest
 
 from monitor.core.assess import assess
 from monitor.core.errors import InputError
-from monitor.core.model import PathState
+from monitor.core.model import Interval, PathState
 from monitor.core.paths import Hysteresis
 from monitor.core.tracker import (
     BlindEnded,
@@ -305,6 +305,28 @@ def test_removing_the_control_target_in_doubt_opens_what_waited() -> None:
     isolated(t, 4, [True, True, False])
     [incident] = opened(list(t.set_controls([], T0 + 4 * S)))
     assert incident.start == T0 + S and incident.detected == T0 + 3 * S
+
+
+def test_the_blind_spell_is_every_down_target_s_from_the_first_down_to_the_last_back() -> None:
+    """Two control targets probed at different rates: gw2 (every 10 s) down since 0 s but
+    confirmed at 20 s, gw1 (every second) down from 5 s (confirmed 7 s). gw2 answers from
+    30 s (confirmed 40 s), gw1 from 35 s (confirmed 36 s). The spell began at 0 s, not at
+    gw1's 5 s (the first confirmed), and ended at 35 s, when the last target down answered,
+    not at gw2's 30 s (the last confirmed); a second review found both."""
+    t = tracker(controls=["gw1", "gw2"])
+    for n in range(3):
+        t.observe_control("gw1", T0 + (5 + n) * S, False)  # down since 5 s, at 7 s
+    assert t.blind and t.blind_since == T0 + 5 * S
+    for n in range(3):
+        t.observe_control("gw2", T0 + n * 10 * S, False)  # 0, 10, 20 s: down since 0 s
+    assert t.blind_since == T0
+    events = list(t.observe_control("gw2", T0 + 30 * S, True))
+    for n in range(2):
+        events += t.observe_control("gw1", T0 + (35 + n) * S, True)  # back since 35 s
+    assert t.blind and not [e for e in events if isinstance(e, BlindEnded)]
+    events += t.observe_control("gw2", T0 + 40 * S, True)  # back since 30 s, at 40 s
+    [ended] = [e for e in events if isinstance(e, BlindEnded)]
+    assert ended.interval == Interval(start=T0, end=T0 + 35 * S)
 
 
 # -- restart -----------------------------------------------------------------------------

@@ -88,6 +88,21 @@ def test_facts_come_back_at_a_restart(backend: Backend) -> None:
         store.close()
 
 
+def test_a_blind_spell_ends_with_the_start_its_targets_gave_it(store: SqlStore) -> None:
+    """A control target confirmed down later, down since before the spell began, moves the
+    spell's start back (tracker.py): the record's end carries it."""
+    store.record([BlindStarted(since=T0 + 5 * S, at=T0 + 7 * S)])
+    store.record([BlindEnded(interval=Interval(start=T0, end=T0 + 35 * S), at=T0 + 40 * S)])
+    store.record([BlindStarted(since=T0 + 50 * S, at=T0 + 52 * S)])
+    store.record([BlindEnded(interval=Interval(start=T0 + 50 * S, end=T0 + 60 * S),
+                             at=T0 + 61 * S)])  # fmt: skip
+    assert store.blind_intervals() == [
+        Interval(start=T0, end=T0 + 35 * S),
+        Interval(start=T0 + 50 * S, end=T0 + 60 * S),
+    ]
+    assert store.verify().ok
+
+
 def test_an_incident_keeps_its_first_notice_and_its_closing_reason(store: SqlStore) -> None:
     i = incident(1, T0)
     store.record([IncidentOpened(incident=i)])
