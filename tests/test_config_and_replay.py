@@ -196,8 +196,18 @@ def test_malformed_line_stops_with_its_number(line: str, message: str) -> None:
             "line 1: not JSON replay takes: Exceeds the limit (4300 digits)",
         ),
         ('{"t": "2026-10-07T10:05:00+09:00", "kind": "nope"}', "line 1: field 'kind'"),
+        (  # an attack on the operator's side: a misspelt field was ignored
+            '{"t": "2026-10-07T10:05:00+09:00", "kind": "probe", "circuit": "er-tokyo-1", '
+            '"path": "active/primary", "ok": true, "okk": false}',
+            "line 1: field 'okk' is not one a probe event takes (circuit, kind, ok, path, t)",
+        ),
+        (  # and a key given twice kept its last value: "ok": false, "ok": true was up
+            '{"t": "2026-10-07T10:05:00+09:00", "kind": "probe", "circuit": "er-tokyo-1", '
+            '"path": "active/primary", "ok": false, "ok": true}',
+            "line 1: field 'ok' given twice; give it once",
+        ),
     ],
-    ids=["deep", "long-number", "bad-kind"],
+    ids=["deep", "long-number", "bad-kind", "unknown-field", "twice"],
 )
 def test_a_bad_line_in_a_file_names_the_file_and_the_line(
     tmp_path: Path, line: str, says: str

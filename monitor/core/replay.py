@@ -51,8 +51,35 @@ def _time(obj: dict[str, Any]) -> datetime:
     return parse_instant(_field(obj, "t", str), "field 't'").astimezone(UTC)
 
 
+FIELDS = {
+    "probe": frozenset({"t", "kind", "circuit", "path", "ok"}),
+    "control": frozenset({"t", "kind", "target", "ok"}),
+    "notified": frozenset({"t", "kind", "circuit"}),
+    "end": frozenset({"t", "kind"}),
+}
+"""The fields each kind of event takes: any other is refused (a misspelt ``ok`` must not
+leave a result unread)."""
+
+
+class _Twice(Exception):
+    """A key given twice in one object (json.loads would keep the last, silently)."""
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Twice(key)
+        out[key] = value
+    return out
+
+
 def _apply(tracker: Tracker, obj: dict[str, Any], at: datetime) -> tuple[object, ...]:
     kind = obj.get("kind")
+    extra = sorted(set(obj) - FIELDS.get(kind, set(obj))) if isinstance(kind, str) else []
+    if extra:
+        takes = ", ".join(sorted(FIELDS[str(kind)]))
+        raise InputError(f"field {extra[0]!r} is not one a {kind} event takes ({takes})")
     if kind == "probe":
         path = PathKey.parse(_field(obj, "circuit", str), _field(obj, "path", str))
         return tracker.observe(path, at, _field(obj, "ok", bool))
@@ -70,7 +97,9 @@ def _decode(line: str) -> Any:
     (nested past the interpreter's recursion limit, a number of more digits than ``int``
     reads: the API refuses both with 400)."""
     try:
-        return json.loads(line)
+        return json.loads(line, object_pairs_hook=_unique)
+    except _Twice as exc:
+        raise InputError(f"field {exc.args[0]!r} given twice; give it once") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"not JSON: {exc.msg} at column {exc.colno}") from None
     except RecursionError:
