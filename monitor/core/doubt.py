@@ -94,9 +94,6 @@ class Waiting:
         if last.end is None:
             last.end = at
 
-    def clear(self) -> None:
-        self._by.clear()
-
     def decided(self, controls: Mapping[str, Hysteresis]) -> Iterator[tuple[str, Episode, bool]]:
         """Each episode decided, taken out in order per circuit (one undecided holds back
         those behind it, whose verdicts are taken now all the same, while their targets'

@@ -184,17 +184,19 @@ class Resuming:
         return (BlindStarted(since=at, at=at),)
 
     def _recheck(self: _Tracker, circuit: Circuit, at: datetime, events: list[Event]) -> None:
+        """The outage, open or waiting on the control targets (doubt.py), ends when a live
+        peer sees a path answer; with neither, one may open."""
         assert self.vantage is not None
-        if circuit.open is None and self._waiting.waits(circuit.id):
-            verdict = self.vantage.verdict(circuit.paths)  # the outage waiting on the controls
-            if not verdict.agree and verdict.up_since is not None:  # ends when a peer's answers
-                self._waiting.ended(circuit.id, verdict.up_since)
-            return
-        if circuit.open is None:
+        waiting = circuit.open is None and self._waiting.waits(circuit.id)
+        if circuit.open is None and not waiting:
             self._maybe_open(circuit, at, events)
             return
         verdict = self.vantage.verdict(circuit.paths)
-        if not verdict.agree and verdict.up_since is not None:  # a live peer sees it answer
+        if verdict.agree or verdict.up_since is None:
+            return
+        if waiting:
+            self._waiting.ended(circuit.id, verdict.up_since)
+        else:
             self._close(circuit, verdict.up_since, events)
 
 
