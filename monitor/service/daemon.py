@@ -229,8 +229,9 @@ class Daemon:
         self.feed(batch)
 
     def reload(self, plan: Plan, transport: Transport | None = None) -> None:
-        """Apply a new configuration (already validated); ``transport``: the notices' new
-        way out (relays or Maildir changed), for every delivery that begins from now."""
+        """Apply a new configuration (already validated); ``transport``: the notices' way
+        out, built anew from it (relays' passwords read again), for every delivery that
+        begins from now."""
         if transport is not None:
             self._transport = transport
             if self._notifier is not None:

@@ -110,26 +110,24 @@ def _relay(relay: SmtpRelayConfig) -> None:
 
 def _tsa_ca(settings: Settings) -> None:
     """The authority's root certificates, as the hourly time-stamp job loads them."""
-    path = settings.evidence.tsa_ca_file
-    if path is None:
-        return
-    from monitor.evidence.crypto import certificates  # cryptography only when configured
+    if (path := settings.evidence.tsa_ca_file) is not None:
+        from monitor.evidence.crypto import certificates  # cryptography only when configured
 
-    try:
-        certificates(path)
-    except InputError as exc:
-        raise ConfigError(str(exc)) from None
+        _loaded(certificates, path)
 
 
 def _signing_key(settings: Settings) -> None:
     """The claim packs' signing key, as ``slawatch evidence`` loads it."""
-    path = settings.evidence.key_file
-    if path is None:
-        return
-    from monitor.evidence.crypto import load_private
+    if (path := settings.evidence.key_file) is not None:
+        from monitor.evidence.crypto import load_private
 
+        _loaded(load_private, path)
+
+
+def _loaded(load: Callable[[Path], object], path: Path) -> None:
+    """``load(path)``, its InputError as a ConfigError (a file the configuration names)."""
     try:
-        load_private(path)
+        load(path)
     except InputError as exc:
         raise ConfigError(str(exc)) from None
 
