@@ -19,11 +19,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.two_nocs import LEASE_S, RENEW_S, Pair, TwoNocs, all_down, open_database, until
-from tests.notify.smtp_server import SmtpServer
+from tests.e2e.two_nocs import (
+    LEASE_S,
+    RENEW_S,
+    Pair,
+    TwoNocs,
+    all_down,
+    built,
+    paired,
+    until,
+)
 from tests.store.pg_cluster import PgCluster
-from tests.support import skip_or_fail
-from tests.topology import available
 
 pytestmark = pytest.mark.netns
 
@@ -34,32 +40,17 @@ NOC = "noc-duty@noc.example"
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[TwoNocs, PgCluster]]:
-    reason = available()
-    if reason:
-        skip_or_fail(reason)
-    topo = TwoNocs.build_two(f"k2{os.getpid() % 100000}")
-    try:
-        pg = PgCluster.start()
-        try:
-            open_database(pg, topo.hub)
-            yield topo, pg
-        finally:
-            pg.remove()
-    finally:
-        topo.teardown()
+    with built(f"k2{os.getpid() % 100000}") as made:
+        yield made
 
 
 @pytest.fixture
 def pair(site: tuple[TwoNocs, PgCluster], tmp_path: Path) -> Iterator[Pair]:
-    topo, pg = site
-    with SmtpServer(host=topo.hub) as relay:
-        p = Pair(topo, pg, tmp_path, relay)
+    with paired(site, tmp_path) as p:
         try:
             yield p
         finally:
-            topo.ns_exec("gw", "ip", "link", "set", "to-nb", "up", check=False)
-            p.stop()
-            pg.drop_database(p.db)
+            site[0].ns_exec("gw", "ip", "link", "set", "to-nb", "up", check=False)
 
 
 def blind(n: object) -> bool:

@@ -20,11 +20,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.two_nocs import LEASE_S, RENEW_S, Pair, TwoNocs, open_database, to, until
-from tests.notify.smtp_server import Received, SmtpServer
+from tests.e2e.two_nocs import (
+    LEASE_S,
+    RENEW_S,
+    Pair,
+    TwoNocs,
+    built,
+    paired,
+    to,
+    until,
+)
+from tests.notify.smtp_server import Received
 from tests.store.pg_cluster import PgCluster
-from tests.support import skip_or_fail
-from tests.topology import available
 
 pytestmark = pytest.mark.netns
 
@@ -34,31 +41,14 @@ CUSTOMER = "fault@customer.example"
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[TwoNocs, PgCluster]]:
-    reason = available()
-    if reason:
-        skip_or_fail(reason)
-    topo = TwoNocs.build_two(f"k3{os.getpid() % 100000}")
-    try:
-        pg = PgCluster.start()
-        try:
-            open_database(pg, topo.hub)
-            yield topo, pg
-        finally:
-            pg.remove()
-    finally:
-        topo.teardown()
+    with built(f"k3{os.getpid() % 100000}") as made:
+        yield made
 
 
 @pytest.fixture
 def pair(site: tuple[TwoNocs, PgCluster], tmp_path: Path) -> Iterator[Pair]:
-    topo, pg = site
-    with SmtpServer(host=topo.hub) as relay:
-        p = Pair(topo, pg, tmp_path, relay)
-        try:
-            yield p
-        finally:
-            p.stop()
-            pg.drop_database(p.db)
+    with paired(site, tmp_path) as p:
+        yield p
 
 
 def sender(pair: Pair, peer: str) -> str:

@@ -29,14 +29,13 @@ from tests.e2e.two_nocs import (
     all_down,
     all_up,
     both_fresh,
-    open_database,
+    built,
+    paired,
     to,
     until,
 )
 from tests.notify.smtp_server import Received, SmtpServer
 from tests.store.pg_cluster import PgCluster
-from tests.support import skip_or_fail
-from tests.topology import available
 
 pytestmark = pytest.mark.netns
 
@@ -49,31 +48,14 @@ CUSTOMER, NOC = "fault@customer.example", "noc-duty@noc.example"
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[TwoNocs, PgCluster]]:
-    reason = available()
-    if reason:
-        skip_or_fail(reason)
-    topo = TwoNocs.build_two(f"h2{os.getpid()}")
-    try:
-        pg = PgCluster.start()
-        try:
-            open_database(pg, topo.hub)
-            yield topo, pg
-        finally:
-            pg.remove()
-    finally:
-        topo.teardown()
+    with built(f"h2{os.getpid()}") as made:
+        yield made
 
 
 @pytest.fixture
 def pair(site: tuple[TwoNocs, PgCluster], tmp_path: Path) -> Iterator[Pair]:
-    topo, pg = site
-    with SmtpServer(host=topo.hub) as relay:
-        p = Pair(topo, pg, tmp_path, relay)
-        try:
-            yield p
-        finally:
-            p.stop()
-            pg.drop_database(p.db)
+    with paired(site, tmp_path) as p:
+        yield p
 
 
 def once(relay: SmtpServer, rcpt: str, notice: str) -> Received:

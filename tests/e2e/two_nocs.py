@@ -17,12 +17,13 @@ it; ``cut(router, demarc)`` is a real outage, seen by both.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -32,8 +33,8 @@ from monitor.core.chain import HEAD_HEADER, parse_head
 from tests.e2e.daemon import Daemon, config
 from tests.notify.smtp_server import Received, SmtpServer
 from tests.store.pg_cluster import ROLE, PgCluster
-from tests.support import free_port
-from tests.topology import MGMT_LOCK, PATH_NETS, ROUTER_NETS, Topology, sh
+from tests.support import free_port, skip_or_fail
+from tests.topology import MGMT_LOCK, PATH_NETS, ROUTER_NETS, Topology, available, sh
 
 NB_ROUTER_NETS = {"ra": 0, "rs": 4}
 """nb <-> router /30s: 198.18.6.N: nb .N+1, router .N+2."""
@@ -321,3 +322,37 @@ def kind(r: Received) -> str:
 
 def to(relay: SmtpServer, rcpt: str, notice: str) -> list[Received]:
     return [r for r in relay.received if rcpt in r.rcpt_tos and kind(r) == notice]
+
+
+@contextlib.contextmanager
+def built(prefix: str) -> Iterator[tuple[TwoNocs, PgCluster]]:
+    """A module's two NOC hosts (namespaces named from ``prefix``) and its PostgreSQL
+    cluster, with the journal's database role; skipped (failed in CI) where namespaces
+    cannot be built; torn down at the end."""
+    reason = available()
+    if reason:
+        skip_or_fail(reason)
+    topo = TwoNocs.build_two(prefix)
+    try:
+        pg = PgCluster.start()
+        try:
+            open_database(pg, topo.hub)
+            yield topo, pg
+        finally:
+            pg.remove()
+    finally:
+        topo.teardown()
+
+
+@contextlib.contextmanager
+def paired(site: tuple[TwoNocs, PgCluster], tmp: Path) -> Iterator[Pair]:
+    """A test's fresh journal database and SMTP sink on ``site``, its nodes stopped and its
+    database dropped at the end."""
+    topo, pg = site
+    with SmtpServer(host=topo.hub) as relay:
+        p = Pair(topo, pg, tmp, relay)
+        try:
+            yield p
+        finally:
+            p.stop()
+            pg.drop_database(p.db)
