@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.core.effects import Record
 from monitor.core.inputs import Control, Probed
 from monitor.core.model import ProbeResult
 from monitor.core.notices import NoticeKind
@@ -41,9 +40,7 @@ def test_a_start_while_still_blind_offers_the_same_blind_notice(tmp_path: Path) 
     [live] = s.sends(NoticeKind.BLIND)
     store = open_store(str(tmp_path / "journal.db"))
     try:
-        for e in s.effects:
-            if isinstance(e, Record):
-                store.record(e.facts)
+        store.record(s.facts())
         resume = store.restore()
         assert [b.end for b in resume.blind] == [None]  # the journal: one spell, still open
         assert resume.blind[0].start == live.notice.blind_since
@@ -69,14 +66,10 @@ def test_a_spell_left_open_by_a_removed_control_target_ends_at_the_start(tmp_pat
     assert s.sup.tracker.blind
     store = open_store(str(tmp_path / "journal.db"))
     try:
-        for e in s.effects:
-            if isinstance(e, Record):
-                store.record(e.facts)
+        store.record(s.facts())
         later = s.now + MIN
         again = Story(plan(circuit()), store.restore(), now=later)  # gw-a no longer configured
-        for e in again.effects:
-            if isinstance(e, Record):
-                store.record(e.facts)
+        store.record(again.facts())
         [spell] = store.restore().blind
     finally:
         store.close()

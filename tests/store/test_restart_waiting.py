@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from monitor.core.effects import Record
 from monitor.core.inputs import Control, Probed, Tick
 from monitor.core.model import ProbeResult
 from monitor.core.plan import ControlPlan
@@ -35,9 +34,7 @@ def test_a_restart_while_an_outage_waits_opens_it_from_fresh_results(tmp_path: P
     assert opened(s) == []  # waiting on gw's next result
     store = open_store(str(tmp_path / "journal.db"))
     try:
-        for e in s.effects:
-            if isinstance(e, Record):
-                store.record(e.facts)
+        store.record(s.facts())
         resume = store.restore()
     finally:
         store.close()
