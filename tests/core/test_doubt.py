@@ -107,12 +107,9 @@ def test_blindness_that_began_after_the_detection_keeps_the_detection() -> None:
     assert incident.detected == T0 + 3 * S, incident
 
 
-def test_a_peer_seeing_a_path_answer_while_waiting_closes_the_outage() -> None:
-    """Two NOC hosts. Both see the circuit down (noc-a confirms at 3 s, start 1 s) while
-    noc-a's gw is in doubt; at 3.2 s noc-b's news says a path answers since 3.1 s. Without the
-    wait the incident opened at 3 s closes at 3.1 s (the intersection of the live views,
-    vantage.py); so it must with the wait (the first one opened it from noc-a's own view
-    alone, and nothing closed it while a live peer saw the circuit up)."""
+def noc_a_confirms(doubt: bool) -> tuple[Tracker, list[Event]]:
+    """noc-a and noc-b (live) both see the circuit down from 1 s; noc-a confirms at 3 s, its
+    gw in doubt then (its 2.6 s echo lost) or not."""
     t = Tracker([CircuitSpec(id=CID, paths=PATHS)], controls=["gw"],
                 vantage=Vantage("noc-a"))  # fmt: skip
     events = list(t.peers_live(["noc-b"], T0))
@@ -121,7 +118,17 @@ def test_a_peer_seeing_a_path_answer_while_waiting_closes_the_outage() -> None:
     for i in range(4):
         events += feed(t, T0 + i * S, i < 1)
         if i < 3:
-            events += t.observe_control("gw", T0 + i * S + 600 * MS, i < 2)
+            events += t.observe_control("gw", T0 + i * S + 600 * MS, not doubt or i < 2)
+    return t, events
+
+
+def test_a_peer_seeing_a_path_answer_while_waiting_closes_the_outage() -> None:
+    """Two NOC hosts. Both see the circuit down (noc-a confirms at 3 s, start 1 s) while
+    noc-a's gw is in doubt; at 3.2 s noc-b's news says a path answers since 3.1 s. Without the
+    wait the incident opened at 3 s closes at 3.1 s (the intersection of the live views,
+    vantage.py); so it must with the wait (the first one opened it from noc-a's own view
+    alone, and nothing closed it while a live peer saw the circuit up)."""
+    t, events = noc_a_confirms(doubt=True)
     assert opened(events) == []  # waiting on gw
     events += t.peer_seen("noc-b", AP, PathState.UP, T0 + 3100 * MS, T0 + 3200 * MS)
     events += t.observe_control("gw", T0 + 3600 * MS, True)
@@ -134,15 +141,7 @@ def two_hosts(doubt: bool) -> list[Event]:
     """noc-a and noc-b both see the circuit down from 1 s; noc-a confirms at 3 s (gw in
     doubt or not); noc-b's news: AP answers since 3.1 s (at 3.2 s), AP down again since
     3.3 s (at 3.5 s); gw answers at 3.6 s."""
-    t = Tracker([CircuitSpec(id=CID, paths=PATHS)], controls=["gw"],
-                vantage=Vantage("noc-a"))  # fmt: skip
-    events = list(t.peers_live(["noc-b"], T0))
-    for p in PATHS:
-        events += t.peer_seen("noc-b", p, PathState.DOWN, T0 + S, T0)
-    for i in range(4):
-        events += feed(t, T0 + i * S, i < 1)
-        if i < 3:
-            events += t.observe_control("gw", T0 + i * S + 600 * MS, not doubt or i < 2)
+    t, events = noc_a_confirms(doubt)
     events += t.peer_seen("noc-b", AP, PathState.UP, T0 + 3100 * MS, T0 + 3200 * MS)
     events += t.peer_seen("noc-b", AP, PathState.DOWN, T0 + 3300 * MS, T0 + 3500 * MS)
     events += t.observe_control("gw", T0 + 3600 * MS, True)
