@@ -81,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
                 f"    router {role}: SNMPv{r.snmp.version} {r.address}:{r.port} every "
                 f"{r.poll_interval_s:g} s: {', '.join(polled) or 'nothing'}"
             )
+    for gone in s.retired_circuits:
+        print(
+            f"  retired circuit {gone.id}: fee ¥{gone.monthly_fee_yen:,}/month, not monitored "
+            f"since {gone.retired_at.isoformat()} (reported up to then)"
+        )
     for cust in s.customers:
         print(f"  customer {cust.id} ({cust.name}): {', '.join(cust.circuits)}")
     if s.snmp_traps is not None:

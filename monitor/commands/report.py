@@ -21,6 +21,7 @@ import argparse
 import gc
 import os
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -110,13 +111,14 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise InputError(f"--jobs {args.jobs}: give 1 or more (1: no parallel processes)")
     settings = config.load_or_demo(args.config)
-    terms = settings.terms()
+    terms = settings.report_terms()
     circuits = None
     if args.circuit is not None:
         if args.circuit not in terms:
             raise InputError(
                 f"--circuit {args.circuit!r}: no such circuit in {settings.source} "
-                f"(known: {', '.join(terms)}); check --config"
+                f"(known: {', '.join(terms)}); check --config, or list a circuit no longer "
+                "monitored under retired_circuits:"
             )
         circuits = [args.circuit]
     show = sys.stderr.isatty() if args.progress is None else args.progress
@@ -129,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
     gc.disable()
     try:
         job = _job(args, settings, wanted, now, circuits, fmt)
+        if circuits is None:
+            _warn_unpriced(job, settings.source, sys.stderr)
         parts = draw(job, _jobs(args.jobs, len(wanted)), progress.step)
         progress.step(f"writing {args.format}")
         if args.format == "pdf":
@@ -151,7 +155,7 @@ def _job(
     fmt: str,
 ) -> Job:
     """Everything the months' parts are drawn from, read (or replayed) once."""
-    terms = settings.terms()
+    terms = settings.report_terms()
     if args.events:
         result = replay_file(settings.plan(), args.events, f"--events {args.events}")
         at = now or result.now
@@ -178,6 +182,21 @@ def _job(
         )  # fmt: skip
     finally:
         journal.close()
+
+
+def _warn_unpriced(job: Job, source: str, stream: TextIO) -> None:
+    """Name the circuits with incidents in the months that no report can price (neither
+    configured nor retired), rather than leave them out in silence: their credits are owed."""
+    unknown = Counter(
+        i.circuit for m in job.months for i in job.incidents[m] if i.circuit not in job.terms
+    )
+    if unknown:
+        listed = ", ".join(f"{c} ({n})" for c, n in sorted(unknown.items()))
+        stream.write(
+            f"slawatch report: warning: the journal holds incidents of circuits not in "
+            f"{source}, left out of this report: {listed}; to price them, list each under "
+            "retired_circuits: with its monthly_fee_yen and retired_at\n"
+        )
 
 
 def _jobs(asked: int | None, months: int) -> int:

@@ -7,7 +7,7 @@ and what to do about it, as one :class:`ConfigError`. See ``config/example.yaml`
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -38,6 +38,7 @@ from monitor.config.fields import (
     split_host_port,
     twice,
 )
+from monitor.config.retired import RetiredCircuitConfig, check_retired
 from monitor.config.snmp import RouterConfig, TrapsConfig, read_secret
 from monitor.core.assess import CircuitTerms
 from monitor.core.bounds import BoundsError, check_time, check_window
@@ -309,6 +310,8 @@ class Settings(Strict):
     cluster: ClusterConfig | None = None
     evidence: EvidenceConfig = EvidenceConfig()
     circuits: tuple[CircuitConfig, ...]
+    retired_circuits: tuple[RetiredCircuitConfig, ...] = ()
+    """Circuits no longer monitored whose months reports still price (config/retired.py)."""
     customers: tuple[CustomerConfig, ...] = ()
     """Who may sign in to the web UI with their own token (config/customers.py)."""
     source: str = Field(default="<memory>", exclude=True)
@@ -376,6 +379,11 @@ class Settings(Strict):
     @model_validator(mode="after")
     def _customers(self) -> Self:
         check_customers(self.customers, [c.id for c in self.circuits])
+        return self
+
+    @model_validator(mode="after")
+    def _retired(self) -> Self:
+        check_retired(self.retired_circuits, [c.id for c in self.circuits])
         return self
 
     @field_validator("control_targets")
@@ -483,6 +491,20 @@ class Settings(Strict):
                 probe_interval_s=self.interval(c),
             )
             for c in self.circuits
+        }
+
+    def report_terms(self) -> dict[str, CircuitTerms]:
+        """:meth:`terms` and the retired circuits' (each ending at its ``retired_at``): what
+        a report prices, in the configuration's order."""
+        return self.terms() | {
+            r.id: CircuitTerms(
+                circuit=r.id,
+                fee_yen=r.monthly_fee_yen,
+                static_nat_fee_yen=r.static_nat_fee_yen,
+                tz=ZoneInfo(r.timezone or self.timezone),
+                retired_at=r.retired_at.astimezone(UTC),
+            )
+            for r in self.retired_circuits
         }
 
 

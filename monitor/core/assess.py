@@ -32,6 +32,9 @@ class CircuitTerms:
     """How often the circuit's paths are probed (seconds): an outage may have begun up to one
     interval before its first failed probe, so a gap that ended in that interval is reported
     beside it (:func:`gap_beside`)."""
+    retired_at: datetime | None = None
+    """When monitoring of a retired circuit ended (aware; config ``retired_circuits:``):
+    reports count its service time up to here and list it in no later month."""
 
     @property
     def lead_in(self) -> timedelta:

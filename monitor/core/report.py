@@ -220,7 +220,8 @@ def month_report(
     first_seen: Mapping[str, datetime] | None = None,
     source: Source | None = None,
 ) -> MonthReport:
-    """The month of every circuit in ``terms`` (or of ``circuits``, in that order).
+    """The month of every circuit in ``terms`` (a retired one only up to the month its
+    monitoring ended), or of ``circuits``, in that order.
 
     ``terms`` carry the configured maintenance; ``announced`` adds windows from elsewhere
     (the journal), as the daemon does. ``incidents`` may hold any incidents: those that
@@ -234,7 +235,7 @@ def month_report(
     extra: dict[str, list[Announced]] = defaultdict(list)
     for a in announced:
         extra[a.circuit].append(a)
-    wanted = list(terms) if circuits is None else list(circuits)
+    wanted = [c for c in terms if _in_service(terms[c], month)] if circuits is None else circuits
     seen = first_seen or {}
     return MonthReport(
         month=month,
@@ -273,7 +274,8 @@ def _circuit_month(
     )
     terms = replace(base, maintenance=tuple(a.window for a in windows))
     start, end = month_span(month, terms.tz)
-    stop = min(end, max(seen.now, start))
+    until = seen.now if terms.retired_at is None else min(seen.now, terms.retired_at)
+    stop = min(end, max(until, start))
     since = stop if seen.first is None else min(max(seen.first, start), stop)
     incidents = sorted((i for i in incidents if _touches(i, start, end)), key=_order)
     listed = [a for a in _assessed(incidents, terms, seen) if _listed(a, month)]
@@ -330,6 +332,12 @@ def _circuit_month(
             )
         ),
     )
+
+
+def _in_service(terms: CircuitTerms, month: str) -> bool:
+    """Whether a circuit belongs in ``month``'s report: any configured one; a retired one
+    until the month in which its monitoring ended."""
+    return terms.retired_at is None or terms.retired_at > month_span(month, terms.tz)[0]
 
 
 def _assessed(incidents: list[Incident], terms: CircuitTerms, seen: _Seen) -> list[Assessment]:
