@@ -8,13 +8,13 @@ them to :meth:`Supervisor.handle <monitor.core.supervisor.Supervisor.handle>` on
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor.core.errors import InputError
 from monitor.core.model import Announced, Interval, PathKey, PathState, ProbeResult
-from monitor.core.notices import Delivery
+from monitor.core.notices import INCIDENT_KINDS, Delivery
 from monitor.core.plan import Plan
 from monitor.core.tracker import Incident
 
@@ -98,6 +98,14 @@ class Delivered:
     circuit: str
     kind: str
     results: tuple[Delivery, ...]
+
+    def told(self, contacts: Collection[str]) -> datetime | None:
+        """When this notice told the incident's customer: its first acceptance for one of
+        the designated ``contacts``, if it is about an incident (§6.4); else None."""
+        if self.incident is None or self.kind not in INCIDENT_KINDS:
+            return None
+        times = [r.at for r in self.results if r.accepted and r.at and r.recipient in contacts]
+        return min(times, default=None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,7 +201,10 @@ class Resume:
     probe result and the announced windows. Paths and controls are keyed by their names.
     ``notices``: for each restored closed incident, (kind, group) of each notice the outbox
     holds -> the recipients of its rows (group None: stored before groups were), so a start
-    can owe the rest."""
+    can owe the rest. ``accepted``: the relays' acceptances of notices about incidents the
+    journal holds as never notified (a leader that lost its lease, or a crash, between a
+    relay's 250 and the notified fact), one per notice, so a start can record what they
+    prove."""
 
     paths: dict[PathKey, tuple[PathState, datetime]] = field(default_factory=dict)
     controls: dict[str, tuple[PathState, datetime]] = field(default_factory=dict)
@@ -203,3 +214,4 @@ class Resume:
     first_results: dict[str, datetime] = field(default_factory=dict)
     windows: tuple[Announced, ...] = ()
     notices: dict[int, dict[tuple[str, str | None], frozenset[str]]] = field(default_factory=dict)
+    accepted: tuple[Delivered, ...] = ()

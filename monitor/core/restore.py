@@ -1,6 +1,7 @@
 """The supervisor's start: the journal's memory restored (path and control states, incidents,
 blind spells), then what the start owes: the incidents held open for circuits no longer
-configured closed, the notices a crash or a stop kept from the outbox owed again (owing.py),
+configured closed, the notification times the relays' acceptances prove and the journal
+lacks recorded, the notices a crash or a stop kept from the outbox owed again (owing.py),
 and a blind spell no configured control target keeps open ended.
 
 A mixin of :class:`~monitor.core.supervisor.Supervisor`, kept apart to keep each file small.
@@ -18,7 +19,7 @@ from monitor.core.model import Interval
 from monitor.core.owing import Owing
 from monitor.core.reads import Reads
 from monitor.core.sends import blind_send
-from monitor.core.tracker import BlindEnded, Incident, IncidentClosed
+from monitor.core.tracker import BlindEnded, Incident, IncidentClosed, IncidentNotified
 
 REMOVED = "removed from monitoring"
 
@@ -28,12 +29,14 @@ class Restoring(Owing, Reads):
 
     _orphans: list[Incident]
     _resumed: Resume
+    _proven: list[IncidentNotified]
 
     def start(self, now: datetime) -> list[Effect]:
         """Effects of a start: every restored state as a gauge, the incidents the journal
-        held open for circuits no longer configured, closed now, and (leading) what the
-        closes of the restored closed incidents owed that the outbox does not hold, and the
-        NOC's blind notices offered again (owing.py)."""
+        held open for circuits no longer configured, closed now, and (leading) the
+        notification times the deliveries prove (:meth:`_resume`), what the closes of the
+        restored closed incidents owed that the outbox does not hold, and the NOC's blind
+        notices offered again (owing.py)."""
         effects: list[Effect] = [
             self._gauge(p.key, self.tracker.path_state(p.key)[0])
             for c in self.plan.circuits
@@ -51,13 +54,29 @@ class Restoring(Owing, Reads):
             ]  # fmt: skip
         self._orphans = []
         if self.leading:
+            effects += self._told_in_fact()
             r = self._resumed
             ended = [b for b in r.blind if b.end is not None]
-            effects += self._reowe([i for i in r.incidents if i.end is not None], r.notices, now)
+            told = {e.incident.id: e.incident for e in self._proven}
+            closes = [told.get(i.id, i) for i in r.incidents if i.end is not None]
+            effects += self._reowe(closes, r.notices, now)
             effects += self._reowe_blind(max(ended, key=lambda b: b.start, default=None), now)
             effects += self._end_stale([b for b in r.blind if b.end is None], now)
-        self._resumed = Resume()
+        self._resumed, self._proven = Resume(), []
         return effects + self._due(now)
+
+    def _told_in_fact(self) -> list[Effect]:
+        """Record each notification time :meth:`_resume` took from the deliveries."""
+        if not self._proven:
+            return []
+        return [
+            Record(facts=tuple(self._proven)),
+            *(Log(level=Level.WARNING, text=f"incident {e.incident.id} on {e.incident.circuit}: "
+                  "the journal had no notification time, but a relay accepted a notice to a "
+                  f"designated contact at {e.incident.notified:%Y-%m-%d %H:%M:%S.%f} UTC "
+                  "(its deliveries): recorded now, not sent again")
+              for e in self._proven),
+        ]  # fmt: skip
 
     def _end_stale(self, spells: list[Interval], now: datetime) -> list[Effect]:
         """End the journal's open blind ``spells`` if no control target keeps them open (the
@@ -79,8 +98,19 @@ class Restoring(Owing, Reads):
         return effects
 
     def _resume(self, resume: Resume) -> list[Incident]:
-        """Restore the journal's memory; return open incidents of unconfigured circuits."""
+        """Restore the journal's memory; return open incidents of unconfigured circuits. An
+        incident the journal holds as never notified whose notice a relay accepted for a
+        designated contact (``resume.accepted``: the leader lost its lease, or the daemon
+        died, between the relay's 250 and the notified fact) was notified then (§6.4), as
+        :meth:`Delivered.told <monitor.core.inputs.Delivered.told>` rules live."""
         t = self.tracker
+        told: dict[int, datetime] = {}
+        for d in resume.accepted:
+            plan = self.plan.circuit(d.circuit)
+            at = None if plan is None else d.told(plan.contacts)
+            if at is not None and d.incident is not None:
+                told[d.incident] = min(at, told.get(d.incident, at))
+        self._proven = []
         for key, (state, since) in resume.paths.items():
             if self._known(key):
                 t.restore_path(key, state, since)
@@ -95,6 +125,9 @@ class Restoring(Owing, Reads):
             if self.plan.circuit(incident.circuit) is None:
                 orphans += [incident] if incident.end is None else []
                 continue
+            if incident.notified is None and incident.id in told:
+                incident = replace(incident, notified=told[incident.id])
+                self._proven.append(IncidentNotified(incident=incident))
             t.restore_incident(incident)
             if incident.end is None:
                 self._track(incident)

@@ -60,7 +60,6 @@ from monitor.core.inputs import (
     WindowRemoved,
 )
 from monitor.core.model import Interval, PathKey, PathState
-from monitor.core.notices import INCIDENT_KINDS
 from monitor.core.plan import Plan, changes
 from monitor.core.restore import REMOVED, Restoring
 from monitor.core.sends import blind_send, disagree_send
@@ -329,13 +328,10 @@ class Supervisor(Restoring):
     def _delivered(self, d: Delivered, now: datetime) -> list[Effect]:
         """The first acceptance for a designated contact is the incident's notification."""
         circuit = self.plan.circuit(d.circuit)
-        if d.incident is None or circuit is None or d.kind not in INCIDENT_KINDS:
+        at = None if circuit is None else d.told(circuit.contacts)
+        if at is None:
             return []
-        contacts = circuit.contacts
-        times = [r.at for r in d.results if r.accepted and r.at and r.recipient in contacts]
-        if not times:
-            return []
-        return self._after(self.tracker.notified(d.circuit, min(times), d.incident), now)
+        return self._after(self.tracker.notified(d.circuit, at, d.incident), now)
 
     def _window(self, event: WindowAdded | WindowRemoved, now: datetime) -> list[Effect]:
         if isinstance(event, WindowAdded):

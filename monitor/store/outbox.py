@@ -19,9 +19,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from itertools import groupby
 
 from monitor.core.chain import ChainHead
 from monitor.core.errors import FencedError
+from monitor.core.inputs import Delivered
 from monitor.core.notices import Delivery
 from monitor.store.chain import Chain, Links
 from monitor.store.db import Database, Row
@@ -169,6 +171,24 @@ class Outbox:
             Delivery(recipient=r, relay=relay, accepted=bool(ok), at=from_db(at), code=code,
                      reply=reply, permanent=bool(perm))
             for r, relay, ok, at, code, reply, perm in rows
+        ]  # fmt: skip
+
+    def accepted_untold(self) -> list[Delivered]:
+        """The relays' acceptances of notices about incidents the journal holds as never
+        notified, one :class:`Delivered` per notice (its accepted results), oldest first: a
+        start takes the notification time from them (core/restore.py)."""
+        rows = self.db.query(
+            "SELECT o.id, o.incident_id, i.circuit, o.kind, d.recipient, d.relay, d.at, d.code, "
+            "d.reply FROM incidents i JOIN outbox o ON o.incident_id = i.id JOIN deliveries d "
+            "ON d.outbox_id = o.id WHERE i.notified IS NULL AND d.accepted = 1 "
+            "AND d.at IS NOT NULL ORDER BY o.id, d.id"
+        )
+        return [
+            Delivered(incident=int(incident), circuit=circuit, kind=kind, results=tuple(
+                Delivery(recipient=r, relay=relay, accepted=True, at=at_db(at), code=code,
+                         reply=reply, permanent=False)
+                for _, _, _, _, r, relay, at, code, reply in group))
+            for (_, incident, circuit, kind), group in groupby(rows, key=lambda row: row[:4])
         ]  # fmt: skip
 
     def timeline(self, incident_id: int) -> list[TimelineEntry]:

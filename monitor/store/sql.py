@@ -288,6 +288,7 @@ class SqlStore:
             first_results=self.first_results(),
             windows=tuple(self.windows()),
             notices=self._notices_of_recent(),
+            accepted=tuple(self._outbox.accepted_untold()),
         )
 
     def _open(self) -> list[Incident]:

@@ -18,6 +18,7 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -65,6 +66,8 @@ class Script:
     reject_data: str | None = None  # e.g. "554 5.6.0 content refused", after the data
     stall_data_s: float = 0.0  # wait this long before answering the data
     stall_for: dict[str, float] = field(default_factory=dict)  # Message-ID -> extra wait
+    on_accept: Callable[[Received], None] | None = None
+    """Called with each message accepted, right before its 250 goes back (the relay's thread)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,18 +132,19 @@ class Handler:
             return self.script.reject_data
         content = bytes(envelope.original_content)
         msg = email.message_from_bytes(content, policy=email.policy.default)
-        self.received.append(
-            Received(
-                message_id=str(msg["Message-ID"]),
-                mail_from=envelope.mail_from,
-                rcpt_tos=tuple(envelope.rcpt_tos),
-                content=content,
-                tls=server.transport.get_extra_info("ssl_object") is not None,
-                login=session.auth_data,
-                peer=str(session.peer[0]) if session.peer else "",
-                at=time.monotonic(),
-            )
+        got = Received(
+            message_id=str(msg["Message-ID"]),
+            mail_from=envelope.mail_from,
+            rcpt_tos=tuple(envelope.rcpt_tos),
+            content=content,
+            tls=server.transport.get_extra_info("ssl_object") is not None,
+            login=session.auth_data,
+            peer=str(session.peer[0]) if session.peer else "",
+            at=time.monotonic(),
         )
+        self.received.append(got)
+        if self.script.on_accept is not None:
+            self.script.on_accept(got)
         return f"250 2.0.0 queued as {count}"
 
 

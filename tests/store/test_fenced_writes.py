@@ -6,22 +6,33 @@ leader's queued incident facts and notices were written whoever led (its inciden
 could close the new leader's incident of that number); a fenced claim inside the journal
 writer's batch came back as the driver's raw error, which the writer's caller did not know;
 and a node starting while the other ran recorded the time since the last heartbeat as
-unmonitored.
+unmonitored; a stale leader's write-down of an acceptance, landing before the new leader's
+claim, left the incident as never notified.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitor.core.effects import Record
 from monitor.core.errors import FencedError
 from monitor.core.model import PathKey, PathState
 from monitor.core.paths import Change
-from monitor.core.tracker import Incident, IncidentClosed, IncidentOpened, PathChanged
+from monitor.core.supervisor import Supervisor
+from monitor.core.tracker import (
+    Incident,
+    IncidentClosed,
+    IncidentNotified,
+    IncidentOpened,
+    PathChanged,
+)
 from monitor.store.records import OutboxState
 from monitor.store.sql import SqlStore
-from tests.core.helpers import PATHS
+from tests.core.helpers import CID, PATHS
+from tests.core.test_supervisor import FAULT, plan
 from tests.store.test_contract import delivery
 from tests.store.test_lease import LONG, lapse, notice, take
 
@@ -135,3 +146,35 @@ def test_a_stale_leaders_late_finish_leaves_the_new_claim_alone(
     [item] = b.outbox.notices()
     assert item.state is OutboxState.DONE and b.outbox.claim_due(T0 + 3600 * S, 5) == []
     assert b.outbox.deliveries(item.id) == [*sent, *deferred]  # what the relay said, kept
+
+
+def test_a_stale_leaders_acceptance_written_before_the_new_claim_is_the_notification(
+    pair: tuple[SqlStore, SqlStore],
+) -> None:
+    """noc-a's relay accepted the opened notice; noc-a lost its lease before writing it
+    down, and its write-down (the delivery and, in the same batch, the notified fact) landed
+    before noc-b claimed the row: the row done, the notified fact refused. noc-b resumed the
+    incident as never notified, with nothing to send again: 30 minutes from detection, a
+    notification breach its own deliveries table disproves (tests/e2e/test_notified_takeover.py)."""
+    a, b = pair
+    old = take(a, "noc-a")
+    incident = Incident(id=1, circuit=CID, start=T0, detected=T0 + 3 * S)
+    assert a.record([IncidentOpened(incident=incident)], epoch=old.epoch)
+    a.outbox.put(notice("<m1@x>"), T0 + 3 * S, epoch=old.epoch)
+    [mine] = a.outbox.claim_due(T0 + 3 * S, 5, epoch=old.epoch)
+    lapse(a, "noc-a")
+    new = take(b, "noc-b", LONG)
+    at = T0 + 4 * S
+    with a.batch():  # as the journal writer carries them out: one commit
+        assert a.outbox.finish(mine.id, [delivery(FAULT, True, at)], at, mine.epoch)
+        notified = IncidentNotified(incident=replace(incident, notified=at))
+        assert a.record([notified], epoch=old.epoch) is False
+    assert b.outbox.claim_orphans(new.epoch) == []  # nothing to send again
+    resume = b.restore()
+    assert [i.notified for i in resume.incidents] == [None]
+    sup = Supervisor(plan(), resume, node="noc-b")
+    facts = [f for e in sup.start(T0 + 60 * S) if isinstance(e, Record) for f in e.facts]
+    assert [f.incident.notified for f in facts if isinstance(f, IncidentNotified)] == [at]
+    assert b.record(facts, epoch=new.epoch)
+    assert b.incident(1) == replace(incident, notified=at)
+    assert b.restore().accepted == ()  # told: nothing to take at the next start
