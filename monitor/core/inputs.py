@@ -16,7 +16,7 @@ from monitor.core.errors import InputError
 from monitor.core.model import Announced, Interval, PathKey, PathState, ProbeResult
 from monitor.core.notices import Delivery
 from monitor.core.plan import Plan
-from monitor.core.tracker import Incident
+from monitor.core.tracker import Incident, OutageWaiting
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,7 +190,8 @@ Input = (
 class Resume:
     """What the journal remembers: latest path and control states, open and recent incidents,
     blind intervals, unmonitored gaps (the one just found included), each circuit's first
-    probe result and the announced windows. Paths and controls are keyed by their names.
+    probe result, the announced windows and the outages still waiting on the control targets
+    (``waiting``, oldest first: core/doubt.py). Paths and controls are keyed by their names.
     ``notices``: for each restored closed incident, (kind, group) of each notice the outbox
     holds -> the recipients of its rows (group None: stored before groups were), so a start
     can owe the rest."""
@@ -203,3 +204,4 @@ class Resume:
     first_results: dict[str, datetime] = field(default_factory=dict)
     windows: tuple[Announced, ...] = ()
     notices: dict[int, dict[tuple[str, str | None], frozenset[str]]] = field(default_factory=dict)
+    waiting: tuple[OutageWaiting, ...] = ()

@@ -1,6 +1,7 @@
 """The supervisor's start: the journal's memory restored (path and control states, incidents,
-blind spells), then what the start owes: the incidents held open for circuits no longer
-configured closed, the notices a crash or a stop kept from the outbox owed again (owing.py),
+blind spells, outages waiting on the control targets), then what the start owes: the
+incidents held open for circuits no longer configured closed, the waiting outages the control
+targets decide now, the notices a crash or a stop kept from the outbox owed again (owing.py),
 and a blind spell no configured control target keeps open ended.
 
 A mixin of :class:`~monitor.core.supervisor.Supervisor`, kept apart to keep each file small.
@@ -9,6 +10,7 @@ Sans-IO like the rest of the core.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -18,7 +20,7 @@ from monitor.core.model import Interval
 from monitor.core.owing import Owing
 from monitor.core.reads import Reads
 from monitor.core.sends import blind_send
-from monitor.core.tracker import BlindEnded, Incident, IncidentClosed
+from monitor.core.tracker import BlindEnded, Event, Incident, IncidentClosed
 
 REMOVED = "removed from monitoring"
 
@@ -28,6 +30,8 @@ class Restoring(Owing, Reads):
 
     _orphans: list[Incident]
     _resumed: Resume
+    _after: Callable[[Sequence[Event], datetime], list[Effect]]
+    """The supervisor's: record the tracker's events, then act on them."""
 
     def start(self, now: datetime) -> list[Effect]:
         """Effects of a start: every restored state as a gauge, the incidents the journal
@@ -51,6 +55,7 @@ class Restoring(Owing, Reads):
             ]  # fmt: skip
         self._orphans = []
         if self.leading:
+            effects += self._after(self.tracker.decide_waiting(), now)
             r = self._resumed
             ended = [b for b in r.blind if b.end is not None]
             effects += self._reowe([i for i in r.incidents if i.end is not None], r.notices, now)
@@ -101,5 +106,6 @@ class Restoring(Owing, Reads):
         t.blind_intervals.extend(i for i in resume.blind if i.end is not None)
         for spell in (i for i in resume.blind if i.end is None):
             t.restore_blind(spell.start)
+        t.restore_waiting(resume.waiting if t.vantage is None else ())  # two hosts: doubt.py
         t.afresh_unopened()
         return orphans

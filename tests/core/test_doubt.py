@@ -7,7 +7,14 @@ from datetime import timedelta
 
 from monitor.core.circuits import CircuitSpec
 from monitor.core.model import PathState
-from monitor.core.tracker import Event, Incident, IncidentClosed, IncidentOpened, Tracker
+from monitor.core.tracker import (
+    Event,
+    Incident,
+    IncidentClosed,
+    IncidentOpened,
+    OutageWaiting,
+    Tracker,
+)
 from monitor.core.vantage import Vantage
 from tests.core.helpers import AP, CID, PATHS, T0, S, feed, tracker
 
@@ -130,6 +137,7 @@ def test_a_peer_seeing_a_path_answer_while_waiting_closes_the_outage() -> None:
     alone, and nothing closed it while a live peer saw the circuit up)."""
     t, events = noc_a_confirms(doubt=True)
     assert opened(events) == []  # waiting on gw
+    assert not [e for e in events if isinstance(e, OutageWaiting)]  # in memory: doubt.py
     events += t.peer_seen("noc-b", AP, PathState.UP, T0 + 3100 * MS, T0 + 3200 * MS)
     events += t.observe_control("gw", T0 + 3600 * MS, True)
     ends = {i.id: i.end for i in closed(events)}
