@@ -13,9 +13,9 @@ it (it opens and closes at once when decided); the paths going down again make a
 behind it.
 
 Each change of an episode is journalled (an ``OutageWaiting`` fact), so a restart resumes it
-(``Doubting.restore_waiting``). With two NOC hosts the episodes stay in memory: a new leader
-judges the circuits from its own view (``reassess``), not from another host's control
-targets.
+(``Doubting.restore_waiting``), and a circuit leaving the configuration opens it first
+(``Doubting.unwait``). With two NOC hosts the episodes stay in memory: a new leader judges
+the circuits from its own view (``reassess``), not from another host's control targets.
 """
 
 from __future__ import annotations
@@ -124,6 +124,10 @@ class Waiting:
             return None
         last.end = at
         return last
+
+    def take(self, circuit: str) -> list[Episode]:
+        """Every episode of ``circuit``, taken out (it leaves the configuration)."""
+        return self._by.pop(circuit, [])
 
     def decide(self, controls: Mapping[str, Hysteresis]) -> list[Episode]:
         """Take the verdict of each episode still undecided, while its targets' runs are

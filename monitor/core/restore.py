@@ -1,8 +1,9 @@
 """The supervisor's start: the journal's memory restored (path and control states, incidents,
 blind spells, outages waiting on the control targets), then what the start owes: the
-incidents held open for circuits no longer configured closed, the waiting outages the control
-targets decide now, the notices a crash or a stop kept from the outbox owed again (owing.py),
-and a blind spell no configured control target keeps open ended.
+incidents held open for circuits no longer configured closed (and their waiting outages opened
+and closed, as a reload removing them does), the waiting outages the control targets decide
+now, the notices a crash or a stop kept from the outbox owed again (owing.py), and a blind
+spell no configured control target keeps open ended.
 
 A mixin of :class:`~monitor.core.supervisor.Supervisor`, kept apart to keep each file small.
 Sans-IO like the rest of the core.
@@ -20,7 +21,14 @@ from monitor.core.model import Interval
 from monitor.core.owing import Owing
 from monitor.core.reads import Reads
 from monitor.core.sends import blind_send
-from monitor.core.tracker import BlindEnded, Event, Incident, IncidentClosed
+from monitor.core.tracker import (
+    BlindEnded,
+    Event,
+    Incident,
+    IncidentClosed,
+    IncidentOpened,
+    OutageWaiting,
+)
 
 REMOVED = "removed from monitoring"
 
@@ -29,6 +37,7 @@ class Restoring(Owing, Reads):
     """The supervisor's start; see the module docstring."""
 
     _orphans: list[Incident]
+    _gone: list[OutageWaiting]
     _resumed: Resume
     _after: Callable[[Sequence[Event], datetime], list[Effect]]
     """The supervisor's: record the tracker's events, then act on them."""
@@ -54,6 +63,7 @@ class Restoring(Owing, Reads):
                     "not known any more: no notice)"),
             ]  # fmt: skip
         self._orphans = []
+        effects += self._gone_waits(now)
         if self.leading:
             effects += self._after(self.tracker.decide_waiting(), now)
             r = self._resumed
@@ -63,6 +73,25 @@ class Restoring(Owing, Reads):
             effects += self._end_stale([b for b in r.blind if b.end is None], now)
         self._resumed = Resume()
         return effects + self._due(now)
+
+    def _gone_waits(self, now: datetime) -> list[Effect]:
+        """The outages the journal holds waiting for circuits no longer configured: opened
+        and closed now, as a reload removing them opens and closes them (no notice, as for
+        the incidents held open: their contacts are not known any more)."""
+        effects: list[Effect] = []
+        for fact in self._gone:
+            events = self.tracker.unwait_gone(fact, now, REMOVED)
+            done = ("opened and closed: removed from monitoring (no notice)"
+                    if any(isinstance(e, IncidentOpened) for e in events)
+                    else "not opened: the monitor was blind at its detection")  # fmt: skip
+            effects += [
+                Record(facts=events),
+                Log(level=Level.WARNING, text=f"an outage of {fact.circuit} (start "
+                    f"{fact.start.isoformat()}) waited on the control targets when the daemon "
+                    f"stopped; the circuit is no longer configured: {done}"),
+            ]  # fmt: skip
+        self._gone = []
+        return effects
 
     def _end_stale(self, spells: list[Interval], now: datetime) -> list[Effect]:
         """End the journal's open blind ``spells`` if no control target keeps them open (the
@@ -106,6 +135,8 @@ class Restoring(Owing, Reads):
         t.blind_intervals.extend(i for i in resume.blind if i.end is not None)
         for spell in (i for i in resume.blind if i.end is None):
             t.restore_blind(spell.start)
-        t.restore_waiting(resume.waiting if t.vantage is None else ())  # two hosts: doubt.py
+        waits = resume.waiting if t.vantage is None else ()  # two hosts: doubt.py
+        t.restore_waiting(waits)
+        self._gone = [w for w in waits if self.plan.circuit(w.circuit) is None]
         t.afresh_unopened()
         return orphans

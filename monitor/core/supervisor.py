@@ -115,6 +115,7 @@ class Supervisor(Restoring, Reloading):
         self.rtt: dict[PathKey | Control, float | None] = {}
         self.snmp: dict[PathKey, dict[str, SnmpReading]] = {}
         self.evidence = Recorder()
+        self._left: dict[int, tuple[Incident, tuple[str, ...]]] = {}
         self._windows = {w.id: w for w in resume.windows if w.id is not None}
         self._terms = self._make_terms()
         self._orphans = self._resume(resume)
@@ -325,10 +326,13 @@ class Supervisor(Restoring, Reloading):
         return [Record(facts=tuple(facts))] if facts else []
 
     def _delivered(self, d: Delivered, now: datetime) -> list[Effect]:
-        """The first acceptance for a designated contact is the incident's notification."""
-        circuit = self.plan.circuit(d.circuit)
-        if d.incident is None or circuit is None or d.kind not in INCIDENT_KINDS:
+        """The first acceptance for a designated contact is the incident's notification
+        (for a circuit a reload removed since: ``_delivered_left``)."""
+        if d.incident is None or d.kind not in INCIDENT_KINDS:
             return []
+        circuit = self.plan.circuit(d.circuit)
+        if circuit is None or d.incident in self._left:
+            return self._delivered_left(d, now)
         contacts = circuit.contacts
         times = [r.at for r in d.results if r.accepted and r.at and r.recipient in contacts]
         if not times:

@@ -126,10 +126,11 @@ class Tracker(Doubting, Resuming):
             self._paths[key] = (h, circuit)
 
     def remove_circuit(self, circuit_id: str, at: datetime, reason: str) -> tuple[Event, ...]:
-        """Stop tracking a circuit (config reload). Its open incident closes at ``at`` with
-        ``reason``: the monitor no longer knows when it ends, and an outage that grew for ever
-        in the record would be a phantom."""
+        """Stop tracking a circuit (config reload), after :meth:`unwait`. Its open incident
+        closes at ``at`` with ``reason``: the monitor no longer knows when it ends, and an
+        outage that grew for ever in the record would be a phantom."""
         circuit = self._circuits.pop(circuit_id)
+        self._waiting.take(circuit_id)  # none left after unwait()
         for key in circuit.paths:
             del self._paths[key]
         if circuit.open is None:

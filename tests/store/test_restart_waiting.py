@@ -12,9 +12,10 @@ from pathlib import Path
 from monitor.core.inputs import Control, Probed, Resume, Tick
 from monitor.core.model import ProbeResult
 from monitor.core.plan import ControlPlan, Plan
+from monitor.core.supervisor import REMOVED
 from monitor.store import open_store
 from tests.core.helpers import AP, PATHS, T0
-from tests.core.test_supervisor import S, Story, closed, opened, plan, probes
+from tests.core.test_supervisor import S, Story, circuit, closed, opened, plan, probes
 
 GW = ControlPlan(name="gw", address="192.0.2.1")
 MS = timedelta(milliseconds=1)
@@ -93,3 +94,19 @@ def test_a_restart_keeps_the_blindness_rule_for_the_outage_it_resumes(tmp_path: 
         gw(again, True)
         again.run(1, True)
     assert not again.sup.tracker.blind and opened(again) == []
+
+
+def test_a_circuit_removed_while_stopped_with_its_outage_waiting(tmp_path: Path) -> None:
+    """The daemon stops while the outage waits; it starts with the circuit no longer
+    configured. As a reload removing it would: the outage opens with its own start and
+    detection and closes at the start, removed from monitoring (no notice: its contacts are
+    not known any more, as for an incident the journal held open)."""
+    other = circuit("er-osaka-2")
+    s = waiting(plan(circuit(), other, controls=(GW,)))
+    again = Story(plan(other, controls=(GW,)), journalled(s, tmp_path), now=s.now + 5 * S)
+    [o] = opened(again)
+    assert (o.incident.start, o.incident.detected) == (T0 + 2 * S, T0 + 4 * S)
+    [c] = closed(again)
+    i = c.incident
+    assert (i.id, i.end, i.closed_reason) == (o.incident.id, again.now, REMOVED)
+    assert again.sends() == []
