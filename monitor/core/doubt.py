@@ -10,8 +10,12 @@ of them has answered instead, the monitor saw, and the outage opens with its own
 detection, whatever other targets do later (if one is down by then, the customer notices
 wait for sight as for any open incident). A path that comes back while an episode waits ends
 it (it opens and closes at once when decided); the paths going down again make a new one,
-behind it. Episodes are kept in memory only: a restart forgets them (restore.py starts such a
-circuit's paths afresh, so fresh results open the outage).
+behind it.
+
+Each change of an episode is journalled (an ``OutageWaiting`` fact), so a restart resumes it
+(``Doubting.restore_waiting``), and a circuit leaving the configuration opens it first
+(``Doubting.unwait``). With two NOC hosts the episodes stay in memory: a new leader judges
+the circuits from its own view (``reassess``), not from another host's control targets.
 """
 
 from __future__ import annotations
@@ -20,15 +24,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from monitor.core.events import OutageWaiting
 from monitor.core.model import PathState
 from monitor.core.paths import Hysteresis
 
 
 @dataclass(slots=True, kw_only=True)
 class Episode:
-    """One outage waiting: ``doubt`` maps each control target in doubt at ``detected`` to
-    the start of its failing run then; ``end`` is set when a path came back meanwhile."""
+    """One outage of ``circuit`` waiting: ``doubt`` maps each control target in doubt at
+    ``detected`` to the start of its failing run then; ``end`` is set when a path came back
+    meanwhile."""
 
+    circuit: str
     start: datetime
     detected: datetime
     single: bool
@@ -36,6 +43,21 @@ class Episode:
     end: datetime | None = None
     seen: bool | None = None
     """Decided (whether the monitor saw at the detection), kept until those before it are."""
+
+    def fact(self) -> OutageWaiting:
+        """The episode as it stands, to journal."""
+        return OutageWaiting(
+            circuit=self.circuit, start=self.start, detected=self.detected, single=self.single,
+            doubt=tuple(sorted(self.doubt.items())), end=self.end, seen=self.seen,
+        )  # fmt: skip
+
+    @classmethod
+    def of(cls, fact: OutageWaiting) -> Episode:
+        """The episode a journalled fact describes."""
+        return cls(
+            circuit=fact.circuit, start=fact.start, detected=fact.detected, single=fact.single,
+            doubt=dict(fact.doubt), end=fact.end, seen=fact.seen,
+        )  # fmt: skip
 
 
 def in_doubt(controls: Mapping[str, Hysteresis]) -> dict[str, datetime]:
@@ -81,30 +103,50 @@ class Waiting:
         mine = self._by.get(circuit)
         return mine is not None and mine[-1].end is None
 
-    def add(self, circuit: str, episode: Episode) -> None:
-        """A new outage of ``circuit`` confirmed; ignored while its last one waits unended
-        (the same outage, confirmed again)."""
-        mine = self._by.setdefault(circuit, [])
-        if not mine or mine[-1].end is not None:
-            mine.append(episode)
+    def add(self, episode: Episode) -> bool:
+        """A new outage confirmed; ignored (False) while the circuit's last one waits
+        unended (the same outage, confirmed again)."""
+        mine = self._by.setdefault(episode.circuit, [])
+        if mine and mine[-1].end is None:
+            return False
+        mine.append(episode)
+        return True
 
-    def ended(self, circuit: str, at: datetime) -> None:
-        """A path of ``circuit`` came back at ``at`` (its up_since)."""
+    def resume(self, episode: Episode) -> None:
+        """An episode read back from the journal, behind the circuit's others."""
+        self._by.setdefault(episode.circuit, []).append(episode)
+
+    def ended(self, circuit: str, at: datetime) -> Episode | None:
+        """A path of ``circuit`` came back at ``at`` (its up_since): the episode it ends,
+        if its last one had not ended yet."""
         last = self._by[circuit][-1]
-        if last.end is None:
-            last.end = at
+        if last.end is not None:
+            return None
+        last.end = at
+        return last
 
-    def decided(self, controls: Mapping[str, Hysteresis]) -> Iterator[tuple[str, Episode, bool]]:
-        """Each episode decided, taken out in order per circuit (one undecided holds back
-        those behind it, whose verdicts are taken now all the same, while their targets'
-        runs are what they were): (circuit, episode, whether the monitor saw)."""
-        for circuit in list(self._by):
-            mine = self._by[circuit]
+    def take(self, circuit: str) -> list[Episode]:
+        """Every episode of ``circuit``, taken out (it leaves the configuration)."""
+        return self._by.pop(circuit, [])
+
+    def decide(self, controls: Mapping[str, Hysteresis]) -> list[Episode]:
+        """Take the verdict of each episode still undecided, while its targets' runs are
+        what they were (one undecided holds back those behind it: :meth:`released`); the
+        episodes decided now."""
+        now: list[Episode] = []
+        for mine in self._by.values():
             for e in mine:
                 if e.seen is None:
                     e.seen = verdict(e, controls)
+                    now += [] if e.seen is None else [e]
+        return now
+
+    def released(self) -> Iterator[Episode]:
+        """Each decided episode, taken out in order per circuit: one undecided holds back
+        those behind it."""
+        for circuit in list(self._by):
+            mine = self._by[circuit]
             while mine and mine[0].seen is not None:
-                e = mine.pop(0)
-                yield circuit, e, bool(e.seen)
+                yield mine.pop(0)
             if not mine:
                 del self._by[circuit]

@@ -85,6 +85,23 @@ class VantageDisagreed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OutageWaiting:
+    """An outage confirmed while control targets were in doubt, as it stands (doubt.py):
+    recorded when it begins to wait, when a path comes back meanwhile (``end``) and when it
+    is decided (``seen``: True, opened as an incident; False, not: the monitor was blind at
+    its detection), so a restart resumes the wait. ``doubt``: each target in doubt at
+    ``detected``, with the start of its failing run then. Times aware UTC."""
+
+    circuit: str
+    start: datetime
+    detected: datetime
+    single: bool
+    doubt: tuple[tuple[str, datetime], ...]
+    end: datetime | None = None
+    seen: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BlindStarted:
     since: datetime
     at: datetime
@@ -106,6 +123,7 @@ Event = (
     | BlindStarted
     | BlindEnded
     | VantageDisagreed
+    | OutageWaiting
 )
 
 NO_EVENTS: tuple[Event, ...] = ()

@@ -16,7 +16,7 @@ from monitor.core.errors import InputError
 from monitor.core.model import Announced, Interval, PathKey, PathState, ProbeResult
 from monitor.core.notices import INCIDENT_KINDS, Delivery
 from monitor.core.plan import Plan
-from monitor.core.tracker import Incident
+from monitor.core.tracker import Incident, OutageWaiting
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -198,7 +198,8 @@ Input = (
 class Resume:
     """What the journal remembers: latest path and control states, open and recent incidents,
     blind intervals, unmonitored gaps (the one just found included), each circuit's first
-    probe result and the announced windows. Paths and controls are keyed by their names.
+    probe result, the announced windows and the outages still waiting on the control targets
+    (``waiting``, oldest first: core/doubt.py). Paths and controls are keyed by their names.
     ``notices``: for each restored closed incident, (kind, group) of each notice the outbox
     holds -> the recipients of its rows (group None: stored before groups were), so a start
     can owe the rest. ``accepted``: the relays' acceptances of notices about incidents the
@@ -215,3 +216,4 @@ class Resume:
     windows: tuple[Announced, ...] = ()
     notices: dict[int, dict[tuple[str, str | None], frozenset[str]]] = field(default_factory=dict)
     accepted: tuple[Delivered, ...] = ()
+    waiting: tuple[OutageWaiting, ...] = ()

@@ -1,8 +1,10 @@
 """The supervisor's start: the journal's memory restored (path and control states, incidents,
-blind spells), then what the start owes: the incidents held open for circuits no longer
-configured closed, the notification times the relays' acceptances prove and the journal
-lacks recorded, the notices a crash or a stop kept from the outbox owed again (owing.py),
-and a blind spell no configured control target keeps open ended.
+blind spells, outages waiting on the control targets), then what the start owes: the
+incidents held open for circuits no longer configured closed (and their waiting outages opened
+and closed, as a reload removing them does), the waiting outages the control targets decide
+now, the notification times the relays' acceptances prove and the journal lacks recorded, the
+notices a crash or a stop kept from the outbox owed again (owing.py), and a blind spell no
+configured control target keeps open ended.
 
 A mixin of :class:`~monitor.core.supervisor.Supervisor`, kept apart to keep each file small.
 Sans-IO like the rest of the core.
@@ -10,6 +12,7 @@ Sans-IO like the rest of the core.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -19,7 +22,15 @@ from monitor.core.model import Interval
 from monitor.core.owing import Owing
 from monitor.core.reads import Reads
 from monitor.core.sends import blind_send
-from monitor.core.tracker import BlindEnded, Incident, IncidentClosed, IncidentNotified
+from monitor.core.tracker import (
+    BlindEnded,
+    Event,
+    Incident,
+    IncidentClosed,
+    IncidentNotified,
+    IncidentOpened,
+    OutageWaiting,
+)
 
 REMOVED = "removed from monitoring"
 
@@ -28,8 +39,11 @@ class Restoring(Owing, Reads):
     """The supervisor's start; see the module docstring."""
 
     _orphans: list[Incident]
+    _gone: list[OutageWaiting]
     _resumed: Resume
     _proven: list[IncidentNotified]
+    _after: Callable[[Sequence[Event], datetime], list[Effect]]
+    """The supervisor's: record the tracker's events, then act on them."""
 
     def start(self, now: datetime) -> list[Effect]:
         """Effects of a start: every restored state as a gauge, the incidents the journal
@@ -53,8 +67,10 @@ class Restoring(Owing, Reads):
                     "not known any more: no notice)"),
             ]  # fmt: skip
         self._orphans = []
+        effects += self._gone_waits(now)
         if self.leading:
             effects += self._told_in_fact()
+            effects += self._after(self.tracker.decide_waiting(), now)
             r = self._resumed
             ended = [b for b in r.blind if b.end is not None]
             told = {e.incident.id: e.incident for e in self._proven}
@@ -77,6 +93,25 @@ class Restoring(Owing, Reads):
                   "(its deliveries): recorded now, not sent again")
               for e in self._proven),
         ]  # fmt: skip
+
+    def _gone_waits(self, now: datetime) -> list[Effect]:
+        """The outages the journal holds waiting for circuits no longer configured: opened
+        and closed now, as a reload removing them opens and closes them (no notice, as for
+        the incidents held open: their contacts are not known any more)."""
+        effects: list[Effect] = []
+        for fact in self._gone:
+            events = self.tracker.unwait_gone(fact, now, REMOVED)
+            done = ("opened and closed: removed from monitoring (no notice)"
+                    if any(isinstance(e, IncidentOpened) for e in events)
+                    else "not opened: the monitor was blind at its detection")  # fmt: skip
+            effects += [
+                Record(facts=events),
+                Log(level=Level.WARNING, text=f"an outage of {fact.circuit} (start "
+                    f"{fact.start.isoformat()}) waited on the control targets when the daemon "
+                    f"stopped; the circuit is no longer configured: {done}"),
+            ]  # fmt: skip
+        self._gone = []
+        return effects
 
     def _end_stale(self, spells: list[Interval], now: datetime) -> list[Effect]:
         """End the journal's open blind ``spells`` if no control target keeps them open (the
@@ -134,5 +169,8 @@ class Restoring(Owing, Reads):
         t.blind_intervals.extend(i for i in resume.blind if i.end is not None)
         for spell in (i for i in resume.blind if i.end is None):
             t.restore_blind(spell.start)
+        waits = resume.waiting if t.vantage is None else ()  # two hosts: doubt.py
+        t.restore_waiting(waits)
+        self._gone = [w for w in waits if self.plan.circuit(w.circuit) is None]
         t.afresh_unopened()
         return orphans

@@ -24,12 +24,7 @@ it before any :class:`Send` or :class:`Metric` that follows acts on it. Operator
 (windows, exclusions) reach the journal *before* they reach the supervisor: the shell writes
 them, then tells the supervisor what was written.
 
-Reloads keep what they can. A circuit whose paths changed keeps its open incident (same id,
-same start); only a path whose address or probe kind changed starts again ``unknown``. A
-circuit removed from the configuration has its open incident closed at the reload, "removed
-from monitoring", recorded and told to the contacts who were told of it; one found open in the
-journal at a start, for a circuit no longer configured, is closed the same way (its contacts
-are no longer known, so the log says so).
+Reloads keep what they can (reloads.py); a start restores the journal's memory (restore.py).
 """
 
 from __future__ import annotations
@@ -59,8 +54,9 @@ from monitor.core.inputs import (
     WindowAdded,
     WindowRemoved,
 )
-from monitor.core.model import Interval, PathKey, PathState
-from monitor.core.plan import Plan, changes
+from monitor.core.model import Interval, PathKey
+from monitor.core.plan import Plan
+from monitor.core.reloads import Reloading
 from monitor.core.restore import REMOVED, Restoring
 from monitor.core.sends import blind_send, disagree_send
 from monitor.core.tracker import (
@@ -78,12 +74,14 @@ from monitor.core.tracker import (
 )
 from monitor.core.vantage import Vantage
 
+__all__ = ["REMOVED", "Supervisor"]
+
 _STANDBY_FACTS = (PathChanged, MonitoringStarted)
 """What a standby journals: its own view of the paths. The rest (incidents, blindness,
 control targets) is the leader's record."""
 
 
-class Supervisor(Restoring):
+class Supervisor(Restoring, Reloading):
     """Decides everything; see the module docstring. ``plan`` is the configuration,
     ``resume`` what the journal remembered at this start. With ``node`` (two NOC hosts) the
     other hosts' views count (core/vantage.py); a ``leading=False`` supervisor (the standby)
@@ -116,6 +114,7 @@ class Supervisor(Restoring):
         self.rtt: dict[PathKey | Control, float | None] = {}
         self.snmp: dict[PathKey, dict[str, SnmpReading]] = {}
         self.evidence = Recorder()
+        self._left: dict[int, tuple[Incident, tuple[str, ...]]] = {}
         self._windows = {w.id: w for w in resume.windows if w.id is not None}
         self._terms = self._make_terms()
         self._orphans = self._resume(resume)
@@ -326,9 +325,14 @@ class Supervisor(Restoring):
         return [Record(facts=tuple(facts))] if facts else []
 
     def _delivered(self, d: Delivered, now: datetime) -> list[Effect]:
-        """The first acceptance for a designated contact is the incident's notification."""
+        """The first acceptance for a designated contact is the incident's notification
+        (for a circuit a reload removed since: ``_delivered_left``)."""
+        if d.incident is None:
+            return []
         circuit = self.plan.circuit(d.circuit)
-        at = None if circuit is None else d.told(circuit.contacts)
+        if circuit is None or d.incident in self._left:
+            return self._delivered_left(d, now)
+        at = d.told(circuit.contacts)
         if at is None:
             return []
         return self._after(self.tracker.notified(d.circuit, at, d.incident), now)
@@ -345,55 +349,6 @@ class Supervisor(Restoring):
             if incident is not None:
                 self._track(incident)
         return self._due(now)
-
-    # -- reloads -----------------------------------------------------------------------------
-    def _reload(self, new: Plan, now: datetime) -> list[Effect]:
-        diff = changes(self.plan, new)
-        effects: list[Effect] = []
-        for cid in diff.removed:
-            effects += self._remove(cid, now)
-        for cid in diff.added:
-            circuit = new.circuit(cid)
-            assert circuit is not None
-            self.tracker.add_circuit(new.spec(circuit))
-        for cid, reset in diff.changed:
-            circuit = new.circuit(cid)
-            assert circuit is not None
-            self.tracker.update_circuit(new.spec(circuit), reset)
-            effects += [self._gauge(key, PathState.UNKNOWN) for key in reset]
-        events: list[Event] = []
-        # always: the control targets take the thresholds too (it changes nothing else when
-        # they are the same targets)
-        events += self.tracker.set_controls(
-            [t.name for t in new.controls],
-            now,
-            fail_after=new.fail_after,
-            recover_after=new.recover_after,
-        )
-        self.plan = new
-        self._terms = self._make_terms()
-        for c in new.circuits:
-            incident = self.tracker.open_incident(c.id)
-            if incident is not None:
-                self._track(incident)
-        changed = "; ".join(diff.describe()) or "no circuit changed"
-        effects.append(Log(level=Level.INFO, text=f"configuration reloaded: {changed}"))
-        return effects + self._after(events, now) + self._due(now)
-
-    def _remove(self, cid: str, now: datetime) -> list[Effect]:
-        """Close a removed circuit's open incident (told to whoever was told of it), drop
-        its series."""
-        held = self._unhold(now, cid)  # owed while blind: told before the close
-        events = self.tracker.remove_circuit(cid, now, REMOVED)
-        effects: list[Effect] = [Record(facts=events), *held] if events else held
-        for e in events:
-            assert isinstance(e, IncidentClosed)
-            effects += self._closed(e.incident, now)
-            self.ledger.forget(e.incident.id)
-        circuit = self.plan.circuit(cid)
-        assert circuit is not None
-        paths = tuple(f"{p.key.router}/{p.key.demarc}" for p in circuit.paths)
-        return [*effects, Metric(name=MetricName.FORGET, labels=(cid, *paths))]
 
 
 def _agree(plan: Plan) -> timedelta:

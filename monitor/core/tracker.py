@@ -41,7 +41,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from monitor.core.circuits import Circuit, CircuitSpec
-from monitor.core.doubt import Episode, Waiting, in_doubt
+from monitor.core.doubt import Waiting
 from monitor.core.errors import InputError
 from monitor.core.events import (
     NO_EVENTS,
@@ -54,11 +54,13 @@ from monitor.core.events import (
     IncidentNotified,
     IncidentOpened,
     MonitoringStarted,
+    OutageWaiting,
     PathChanged,
     VantageDisagreed,
 )
 from monitor.core.model import Interval, PathKey, PathState
 from monitor.core.paths import Change, Hysteresis
+from monitor.core.tracker_doubt import Doubting
 from monitor.core.tracker_resume import Resuming
 from monitor.core.vantage import Call, Vantage
 
@@ -74,13 +76,14 @@ __all__ = [
     "IncidentNotified",
     "IncidentOpened",
     "MonitoringStarted",
+    "OutageWaiting",
     "PathChanged",
     "Tracker",
     "VantageDisagreed",
 ]
 
 
-class Tracker(Resuming):
+class Tracker(Doubting, Resuming):
     """Incident tracker over many circuits; see the module docstring."""
 
     def __init__(
@@ -123,10 +126,11 @@ class Tracker(Resuming):
             self._paths[key] = (h, circuit)
 
     def remove_circuit(self, circuit_id: str, at: datetime, reason: str) -> tuple[Event, ...]:
-        """Stop tracking a circuit (config reload). Its open incident closes at ``at`` with
-        ``reason``: the monitor no longer knows when it ends, and an outage that grew for ever
-        in the record would be a phantom."""
+        """Stop tracking a circuit (config reload), after :meth:`unwait`. Its open incident
+        closes at ``at`` with ``reason``: the monitor no longer knows when it ends, and an
+        outage that grew for ever in the record would be a phantom."""
         circuit = self._circuits.pop(circuit_id)
+        self._waiting.take(circuit_id)  # none left after unwait()
         for key in circuit.paths:
             del self._paths[key]
         if circuit.open is None:
@@ -208,7 +212,7 @@ class Tracker(Resuming):
         elif circuit.open is not None:
             self._close(circuit, change.since, events)
         elif self._waiting.holds(circuit.id):  # the outage waiting on the controls ended
-            self._waiting.ended(circuit.id, change.since)
+            self._journal(self._waiting.ended(circuit.id, change.since), events)
         elif self.decides:  # another path closed it, but this one came back first (§6.2)
             self._amend_end(circuit, change.since, events)
         return tuple(events)
@@ -346,32 +350,6 @@ class Tracker(Resuming):
             self._open_or_wait(circuit, start, at, verdict.alone, events)
         elif call is Call.DISAGREE:
             self._disagree(circuit, at, events)
-
-    def _open_or_wait(
-        self, circuit: Circuit, start: datetime, at: datetime, single: bool, events: list[Event]
-    ) -> None:
-        doubt = in_doubt(self._controls)
-        if doubt or self._waiting.holds(circuit.id):  # the controls decide (doubt.py)
-            episode = Episode(start=start, detected=at, single=single, doubt=doubt)
-            self._waiting.add(circuit.id, episode)
-        else:
-            self._open(circuit, start, at, single, events)
-
-    def _settle(self, events: list[Event]) -> None:
-        """Open each waiting outage the control targets have now decided the monitor saw
-        (closed at once if a path came back meanwhile; with other NOC hosts, closed too if a
-        live one sees a path answer); one it did not see opens when sight returns."""
-        if not self._waiting:
-            return
-        for cid, e, seen in self._waiting.decided(self._controls):
-            circuit = self._circuits.get(cid)
-            if not seen or circuit is None or circuit.open is not None or not self.decides:
-                continue
-            self._open(circuit, e.start, e.detected, e.single, events)
-            if e.end is not None:
-                self._close(circuit, e.end, events)
-            elif self.vantage is not None:
-                self._recheck(circuit, e.detected, events)
 
     def _open(
         self, circuit: Circuit, start: datetime, at: datetime, single: bool, events: list[Event]

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from monitor.core.circuits import Circuit
-from monitor.core.doubt import Waiting
+from monitor.core.doubt import Episode, Waiting
 from monitor.core.events import NO_EVENTS, BlindStarted, Event, Incident
 from monitor.core.model import Interval, PathKey, PathState
 from monitor.core.paths import Hysteresis
@@ -21,7 +21,7 @@ from monitor.core.vantage import Vantage
 
 
 class _Tracker(Protocol):
-    """What the mixin uses of the tracker."""
+    """What the mixins (this one, tracker_doubt.py's) use of the tracker."""
 
     vantage: Vantage | None
     decides: bool
@@ -39,9 +39,19 @@ class _Tracker(Protocol):
     def _maybe_open(
         self: _Tracker, circuit: Circuit, at: datetime, events: list[Event]
     ) -> None: ...
+    def _open(
+        self: _Tracker,
+        circuit: Circuit,
+        start: datetime,
+        at: datetime,
+        single: bool,
+        events: list[Event],
+    ) -> None: ...
     def _close(
         self: _Tracker, circuit: Circuit, up_since: datetime, events: list[Event]
     ) -> None: ...
+    def _journal(self: _Tracker, episode: Episode | None, events: list[Event]) -> None: ...
+    def _settle(self: _Tracker, events: list[Event]) -> None: ...
     def _amend_end(
         self: _Tracker, circuit: Circuit, up_since: datetime, events: list[Event]
     ) -> None: ...
@@ -88,14 +98,17 @@ class Resuming:
         self._next_id = max(self._next_id, incident.id + 1)
 
     def afresh_unopened(self: _Tracker) -> None:
-        """After the restore: the paths of a circuit all down with no open incident start
-        afresh (unknown), so fresh results open its outage: it was waiting on the control
-        targets when the daemon stopped (doubt.py keeps that in memory only), or its states
-        are older than its removal from the configuration. Not while blind: such an outage
-        opens when sight returns, if still down."""
+        """After the restore: the paths of a circuit all down with no open incident and no
+        outage waiting (``restore_waiting``) start afresh (unknown), so fresh results open its
+        outage: its states are older than its removal from the configuration, or it was
+        waiting on the control targets when a daemon that kept the wait in memory only (or
+        another NOC host) stopped. Not while blind: such an outage opens when sight returns,
+        if still down."""
         if self.blind:
             return
         for circuit in self._circuits.values():
+            if self._waiting.holds(circuit.id):
+                continue
             if circuit.open is None and circuit.paths and circuit.all_down():
                 for h in circuit.paths.values():
                     h.restore(PathState.UNKNOWN, None)

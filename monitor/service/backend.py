@@ -35,10 +35,10 @@ from monitor.store.base import Store
 from monitor.web.views import CircuitStatus, OpenIncident, PathStatus, StatusView, UpcomingWindow
 
 STALE_PROBES = timedelta(seconds=30)
+"""/healthz fails when no probe result arrived for this long."""
 STATUS_SLICE = 25
 """Circuits of the status view worked out between two returns to the event loop (~15 ms at
 1,000 circuits with an open incident each): the probes and the watchdog go on meanwhile."""
-"""/healthz fails when no probe result arrived for this long."""
 
 
 class Backend(PageViews):

@@ -5,10 +5,11 @@ What the chain covers
 ---------------------
 Every row of the tables in :data:`CHAINED`, as it stands after each write that changes it:
 path and control changes, incidents (opened, notified, closed, excluded: one record each),
-each circuit's first result, blind intervals (opened, ended), unmonitored gaps, announced
-maintenance windows (added, withdrawn), SNMP evidence, probe evidence, notices (their
-identity, recipients and the SHA-256 of the exact message bytes), every relay's answer for
-every recipient, the daemon's starts and stops, and RFC 3161 time-stamp tokens.
+outages waiting on the control targets (a row per change), each circuit's first result, blind
+intervals (opened, ended), unmonitored gaps, announced maintenance windows (added,
+withdrawn), SNMP evidence, probe evidence, notices (their identity, recipients and the SHA-256
+of the exact message bytes), every relay's answer for every recipient, the daemon's starts and
+stops, and RFC 3161 time-stamp tokens.
 
 Not covered: the outbox's delivery state (``state``, ``attempts``, ``due_at``,
 ``claim_epoch``: bookkeeping of the sender, whose outcome is the chained ``deliveries``; and
@@ -75,6 +76,7 @@ CHAINED: dict[str, Table] = {
         _t("incidents", "id circuit start detected end notified excluded_reason excluded_at "
            "closed_reason single_vantage"),
         _t("disagreements", "id circuit at views"),
+        _t("waiting_outages", "id circuit start detected single_vantage doubt end seen"),
         _t("blind_intervals", "id start end"),
         _t("gaps", "id start end"),
         _t("maintenance", "id circuit start end note source announced_at created_at "

@@ -160,6 +160,15 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN grp TEXT;
     CREATE INDEX outbox_incident ON outbox (incident_id, kind, grp, recipients);
     """,
+    # 5 -> 6: outages waiting on the control targets, as SQLite's version 7
+    """
+    CREATE TABLE waiting_outages (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, circuit TEXT NOT NULL,
+        start BIGINT NOT NULL, detected BIGINT NOT NULL, single_vantage INTEGER NOT NULL,
+        doubt TEXT NOT NULL, "end" BIGINT, seen INTEGER, UNIQUE (circuit, start, detected)
+    );
+    CREATE INDEX waiting_outages_undecided ON waiting_outages (id) WHERE seen IS NULL;
+    """,
 )
 
 VERSION = len(MIGRATIONS)

@@ -144,6 +144,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN grp TEXT;
     CREATE INDEX outbox_incident ON outbox (incident_id, kind, grp, recipients);
     """,
+    # 6 -> 7: outages waiting on the control targets (core/doubt.py), a row each, as it stands
+    # (begun; ``end``: a path back; ``seen``: decided, 1 opened, 0 not), so a start resumes the
+    # undecided ones; ``doubt`` is JSON: each target in doubt -> the start of its failing run
+    """
+    CREATE TABLE waiting_outages (
+        id INTEGER PRIMARY KEY, circuit TEXT NOT NULL, start INTEGER NOT NULL,
+        detected INTEGER NOT NULL, single_vantage INTEGER NOT NULL, doubt TEXT NOT NULL,
+        "end" INTEGER, seen INTEGER, UNIQUE (circuit, start, detected)
+    );
+    CREATE INDEX waiting_outages_undecided ON waiting_outages (id) WHERE seen IS NULL;
+    """,
 )
 
 VERSION = len(MIGRATIONS)

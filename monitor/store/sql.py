@@ -29,7 +29,7 @@ from monitor.core.model import (
     PathState,
     Router,
 )
-from monitor.core.tracker import Incident, PathChanged
+from monitor.core.tracker import Incident, OutageWaiting, PathChanged
 from monitor.store.chain import CHAINED, Chain, adopt
 from monitor.store.db import Database, Row
 from monitor.store.lease import LeaseTable, holds
@@ -289,7 +289,22 @@ class SqlStore:
             windows=tuple(self.windows()),
             notices=self._notices_of_recent(),
             accepted=tuple(self._outbox.accepted_untold()),
+            waiting=tuple(self._waiting()),
         )
+
+    def _waiting(self) -> list[OutageWaiting]:
+        """The outages waiting on the control targets, undecided (a partial index holds
+        them: no scan of those decided)."""
+        rows = self.db.query(
+            'SELECT circuit, start, detected, single_vantage, doubt, "end" FROM waiting_outages '
+            "WHERE seen IS NULL ORDER BY id"
+        )
+        return [
+            OutageWaiting(circuit=c, start=at_db(s), detected=at_db(d), single=bool(one),
+                          doubt=tuple((n, at_db(t)) for n, t in sorted(json.loads(doubt).items())),
+                          end=from_db(e))
+            for c, s, d, one, doubt, e in rows
+        ]  # fmt: skip
 
     def _open(self) -> list[Incident]:
         rows = self.db.query(f'SELECT {_INCIDENT} FROM incidents WHERE "end" IS NULL ORDER BY id')

@@ -20,6 +20,7 @@ from monitor.core.tracker import (
     IncidentNotified,
     IncidentOpened,
     MonitoringStarted,
+    OutageWaiting,
     PathChanged,
     VantageDisagreed,
 )
@@ -66,6 +67,20 @@ def _disagreed(tx: Links, e: VantageDisagreed) -> None:
         "INSERT INTO disagreements (circuit, at, views) VALUES (?, ?, ?)",
         (e.circuit, to_db(e.at), json.dumps(views, sort_keys=True)),
     )
+
+
+def _waiting(tx: Links, e: OutageWaiting) -> None:
+    """An outage waiting on the control targets, as it stands (one row, each change chained)."""
+    doubt = json.dumps({name: to_db(since) for name, since in e.doubt}, sort_keys=True)
+    tx.write(
+        "waiting_outages",
+        'INSERT INTO waiting_outages (circuit, start, detected, single_vantage, doubt, "end", '
+        "seen) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (circuit, start, detected) DO UPDATE "
+        'SET "end" = coalesce(excluded."end", waiting_outages."end"), '
+        "seen = coalesce(excluded.seen, waiting_outages.seen)",
+        (e.circuit, to_db(e.start), to_db(e.detected), int(e.single), doubt, to_db(e.end),
+         None if e.seen is None else int(e.seen)),
+    )  # fmt: skip
 
 
 def _first_result(tx: Links, e: MonitoringStarted) -> None:
@@ -127,7 +142,8 @@ def _probe_evidence(tx: Links, e: ProbeEvidence) -> None:
 
 
 LEADER_FACTS = frozenset({IncidentOpened, IncidentClosed, IncidentNotified, VantageDisagreed,
-                          BlindStarted, BlindEnded, ControlChanged, ProbeEvidence})  # fmt: skip
+                          BlindStarted, BlindEnded, ControlChanged, ProbeEvidence,
+                          OutageWaiting})  # fmt: skip
 """What only the leader records (two NOC hosts): written under its lease epoch, when given."""
 
 WRITERS: dict[type, Callable[[Links, Any], None]] = {
@@ -137,6 +153,7 @@ WRITERS: dict[type, Callable[[Links, Any], None]] = {
     IncidentOpened: _incident_upsert,
     IncidentClosed: _incident_upsert,
     IncidentNotified: _incident_upsert,
+    OutageWaiting: _waiting,
     BlindStarted: _blind_started,
     BlindEnded: _blind_ended,
     SnmpObserved: _snmp,

@@ -6,10 +6,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 from monitor.core.circuits import CircuitSpec
-from monitor.core.model import PathState
-from monitor.core.tracker import Event, Incident, IncidentClosed, IncidentOpened, Tracker
+from monitor.core.inputs import Control, Probed, Reload, Tick
+from monitor.core.model import PathState, ProbeResult
+from monitor.core.notices import NoticeKind
+from monitor.core.plan import ControlPlan
+from monitor.core.supervisor import REMOVED
+from monitor.core.tracker import (
+    Event,
+    Incident,
+    IncidentClosed,
+    IncidentOpened,
+    OutageWaiting,
+    Tracker,
+)
 from monitor.core.vantage import Vantage
-from tests.core.helpers import AP, CID, PATHS, T0, S, feed, tracker
+from tests.core.helpers import AP, CID, MIN, PATHS, T0, S, feed, tracker
+from tests.core.test_supervisor import FAULT, Story, circuit, plan, probes
 
 MS = timedelta(milliseconds=1)
 
@@ -130,6 +142,7 @@ def test_a_peer_seeing_a_path_answer_while_waiting_closes_the_outage() -> None:
     alone, and nothing closed it while a live peer saw the circuit up)."""
     t, events = noc_a_confirms(doubt=True)
     assert opened(events) == []  # waiting on gw
+    assert not [e for e in events if isinstance(e, OutageWaiting)]  # in memory: doubt.py
     events += t.peer_seen("noc-b", AP, PathState.UP, T0 + 3100 * MS, T0 + 3200 * MS)
     events += t.observe_control("gw", T0 + 3600 * MS, True)
     ends = {i.id: i.end for i in closed(events)}
@@ -162,3 +175,69 @@ def test_a_peers_path_back_and_down_again_while_waiting_is_two_outages() -> None
     assert plain == [(T0 + S, T0 + 3100 * MS), (T0 + 3300 * MS, None)], plain
     waited = spans(two_hosts(doubt=True))
     assert waited == plain, waited
+
+
+GW = ControlPlan(name="gw", address="192.0.2.1")
+OSAKA = circuit("er-osaka-2")
+
+
+def gw(s: Story, ok: bool) -> None:
+    at = s.now + 600 * MS
+    s.feed(Probed.of([(Control(name="gw"), ProbeResult(target="gw", at=at, ok=ok))]))
+
+
+def waits(s: Story) -> None:
+    """Paths down from 2 s, confirmed at 4 s while gw is in doubt (its 3.6 s echo lost)."""
+    for i in range(5):
+        s.feed(probes(s.now, i < 2))
+        if i < 4:
+            gw(s, i != 3)
+        s.feed(Tick())
+        s.now += S
+    assert not opened_in(s)
+
+
+def opened_in(s: Story) -> list[Incident]:
+    return [f.incident for f in s.facts() if isinstance(f, IncidentOpened)]
+
+
+def closed_in(s: Story) -> list[Incident]:
+    return [f.incident for f in s.facts() if isinstance(f, IncidentClosed)]
+
+
+def told(s: Story) -> list[tuple[NoticeKind, bool]]:
+    return [(x.notice.kind, x.notice.removed) for x in s.sends() if FAULT in x.recipients]
+
+
+def test_a_circuit_removed_while_its_outage_waits_has_it_opened_then_ended() -> None:
+    """A reload removes the circuit at 5 s, its outage (start 2 s, detected 4 s) waiting on
+    gw. It was lost, notices and all (the wait kept it for a circuit no longer tracked). The
+    monitor was not blind at the removal: the outage opens with its own start and detection
+    and the removal ends it, as it ends any open incident (told: opened, monitoring ended)."""
+    s = Story(plan(circuit(), OSAKA, controls=(GW,)))
+    waits(s)
+    removed = s.now
+    s.feed(Reload(plan=plan(OSAKA, controls=(GW,))))
+    gw(s, True)
+    s.travel(MIN)
+    [o] = opened_in(s)
+    assert (o.start, o.detected) == (T0 + 2 * S, T0 + 4 * S)
+    [c] = closed_in(s)
+    assert (c.id, c.end, c.closed_reason) == (o.id, removed, REMOVED)
+    assert told(s) == [(NoticeKind.OPENED, False), (NoticeKind.RECOVERED, True)]
+
+
+def test_a_circuit_removed_after_a_path_came_back_while_its_outage_waited() -> None:
+    """AP answers from 5 s (up at 6 s) while the outage waits on gw; a reload removes the
+    circuit at 7 s. The outage [2 s, 5 s) was over before the removal: it opens and closes
+    as it would have when gw answered, and the contacts hear of both (it was lost)."""
+    s = Story(plan(circuit(), OSAKA, controls=(GW,)))
+    waits(s)
+    s.run(2, {k: k == AP for k in PATHS})
+    s.feed(Reload(plan=plan(OSAKA, controls=(GW,))))
+    s.travel(MIN)
+    [o] = opened_in(s)
+    assert (o.start, o.detected) == (T0 + 2 * S, T0 + 4 * S)
+    [c] = closed_in(s)
+    assert (c.id, c.end, c.closed_reason) == (o.id, T0 + 5 * S, None)
+    assert told(s) == [(NoticeKind.OPENED, False), (NoticeKind.RECOVERED, False)]

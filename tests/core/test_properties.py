@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from monitor.core.assess import assess, month_totals
 from monitor.core.model import PathKey
-from monitor.core.tracker import Event, IncidentClosed, IncidentNotified, IncidentOpened, Tracker
+from monitor.core.tracker import (
+    Event,
+    IncidentClosed,
+    IncidentNotified,
+    IncidentOpened,
+    OutageWaiting,
+    Tracker,
+)
 from tests.core.helpers import CID, PATHS, T0, terms, tracker
 
 STEP = timedelta(minutes=7)
@@ -22,6 +29,13 @@ ticks = st.lists(
     max_size=150,
 )
 thresholds = st.tuples(st.integers(1, 4), st.integers(1, 4))
+# as ``ticks``, the paths often all failing or all answering together (a circuit down)
+together = st.sampled_from([(False,) * 4, (True,) * 4])
+circuit_ticks = st.lists(
+    st.tuples(together | st.tuples(*[st.booleans()] * 4), st.booleans(), st.booleans()),
+    min_size=1,
+    max_size=150,
+)
 
 
 def drive(t: Tracker, stream: list, start: int = 0) -> list[Event]:  # type: ignore[type-arg]
@@ -126,6 +140,49 @@ def test_restart_keeps_open_incidents_and_loses_none(
         if w_end is not None and r_end is not None:
             assert r_end >= w_end
     assert set(before) <= set(whole)
+
+
+def restarted(first: Tracker, events: list[Event], th: tuple[int, int]) -> Tracker:
+    """A fresh tracker rebuilt from what the journal holds of ``first`` (``events``): path and
+    control states, incidents, the blind spell, the outages still waiting (their latest
+    state), as a start does (restore.py)."""
+    second = tracker(*th, controls=["gw"])
+    for p in PATHS:
+        second.restore_path(p, *first.path_state(p))
+    second.restore_control("gw", *first.control_state("gw"))
+    for i in first.incidents(CID):
+        second.restore_incident(i)
+    latest = {(f.start, f.detected): f for f in events if isinstance(f, OutageWaiting)}
+    second.restore_waiting(f for f in latest.values() if f.seen is None)
+    second.afresh_unopened()
+    return second
+
+
+@settings(max_examples=300, deadline=None)
+@given(circuit_ticks, thresholds, st.data())
+def test_a_restart_loses_no_outage_confirmed_before_it_unless_blind(
+    stream: list,
+    th: tuple[int, int],  # type: ignore[type-arg]
+    data: st.DataObject,
+) -> None:
+    """Every outage confirmed before a restart is an incident, with its own start and
+    detection, before or after it, unless the monitor was blind at its detection: one
+    waiting on the control target at the restart (doubt.py) was lost, or opened later with
+    another start."""
+    whole = incidents(drive(tracker(*th, controls=["gw"]), stream))
+    cut = data.draw(st.integers(0, len(stream)))
+    first = tracker(*th, controls=["gw"])
+    events = drive(first, stream[:cut])
+    second = restarted(first, events, th)
+    events += [*second.decide_waiting(), *drive(second, stream[cut:], start=cut)]
+    kept = {(i.start, i.detected) for i in incidents(events).values()}  # type: ignore[attr-defined]
+    blind = first.blind_spans() + second.blind_spans()
+    for i in whole.values():
+        start, detected = i.start, i.detected  # type: ignore[attr-defined]
+        if detected >= T0 + cut * STEP:
+            continue
+        seen_blind = any(b.start <= detected < (b.end or detected + STEP) for b in blind)
+        assert (start, detected) in kept or seen_blind, (i, kept, blind)
 
 
 def test_path_key_round_trip() -> None:

@@ -241,6 +241,23 @@ def test_reload_removing_a_circuit_closes_its_incident_and_tells_the_contacts() 
     assert not s.metric(MetricName.BREACHES)
 
 
+def test_a_notice_accepted_after_its_circuit_was_removed_is_its_notification() -> None:
+    """A reload removes the circuit right after its outage opened, before the relay accepted
+    the opening notice. The acceptance came for a circuit no longer configured and was
+    dropped: the journal held the incident as never notified, and the report counted a
+    missed deadline (1/30 of the monthly charges) for a notice that went out in time."""
+    other = circuit("er-osaka-2")
+    s = Story(plan(circuit(), other))
+    s.run(3, False)
+    [send] = s.sends(NoticeKind.OPENED)
+    s.feed(Reload(plan=plan(other)))
+    removed = s.now
+    accepted(s, send, s.now + S)
+    accepted(s, send, s.now + 2 * S)  # a second acceptance changes nothing
+    [n] = [f.incident for f in s.facts() if isinstance(f, IncidentNotified)]
+    assert (n.notified, n.end, n.closed_reason) == (s.now + S, removed, REMOVED)
+
+
 def test_restart_resumes_the_open_incident_and_its_gauges() -> None:
     s = Story()
     s.run(3, False)

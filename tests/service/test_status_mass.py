@@ -42,23 +42,16 @@ def region(tmp: Path) -> config.Settings:
     )
 
 
-async def longest_block(work: asyncio.Future[object]) -> float:
-    """The longest the loop went without running a 5 ms ticker while ``work`` ran."""
-    longest, done = 0.0, False
-
-    async def ticker() -> None:
-        nonlocal longest
-        while not done:
-            t = time.perf_counter()
-            await asyncio.sleep(0.005)
-            longest = max(longest, time.perf_counter() - t)
-
-    task = asyncio.create_task(ticker())
-    await asyncio.sleep(0.02)
-    await work
-    done = True
-    await task
-    return longest
+async def blocks(work: asyncio.Future[object]) -> tuple[float, float]:
+    """(the longest the loop went without running a ticker, the whole time) while ``work``
+    ran, in seconds: compared with each other, not with a bound, since this machine's load
+    stretches both."""
+    longest, started = 0.0, time.perf_counter()
+    while not work.done():
+        t = time.perf_counter()
+        await asyncio.sleep(0)
+        longest = max(longest, time.perf_counter() - t)
+    return longest, time.perf_counter() - started
 
 
 async def test_the_status_of_a_region_gone_dark_does_not_hold_the_loop(tmp_path: Path) -> None:
@@ -71,9 +64,11 @@ async def test_the_status_of_a_region_gone_dark_does_not_hold_the_loop(tmp_path:
                       timeout=120)  # fmt: skip
         await asyncio.wait_for(d.writer.drained(), 120)
         view = asyncio.ensure_future(h.backend.status())
-        blocked = await longest_block(view)
+        longest, whole = await blocks(view)
         assert len(view.result().circuits) == N
         assert all(c.incident is not None for c in view.result().circuits)
-        assert blocked < 0.4, f"the loop was held {blocked:.2f} s in one piece"
+        # in one piece, the work held the loop for most of its time (0.7 s of ~0.75 s on a
+        # quiet machine); in slices of STATUS_SLICE circuits, a slice is a fortieth of it
+        assert longest < whole / 3, f"the loop was held {longest:.2f} s of {whole:.2f} s"
     finally:
         await h.stop()

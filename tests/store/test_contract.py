@@ -27,6 +27,7 @@ from monitor.core.tracker import (
     IncidentNotified,
     IncidentOpened,
     MonitoringStarted,
+    OutageWaiting,
     PathChanged,
     Tracker,
 )
@@ -86,6 +87,21 @@ def test_facts_come_back_at_a_restart(backend: Backend) -> None:
         assert store.blind_intervals() == [Interval(start=T0 + 20 * S, end=T0 + 30 * S)]
     finally:
         store.close()
+
+
+def test_an_outage_waiting_on_the_control_targets_comes_back_until_decided(
+    store: SqlStore,
+) -> None:
+    """Each outage as it last stood (core/doubt.py): begun, a path back, decided (then gone)."""
+    doubt = (("gw1", T0 + 1500 * S / 1000), ("gw2", T0 + S))
+    one = OutageWaiting(circuit="c1", start=T0, detected=T0 + 2 * S, single=False, doubt=doubt)
+    two = replace(one, circuit="c2", single=True, doubt=doubt[:1])
+    store.record([one, two])
+    store.record([replace(one, end=T0 + 3 * S)])
+    assert store.restore().waiting == (replace(one, end=T0 + 3 * S), two)
+    store.record([replace(one, end=T0 + 3 * S, seen=True), replace(two, seen=False)])
+    assert store.restore().waiting == ()
+    assert store.verify().ok
 
 
 def test_a_blind_spell_ends_with_the_start_its_targets_gave_it(store: SqlStore) -> None:
