@@ -2,13 +2,20 @@
 
     .venv/bin/python bench/mass_outage_bench.py --scale 5 \
         --circuits 1000 --max-conn 4 --data-delay 1 3 [--tempfail-every 0] \
-        [--down-at 0 --down-for 0] [--second-relay] [--recover-at 40]
+        [--down-at 0 --down-for 0] [--second-relay] [--recover-at 40] \
+        [--gc] [--callbacks] [--stacks] [--profile S] [--tracemalloc FRAMES]
 
 The real shell (Daemon, journal, outbox, Mailer, render) with a scripted prober; the relay is
 bench/unfriendly_relay.py in its own process. Every time-like figure of the relay and the mailer is
 divided by --scale (DATA delay, relay timeout, backoff base/cap, the claim budget), and the
 daemon's wall clock runs --scale times faster than real time, so the 30-minute deadline
 takes 1800/scale real seconds. Times printed are WALL (scaled) seconds unless said.
+
+After the recovery it prints the stalls the watchdog recorded, the results dropped as stale
+and RSS (bench/RESULTS.md, "a region recovering at once"); --gc the garbage collector's
+passes, --callbacks the loop's turns over 0.5 s with each callback's wall and CPU time,
+--stacks the loop thread's stack sampled while it is held, --profile/--tracemalloc cProfile
+or trace allocations from the recovery on.
 
 Circuits: contacts fault{c}-ja (ja) on every circuit, fault{c}-en (en) on every even one;
 escalation group 'esc' after 15 min (one ja contact). NOC: noc@noc.example.
