@@ -2,13 +2,20 @@
 
     .venv/bin/python bench/mass_outage_bench.py --scale 5 \
         --circuits 1000 --max-conn 4 --data-delay 1 3 [--tempfail-every 0] \
-        [--down-at 0 --down-for 0] [--second-relay] [--recover-at 40]
+        [--down-at 0 --down-for 0] [--second-relay] [--recover-at 40] \
+        [--gc] [--callbacks] [--stacks] [--profile S] [--tracemalloc FRAMES]
 
 The real shell (Daemon, journal, outbox, Mailer, render) with a scripted prober; the relay is
 bench/unfriendly_relay.py in its own process. Every time-like figure of the relay and the mailer is
 divided by --scale (DATA delay, relay timeout, backoff base/cap, the claim budget), and the
 daemon's wall clock runs --scale times faster than real time, so the 30-minute deadline
 takes 1800/scale real seconds. Times printed are WALL (scaled) seconds unless said.
+
+After the recovery it prints the stalls the watchdog recorded, the results dropped as stale
+and RSS (bench/RESULTS.md, "a region recovering at once"); --gc the garbage collector's
+passes, --callbacks the loop's turns over 0.5 s with each callback's wall and CPU time,
+--stacks the loop thread's stack sampled while it is held, --profile/--tracemalloc cProfile
+or trace allocations from the recovery on.
 
 Circuits: contacts fault{c}-ja (ja) on every circuit, fault{c}-en (en) on every even one;
 escalation group 'esc' after 15 min (one ja contact). NOC: noc@noc.example.
@@ -19,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -43,6 +51,9 @@ from monitor.store import open_store  # noqa: E402
 from monitor.store.aio import AsyncStore  # noqa: E402
 from tests.service.harness import ScriptedProber  # noqa: E402
 from tests.support import free_port  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loop_probes import Callbacks, Collections, Stacks, Watch, rss  # noqa: E402
 
 
 class FastWall:
@@ -173,6 +184,11 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
                 d.feed(Tick())
 
         tick_task = asyncio.create_task(ticker())
+        stacks = Stacks(loop) if args.stacks else None
+        callbacks = Callbacks() if args.callbacks else None
+        collections_ = Collections() if args.gc else None
+        beat = asyncio.create_task(stacks.heartbeat()) if stacks else None
+        gaps0 = len(d.sup.gaps)
         await asyncio.sleep(3)  # every path up
         cut_wall = wall.wall_s()
         prober.ok = False
@@ -211,17 +227,32 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
                     f"{breaches:.0f} waiting-in-notifier {waiting(d)} "
                     f"unstored {len(d._notifier._unstored) if d._notifier else '?'} "
                     f"writer-q {_writer_q(d)} looplag p50 {lagp[len(lagp) // 2] * 1000:.0f} ms "
-                    f"max {lagp[-1] * 1000:.0f} ms rss {_rss()} MiB",
+                    f"max {lagp[-1] * 1000:.0f} ms rss {rss()} MiB",
                     flush=True,
                 )
             if not recovered and (
                 w >= args.recover_at * 60
                 or (args.recover_when_notified and notified >= args.circuits)
             ):
-                rec_wall = wall.wall_s()
+                rec_wall, rec_at = wall.wall_s(), wall()
+                rss_before = rss()
+                stale_before = _stale(metrics)
                 prober.ok = True
                 recovered = True
-                print(f"[{w:6.0f}] paths come back (RECOVERED owed)", flush=True)
+                print(f"[{w:6.0f}] paths come back (RECOVERED owed); rss {rss_before} MiB, "
+                      f"stale so far {stale_before:.0f}", flush=True)  # fmt: skip
+                watch = Watch(args, loop, rss_before)
+                if callbacks is not None:
+                    print("(before the recovery)")
+                    callbacks.report(clear=True)
+                if collections_ is not None:
+                    collections_.report(clear=True)
+                if stacks is not None:
+                    print("(before the recovery)")
+                    stacks.report(clear=True)
+                lag_i, gaps_rec = len(lag), len(d.sup.gaps)
+            if recovered:
+                watch.sample()
             if recovered and w >= args.recover_at * 60 + args.tail_min * 60:
                 break
             if (
@@ -231,6 +262,26 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
             ):
                 break
         tick_task.cancel()
+        watch.done()
+        if callbacks is not None:
+            callbacks.report()
+        if collections_ is not None:
+            collections_.report()
+        if stacks is not None and beat is not None:
+            beat.cancel()
+            stacks.report()
+        stalls = d.sup.gaps[gaps_rec:]
+        print(
+            f"\nbefore the recovery: stalls {gaps_rec - gaps0}; after it: stalls {len(stalls)} "
+            "(real s: "
+            f"{', '.join(f'{(g.end - g.start).total_seconds() / k:.2f}' for g in stalls if g.end)}"
+            f"; began at wall s after it: "
+            f"{', '.join(f'{(g.start - rec_at).total_seconds():.0f}' for g in stalls)}"
+            f"), stale drops {_stale(metrics) - stale_before:.0f}, rss before {rss_before} "
+            f"peak {watch.peak} end {rss()} MiB, loop lag max {max(lag[lag_i:]) * 1000:.0f} ms, "
+            f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+            flush=True,
+        )
         await d.stop()
         await store.close()
     finally:
@@ -238,6 +289,10 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
             p.send_signal(signal.SIGTERM)
             p.wait(timeout=10)
     report(args, snap, logs, cut_wall, wall, tmp)
+
+
+def _stale(metrics: Metrics) -> float:
+    return _samples(metrics, "slawatch_probe_results_dropped_total").get('{"reason": "stale"}', 0.0)
 
 
 def _samples(metrics: Metrics, name: str) -> dict[str, float]:
@@ -262,13 +317,6 @@ def _writer_q(d: Daemon) -> str:
                 except Exception:
                     pass
     return "?"
-
-
-def _rss() -> int:
-    for ln in Path("/proc/self/status").read_text().splitlines():
-        if ln.startswith("VmRSS:"):
-            return int(ln.split()[1]) // 1024
-    return 0
 
 
 def report(args, snap, logs, cut_wall, wall, tmp) -> None:  # type: ignore[no-untyped-def]
@@ -337,6 +385,21 @@ def main() -> None:
     p.add_argument("--recover-at", type=float, default=40.0, help="wall min after the cut")
     p.add_argument("--recover-when-notified", action="store_true")
     p.add_argument("--tail-min", type=float, default=10.0, help="wall min after recovery")
+    p.add_argument(
+        "--profile",
+        type=float,
+        default=0.0,
+        help="cProfile the loop for this many real seconds from the recovery",
+    )
+    p.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        help="trace allocations from the recovery (this many frames)",
+    )
+    p.add_argument("--stacks", action="store_true", help="sample the loop's stack in stalls")
+    p.add_argument("--callbacks", action="store_true", help="time the loop's long callbacks")
+    p.add_argument("--gc", action="store_true", help="time the garbage collector's passes")
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mass-outage-", dir="/tmp"))
     print(f"args {vars(args)}", flush=True)

@@ -63,6 +63,14 @@ class Probed:
             errors=tuple(r.error for _, r in pairs),
         )
 
+    def slices(self, n: int) -> Iterator[Probed]:
+        """The batch as consecutive batches of at most ``n`` results, in order (so each
+        target's results stay in time order across them)."""
+        for i in range(0, len(self.targets), n):
+            cut = slice(i, i + n)
+            yield Probed(targets=self.targets[cut], ats=self.ats[cut], oks=self.oks[cut],
+                         rtts=self.rtts[cut], errors=self.errors[cut])  # fmt: skip
+
     def rows(self) -> Iterator[tuple[Target, datetime, bool, float | None]]:
         """``(target, at, ok, rtt)`` of each result, in order."""
         return zip(self.targets, self.ats, self.oks, self.rtts, strict=True)

@@ -63,6 +63,14 @@ start, a second copy in the mailbox of a customer whose relay had taken it."""
 FALLBACK_AFTER_S = 5.0
 """A notice whose outbox row the journal has refused for this long is sent from memory."""
 
+RENDERED_KEPT = 2 * CONCURRENCY
+"""Rendered messages kept for their delivery, at most: a message is ~130 KB and ~600 objects
+for the garbage collector. A region recovering at once (a bench of 1,000 circuits behind a
+slow relay) held every waiting notice's, 2,000 and more: RSS grew by ~230 MB, and each full
+collection walked 1.4 million objects, holding the GIL (the event loop with it) for 1.5-2 s,
+stalls the watchdog recorded as unmonitored gaps. A notice beyond these is delivered from its
+stored bytes, parsed when its turn comes (~3 ms; the relay takes hundreds of times longer)."""
+
 
 @dataclass(slots=True)
 class _Unstored:
@@ -140,7 +148,8 @@ class Notifier:
         bytes back costs more than the delivery's own work (a restart parses them). Used only
         for a row whose body is those bytes: the same Message-ID rendered again (a ledger
         rebuilt at a start or a new lead offers a notice the journal holds already) carries
-        another head, and what goes out is always the row the journal chained."""
+        another head, and what goes out is always the row the journal chained. At most
+        :data:`RENDERED_KEPT` (``_keep``): the earliest, which go out first."""
         self._wake = asyncio.Event()
         self._to_render: deque[Send] = deque()
         self._rendering = asyncio.Event()
@@ -221,7 +230,7 @@ class Notifier:
             self._unstored[mid] = _Unstored(
                 notice=notice, stamp=partial(self._stamped, mid, stamp), since=loop.time()
             )
-            self._rendered[mid] = (msg, notice.body)
+            self._keep(mid, msg, notice.body)
             stored = self._writer.submit(
                 Job(build=self._store(mid), done=partial(self._stored, mid))
             )
@@ -238,8 +247,17 @@ class Notifier:
             return u.notice.body
         msg = render(head)
         data = bytes(msg)
-        self._rendered[mid] = (msg, data)
+        self._keep(mid, msg, data)
         return data
+
+    def _keep(self, mid: str, msg: EmailMessage, data: bytes) -> None:
+        """Keep ``msg`` for its delivery if it replaces a kept one or there is room (see
+        :data:`RENDERED_KEPT`); else its delivery parses the stored bytes. Called on the loop
+        and in the writer's thread: a dict's single operations are atomic, and a race can
+        only keep one more or one fewer."""
+        rendered = self._rendered
+        if mid in rendered or len(rendered) < RENDERED_KEPT:
+            rendered[mid] = (msg, data)
 
     def _render(
         self, facts: NoticeFacts, lang: Literal["ja", "en"], rcpts: tuple[str, ...], head: ChainHead
