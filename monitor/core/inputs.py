@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from monitor.core.deadlines import PRIMARY
 from monitor.core.errors import InputError
 from monitor.core.model import Announced, Interval, PathKey, PathState, ProbeResult
 from monitor.core.notices import INCIDENT_KINDS, Delivery
@@ -100,19 +101,26 @@ class SnmpSeen:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Delivered:
-    """A relay's answers for one notice (of ``incident`` on ``circuit``, of ``kind``)."""
+    """A relay's answers for one notice (of ``incident`` on ``circuit``, of ``kind``).
+    ``group``: the notice's contact group, where known (a start reads it back from the
+    outbox); a ``primary`` notice went to the contacts designated when it was stored."""
 
     incident: int | None
     circuit: str
     kind: str
     results: tuple[Delivery, ...]
+    group: str | None = None
 
     def told(self, contacts: Collection[str]) -> datetime | None:
         """When this notice told the incident's customer: its first acceptance for one of
-        the designated ``contacts``, if it is about an incident (§6.4); else None."""
+        the designated ``contacts``, or for any recipient of a ``primary`` notice (designated
+        when it was sent, though the configuration changed since), if it is about an
+        incident (§6.4); else None."""
         if self.incident is None or self.kind not in INCIDENT_KINDS:
             return None
-        times = [r.at for r in self.results if r.accepted and r.at and r.recipient in contacts]
+        primary = self.group == PRIMARY
+        times = [r.at for r in self.results
+                 if r.accepted and r.at and (primary or r.recipient in contacts)]  # fmt: skip
         return min(times, default=None)
 
 

@@ -175,20 +175,21 @@ class Outbox:
 
     def accepted_untold(self) -> list[Delivered]:
         """The relays' acceptances of notices about incidents the journal holds as never
-        notified, one :class:`Delivered` per notice (its accepted results), oldest first: a
-        start takes the notification time from them (core/restore.py)."""
+        notified, one :class:`Delivered` per notice (its accepted results and contact group),
+        oldest first: a start takes the notification time from them (core/restore.py)."""
         rows = self.db.query(
-            "SELECT o.id, o.incident_id, i.circuit, o.kind, d.recipient, d.relay, d.at, d.code, "
-            "d.reply FROM incidents i JOIN outbox o ON o.incident_id = i.id JOIN deliveries d "
-            "ON d.outbox_id = o.id WHERE i.notified IS NULL AND d.accepted = 1 "
+            "SELECT o.id, o.incident_id, i.circuit, o.kind, o.grp, d.recipient, d.relay, d.at, "
+            "d.code, d.reply FROM incidents i JOIN outbox o ON o.incident_id = i.id "
+            "JOIN deliveries d ON d.outbox_id = o.id WHERE i.notified IS NULL AND d.accepted = 1 "
             "AND d.at IS NOT NULL ORDER BY o.id, d.id"
         )
         return [
-            Delivered(incident=int(incident), circuit=circuit, kind=kind, results=tuple(
+            Delivered(incident=int(incident), circuit=circuit, kind=kind, group=grp,
+                      results=tuple(
                 Delivery(recipient=r, relay=relay, accepted=True, at=at_db(at), code=code,
                          reply=reply, permanent=False)
-                for _, _, _, _, r, relay, at, code, reply in group))
-            for (_, incident, circuit, kind), group in groupby(rows, key=lambda row: row[:4])
+                for _, _, _, _, _, r, relay, at, code, reply in rows_of))
+            for (_, incident, circuit, kind, grp), rows_of in groupby(rows, key=lambda r: r[:5])
         ]  # fmt: skip
 
     def timeline(self, incident_id: int) -> list[TimelineEntry]:
