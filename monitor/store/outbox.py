@@ -37,6 +37,10 @@ _COLS = (
 )
 
 
+UNTOLD_CHUNK = 500
+"""Incident ids asked about in one query (SQLite's bound parameters are limited)."""
+
+
 class Outbox:
     """Notices waiting, in flight and done, with every recipient's result."""
 
@@ -173,16 +177,24 @@ class Outbox:
             for r, relay, ok, at, code, reply, perm in rows
         ]  # fmt: skip
 
-    def accepted_untold(self) -> list[Delivered]:
-        """The relays' acceptances of notices about incidents the journal holds as never
-        notified, one :class:`Delivered` per notice (its accepted results and contact group),
-        oldest first: a start takes the notification time from them (core/restore.py)."""
-        rows = self.db.query(
-            "SELECT o.id, o.incident_id, i.circuit, o.kind, o.grp, d.recipient, d.relay, d.at, "
-            "d.code, d.reply FROM incidents i JOIN outbox o ON o.incident_id = i.id "
-            "JOIN deliveries d ON d.outbox_id = o.id WHERE i.notified IS NULL AND d.accepted = 1 "
-            "AND d.at IS NOT NULL ORDER BY o.id, d.id"
-        )
+    def accepted_untold(self, incidents: Sequence[int]) -> list[Delivered]:
+        """The relays' acceptances of notices about ``incidents`` (those a start restores that
+        the journal holds as never notified), one :class:`Delivered` per notice (its accepted
+        results and contact group), oldest first: a start takes the notification time from
+        them (core/restore.py). By incident, through the outbox's and the deliveries' indexes:
+        a scan of every delivery ever made took ~0.25 s at a start on a year's journal."""
+        rows: list[Row] = []
+        for n in range(0, len(incidents), UNTOLD_CHUNK):
+            ids = incidents[n : n + UNTOLD_CHUNK]
+            rows += self.db.query(
+                "SELECT o.id, o.incident_id, i.circuit, o.kind, o.grp, d.recipient, d.relay, "
+                "d.at, d.code, d.reply FROM outbox o JOIN incidents i ON i.id = o.incident_id "
+                "JOIN deliveries d ON d.outbox_id = o.id WHERE o.incident_id IN "
+                f"({', '.join('?' * len(ids))}) AND i.notified IS NULL AND d.accepted = 1 "
+                "AND d.at IS NOT NULL",
+                tuple(ids),
+            )
+        rows.sort(key=lambda r: (r[0], r[5], r[7]))  # by notice, then recipient and time
         return [
             Delivered(incident=int(incident), circuit=circuit, kind=kind, group=grp,
                       results=tuple(

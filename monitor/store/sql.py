@@ -279,16 +279,18 @@ class SqlStore:
                 "(SELECT max(id) FROM control_changes GROUP BY target)"
             )
         }
+        incidents = self._open() + self._recent_closed()
+        untold = [i.id for i in incidents if i.notified is None and i.id is not None]
         return Resume(
             paths=paths,
             controls=controls,
-            incidents=tuple(self._open() + self._recent_closed()),
+            incidents=tuple(incidents),
             blind=tuple(self.blind_intervals()),
             gaps=tuple(self.gaps()),
             first_results=self.first_results(),
             windows=tuple(self.windows()),
             notices=self._notices_of_recent(),
-            accepted=tuple(self._outbox.accepted_untold()),
+            accepted=tuple(self._outbox.accepted_untold(untold)),
             waiting=tuple(self._waiting()),
         )
 
