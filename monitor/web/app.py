@@ -251,8 +251,8 @@ def make_app(
     def page_route(handler: PageHandler) -> Handler:
         async def route(request: web.Request) -> web.StreamResponse:
             form = await _form(request) if request.method == "POST" else {}
-            req = Request(
-                method=request.method,
+            req = Request(  # HEAD is GET to the page (aiohttp drops the body)
+                method="GET" if request.method == "HEAD" else request.method,
                 path=request.path,
                 params=dict(request.match_info),
                 query=_first(request.query),
@@ -380,8 +380,11 @@ def make_app(
     app[BUSY] = set()
     app[GATE] = gate
     app.on_response_prepare.append(_secure_headers)
-    for method, path, handler in ui.routes():
-        app.router.add_route(method, path, page_route(handler))
+    for method, path, handler in ui.routes():  # add_get: HEAD too, as on every GET route
+        if method == "GET":
+            app.router.add_get(path, page_route(handler))
+        else:
+            app.router.add_route(method, path, page_route(handler))
     app.router.add_get("/static/{name}", static_route)
     app.router.add_get("/metrics", metrics_route)
     app.router.add_get("/healthz", healthz)
