@@ -17,7 +17,7 @@ from typing import Any
 
 from monitor.core.assess import Assessment, CircuitTerms, assess
 from monitor.core.availability import measure
-from monitor.core.errors import InputError
+from monitor.core.errors import NotFoundError
 from monitor.core.intervals import Span, closed
 from monitor.core.model import Announced
 from monitor.core.plan import Plan
@@ -192,7 +192,7 @@ class Backend(PageViews):
         await self.ops.exclude(incident_id, reason)
         found = await self.incident(incident_id)
         if found is None:
-            raise InputError(f"no incident {incident_id}", "id")
+            raise NotFoundError(f"no incident {incident_id}", "id")
         return found
 
     async def cluster(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from monitor.core.errors import InputError
+from monitor.core.errors import InputError, NotFoundError
 from monitor.core.inputs import Excluded, Input, WindowAdded, WindowRemoved
 from monitor.core.model import Announced
 from monitor.core.plan import Plan
@@ -76,8 +76,12 @@ class Operations:
             )
         found = await self._store.run(lambda s: s.incident(incident_id))
         if found is None:
-            raise InputError(f"no incident {incident_id}", "id")
-        self.known(found.circuit)
+            raise NotFoundError(f"no incident {incident_id}", "id")
+        try:
+            self.known(found.circuit)
+        except InputError as exc:  # the API shows no such incident either: 404 as its GET
+            raise NotFoundError(f"no incident {incident_id} of a configured circuit ({exc})",
+                                "id") from None  # fmt: skip
         now = self._wall()
         excluded = await self._store.run(lambda s: s.exclude(incident_id, reason, now))
         self._feed(Excluded(incident=excluded))

@@ -17,7 +17,7 @@ from typing import Any
 
 from monitor.core.bounds import clamp_window
 from monitor.core.chain import ChainHead
-from monitor.core.errors import InputError
+from monitor.core.errors import InputError, NotFoundError
 from monitor.core.facts import Fact
 from monitor.core.inputs import Resume
 from monitor.core.model import (
@@ -433,7 +433,7 @@ class SqlStore:
                 (to_db(at), window_id),
             )
         if not rows:
-            raise InputError(
+            raise NotFoundError(
                 f"no announced maintenance window {window_id} (configured windows are changed "
                 "in the YAML)",
                 "id",
@@ -456,7 +456,7 @@ class SqlStore:
             return _incident(_named("incidents", rows[0]))
         found = self.incident(incident_id)
         if found is None:
-            raise InputError(f"no incident {incident_id}", "id")
+            raise NotFoundError(f"no incident {incident_id}", "id")
         raise InputError(  # the first stands: a second would erase the reason on record
             f"incident {incident_id} is already excluded ({found.excluded!r}); an exclusion "
             "stands as first recorded",

@@ -28,7 +28,7 @@ from aiohttp import web
 
 from monitor.clock import Wall, utcnow
 from monitor.core.bounds import BoundsError, check_window
-from monitor.core.errors import InputError, MonitorError
+from monitor.core.errors import InputError, MonitorError, NotFoundError
 from monitor.core.report import parse_month
 from monitor.web.auth import SESSION_COOKIE, Customer, Gate, Role, Viewer
 from monitor.web.backend import Backend
@@ -115,7 +115,8 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except HttpError as exc:
         return _json({"error": exc.message, "field": exc.field}, exc.status)
     except InputError as exc:
-        return _json({"error": str(exc), "field": exc.field}, 400)
+        status = 404 if isinstance(exc, NotFoundError) else 400
+        return _json({"error": str(exc), "field": exc.field}, status)
     except web.HTTPException as exc:
         if exc.status >= 400:
             return _json({"error": exc.reason, "field": None}, exc.status)
