@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from monitor import config
 from monitor.clock import utcnow
-from monitor.commands.ops_client import ApiOps, Ops, connect
+from monitor.commands.ops_client import Ops, connect
 from monitor.core.bounds import BoundsError, check_time, check_window, parse_id
 from monitor.core.errors import InputError
 from monitor.core.times import parse_day, parse_instant
@@ -132,8 +132,7 @@ def _with_ops(command: Command) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         settings = config.load_or_demo(args.config)
         ops = connect(settings, args.via)
-        where = ops.base if isinstance(ops, ApiOps) else f"journal {settings.journal} (no daemon)"
-        print(f"slawatch: via {where}", file=sys.stderr)
+        print(f"slawatch: via {ops.where(args.via == 'journal')}", file=sys.stderr)
         try:
             return command(args, settings, ops)
         finally:

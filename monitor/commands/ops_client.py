@@ -27,7 +27,7 @@ from monitor.core.errors import ConfigError, InputError, MonitorError
 from monitor.core.location import is_postgres
 from monitor.service.backend import Backend
 from monitor.service.offline import Offline
-from monitor.store.owner import Held, writing
+from monitor.store.owner import Held, holder, writing
 
 T = TypeVar("T")
 
@@ -58,6 +58,10 @@ class ApiOps:
         from monitor.service.preflight import read_token
 
         return cls(base, read_token(settings.http.token_file))
+
+    def where(self, forced: bool) -> str:
+        """What ``slawatch: via ...`` names: the daemon's API."""
+        return self.base
 
     def close(self) -> None:
         """Nothing to release: each call is its own HTTP request."""
@@ -171,6 +175,19 @@ class JournalOps:
                 s.plan(), s.journal, password_file=s.journal_password_file
             )
         return await fn(self._offline.backend)
+
+    def where(self, forced: bool) -> str:
+        """What ``slawatch: via ...`` names: the journal, and whether a daemon runs on it
+        (``forced``: ``--via journal``, so its API was not asked)."""
+        s = self.settings
+        if is_postgres(s.journal):  # shared by NOC hosts: no lock here tells of them
+            why = "API not asked" if forced else f"no daemon answers at {s.http.listen}"
+            return f"journal {s.journal} (read directly: {why})"
+        held = holder(Path(s.journal))
+        if held is None:
+            return f"journal {s.journal} (no daemon runs on it)"
+        why = "not asked: --via journal" if forced else f"not answering at {s.http.listen}"
+        return f"journal {s.journal} (read directly: {held} runs on it, {why})"
 
     def close(self) -> None:
         if self._offline is not None:
