@@ -72,5 +72,9 @@ def test_reading_the_journal_directly_says_whether_a_daemon_runs_on_it(tmp_path:
         assert read.returncode == 0, read.stderr
         said = f"(read directly: a slawatch daemon (pid {proc.pid}) runs on it, not asked"
         assert said in read.stderr and "no daemon" not in read.stderr, read.stderr
+        change = slawatch("exclude", "1", "--reason", "x", "--via", "journal", "--config", str(cfg))
+        assert change.returncode != 0 and "nothing was changed" in change.stderr, change.stderr
+        assert "through its API (without --via journal)" in change.stderr
+        assert "did not answer" not in change.stderr  # it was not asked
     read = slawatch("incidents", "--via", "journal", "--config", str(cfg))  # it has stopped
     assert read.returncode == 0 and "(no daemon runs on it)" in read.stderr, read.stderr

@@ -132,7 +132,7 @@ def _with_ops(command: Command) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         settings = config.load_or_demo(args.config)
         ops = connect(settings, args.via)
-        print(f"slawatch: via {ops.where(args.via == 'journal')}", file=sys.stderr)
+        print(f"slawatch: via {ops.where()}", file=sys.stderr)
         try:
             return command(args, settings, ops)
         finally:

@@ -59,7 +59,7 @@ class ApiOps:
 
         return cls(base, read_token(settings.http.token_file))
 
-    def where(self, forced: bool) -> str:
+    def where(self) -> str:
         """What ``slawatch: via ...`` names: the daemon's API."""
         return self.base
 
@@ -151,7 +151,8 @@ class JournalOps:
 
     via = "journal"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, forced: bool = False) -> None:
+        """``forced``: ``--via journal`` (the daemon's API was not asked)."""
         path = settings.journal
         if not is_postgres(path) and not Path(path).exists():
             raise ConfigError(
@@ -159,7 +160,7 @@ class JournalOps:
                 f"{settings.http.listen}: is this the daemon's configuration? (relative paths "
                 "are relative to the directory you run slawatch in)"
             )
-        self.settings = settings
+        self.settings, self.forced = settings, forced
         self._runner = asyncio.Runner()
         self._offline: Offline | None = None
 
@@ -176,18 +177,20 @@ class JournalOps:
             )
         return await fn(self._offline.backend)
 
-    def where(self, forced: bool) -> str:
-        """What ``slawatch: via ...`` names: the journal, and whether a daemon runs on it
-        (``forced``: ``--via journal``, so its API was not asked)."""
+    def where(self) -> str:
+        """What ``slawatch: via ...`` names: the journal, and whether a daemon runs on it."""
         s = self.settings
         if is_postgres(s.journal):  # shared by NOC hosts: no lock here tells of them
-            why = "API not asked" if forced else f"no daemon answers at {s.http.listen}"
-            return f"journal {s.journal} (read directly: {why})"
+            return f"journal {s.journal} (read directly: {self._unasked()})"
         held = holder(Path(s.journal))
         if held is None:
             return f"journal {s.journal} (no daemon runs on it)"
-        why = "not asked: --via journal" if forced else f"not answering at {s.http.listen}"
-        return f"journal {s.journal} (read directly: {held} runs on it, {why})"
+        return f"journal {s.journal} (read directly: {held} runs on it, {self._unasked()})"
+
+    def _unasked(self) -> str:
+        """Why the daemon's API was not used: not asked (``--via journal``), or silent."""
+        listen = self.settings.http.listen
+        return "not asked: --via journal" if self.forced else f"not answering at {listen}"
 
     def close(self) -> None:
         if self._offline is not None:
@@ -243,6 +246,12 @@ class JournalOps:
             with writing(Path(s.journal)):
                 return self._run(fn)
         except Held as held:
+            if self.forced:
+                raise MonitorError(
+                    f"{s.journal}: {held} runs on this journal: a change written to it would "
+                    "not reach the daemon until its next start; nothing was changed. Make "
+                    "the change through its API (without --via journal)"
+                ) from None
             raise MonitorError(
                 f"{s.journal}: {held} runs on this journal but did not answer at "
                 f"{s.http.listen} within 1 s (busy, or paused?): a change written to the "
@@ -262,4 +271,4 @@ def connect(settings: Settings, mode: str = "auto") -> Ops:
             return api
         if mode == "api":
             raise MonitorError(f"no daemon answers at {settings.http.listen}")
-    return JournalOps(settings)
+    return JournalOps(settings, forced=mode == "journal")
