@@ -53,11 +53,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=incident)
     p = sub.add_parser(
         "exclude",
-        help="exclude an incident from credits (Article 8 §2: not the carrier's fault)",
+        help="exclude an incident from credits (Article 8 §2: not the carrier's fault), or "
+        "withdraw its exclusion",
     )
     _common(p)
     p.add_argument("id", type=_id)
-    p.add_argument("--reason", required=True, help="customer-caused, not attributable, ...")
+    p.add_argument(
+        "--reason",
+        required=True,
+        help="customer-caused, not attributable, ...; with --withdraw: why it was wrong",
+    )
+    p.add_argument(
+        "--withdraw",
+        action="store_true",
+        help="withdraw the incident's exclusion: it earns its credits again (kept on record)",
+    )
     p.set_defaults(func=exclude)
     _maintenance(sub)
 
@@ -301,9 +311,14 @@ def incident(args: argparse.Namespace, settings: config.Settings, ops: Ops) -> i
 
 @_with_ops
 def exclude(args: argparse.Namespace, settings: config.Settings, ops: Ops) -> int:
-    done = ops.exclude(args.id, args.reason)
-    table = render_table(INCIDENT_HEADERS, [_incident_row(done)])
-    return _emit(args, done, table + f"incident {args.id} excluded: {done['excluded']}\n")
+    if args.withdraw:
+        done = ops.withdraw_exclusion(args.id, args.reason)
+        w = done["withdrawn"]
+        said = f"incident {args.id}: exclusion ({w['excluded']}) withdrawn: {w['reason']}\n"
+    else:
+        done = ops.exclude(args.id, args.reason)
+        said = f"incident {args.id} excluded: {done['excluded']}\n"
+    return _emit(args, done, render_table(INCIDENT_HEADERS, [_incident_row(done)]) + said)
 
 
 WINDOW_HEADERS = ["ID", "SOURCE", "CIRCUIT", "START", "END", "ANNOUNCED", "NOTE"]

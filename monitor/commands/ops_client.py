@@ -145,6 +145,14 @@ class ApiOps:
             raise InputError(f"no incident {incident_id}")
         return dict(found)
 
+    def withdraw_exclusion(self, incident_id: int, reason: str) -> dict[str, Any]:
+        found = self._call(
+            "POST", f"/api/incidents/{incident_id}/exclude/withdraw", {"reason": reason}
+        )
+        if found is None:
+            raise InputError(f"no incident {incident_id}")
+        return dict(found)
+
 
 class JournalOps:
     """The same questions answered from the journal file, with no daemon running."""
@@ -233,6 +241,9 @@ class JournalOps:
 
     def exclude(self, incident_id: int, reason: str) -> dict[str, Any]:
         return self._change(lambda b: b.exclude(incident_id, reason))
+
+    def withdraw_exclusion(self, incident_id: int, reason: str) -> dict[str, Any]:
+        return self._change(lambda b: b.withdraw_exclusion(incident_id, reason))
 
     def _change(self, fn: Callable[[Backend], Awaitable[T]]) -> T:
         """A change, written to the journal: refused while a daemon runs on a journal file

@@ -4,8 +4,9 @@ says how a record's body and hash are made).
 What the chain covers
 ---------------------
 Every row of the tables in :data:`CHAINED`, as it stands after each write that changes it:
-path and control changes, incidents (opened, notified, closed, excluded: one record each),
-each circuit's first result, blind intervals (opened, ended), unmonitored gaps, announced
+path and control changes, incidents (opened, notified, closed, excluded, exclusion withdrawn:
+one record each), exclusions withdrawn (what was withdrawn, why, when), each circuit's first
+result, blind intervals (opened, ended), unmonitored gaps, announced
 maintenance windows (added, withdrawn), SNMP evidence, probe evidence, notices (their
 identity, recipients and the SHA-256 of the exact message bytes), every relay's answer for
 every recipient, the daemon's starts and stops, and RFC 3161 time-stamp tokens.
@@ -74,6 +75,8 @@ CHAINED: dict[str, Table] = {
         _t("control_changes", "id target state since at"),
         _t("incidents", "id circuit start detected end notified excluded_reason excluded_at "
            "closed_reason single_vantage"),
+        _t("exclusion_withdrawals", "id incident_id circuit excluded_reason excluded_at reason "
+           "at"),
         _t("disagreements", "id circuit at views"),
         _t("blind_intervals", "id start end"),
         _t("gaps", "id start end"),

@@ -160,6 +160,15 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN grp TEXT;
     CREATE INDEX outbox_incident ON outbox (incident_id, kind, grp, recipients);
     """,
+    # 5 -> 6: exclusions withdrawn, as SQLite's version 7
+    """
+    CREATE TABLE exclusion_withdrawals (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, incident_id BIGINT NOT NULL,
+        circuit TEXT NOT NULL, excluded_reason TEXT NOT NULL, excluded_at BIGINT,
+        reason TEXT NOT NULL, at BIGINT NOT NULL
+    );
+    CREATE INDEX exclusion_withdrawals_incident ON exclusion_withdrawals (incident_id);
+    """,
 )
 
 VERSION = len(MIGRATIONS)

@@ -144,6 +144,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN grp TEXT;
     CREATE INDEX outbox_incident ON outbox (incident_id, kind, grp, recipients);
     """,
+    # 6 -> 7: exclusions withdrawn: the exclusion as it stood and the withdrawal, one row
+    # each (the incident's own columns then say it is not excluded; chained, both)
+    """
+    CREATE TABLE exclusion_withdrawals (
+        id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL, circuit TEXT NOT NULL,
+        excluded_reason TEXT NOT NULL, excluded_at INTEGER, reason TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX exclusion_withdrawals_incident ON exclusion_withdrawals (incident_id);
+    """,
 )
 
 VERSION = len(MIGRATIONS)

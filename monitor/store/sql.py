@@ -28,6 +28,7 @@ from monitor.core.model import (
     PathKey,
     PathState,
     Router,
+    Withdrawal,
 )
 from monitor.core.tracker import Incident, PathChanged
 from monitor.store.chain import CHAINED, Chain, adopt
@@ -359,7 +360,7 @@ class SqlStore:
         return {} if incident is None else node_views(self.db, incident, now, paths)
 
     def timeline(self, incident_id: int, now: datetime) -> list[TimelineEntry]:
-        """Path changes, SNMP evidence, gaps, notices and the exclusion of one incident, in
+        """Path changes, SNMP evidence, gaps, notices and the exclusions of one incident, in
         time order: from an hour before its start to the change that ended it (whose
         ``since`` is the backdated end, confirmed ``recover_after`` results later), or to
         ``now``."""
@@ -401,6 +402,12 @@ class SqlStore:
                 (incident_id,),
             )
         ]
+        for w in self.withdrawals(incident_id):  # the exclusions undone, and each undoing
+            if w.excluded_at is not None:
+                out.append(TimelineEntry(at=w.excluded_at, kind="exclusion",
+                                         text=f"excluded: {w.excluded}"))  # fmt: skip
+            out.append(TimelineEntry(at=w.at, kind="exclusion",
+                                     text=f"exclusion withdrawn: {w.reason}"))  # fmt: skip
         out += self.outbox.timeline(incident_id)
         return sorted(out, key=lambda e: e.at)
 
@@ -459,9 +466,63 @@ class SqlStore:
             raise NotFoundError(f"no incident {incident_id}", "id")
         raise InputError(  # the first stands: a second would erase the reason on record
             f"incident {incident_id} is already excluded ({found.excluded!r}); an exclusion "
-            "stands as first recorded",
+            "stands as first recorded (withdraw it first to record another: slawatch "
+            f"exclude {incident_id} --withdraw --reason TEXT)",
             "id",
         )
+
+    def withdraw_exclusion(
+        self, incident_id: int, reason: str, at: datetime
+    ) -> tuple[Incident, Withdrawal]:
+        if not reason.strip():
+            raise InputError("a withdrawal needs a reason (why the exclusion was wrong)", "reason")
+        with self.chain.transaction() as tx:  # chained writes one at a time: no race below
+            rows = tx.execute(
+                "SELECT circuit, excluded_reason, excluded_at FROM incidents WHERE id = ? "
+                "AND excluded_reason IS NOT NULL",
+                (incident_id,),
+            )
+            if rows:
+                [(circuit, excluded, excluded_at)] = rows
+                [stored] = tx.write(
+                    "incidents",
+                    "UPDATE incidents SET excluded_reason = NULL, excluded_at = NULL WHERE id = ?",
+                    (incident_id,),
+                )
+                [(wid, *_)] = tx.write(
+                    "exclusion_withdrawals",
+                    "INSERT INTO exclusion_withdrawals (incident_id, circuit, excluded_reason, "
+                    "excluded_at, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (incident_id, circuit, excluded, excluded_at, reason.strip(), to_db(at)),
+                )
+        if rows:
+            done = Withdrawal(id=int(wid), incident=incident_id, circuit=circuit,
+                              excluded=excluded, excluded_at=from_db(excluded_at),
+                              reason=reason.strip(), at=at)  # fmt: skip
+            return _incident(_named("incidents", stored)), done
+        if self.incident(incident_id) is None:
+            raise NotFoundError(f"no incident {incident_id}", "id")
+        last = self.withdrawals(incident_id)[-1:]
+        was = "".join(
+            f": its exclusion ({w.excluded!r}) was withdrawn at {w.at.isoformat()} ({w.reason!r})"
+            for w in last
+        )
+        raise InputError(f"incident {incident_id} is not excluded{was}; nothing to withdraw", "id")
+
+    def withdrawals(self, incident_id: int | None = None) -> list[Withdrawal]:
+        sql = (
+            "SELECT id, incident_id, circuit, excluded_reason, excluded_at, reason, at "
+            "FROM exclusion_withdrawals"
+        )
+        if incident_id is None:
+            rows = self.db.query(sql + " ORDER BY id")
+        else:
+            rows = self.db.query(sql + " WHERE incident_id = ? ORDER BY id", (incident_id,))
+        return [
+            Withdrawal(id=int(i), incident=int(n), circuit=c, excluded=e, excluded_at=from_db(ea),
+                       reason=r, at=at_db(a))
+            for i, n, c, e, ea, r, a in rows
+        ]  # fmt: skip
 
     # -- audit trail ---------------------------------------------------------------------------
     def snapshot(self, at: datetime, month: str, circuit: str, payload: dict[str, Any]) -> None:

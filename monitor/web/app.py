@@ -376,6 +376,12 @@ def make_app(
         reason = text_field(await _body(request, frozenset({"reason"})), "reason")
         return _json(await backend.exclude(incident_id, reason))
 
+    async def withdraw_exclusion(request: web.Request) -> web.Response:
+        authorise(request)
+        incident_id = _int_id(request)
+        reason = text_field(await _body(request, frozenset({"reason"})), "reason")
+        return _json(await backend.withdraw_exclusion(incident_id, reason))
+
     app = web.Application(middlewares=[_errors, _busy], client_max_size=MAX_BODY)
     app[LIMITS] = limits or Limits()
     app[BUSY] = set()
@@ -399,6 +405,7 @@ def make_app(
     app.router.add_get("/api/maintenance", maintenance_list)
     app.router.add_delete("/api/maintenance/{id}", maintenance_remove)
     app.router.add_post("/api/incidents/{id}/exclude", exclude)
+    app.router.add_post("/api/incidents/{id}/exclude/withdraw", withdraw_exclusion)
     return app
 
 
