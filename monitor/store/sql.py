@@ -502,12 +502,11 @@ class SqlStore:
             return _incident(_named("incidents", stored)), done
         if self.incident(incident_id) is None:
             raise NotFoundError(f"no incident {incident_id}", "id")
-        last = self.withdrawals(incident_id)[-1:]
-        was = "".join(
-            f": its exclusion ({w.excluded!r}) was withdrawn at {w.at.isoformat()} ({w.reason!r})"
-            for w in last
-        )
-        raise InputError(f"incident {incident_id} is not excluded{was}; nothing to withdraw", "id")
+        said = f"incident {incident_id} is not excluded"
+        for w in self.withdrawals(incident_id)[-1:]:  # the last exclusion, and its end
+            said += f": its exclusion ({w.excluded!r}) was withdrawn at {w.at.isoformat()} "
+            said += f"({w.reason!r})"
+        raise InputError(f"{said}; nothing to withdraw", "id")
 
     def withdrawals(self, incident_id: int | None = None) -> list[Withdrawal]:
         sql = (
