@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.report import scenario
-from tests.test_ops_cli import by_start, ok_json, slawatch
+from tests.test_ops_cli import by_start, daemon, ok_json, slawatch
 
 T4 = "2026-10-15T09:00:00+09:00"
 
@@ -62,3 +62,18 @@ def test_a_wrong_exclusion_is_withdrawn_and_shown(october: list[str], tmp_path: 
     assert checked.returncode == 0, checked.stdout + checked.stderr
     excluded = ok_json("exclude", str(t4["id"]), "--reason", "customer after all", *october)
     assert excluded["excluded"] == "customer after all" and excluded["credit"] == "0"
+
+
+def test_withdrawn_through_a_running_daemon_s_api(tmp_path: Path) -> None:
+    scenario.build(tmp_path)  # the daemon runs on the scenario's journal
+    with daemon(tmp_path) as (cfg, _):
+        config = ["--config", str(cfg)]
+        t4 = by_start(ok_json("incidents", *config), T4)
+        done = slawatch("exclude", str(t4["id"]), "--withdraw", "--reason", "ours", *config)
+        assert done.returncode == 0 and "via http://127.0.0.1:" in done.stderr, done.stderr
+        assert f"incident {t4['id']}: exclusion (" in done.stdout
+        assert by_start(ok_json("incidents", *config), T4)["credit"] == "1/10"
+        again = slawatch("exclude", str(t4["id"]), "--withdraw", "--reason", "x", *config)
+        assert again.returncode == 2 and "is not excluded: its exclusion (" in again.stderr
+        unknown = slawatch("exclude", "999", "--withdraw", "--reason", "x", *config)
+        assert unknown.returncode == 2 and "no incident 999" in unknown.stderr
