@@ -33,7 +33,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("ops", "circuits, paths and open incidents with their countdown"),
     "incidents": ("ops", "list incidents with their SLA figures"),
     "incident": ("ops", "one incident: figures and timeline"),
-    "exclude": ("ops", "exclude an incident from credits (Article 8 §2: not the carrier's fault)"),
+    "exclude": (
+        "ops",
+        "exclude an incident from credits (Article 8 §2: not the carrier's fault), or withdraw "
+        "its exclusion",
+    ),
     "maintenance": ("ops", "announced suspensions: add, list, remove"),
     "ping": ("ping", "fping-like echo probes on slawatch's engine"),
     "replay": ("replay", "replay recorded probe events and print incidents/credits"),

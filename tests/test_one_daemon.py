@@ -60,5 +60,21 @@ def test_a_change_is_refused_while_the_daemon_holds_the_journal_but_does_not_ans
             assert rows(journal) == before
             read = slawatch("incidents", "--config", str(cfg))  # reading is fine
             assert read.returncode == 0, read.stderr
+            assert f"a slawatch daemon (pid {proc.pid}) runs on it, not answering at" in read.stderr
         finally:
             proc.send_signal(signal.SIGCONT)
+
+
+def test_reading_the_journal_directly_says_whether_a_daemon_runs_on_it(tmp_path: Path) -> None:
+    """``--via journal`` said "(no daemon)" while one ran: the line now tells the lock."""
+    with daemon(tmp_path) as (cfg, proc):
+        read = slawatch("incidents", "--via", "journal", "--config", str(cfg))
+        assert read.returncode == 0, read.stderr
+        said = f"(read directly: a slawatch daemon (pid {proc.pid}) runs on it, not asked"
+        assert said in read.stderr and "no daemon" not in read.stderr, read.stderr
+        change = slawatch("exclude", "1", "--reason", "x", "--via", "journal", "--config", str(cfg))
+        assert change.returncode != 0 and "nothing was changed" in change.stderr, change.stderr
+        assert "through its API (without --via journal)" in change.stderr
+        assert "did not answer" not in change.stderr  # it was not asked
+    read = slawatch("incidents", "--via", "journal", "--config", str(cfg))  # it has stopped
+    assert read.returncode == 0 and "(no daemon runs on it)" in read.stderr, read.stderr

@@ -52,6 +52,7 @@ def test_incidents_from_the_journal(october: list[str]) -> None:
     assert t2["credit"] == "1/90" and t2["counted_s"] == 31 * 60
     table = slawatch("incidents", "--circuit", "er-tokyo-1", *october)
     assert table.returncode == 0 and "via journal" in table.stderr
+    assert "(no daemon runs on it)" in table.stderr, table.stderr
     assert "2026-10-07 10:02:00+09:00" in table.stdout and "7 incident(s)" in table.stdout
 
 

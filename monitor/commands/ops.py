@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from monitor import config
 from monitor.clock import utcnow
-from monitor.commands.ops_client import ApiOps, Ops, connect
+from monitor.commands.ops_client import Ops, connect
 from monitor.core.bounds import BoundsError, check_time, check_window, parse_id
 from monitor.core.errors import InputError
 from monitor.core.times import parse_day, parse_instant
@@ -53,11 +53,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=incident)
     p = sub.add_parser(
         "exclude",
-        help="exclude an incident from credits (Article 8 §2: not the carrier's fault)",
+        help="exclude an incident from credits (Article 8 §2: not the carrier's fault), or "
+        "withdraw its exclusion",
     )
     _common(p)
     p.add_argument("id", type=_id)
-    p.add_argument("--reason", required=True, help="customer-caused, not attributable, ...")
+    p.add_argument(
+        "--reason",
+        required=True,
+        help="customer-caused, not attributable, ...; with --withdraw: why it was wrong",
+    )
+    p.add_argument(
+        "--withdraw",
+        action="store_true",
+        help="withdraw the incident's exclusion: it earns its credits again (kept on record)",
+    )
     p.set_defaults(func=exclude)
     _maintenance(sub)
 
@@ -132,8 +142,7 @@ def _with_ops(command: Command) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         settings = config.load_or_demo(args.config)
         ops = connect(settings, args.via)
-        where = ops.base if isinstance(ops, ApiOps) else f"journal {settings.journal} (no daemon)"
-        print(f"slawatch: via {where}", file=sys.stderr)
+        print(f"slawatch: via {ops.where()}", file=sys.stderr)
         try:
             return command(args, settings, ops)
         finally:
@@ -302,9 +311,14 @@ def incident(args: argparse.Namespace, settings: config.Settings, ops: Ops) -> i
 
 @_with_ops
 def exclude(args: argparse.Namespace, settings: config.Settings, ops: Ops) -> int:
-    done = ops.exclude(args.id, args.reason)
-    table = render_table(INCIDENT_HEADERS, [_incident_row(done)])
-    return _emit(args, done, table + f"incident {args.id} excluded: {done['excluded']}\n")
+    if args.withdraw:
+        done = ops.withdraw_exclusion(args.id, args.reason)
+        w = done["withdrawn"]
+        said = f"incident {args.id}: exclusion ({w['excluded']}) withdrawn: {w['reason']}\n"
+    else:
+        done = ops.exclude(args.id, args.reason)
+        said = f"incident {args.id} excluded: {done['excluded']}\n"
+    return _emit(args, done, render_table(INCIDENT_HEADERS, [_incident_row(done)]) + said)
 
 
 WINDOW_HEADERS = ["ID", "SOURCE", "CIRCUIT", "START", "END", "ANNOUNCED", "NOTE"]

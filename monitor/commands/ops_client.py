@@ -27,7 +27,7 @@ from monitor.core.errors import ConfigError, InputError, MonitorError
 from monitor.core.location import is_postgres
 from monitor.service.backend import Backend
 from monitor.service.offline import Offline
-from monitor.store.owner import Held, writing
+from monitor.store.owner import Held, holder, writing
 
 T = TypeVar("T")
 
@@ -58,6 +58,10 @@ class ApiOps:
         from monitor.service.preflight import read_token
 
         return cls(base, read_token(settings.http.token_file))
+
+    def where(self) -> str:
+        """What ``slawatch: via ...`` names: the daemon's API."""
+        return self.base
 
     def close(self) -> None:
         """Nothing to release: each call is its own HTTP request."""
@@ -141,13 +145,22 @@ class ApiOps:
             raise InputError(f"no incident {incident_id}")
         return dict(found)
 
+    def withdraw_exclusion(self, incident_id: int, reason: str) -> dict[str, Any]:
+        found = self._call(
+            "POST", f"/api/incidents/{incident_id}/exclude/withdraw", {"reason": reason}
+        )
+        if found is None:
+            raise InputError(f"no incident {incident_id}")
+        return dict(found)
+
 
 class JournalOps:
     """The same questions answered from the journal file, with no daemon running."""
 
     via = "journal"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, forced: bool = False) -> None:
+        """``forced``: ``--via journal`` (the daemon's API was not asked)."""
         path = settings.journal
         if not is_postgres(path) and not Path(path).exists():
             raise ConfigError(
@@ -155,7 +168,7 @@ class JournalOps:
                 f"{settings.http.listen}: is this the daemon's configuration? (relative paths "
                 "are relative to the directory you run slawatch in)"
             )
-        self.settings = settings
+        self.settings, self.forced = settings, forced
         self._runner = asyncio.Runner()
         self._offline: Offline | None = None
 
@@ -171,6 +184,21 @@ class JournalOps:
                 s.plan(), s.journal, password_file=s.journal_password_file
             )
         return await fn(self._offline.backend)
+
+    def where(self) -> str:
+        """What ``slawatch: via ...`` names: the journal, and whether a daemon runs on it."""
+        s = self.settings
+        if is_postgres(s.journal):  # shared by NOC hosts: no lock here tells of them
+            return f"journal {s.journal} (read directly: {self._unasked()})"
+        held = holder(Path(s.journal))
+        if held is None:
+            return f"journal {s.journal} (no daemon runs on it)"
+        return f"journal {s.journal} (read directly: {held} runs on it, {self._unasked()})"
+
+    def _unasked(self) -> str:
+        """Why the daemon's API was not used: not asked (``--via journal``), or silent."""
+        listen = self.settings.http.listen
+        return "not asked: --via journal" if self.forced else f"not answering at {listen}"
 
     def close(self) -> None:
         if self._offline is not None:
@@ -214,6 +242,9 @@ class JournalOps:
     def exclude(self, incident_id: int, reason: str) -> dict[str, Any]:
         return self._change(lambda b: b.exclude(incident_id, reason))
 
+    def withdraw_exclusion(self, incident_id: int, reason: str) -> dict[str, Any]:
+        return self._change(lambda b: b.withdraw_exclusion(incident_id, reason))
+
     def _change(self, fn: Callable[[Backend], Awaitable[T]]) -> T:
         """A change, written to the journal: refused while a daemon runs on a journal file
         (owner.py) without answering on its API (busy, or paused): it reads changes from
@@ -226,6 +257,12 @@ class JournalOps:
             with writing(Path(s.journal)):
                 return self._run(fn)
         except Held as held:
+            if self.forced:
+                raise MonitorError(
+                    f"{s.journal}: {held} runs on this journal: a change written to it would "
+                    "not reach the daemon until its next start; nothing was changed. Make "
+                    "the change through its API (without --via journal)"
+                ) from None
             raise MonitorError(
                 f"{s.journal}: {held} runs on this journal but did not answer at "
                 f"{s.http.listen} within 1 s (busy, or paused?): a change written to the "
@@ -245,4 +282,4 @@ def connect(settings: Settings, mode: str = "auto") -> Ops:
             return api
         if mode == "api":
             raise MonitorError(f"no daemon answers at {settings.http.listen}")
-    return JournalOps(settings)
+    return JournalOps(settings, forced=mode == "journal")

@@ -167,6 +167,7 @@ def _job(
             incidents={m: every for m in wanted},
             blind=result.tracker.blind_spans(), first_seen=result.first_seen,
             source=Source(kind=SourceKind.EVENTS, name=Path(args.events).name),
+            withdrawn=result.withdrawals,
         )  # fmt: skip
     where: str | Path = args.journal or settings.journal
     journal = open_journal(where, args.journal, settings.journal_password_file)
@@ -177,7 +178,7 @@ def _job(
             circuits=circuits,
             incidents={m: journal.incidents(only, *fetch_span(m)) for m in wanted},
             blind=journal.blind_intervals(), gaps=journal.gaps(), announced=journal.windows(),
-            first_seen=journal.first_results(),
+            first_seen=journal.first_results(), withdrawn=journal.withdrawals(),
             source=Source(kind=SourceKind.JOURNAL, name=journal_name(where)),
         )  # fmt: skip
     finally:

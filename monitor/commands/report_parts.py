@@ -27,7 +27,7 @@ from datetime import datetime
 
 from monitor.core.assess import CircuitTerms
 from monitor.core.errors import MonitorError
-from monitor.core.model import Announced, Interval, Lang
+from monitor.core.model import Announced, Interval, Lang, Withdrawal
 from monitor.core.report import Source, month_report
 from monitor.core.tracker import Incident
 from monitor.report import render_part
@@ -40,8 +40,8 @@ NICE = 10
 class Job:
     """What the parts of ``months`` are drawn from: the months' incidents (each month's list
     holds at least those that touch it), the circuits' terms, the monitor's intervals and
-    windows, "as of" ``now``, in format ``fmt`` and language ``lang``. ``circuits``: only
-    these (None: every circuit in ``terms``)."""
+    windows, the exclusions withdrawn, "as of" ``now``, in format ``fmt`` and language
+    ``lang``. ``circuits``: only these (None: every circuit in ``terms``)."""
 
     months: Sequence[str]
     fmt: str
@@ -55,6 +55,7 @@ class Job:
     announced: Sequence[Announced] = ()
     first_seen: Mapping[str, datetime] = field(default_factory=dict)
     source: Source | None = None
+    withdrawn: Sequence[Withdrawal] = ()
 
     @property
     def shown(self) -> int:
@@ -76,6 +77,7 @@ def part(job: Job, k: int) -> str:
         circuits=job.circuits,
         first_seen=job.first_seen,
         source=job.source,
+        withdrawn=job.withdrawn,
     )
     alone = len(job.months) == 1
     return render_part(report, job.fmt, job.lang, alone=alone, first=k * job.shown)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -21,13 +22,39 @@ class Strict(BaseModel):
     )
 
 
+_ETC_GMT = re.compile(r"Etc/GMT([+-])(\d+)")
+_NOT_PLACES = {
+    "localtime": "this host's local time (/etc/localtime), which differs from host to host",
+    "Factory": "a placeholder zone of tzdata, not a place",
+}
+
+
+@functools.cache
+def _iana_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def check_zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    """An IANA time zone name (``Asia/Tokyo``): a circuit's zone decides its months, and so
+    which month a credit belongs to. Refused: what is not an IANA name (a file path,
+    ``posix/...``), ``localtime`` (the host's own, so one journal's months would differ by
+    host), and ``Etc/GMT+N``, whose POSIX sign reads backwards: ``Etc/GMT+9`` is UTC-09:00."""
+    if name in _NOT_PLACES:
         raise ValueError(
-            f"unknown timezone {name!r}; use an IANA name such as Asia/Tokyo"
-        ) from None
+            f"{name!r} is {_NOT_PLACES[name]}; write the IANA name of the circuit's place, "
+            "e.g. Asia/Tokyo"
+        )
+    etc = _ETC_GMT.fullmatch(name)
+    if etc is not None and int(etc[2]) != 0:
+        hours = int(etc[2])
+        real, looks = ("-", "+") if etc[1] == "+" else ("+", "-")
+        raise ValueError(
+            f"{name!r} is UTC{real}{hours:02d}:00, not UTC{looks}{hours:02d}:00 (the Etc/GMT "
+            "zones invert the sign, as POSIX TZ does); write the IANA name of the circuit's "
+            "place, e.g. Asia/Tokyo for UTC+09:00"
+        )
+    if name not in _iana_names():  # every name there loads: each is a TZif file
+        raise ValueError(f"unknown timezone {name!r}; use an IANA name such as Asia/Tokyo")
     return name
 
 

@@ -3,6 +3,7 @@
     MonitorError                 anything slawatch refuses, with a message that says what to fix
     ├── ConfigError              a configuration file or key is wrong (names file, field, fix)
     ├── InputError               a bad event, request or argument (names the line or field)
+    │   └── NotFoundError        what it names does not exist (the API answers 404)
     ├── JournalError             the journal cannot be opened, read or written
     │   └── FencedError          a notice claim under a lease epoch that is no longer current
     └── ProbeSetupError          a probe cannot be set up (missing privilege, bad socket)
@@ -27,6 +28,11 @@ class InputError(MonitorError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class NotFoundError(InputError):
+    """The incident, window or exclusion a request or argument names does not exist (or is
+    not in force): the API answers 404, as a GET of it does."""
 
 
 class JournalError(MonitorError):

@@ -146,6 +146,14 @@ class Excluded:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ExclusionWithdrawn:
+    """An incident's exclusion withdrawn by an operator, already in the journal:
+    ``incident`` as it now stands (not excluded)."""
+
+    incident: Incident
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Reload:
     """A new configuration (already validated)."""
 
@@ -203,6 +211,7 @@ Input = (
     | WindowAdded
     | WindowRemoved
     | Excluded
+    | ExclusionWithdrawn
     | Reload
     | Peers
     | Tick

@@ -156,6 +156,23 @@ class Announced:
         return recorded > self.window.start
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Withdrawal:
+    """An operator's exclusion of an incident (Article 8 §2) withdrawn: the incident earns
+    its credits again. ``excluded`` and ``excluded_at`` are the exclusion as it stood (its
+    reason, when it was recorded); ``reason`` and ``at`` the withdrawal's. Kept beside the
+    incident, so a report shows what was excluded and undone; ``id`` is its journal row
+    (None from an events file)."""
+
+    incident: int
+    circuit: str
+    excluded: str
+    excluded_at: datetime | None
+    reason: str
+    at: datetime
+    id: int | None = None
+
+
 def require_aware(at: datetime, what: str) -> datetime:
     """Return ``at`` unchanged if it carries a timezone; raise InputError otherwise."""
     if at.tzinfo is None or at.utcoffset() is None:

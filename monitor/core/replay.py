@@ -1,28 +1,31 @@
 """Replay recorded events (JSON lines) through the core: the audit path of every figure.
 
 Input, one JSON object a line, in time order (see README "Replay"): ``probe``, ``control``,
-``notified`` and ``end`` events. "Now" is the last event's time. A malformed line stops the
-replay with an InputError naming the line and the problem. Pure: lines in, values out (the
-``replay`` and ``report --events`` commands read the file).
+``notified`` and ``end`` events, and an operator's ``excluded`` (Article 8 §2) and
+``exclusion_withdrawn``, each naming its incident by circuit and start. "Now" is the last
+event's time. A malformed line stops the replay with an InputError naming the line and the
+problem; so does an exclusion of an incident that is not there or already excluded, and a
+withdrawal of one not excluded (as the journal refuses them). Pure: lines in, values out
+(the ``replay`` and ``report --events`` commands read the file).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from monitor.core.assess import assess, month_totals
 from monitor.core.errors import InputError, MonitorError
-from monitor.core.model import PathKey
+from monitor.core.model import PathKey, Withdrawal
 from monitor.core.plan import Plan
 from monitor.core.times import parse_instant
 from monitor.core.tracker import Incident, IncidentClosed, IncidentNotified, IncidentOpened, Tracker
 from monitor.core.views import incident_view, month_view
 
-KINDS = ("probe", "control", "notified", "end")
+KINDS = ("probe", "control", "notified", "excluded", "exclusion_withdrawn", "end")
 
 
 @dataclass(slots=True)
@@ -30,6 +33,10 @@ class ReplayResult:
     tracker: Tracker
     incidents: dict[int, Incident]
     now: datetime | None
+    withdrawals: list[Withdrawal] = field(default_factory=list)
+    """Exclusions withdrawn, in order."""
+    excluded_at: dict[int, datetime] = field(default_factory=dict)
+    """When each incident excluded now was excluded (a withdrawal keeps it)."""
 
     @property
     def first_seen(self) -> dict[str, datetime]:
@@ -55,6 +62,8 @@ FIELDS = {
     "probe": frozenset({"t", "kind", "circuit", "path", "ok"}),
     "control": frozenset({"t", "kind", "target", "ok"}),
     "notified": frozenset({"t", "kind", "circuit"}),
+    "excluded": frozenset({"t", "kind", "circuit", "start", "reason"}),
+    "exclusion_withdrawn": frozenset({"t", "kind", "circuit", "start", "reason"}),
     "end": frozenset({"t", "kind"}),
 }
 """The fields each kind of event takes: any other is refused (a misspelt ``ok`` must not
@@ -74,12 +83,15 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _apply(tracker: Tracker, obj: dict[str, Any], at: datetime) -> tuple[object, ...]:
-    kind = obj.get("kind")
+def _apply(result: ReplayResult, obj: dict[str, Any], at: datetime) -> tuple[object, ...]:
+    tracker, kind = result.tracker, obj.get("kind")
     extra = sorted(set(obj) - FIELDS.get(kind, set(obj))) if isinstance(kind, str) else []
     if extra:
         takes = ", ".join(sorted(FIELDS[str(kind)]))
         raise InputError(f"field {extra[0]!r} is not one a {kind} event takes ({takes})")
+    if kind in ("excluded", "exclusion_withdrawn"):
+        _operator(result, obj, at, withdraw=kind == "exclusion_withdrawn")
+        return ()
     if kind == "probe":
         path = PathKey.parse(_field(obj, "circuit", str), _field(obj, "path", str))
         return tracker.observe(path, at, _field(obj, "ok", bool))
@@ -90,6 +102,34 @@ def _apply(tracker: Tracker, obj: dict[str, Any], at: datetime) -> tuple[object,
     if kind == "end":
         return ()
     raise InputError(f"field 'kind' must be one of {', '.join(KINDS)}, got {kind!r}")
+
+
+def _operator(result: ReplayResult, obj: dict[str, Any], at: datetime, *, withdraw: bool) -> None:
+    """An ``excluded`` or ``exclusion_withdrawn`` event: the incident of ``circuit`` that
+    started at ``start`` excluded, or its exclusion withdrawn (a Withdrawal kept)."""
+    circuit = _field(obj, "circuit", str)
+    start = parse_instant(_field(obj, "start", str), "field 'start'").astimezone(UTC)
+    reason = _field(obj, "reason", str).strip()
+    if not reason:
+        raise InputError("field 'reason' must say why")
+    found = [i for i in result.incidents.values() if i.circuit == circuit and i.start == start]
+    if not found:
+        raise InputError(f"no incident of {circuit} started at {obj['start']}")
+    [incident] = found
+    if not withdraw and incident.excluded is not None:
+        raise InputError(f"the incident is already excluded ({incident.excluded!r})")
+    if withdraw and incident.excluded is None:
+        raise InputError("the incident is not excluded; nothing to withdraw")
+    if withdraw:
+        result.withdrawals.append(Withdrawal(
+            incident=incident.id, circuit=circuit, excluded=incident.excluded or "",
+            excluded_at=result.excluded_at.pop(incident.id, None), reason=reason, at=at,
+        ))  # fmt: skip
+    else:
+        result.excluded_at[incident.id] = at
+    updated = replace(incident, excluded=None if withdraw else reason)
+    result.incidents[incident.id] = updated
+    result.tracker.excluded(updated)  # its later events (the close) carry it
 
 
 def _decode(line: str) -> Any:
@@ -116,8 +156,7 @@ def run(plan: Plan, lines: Iterable[str]) -> ReplayResult:
         fail_after=plan.fail_after,
         recover_after=plan.recover_after,
     )
-    incidents: dict[int, Incident] = {}
-    now: datetime | None = None
+    result = ReplayResult(tracker=tracker, incidents={}, now=None)
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -126,18 +165,18 @@ def run(plan: Plan, lines: Iterable[str]) -> ReplayResult:
             if not isinstance(obj, dict):
                 raise InputError("each line must be a JSON object")
             at = _time(obj)
-            if now is not None and at < now:
+            if result.now is not None and at < result.now:
                 raise InputError(
                     f"time {obj['t']} goes back before the previous event; "
                     "events must be in time order"
                 )
-            now = at
-            for event in _apply(tracker, obj, at):
+            result.now = at
+            for event in _apply(result, obj, at):
                 if isinstance(event, IncidentOpened | IncidentClosed | IncidentNotified):
-                    incidents[event.incident.id] = event.incident
+                    result.incidents[event.incident.id] = event.incident
         except MonitorError as exc:
             raise InputError(f"line {number}: {exc}") from None
-    return ReplayResult(tracker=tracker, incidents=incidents, now=now)
+    return result
 
 
 def summary(plan: Plan, result: ReplayResult) -> dict[str, Any]:

@@ -60,7 +60,7 @@ from monitor.core.availability import measure
 from monitor.core.bounds import check_year
 from monitor.core.errors import InputError
 from monitor.core.intervals import Span
-from monitor.core.model import Announced, Interval
+from monitor.core.model import Announced, Interval, Withdrawal
 from monitor.core.tracker import Incident
 
 EXPIRING_WITHIN = timedelta(days=30)
@@ -117,7 +117,8 @@ class CircuitMonth:
     ``outages`` are the outages that touch ``[start, measured_to)``, whole (``end`` None while
     open), whether or not they count in the month; ``unmonitored`` the time taken out of the
     service time for it (gaps and blind time outside maintenance, inside outages too);
-    ``maintenance`` the windows touching the month, whole, with their notes. Seconds are over
+    ``maintenance`` the windows touching the month, whole, with their notes; ``withdrawn``
+    the exclusions withdrawn of the incidents listed, oldest first. Seconds are over
     the measured span: ``service_s`` = span - ``maintenance_s`` - ``unmonitored_s``, and
     ``unavailable_s`` is outage time inside the service time."""
 
@@ -140,6 +141,7 @@ class CircuitMonth:
     outages: tuple[Interval, ...]
     unmonitored: tuple[Interval, ...]
     maintenance: tuple[Announced, ...]
+    withdrawn: tuple[Withdrawal, ...] = ()
 
     @property
     def exclusions(self) -> tuple[Entry, ...]:
@@ -219,6 +221,7 @@ def month_report(
     circuits: Sequence[str] | None = None,
     first_seen: Mapping[str, datetime] | None = None,
     source: Source | None = None,
+    withdrawn: Iterable[Withdrawal] = (),
 ) -> MonthReport:
     """The month of every circuit in ``terms`` (a retired one only up to the month its
     monitoring ended), or of ``circuits``, in that order.
@@ -227,31 +230,42 @@ def month_report(
     (the journal), as the daemon does. ``incidents`` may hold any incidents: those that
     neither touch the month nor count in it are ignored, as are unknown circuits.
     ``first_seen`` holds each circuit's first probe result: service time starts there
-    (a circuit missing from it has none yet)."""
+    (a circuit missing from it has none yet). ``withdrawn``: exclusions withdrawn (any;
+    each month shows those of its listed incidents)."""
     parse_month(month)
     by_circuit: dict[str, list[Incident]] = defaultdict(list)
     for i in incidents:
         by_circuit[i.circuit].append(i)
+    undone: dict[int, list[Withdrawal]] = defaultdict(list)
+    for w in withdrawn:
+        undone[w.incident].append(w)
     extra: dict[str, list[Announced]] = defaultdict(list)
     for a in announced:
         extra[a.circuit].append(a)
     wanted = [c for c in terms if _in_service(terms[c], month)] if circuits is None else circuits
     seen = first_seen or {}
+    months = (
+        _circuit_month(
+            month,
+            terms[c],
+            by_circuit.get(c, []),
+            extra.get(c, []),
+            _Seen(now=now, first=seen.get(c), blind=blind, gaps=gaps),
+        )
+        for c in wanted
+    )
     return MonthReport(
         month=month,
         now=now,
         source=source,
-        circuits=tuple(
-            _circuit_month(
-                month,
-                terms[c],
-                by_circuit.get(c, []),
-                extra.get(c, []),
-                _Seen(now=now, first=seen.get(c), blind=blind, gaps=gaps),
-            )
-            for c in wanted
-        ),
+        circuits=tuple(_with_withdrawn(m, undone) if undone else m for m in months),
     )
+
+
+def _with_withdrawn(m: CircuitMonth, undone: Mapping[int, list[Withdrawal]]) -> CircuitMonth:
+    """``m`` with the exclusions withdrawn of its listed incidents, oldest first."""
+    mine = (w for e in m.entries for w in undone.get(e.incident.id, ()))
+    return replace(m, withdrawn=tuple(sorted(mine, key=lambda w: w.at)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

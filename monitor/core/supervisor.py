@@ -42,6 +42,7 @@ from monitor.core.inputs import (
     Control,
     Delivered,
     Excluded,
+    ExclusionWithdrawn,
     Input,
     Peers,
     Probed,
@@ -132,7 +133,7 @@ class Supervisor(Restoring, Reloading):
             return self._delivered(event, now)
         if isinstance(event, WindowAdded | WindowRemoved):
             return self._window(event, now)
-        if isinstance(event, Excluded):
+        if isinstance(event, Excluded | ExclusionWithdrawn):
             self.tracker.excluded(event.incident)
             return []
         if isinstance(event, Reload):

@@ -262,8 +262,9 @@ class Tracker(Doubting, Resuming):
         return (IncidentNotified(incident=updated),)
 
     def excluded(self, incident: Incident) -> None:
-        """An operator excluded ``incident`` (Article 8 §2): keep the exclusion on our copy,
-        if we hold one, so notices about it say so."""
+        """An operator excluded ``incident`` (Article 8 §2), or withdrew its exclusion: keep
+        ``excluded`` as the journal now has it on our copy, if we hold one, so notices about
+        it say so."""
         if incident.circuit in self._circuits:
             circuit = self._circuits[incident.circuit]
             ours = next((i for i in self.incidents(circuit.id) if i.id == incident.id), None)

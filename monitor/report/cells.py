@@ -211,8 +211,17 @@ def maintenance_lines(w: Words, c: CircuitMonth) -> list[str]:
     return out
 
 
-def exclusion_lines(c: CircuitMonth) -> list[str]:
-    return [f"#{e.incident.id}: {clean(e.incident.excluded or '')}" for e in c.exclusions]
+def exclusion_lines(w: Words, c: CircuitMonth) -> list[str]:
+    """Each exclusion in force with its reason, then each one withdrawn: when, why, and the
+    reason it had (an auditor sees every exclusion made and undone)."""
+    out = [f"#{e.incident.id}: {clean(e.incident.excluded or '')}" for e in c.exclusions]
+    out += [
+        f"#{x.incident}: "
+        + w("withdrawn", at=when(x.at, c.tz, seconds=False), reason=clean(x.reason),
+            was=clean(x.excluded))
+        for x in c.withdrawn
+    ]  # fmt: skip
+    return out
 
 
 def gap_lines(w: Words, c: CircuitMonth) -> list[str]:

@@ -131,7 +131,7 @@ def _circuit(w: Words, c: CircuitMonth, n: int) -> CircuitView:
         for e in c.entries
     ]
     lists = [
-        (w("exclusions"), cells.exclusion_lines(c)),
+        (w("exclusions"), cells.exclusion_lines(w, c)),
         (w("gaps"), cells.gap_lines(w, c)),
         (w("maintenance_list"), cells.maintenance_lines(w, c)),
     ]

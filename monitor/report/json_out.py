@@ -4,8 +4,9 @@ The ``month``, ``circuits`` and ``incidents`` of :func:`views.sla_view` are kept
 field (so the figures match the API and ``slawatch replay`` byte for byte); each circuit row
 gains ``timezone``, the availability figures (``availability`` an exact fraction,
 ``availability_pct`` rounded down to 3 decimals), ``capped``, the month's ``maintenance`` and
-``unmonitored`` intervals and its ``claims`` (each with ``share_yen``, its part of the capped
-total); the object gains ``as_of`` and ``source``. One month gives an
+``unmonitored`` intervals, the ``exclusions_withdrawn`` of its incidents and its ``claims``
+(each with ``share_yen``, its part of the capped total); the object gains ``as_of`` and
+``source``. One month gives an
 object, a range of months a list of them. Language-neutral: ``--lang`` does not apply.
 """
 
@@ -48,6 +49,16 @@ def _circuit_extras(c: CircuitMonth) -> dict[str, Any]:
             for a in c.maintenance
         ],
         "unmonitored": [{"start": iso(s.start, tz), "end": iso(s.end, tz)} for s in c.unmonitored],
+        "exclusions_withdrawn": [
+            {
+                "incident": x.incident,
+                "excluded": x.excluded,
+                "excluded_at": iso(x.excluded_at, tz),
+                "reason": x.reason,
+                "at": iso(x.at, tz),
+            }
+            for x in c.withdrawn
+        ],
         "claims": [
             {
                 "incident": cl.incident,

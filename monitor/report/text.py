@@ -38,7 +38,7 @@ def _circuit(w: Words, c: CircuitMonth) -> list[str]:
     else:
         out.append(f"  {w('no_incidents')}")
     for key, lines in (
-        ("exclusions", cells.exclusion_lines(c)),
+        ("exclusions", cells.exclusion_lines(w, c)),
         ("gaps", cells.gap_lines(w, c)),
         ("maintenance_list", cells.maintenance_lines(w, c)),
     ):

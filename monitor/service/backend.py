@@ -17,7 +17,7 @@ from typing import Any
 
 from monitor.core.assess import Assessment, CircuitTerms, assess
 from monitor.core.availability import measure
-from monitor.core.errors import InputError
+from monitor.core.errors import NotFoundError
 from monitor.core.intervals import Span, closed
 from monitor.core.model import Announced
 from monitor.core.plan import Plan
@@ -192,8 +192,19 @@ class Backend(PageViews):
         await self.ops.exclude(incident_id, reason)
         found = await self.incident(incident_id)
         if found is None:
-            raise InputError(f"no incident {incident_id}", "id")
+            raise NotFoundError(f"no incident {incident_id}", "id")
         return found
+
+    async def withdraw_exclusion(self, incident_id: int, reason: str) -> dict[str, Any]:
+        """The incident as it now stands, with ``withdrawn``: the exclusion withdrawn."""
+        w = await self.ops.withdraw_exclusion(incident_id, reason)
+        found = await self.incident(incident_id)
+        if found is None:
+            raise NotFoundError(f"no incident {incident_id}", "id")
+        tz = self.sup.terms(w.circuit).tz
+        withdrawn = {"excluded": w.excluded, "excluded_at": iso(w.excluded_at, tz),
+                     "reason": w.reason, "at": iso(w.at, tz)}  # fmt: skip
+        return {**found, "withdrawn": withdrawn}
 
     async def cluster(self) -> dict[str, Any]:
         """The NOC hosts: this node's role, the lease and every node's last word

@@ -170,10 +170,12 @@ async def _month(offline: Offline, month: str, circuit: str, now: datetime) -> M
     sup = offline.backend.sup
     lo, hi = month_span(month, sup.terms(circuit).tz)
     incidents = await offline.store.run(lambda s: s.incidents(circuit, lo, hi))
+    withdrawn = await offline.store.run(lambda s: s.withdrawals())
     first = sup.tracker.first_seen(circuit)
     return month_report(month, incidents=incidents, terms=sup.all_terms, now=now,
                         blind=sup.tracker.blind_spans(), gaps=sup.gaps, circuits=[circuit],
-                        first_seen={circuit: first} if first else {})  # fmt: skip
+                        first_seen={circuit: first} if first else {},
+                        withdrawn=withdrawn)  # fmt: skip
 
 
 def _pdf(report: MonthReport, printer: Callable[[str, Path], None], lang: str) -> bytes:

@@ -188,13 +188,15 @@ class Daemon:
             self.feed(self._slices.popleft())
         if self._notifier is not None:
             await self._notifier.close()
-        try:
+        with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(DRAIN_S):
                 await self.writer.drained()
-        except TimeoutError:
-            log.error("stopping with journal writes still refused: they are lost")
         await tasks.stop(self._tasks)
-        self.writer.cancel_all()
+        refused = self.writer.failing_since is not None
+        lost = self.writer.cancel_all()
+        if lost:
+            why = "refused by the journal" if refused else f"not written within {DRAIN_S:g} s"
+            log.error("stopping with %d journal write(s) %s: they are lost", lost, why)
         with contextlib.suppress(Exception):
             now = self.wall()
             await self.store.run(lambda s: s.stopped(now))

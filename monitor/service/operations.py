@@ -1,5 +1,6 @@
-"""What operators change: maintenance windows and exclusions, checked, journalled, then told to
-the supervisor. The running daemon and the offline CLI both change the record through here.
+"""What operators change: maintenance windows and exclusions (and their withdrawal), checked,
+journalled, then told to the supervisor. The running daemon and the offline CLI both change
+the record through here.
 
 Each change is checked in full before anything is written (an exclusion of an incident of a
 circuit no longer configured is refused, not written and then refused), written to the journal
@@ -12,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from monitor.core.errors import InputError
-from monitor.core.inputs import Excluded, Input, WindowAdded, WindowRemoved
-from monitor.core.model import Announced
+from monitor.core.errors import InputError, NotFoundError
+from monitor.core.inputs import Excluded, ExclusionWithdrawn, Input, WindowAdded, WindowRemoved
+from monitor.core.model import Announced, Withdrawal
 from monitor.core.plan import Plan
 from monitor.core.tracker import Incident
 from monitor.core.windows import announce
@@ -74,11 +75,33 @@ class Operations:
             raise InputError(
                 "an exclusion needs a reason (customer-caused, not attributable...)", "reason"
             )
-        found = await self._store.run(lambda s: s.incident(incident_id))
-        if found is None:
-            raise InputError(f"no incident {incident_id}", "id")
-        self.known(found.circuit)
+        await self._configured(incident_id)
         now = self._wall()
         excluded = await self._store.run(lambda s: s.exclude(incident_id, reason, now))
         self._feed(Excluded(incident=excluded))
         return excluded
+
+    async def withdraw_exclusion(self, incident_id: int, reason: str) -> Withdrawal:
+        """Withdraw an incident's exclusion: it earns its credits again. Kept as a fact of
+        its own beside the incident (the exclusion withdrawn, why, when)."""
+        if not reason.strip():
+            raise InputError("a withdrawal needs a reason (why the exclusion was wrong)", "reason")
+        await self._configured(incident_id)
+        now = self._wall()
+        incident, done = await self._store.run(
+            lambda s: s.withdraw_exclusion(incident_id, reason, now)
+        )
+        self._feed(ExclusionWithdrawn(incident=incident))
+        return done
+
+    async def _configured(self, incident_id: int) -> None:
+        """NotFoundError unless the incident exists and its circuit is configured (the API
+        shows no other: 404, as its GET)."""
+        found = await self._store.run(lambda s: s.incident(incident_id))
+        if found is None:
+            raise NotFoundError(f"no incident {incident_id}", "id")
+        try:
+            self.known(found.circuit)
+        except InputError as exc:
+            raise NotFoundError(f"no incident {incident_id} of a configured circuit ({exc})",
+                                "id") from None  # fmt: skip

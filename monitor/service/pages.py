@@ -212,6 +212,7 @@ class PageViews:
         wanted = None if circuits is None else [c for c in circuits if sup.plan.circuit(c)]
         only = wanted[0] if wanted is not None and len(wanted) == 1 else None
         found = await self._store.run(lambda s: s.incidents(only, lo, hi))
+        withdrawn = await self._store.run(lambda s: s.withdrawals())
         name = await self._store.run(lambda s: s.name)
         tracker = sup.tracker
         seen = {c.id: tracker.first_seen(c.id) for c in sup.plan.circuits}
@@ -225,6 +226,7 @@ class PageViews:
             circuits=wanted,
             first_seen={c: at for c, at in seen.items() if at is not None},
             source=Source(kind=SourceKind.JOURNAL, name=journal_name(name)),
+            withdrawn=withdrawn,
         )
 
     async def download(

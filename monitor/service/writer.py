@@ -21,7 +21,6 @@ that must not share its commit (a fenced claim) says ``alone``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -112,8 +111,10 @@ class Writer(Generic[S]):
         return self.submit(Job(build=lambda: call, done=done))
 
     async def drained(self) -> None:
-        """Wait until every queued write is durable."""
-        await self._idle.wait()
+        """Wait until every queued write is durable, those queued meanwhile too (one queued
+        as the queue emptied, before this waiter woke, among them)."""
+        while self._jobs:
+            await self._idle.wait()
 
     async def run(self) -> None:
         """Carry out the queue until cancelled."""
@@ -179,12 +180,20 @@ class Writer(Generic[S]):
             self.failing_since = None
         self._on_write(seconds)
 
-    def cancel_all(self) -> None:
-        """Fail every queued write (at shutdown, after :meth:`drained` gave up)."""
+    def cancel_all(self) -> int:
+        """Fail every queued write (at shutdown, after :meth:`drained` gave up); how many.
+        A caller awaiting one gets the JournalError; most never look (facts, heartbeats,
+        delivery results are written and forgotten), so each failure is marked seen: the
+        stop reports the loss once, not the loop once per write ("Future exception was
+        never retrieved")."""
+        lost = 0
         while self._jobs:
-            job = self._jobs.popleft()
-            with contextlib.suppress(asyncio.InvalidStateError):
-                job.future.set_exception(JournalError("the daemon stopped before this was written"))
+            future = self._jobs.popleft().future
+            if not future.done():
+                future.set_exception(JournalError("the daemon stopped before this was written"))
+                future.exception()  # seen; an await of it still raises
+                lost += 1
+        return lost
 
 
 def _all(store: Batching, *, calls: list[Callable[[Any], Any]]) -> list[tuple[bool, Any]]:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from monitor.core.chain import ChainHead
 from monitor.core.facts import Fact
 from monitor.core.inputs import Resume
-from monitor.core.model import Announced, Interval, MaintenanceWindow
+from monitor.core.model import Announced, Interval, MaintenanceWindow, Withdrawal
 from monitor.core.tracker import Incident
 from monitor.store.db import Database, Row, Tx
 from monitor.store.records import ChainRecord, Stamp, StoredEvidence, TimelineEntry
@@ -113,6 +113,18 @@ class Store(Protocol):
 
     def exclude(self, incident_id: int, reason: str, at: datetime) -> Incident:
         """Mark an incident excluded; InputError without a reason or an incident."""
+        ...
+
+    def withdraw_exclusion(
+        self, incident_id: int, reason: str, at: datetime
+    ) -> tuple[Incident, Withdrawal]:
+        """Withdraw an incident's exclusion: the incident as it now stands (not excluded) and
+        the withdrawal kept beside it; NotFoundError without an incident, InputError without
+        a reason or an exclusion in force."""
+        ...
+
+    def withdrawals(self, incident_id: int | None = None) -> list[Withdrawal]:
+        """Exclusions withdrawn (of one incident, or every one), oldest first."""
         ...
 
     # -- the hash chain and evidence (core/chain.py, store/chain.py) --------------------------

@@ -4,12 +4,13 @@ says how a record's body and hash are made).
 What the chain covers
 ---------------------
 Every row of the tables in :data:`CHAINED`, as it stands after each write that changes it:
-path and control changes, incidents (opened, notified, closed, excluded: one record each),
-outages waiting on the control targets (a row per change), each circuit's first result, blind
-intervals (opened, ended), unmonitored gaps, announced maintenance windows (added,
-withdrawn), SNMP evidence, probe evidence, notices (their identity, recipients and the SHA-256
-of the exact message bytes), every relay's answer for every recipient, the daemon's starts and
-stops, and RFC 3161 time-stamp tokens.
+path and control changes, incidents (opened, notified, closed, excluded, exclusion withdrawn:
+one record each), exclusions withdrawn (what was withdrawn, why, when), outages waiting on the
+control targets (a row per change), each circuit's first result, blind intervals (opened,
+ended), unmonitored gaps, announced maintenance windows (added, withdrawn), SNMP evidence,
+probe evidence, notices (their identity, recipients and the SHA-256 of the exact message
+bytes), every relay's answer for every recipient, the daemon's starts and stops, and RFC 3161
+time-stamp tokens.
 
 Not covered: the outbox's delivery state (``state``, ``attempts``, ``due_at``,
 ``claim_epoch``: bookkeeping of the sender, whose outcome is the chained ``deliveries``; and
@@ -75,6 +76,8 @@ CHAINED: dict[str, Table] = {
         _t("control_changes", "id target state since at"),
         _t("incidents", "id circuit start detected end notified excluded_reason excluded_at "
            "closed_reason single_vantage"),
+        _t("exclusion_withdrawals", "id incident_id circuit excluded_reason excluded_at reason "
+           "at"),
         _t("disagreements", "id circuit at views"),
         _t("waiting_outages", "id circuit start detected single_vantage doubt end seen"),
         _t("blind_intervals", "id start end"),

@@ -110,6 +110,22 @@ def writing(journal: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def holder(journal: Path) -> str | None:
+    """``a slawatch daemon (pid N)`` while one runs on ``journal``, else None: the lock
+    taken shared and dropped at once (a command's own shared hold does not count)."""
+    try:
+        fd = os.open(lock_path(journal), os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None  # no daemon has run on it (none of this version)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return f"a slawatch daemon{_pid(fd)}"
+    finally:
+        os.close(fd)  # a shared lock taken goes with it
+    return None
+
+
 def _pid(fd: int) -> str:
     """`` (pid N)`` from the lock file, or nothing if it cannot be read."""
     with contextlib.suppress(OSError, ValueError, IndexError):

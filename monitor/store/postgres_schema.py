@@ -169,6 +169,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX waiting_outages_undecided ON waiting_outages (id) WHERE seen IS NULL;
     """,
+    # 6 -> 7: exclusions withdrawn, as SQLite's version 8
+    """
+    CREATE TABLE exclusion_withdrawals (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, incident_id BIGINT NOT NULL,
+        circuit TEXT NOT NULL, excluded_reason TEXT NOT NULL, excluded_at BIGINT,
+        reason TEXT NOT NULL, at BIGINT NOT NULL
+    );
+    CREATE INDEX exclusion_withdrawals_incident ON exclusion_withdrawals (incident_id);
+    """,
 )
 
 VERSION = len(MIGRATIONS)

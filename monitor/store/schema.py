@@ -155,6 +155,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX waiting_outages_undecided ON waiting_outages (id) WHERE seen IS NULL;
     """,
+    # 7 -> 8: exclusions withdrawn: the exclusion as it stood and the withdrawal, one row
+    # each (the incident's own columns then say it is not excluded; chained, both)
+    """
+    CREATE TABLE exclusion_withdrawals (
+        id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL, circuit TEXT NOT NULL,
+        excluded_reason TEXT NOT NULL, excluded_at INTEGER, reason TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX exclusion_withdrawals_incident ON exclusion_withdrawals (incident_id);
+    """,
 )
 
 VERSION = len(MIGRATIONS)

@@ -17,7 +17,7 @@ from typing import Any
 
 from monitor.core.bounds import clamp_window
 from monitor.core.chain import ChainHead
-from monitor.core.errors import InputError
+from monitor.core.errors import InputError, NotFoundError
 from monitor.core.facts import Fact
 from monitor.core.inputs import Resume
 from monitor.core.model import (
@@ -28,6 +28,7 @@ from monitor.core.model import (
     PathKey,
     PathState,
     Router,
+    Withdrawal,
 )
 from monitor.core.tracker import Incident, OutageWaiting, PathChanged
 from monitor.store.chain import CHAINED, Chain, adopt
@@ -377,7 +378,7 @@ class SqlStore:
         return {} if incident is None else node_views(self.db, incident, now, paths)
 
     def timeline(self, incident_id: int, now: datetime) -> list[TimelineEntry]:
-        """Path changes, SNMP evidence, gaps, notices and the exclusion of one incident, in
+        """Path changes, SNMP evidence, gaps, notices and the exclusions of one incident, in
         time order: from an hour before its start to the change that ended it (whose
         ``since`` is the backdated end, confirmed ``recover_after`` results later), or to
         ``now``."""
@@ -419,6 +420,12 @@ class SqlStore:
                 (incident_id,),
             )
         ]
+        for w in self.withdrawals(incident_id):  # the exclusions undone, and each undoing
+            if w.excluded_at is not None:
+                out.append(TimelineEntry(at=w.excluded_at, kind="exclusion",
+                                         text=f"excluded: {w.excluded}"))  # fmt: skip
+            out.append(TimelineEntry(at=w.at, kind="exclusion",
+                                     text=f"exclusion withdrawn: {w.reason}"))  # fmt: skip
         out += self.outbox.timeline(incident_id)
         return sorted(out, key=lambda e: e.at)
 
@@ -451,7 +458,7 @@ class SqlStore:
                 (to_db(at), window_id),
             )
         if not rows:
-            raise InputError(
+            raise NotFoundError(
                 f"no announced maintenance window {window_id} (configured windows are changed "
                 "in the YAML)",
                 "id",
@@ -474,12 +481,65 @@ class SqlStore:
             return _incident(_named("incidents", rows[0]))
         found = self.incident(incident_id)
         if found is None:
-            raise InputError(f"no incident {incident_id}", "id")
+            raise NotFoundError(f"no incident {incident_id}", "id")
         raise InputError(  # the first stands: a second would erase the reason on record
             f"incident {incident_id} is already excluded ({found.excluded!r}); an exclusion "
-            "stands as first recorded",
+            "stands as first recorded (withdraw it first to record another: slawatch "
+            f"exclude {incident_id} --withdraw --reason TEXT)",
             "id",
         )
+
+    def withdraw_exclusion(
+        self, incident_id: int, reason: str, at: datetime
+    ) -> tuple[Incident, Withdrawal]:
+        if not reason.strip():
+            raise InputError("a withdrawal needs a reason (why the exclusion was wrong)", "reason")
+        with self.chain.transaction() as tx:  # chained writes one at a time: no race below
+            rows = tx.execute(
+                "SELECT circuit, excluded_reason, excluded_at FROM incidents WHERE id = ? "
+                "AND excluded_reason IS NOT NULL",
+                (incident_id,),
+            )
+            if rows:
+                [(circuit, excluded, excluded_at)] = rows
+                [stored] = tx.write(
+                    "incidents",
+                    "UPDATE incidents SET excluded_reason = NULL, excluded_at = NULL WHERE id = ?",
+                    (incident_id,),
+                )
+                [(wid, *_)] = tx.write(
+                    "exclusion_withdrawals",
+                    "INSERT INTO exclusion_withdrawals (incident_id, circuit, excluded_reason, "
+                    "excluded_at, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (incident_id, circuit, excluded, excluded_at, reason.strip(), to_db(at)),
+                )
+        if rows:
+            done = Withdrawal(id=int(wid), incident=incident_id, circuit=circuit,
+                              excluded=excluded, excluded_at=from_db(excluded_at),
+                              reason=reason.strip(), at=at)  # fmt: skip
+            return _incident(_named("incidents", stored)), done
+        if self.incident(incident_id) is None:
+            raise NotFoundError(f"no incident {incident_id}", "id")
+        said = f"incident {incident_id} is not excluded"
+        for w in self.withdrawals(incident_id)[-1:]:  # the last exclusion, and its end
+            said += f": its exclusion ({w.excluded!r}) was withdrawn at {w.at.isoformat()} "
+            said += f"({w.reason!r})"
+        raise InputError(f"{said}; nothing to withdraw", "id")
+
+    def withdrawals(self, incident_id: int | None = None) -> list[Withdrawal]:
+        sql = (
+            "SELECT id, incident_id, circuit, excluded_reason, excluded_at, reason, at "
+            "FROM exclusion_withdrawals"
+        )
+        if incident_id is None:
+            rows = self.db.query(sql + " ORDER BY id")
+        else:
+            rows = self.db.query(sql + " WHERE incident_id = ? ORDER BY id", (incident_id,))
+        return [
+            Withdrawal(id=int(i), incident=int(n), circuit=c, excluded=e, excluded_at=from_db(ea),
+                       reason=r, at=at_db(a))
+            for i, n, c, e, ea, r, a in rows
+        ]  # fmt: skip
 
     # -- audit trail ---------------------------------------------------------------------------
     def snapshot(self, at: datetime, month: str, circuit: str, payload: dict[str, Any]) -> None:

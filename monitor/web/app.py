@@ -28,7 +28,7 @@ from aiohttp import web
 
 from monitor.clock import Wall, utcnow
 from monitor.core.bounds import BoundsError, check_window
-from monitor.core.errors import InputError, MonitorError
+from monitor.core.errors import InputError, MonitorError, NotFoundError
 from monitor.core.report import parse_month
 from monitor.web.auth import SESSION_COOKIE, Customer, Gate, Role, Viewer
 from monitor.web.backend import Backend
@@ -115,7 +115,8 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except HttpError as exc:
         return _json({"error": exc.message, "field": exc.field}, exc.status)
     except InputError as exc:
-        return _json({"error": str(exc), "field": exc.field}, 400)
+        status = 404 if isinstance(exc, NotFoundError) else 400
+        return _json({"error": str(exc), "field": exc.field}, status)
     except web.HTTPException as exc:
         if exc.status >= 400:
             return _json({"error": exc.reason, "field": None}, exc.status)
@@ -251,8 +252,8 @@ def make_app(
     def page_route(handler: PageHandler) -> Handler:
         async def route(request: web.Request) -> web.StreamResponse:
             form = await _form(request) if request.method == "POST" else {}
-            req = Request(
-                method=request.method,
+            req = Request(  # HEAD is GET to the page (aiohttp drops the body)
+                method="GET" if request.method == "HEAD" else request.method,
                 path=request.path,
                 params=dict(request.match_info),
                 query=_first(request.query),
@@ -375,13 +376,22 @@ def make_app(
         reason = text_field(await _body(request, frozenset({"reason"})), "reason")
         return _json(await backend.exclude(incident_id, reason))
 
+    async def withdraw_exclusion(request: web.Request) -> web.Response:
+        authorise(request)
+        incident_id = _int_id(request)
+        reason = text_field(await _body(request, frozenset({"reason"})), "reason")
+        return _json(await backend.withdraw_exclusion(incident_id, reason))
+
     app = web.Application(middlewares=[_errors, _busy], client_max_size=MAX_BODY)
     app[LIMITS] = limits or Limits()
     app[BUSY] = set()
     app[GATE] = gate
     app.on_response_prepare.append(_secure_headers)
-    for method, path, handler in ui.routes():
-        app.router.add_route(method, path, page_route(handler))
+    for method, path, handler in ui.routes():  # add_get: HEAD too, as on every GET route
+        if method == "GET":
+            app.router.add_get(path, page_route(handler))
+        else:
+            app.router.add_route(method, path, page_route(handler))
     app.router.add_get("/static/{name}", static_route)
     app.router.add_get("/metrics", metrics_route)
     app.router.add_get("/healthz", healthz)
@@ -395,6 +405,7 @@ def make_app(
     app.router.add_get("/api/maintenance", maintenance_list)
     app.router.add_delete("/api/maintenance/{id}", maintenance_remove)
     app.router.add_post("/api/incidents/{id}/exclude", exclude)
+    app.router.add_post("/api/incidents/{id}/exclude/withdraw", withdraw_exclusion)
     return app
 
 

@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor import html
-from monitor.core.errors import InputError, MonitorError
+from monitor.core.errors import InputError, MonitorError, NotFoundError
 from monitor.core.health import Health
 from monitor.core.report import parse_month
 from monitor.web.auth import SESSION_COOKIE, SIGNIN_COOKIE, Customer, Gate, Role, Viewer, same
@@ -96,7 +96,8 @@ class UI:
         except HttpError as exc:
             reply = self._refuse(req, viewer, exc)
         except InputError as exc:
-            reply = self._refuse(req, viewer, HttpError(400, str(exc), exc.field))
+            status = 404 if isinstance(exc, NotFoundError) else 400
+            reply = self._refuse(req, viewer, HttpError(status, str(exc), exc.field))
         except MonitorError as exc:
             reply = self._refuse(req, viewer, HttpError(503, str(exc)))
         took = (time.perf_counter() - started) * 1000

@@ -21,9 +21,10 @@ MIN = timedelta(minutes=1)
 
 def back_to_schema_5(journal: Path) -> None:
     """The file as the release of 2026-12-01 left it: no ``grp`` column, no index on it (and
-    no table of the later schema 7)."""
+    no table of the later schemas: 7's outages waiting, 8's exclusions withdrawn)."""
     with closing(sqlite3.connect(journal)) as db:
         db.execute("DROP TABLE waiting_outages")
+        db.execute("DROP TABLE exclusion_withdrawals")
         db.execute("DROP INDEX outbox_incident")
         db.execute("ALTER TABLE outbox DROP COLUMN grp")
         db.execute("PRAGMA user_version = 5")

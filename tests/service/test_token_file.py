@@ -93,7 +93,7 @@ class Running:
 
     def status(self, token: str) -> int | None:
         """What ``DELETE /api/maintenance/999`` answers with ``token``: 401 when the token
-        is refused, 400 (no such window) when it is accepted; None: no answer."""
+        is refused, 404 (no such window) when it is accepted; None: no answer."""
         req = urllib.request.Request(
             f"http://127.0.0.1:{self.port}/api/maintenance/999",
             method="DELETE",
@@ -133,12 +133,12 @@ def running(tmp_path: Path) -> Iterator[tuple[Running, Path]]:
 
 def test_a_rotated_token_applies_at_sighup(running: tuple[Running, Path]) -> None:
     d, token = running
-    assert d.status(OLD) == 400 and d.status(NEW) == 401
+    assert d.status(OLD) == 404 and d.status(NEW) == 401
     assert "open to" not in d.log.read_text()
     token.write_text(NEW + "\n")
     os.chmod(token, 0o644)
     d.proc.send_signal(signal.SIGHUP)
-    d.until(lambda: d.status(NEW) == 400, "the new token accepted")
+    d.until(lambda: d.status(NEW) == 404, "the new token accepted")
     assert d.status(OLD) == 401
     d.until(lambda: "open to every user" in d.log.read_text(), "the warning at the reload")
 
@@ -149,7 +149,7 @@ def test_an_unreadable_token_file_refuses_the_reload(running: tuple[Running, Pat
     d.proc.send_signal(signal.SIGHUP)
     d.until(lambda: "reload refused" in d.log.read_text(), "the reload refused")
     assert "http.token_file" in d.log.read_text()
-    assert d.status(OLD) == 400  # the old token stays in force, as the old configuration does
+    assert d.status(OLD) == 404  # the old token stays in force, as the old configuration does
 
 
 def test_a_configuration_that_is_not_utf8_refuses_the_reload(
@@ -164,4 +164,4 @@ def test_a_configuration_that_is_not_utf8_refuses_the_reload(
     d.until(lambda: "reload refused" in d.log.read_text(), "the reload refused")
     log = d.log.read_text()
     assert "not UTF-8 text" in log and "Traceback" not in log, log[-3000:]
-    assert d.status(OLD) == 400  # still running, on the old configuration
+    assert d.status(OLD) == 404  # still running, on the old configuration

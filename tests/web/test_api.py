@@ -82,6 +82,10 @@ class Backend:
         self.excluded[incident_id] = reason
         return {"id": incident_id, "excluded": reason}
 
+    async def withdraw_exclusion(self, incident_id: int, reason: str) -> dict[str, Any]:
+        was = self.excluded.pop(incident_id)
+        return {"id": incident_id, "excluded": None, "withdrawn": {"excluded": was}}
+
     async def maintenance(self, circuit: str | None) -> list[dict[str, Any]]:
         return [{"id": n + 1, "circuit": w[0], "note": w[3]} for n, w in enumerate(self.windows)]
 

@@ -205,3 +205,35 @@ def test_every_text_a_template_asks_for_is_in_japanese() -> None:
                                                                    f.read_text())}  # fmt: skip
     assert len(asked) > 50
     assert sorted(asked - set(JA)) == []
+
+
+async def test_head_answers_wherever_get_does(site: tuple[Client, Site]) -> None:
+    """HEAD is GET without the body (RFC 9110 §9.3.2) on every route GET takes: pages, API,
+    metrics, static files; signed out (the closed site's redirect) and signed in."""
+    c, s = site
+    iid = await outage(s, "c-a1")
+    paths = {"/": "/", "/circuits/{id}": "/circuits/c-a1", "/incidents/{id}": f"/incidents/{iid}",
+             "/months": "/months", "/months/{month}": "/months/2026-10",
+             "/months/{month}/report.{fmt}": "/months/2026-10/report.csv",
+             "/signin": "/signin", "/static/{name}": "/static/ui.css", "/metrics": "/metrics",
+             "/healthz": "/healthz", "/api/status": "/api/status", "/api/circuits": "/api/circuits",
+             "/api/cluster": "/api/cluster", "/api/incidents": "/api/incidents",
+             "/api/incidents/{id}": f"/api/incidents/{iid}", "/api/sla": "/api/sla?month=2026-10",
+             "/api/maintenance": "/api/maintenance"}  # fmt: skip
+    app = c.server.app
+    assert app is not None
+    gets = {r.resource.canonical for r in app.router.routes()
+            if r.method == "GET" and r.resource is not None}  # fmt: skip
+    assert gets == set(paths), "a GET route is missing here"
+    for signed_in in (False, True):
+        if signed_in:
+            await sign_in(c, TOKEN)
+        for path in paths.values():
+            got = await c.get(path, allow_redirects=False)
+            await got.read()
+            head = await c.head(path, allow_redirects=False)
+            what = f"HEAD {path} (signed in: {signed_in}): {head.status}, GET {got.status}"
+            assert head.status == got.status, what
+            assert head.headers.get("Content-Type") == got.headers.get("Content-Type"), what
+            assert head.headers.get("Location") == got.headers.get("Location"), what
+            assert await head.read() == b"", what

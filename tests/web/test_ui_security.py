@@ -230,6 +230,9 @@ ROUTES = {
     ],
     ("DELETE", "/api/maintenance/{id}"): [("/api/maintenance/{window}", "401")],
     ("POST", "/api/incidents/{id}/exclude"): [("/api/incidents/{incident}/exclude", "401")],
+    ("POST", "/api/incidents/{id}/exclude/withdraw"): [
+        ("/api/incidents/{incident}/exclude/withdraw", "401")
+    ],
 }
 
 

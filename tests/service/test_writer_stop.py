@@ -1,0 +1,137 @@
+"""The journal writer at a stop: what is lost is reported once, by the stop, and never by
+the event loop as "Future exception was never retrieved" (printed once per lost write at the
+end of bench/mass_outage_bench.py, whose stop gave up draining a busy writer)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from monitor.core.errors import JournalError
+from monitor.service.writer import Writer
+from tests import support
+from tests.service.harness import Harness
+from tests.service.test_reliability import fill
+
+T = TypeVar("T")
+
+
+class Journal:
+    """A store whose writes wait until ``open`` is set; after the write named ``slow`` it
+    takes the next only 0.2 s later (a busy disk)."""
+
+    def __init__(self, slow: str = "") -> None:
+        self.written: list[str] = []
+        self.open = asyncio.Event()
+        self.open.set()
+        self.slow = slow
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        yield
+
+    def write(self, name: str) -> str:
+        self.written.append(name)
+        if name == self.slow:
+            self.open.clear()
+            asyncio.get_running_loop().call_later(0.2, self.open.set)
+        return name
+
+    async def run(self, call: Callable[[Any], T]) -> T:
+        await self.open.wait()
+        return call(self)
+
+
+@contextlib.contextmanager
+def unretrieved() -> Iterator[list[dict[str, Any]]]:
+    """What the running loop reports as a future's exception never retrieved (``gc`` run at
+    the end, so every dropped future has been finalised)."""
+    loop = asyncio.get_running_loop()
+    seen: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _, context: seen.append(context))
+    try:
+        yield seen
+        gc.collect()
+    finally:
+        loop.set_exception_handler(None)
+    seen[:] = [c for c in seen if "never retrieved" in c.get("message", "")]
+
+
+async def test_writes_failed_at_a_stop_are_not_reported_by_the_loop() -> None:
+    journal = Journal()
+    writer: Writer[Any] = Writer(journal)  # not running: a stop's writer, cancelled
+    with unretrieved() as seen:
+        for n in range(3):
+            writer.write(lambda s, n=n: s.write(f"fact {n}"))  # written and forgotten
+        awaited = writer.write(lambda s: s.write("awaited"))
+        lost = writer.cancel_all()
+        with pytest.raises(JournalError, match="stopped before this was written"):
+            await awaited  # whoever waits still hears it
+        del awaited
+    assert seen == [], [c["message"] for c in seen]
+    assert lost == 4 and writer.cancel_all() == 0 and journal.written == []
+
+
+async def test_drained_waits_for_a_write_queued_as_the_queue_emptied() -> None:
+    """A loop woken by the same emptying (the heartbeat, the timer) queues a write before
+    the stop's waiter resumes: drained() returned with it queued, and the stop failed it."""
+    journal = Journal(slow="first")
+    journal.open.clear()  # "first" waits until both wait for the queue to empty
+    writer: Writer[Any] = Writer(journal)
+    runner = asyncio.create_task(writer.run())
+    try:
+        writer.write(lambda s: s.write("first"))
+
+        async def sneak() -> None:
+            await writer.drained()
+            writer.write(lambda s: s.write("late"))
+
+        sneaking = asyncio.create_task(sneak())
+        await asyncio.sleep(0)  # it waits first, so it wakes first
+        drained = asyncio.create_task(writer.drained())
+        await asyncio.sleep(0)
+        journal.open.set()
+        async with asyncio.timeout(5):
+            await drained
+            assert journal.written == ["first", "late"]
+        await sneaking
+    finally:
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 512 KiB tmpfs (root only): a disk that really fills up."""
+    with support.small_disk(tmp_path / "mnt", "512k") as mnt:
+        yield mnt
+
+
+async def test_a_stop_on_a_full_journal_reports_the_lost_writes_once(
+    small_disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = Harness(small_disk)
+    d = await h.start()
+    with unretrieved() as seen:
+        try:
+            await h.until(lambda: d.sup.last_probe)
+            fill(small_disk)
+            h.prober.ok = False  # path changes, an incident: facts the journal refuses
+            await h.until(lambda: d.writer.failing_since is not None, timeout=30)
+        finally:
+            with caplog.at_level(logging.ERROR, logger="slawatch"):
+                await h.stop()  # gives up draining after DRAIN_S
+    assert seen == [], [c["message"] for c in seen]
+    lost = [r.getMessage() for r in caplog.records if "they are lost" in r.getMessage()]
+    assert len(lost) == 1, lost
+    assert re.fullmatch(r"stopping with \d+ journal write\(s\) refused by the journal: they "
+                        r"are lost", lost[0]), lost  # fmt: skip
