@@ -31,6 +31,9 @@ from monitor.store.lease import holds
 from monitor.store.records import Notice, OutboxItem, OutboxState, TimelineEntry
 from monitor.store.times import at_db, from_db, to_db
 
+ACCEPTED_CHUNK = 500
+"""Incidents asked about in one query (:meth:`Outbox.accepted_of`)."""
+
 _COLS = (
     "id, message_id, incident_id, circuit, kind, recipients, due_at, state, body, attempts, "
     "claim_epoch, grp"
@@ -177,11 +180,25 @@ class Outbox:
         """The relays' acceptances of notices about incidents the journal holds as never
         notified, one :class:`Delivered` per notice (its accepted results), oldest first: a
         start takes the notification time from them (core/restore.py)."""
+        return self._accepted("i.notified IS NULL", ())
+
+    def accepted_of(self, incidents: Sequence[int]) -> list[Delivered]:
+        """The relays' acceptances of notices about ``incidents``, as :meth:`accepted_untold`
+        gives them: a leader asks for those of the incidents it still waits to see notified,
+        for what another NOC host wrote down after this one resumed (service/cluster.py)."""
+        out: list[Delivered] = []
+        for n in range(0, len(incidents), ACCEPTED_CHUNK):
+            ids = tuple(incidents[n : n + ACCEPTED_CHUNK])
+            out += self._accepted(f"o.incident_id IN ({', '.join('?' * len(ids))})", ids)
+        return out
+
+    def _accepted(self, where: str, args: tuple[object, ...]) -> list[Delivered]:
         rows = self.db.query(
             "SELECT o.id, o.incident_id, i.circuit, o.kind, d.recipient, d.relay, d.at, d.code, "
             "d.reply FROM incidents i JOIN outbox o ON o.incident_id = i.id JOIN deliveries d "
-            "ON d.outbox_id = o.id WHERE i.notified IS NULL AND d.accepted = 1 "
-            "AND d.at IS NOT NULL ORDER BY o.id, d.id"
+            f"ON d.outbox_id = o.id WHERE {where} AND d.accepted = 1 AND d.at IS NOT NULL "
+            "ORDER BY o.id, d.id",
+            args,
         )
         return [
             Delivered(incident=int(incident), circuit=circuit, kind=kind, results=tuple(
