@@ -9,7 +9,14 @@ when the lease will lapse tries again right then, so it takes over within ``leas
 few milliseconds) of the leader's last renewal. Every ``news_s`` (1 s) the node also says it
 is alive, while its results flow, for ``ClusterPlan.alive_s`` (three probe intervals and two
 news periods, so it never blinks stale between two words), and reads the other nodes'
-liveness and path changes, which it hands to the supervisor.
+liveness and path changes, which it hands to the supervisor; a leader reads too the relays'
+acceptances of notices about the incidents it still waits to see notified, and hands them
+over as any relay's answer (:class:`Delivered`: the live rule decides). They are another
+node's news: a leader that lost its lease between a relay's 250 and its write-down writes the
+delivery down whenever its link lets it, and its notified fact is refused (a leader's fact).
+Landing before this node resumed from the journal, the delivery is taken at the resume
+(core/restore.py); landing after, before or after this node's claim of the row, it is taken
+here, within ``news_s``.
 
 Leadership changes are the daemon's to carry out (``on_lead``/``on_follow``): the new leader
 resumes from the journal and claims what the old one left in flight.
@@ -21,10 +28,10 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from monitor.core.errors import JournalError
-from monitor.core.inputs import PeerPath, Peers
+from monitor.core.inputs import Delivered, PeerPath, Peers
 from monitor.core.plan import ClusterPlan
 from monitor.service.ratelimit import RateLimited
 from monitor.store.aio import AsyncStore
@@ -54,7 +61,8 @@ def peers(news: PeerNews) -> Peers:
 
 class Cluster:
     """The lease and the news; see the module docstring. ``fresh`` says whether this node's
-    own results are flowing (only then is it alive to the others)."""
+    own results are flowing (only then is it alive to the others); ``waiting``, the incidents
+    this node, leading, still waits to see notified."""
 
     def __init__(
         self,
@@ -62,12 +70,14 @@ class Cluster:
         store: AsyncStore[Store],
         *,
         fresh: Callable[[], bool],
-        feed: Callable[[Peers], None],
+        feed: Callable[[Peers | Delivered], None],
         on_lead: Callable[[int], Awaitable[None]],
         on_follow: Callable[[str], None],
+        waiting: Callable[[], Sequence[int]] = tuple,
         clock: Callable[[], float] = boottime,
     ) -> None:
         self.plan, self._store, self._fresh, self._feed = plan, store, fresh, feed
+        self._waiting = waiting
         self._on_lead, self._on_follow, self._clock = on_lead, on_follow, clock
         self.instance = uuid.uuid4().hex
         self.epoch: int | None = None
@@ -167,10 +177,13 @@ class Cluster:
 
     async def _news(self) -> None:
         alive_s, last = self.plan.alive_s, self._last_id
+        waiting = list(self._waiting()) if self.epoch is not None else []
         try:
             if self._fresh():
                 await self._store.run(lambda s: s.nodes.alive(self.instance, alive_s))
-            news, roster = await self._store.run(lambda s: (s.nodes.news(last), s.nodes.roster()))
+            news, roster, told = await self._store.run(
+                lambda s: (s.nodes.news(last), s.nodes.roster(), s.outbox.accepted_of(waiting))
+            )
         except JournalError as exc:
             self._complain.error("cannot read the other NOC hosts' news: %s", exc)
             return
@@ -178,3 +191,5 @@ class Cluster:
         self._last_id = news.last_id
         self.last_news = peers(news)
         self._feed(self.last_news)
+        for answer in told:
+            self._feed(answer)

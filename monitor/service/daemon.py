@@ -127,6 +127,7 @@ class Daemon:
                 feed=self.feed,
                 on_lead=self._lead,
                 on_follow=self._follow,
+                waiting=self._waiting,
             )
 
     @property
@@ -298,6 +299,10 @@ class Daemon:
         self._sup = sup
         self._carry_out(sup.start(now) + sup.lead(peers(news), now))
         self.metrics.cluster(leader=True, epoch=epoch)
+
+    def _waiting(self) -> list[int]:
+        """The incidents this node, leading, still waits to see notified (its ledger's)."""
+        return [i for i, _, _ in self.sup.pending()] if self.sup.leading else []
 
     def _follow(self, why: str) -> None:
         """This node lost the lead: it keeps probing and recording its own view, and owes

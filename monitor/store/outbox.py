@@ -31,14 +31,13 @@ from monitor.store.lease import holds
 from monitor.store.records import Notice, OutboxItem, OutboxState, TimelineEntry
 from monitor.store.times import at_db, from_db, to_db
 
+ACCEPTED_CHUNK = 500
+"""Incident ids asked about in one query (SQLite's bound parameters are limited)."""
+
 _COLS = (
     "id, message_id, incident_id, circuit, kind, recipients, due_at, state, body, attempts, "
     "claim_epoch, grp"
 )
-
-
-UNTOLD_CHUNK = 500
-"""Incident ids asked about in one query (SQLite's bound parameters are limited)."""
 
 
 class Outbox:
@@ -183,16 +182,24 @@ class Outbox:
         results and contact group), oldest first: a start takes the notification time from
         them (core/restore.py). By incident, through the outbox's and the deliveries' indexes:
         a scan of every delivery ever made took ~0.25 s at a start on a year's journal."""
+        return self._accepted(incidents, "AND i.notified IS NULL ")
+
+    def accepted_of(self, incidents: Sequence[int]) -> list[Delivered]:
+        """The relays' acceptances of notices about ``incidents``, as :meth:`accepted_untold`
+        gives them: a leader asks for those of the incidents it still waits to see notified,
+        for what another NOC host wrote down after this one resumed (service/cluster.py)."""
+        return self._accepted(incidents, "")
+
+    def _accepted(self, incidents: Sequence[int], also: str) -> list[Delivered]:
         rows: list[Row] = []
-        for n in range(0, len(incidents), UNTOLD_CHUNK):
-            ids = incidents[n : n + UNTOLD_CHUNK]
+        for n in range(0, len(incidents), ACCEPTED_CHUNK):
+            ids = tuple(incidents[n : n + ACCEPTED_CHUNK])
             rows += self.db.query(
                 "SELECT o.id, o.incident_id, i.circuit, o.kind, o.grp, d.recipient, d.relay, "
                 "d.at, d.code, d.reply FROM outbox o JOIN incidents i ON i.id = o.incident_id "
                 "JOIN deliveries d ON d.outbox_id = o.id WHERE o.incident_id IN "
-                f"({', '.join('?' * len(ids))}) AND i.notified IS NULL AND d.accepted = 1 "
-                "AND d.at IS NOT NULL",
-                tuple(ids),
+                f"({', '.join('?' * len(ids))}) {also}AND d.accepted = 1 AND d.at IS NOT NULL",
+                ids,
             )
         rows.sort(key=lambda r: (r[0], r[5], r[7]))  # by notice, then recipient and time
         return [

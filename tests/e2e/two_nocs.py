@@ -127,14 +127,24 @@ class TwoNocs(Topology):
 
     def cut_journal(self, ns: str, port: int) -> None:
         """Drop every packet NOC host ``ns`` sends to the database (nftables, in its namespace)."""
-        rules = (
-            "table inet swcut {\n chain out {\n  type filter hook output priority 0;\n"
-            f"  ip daddr {self.hub} tcp dport {port} drop\n }}\n}}\n"
-        )
-        self.ns_exec(ns, "nft", "-f", "-", input=rules)
+        self._drop(ns, "swcut", port)
 
     def restore_journal(self, ns: str) -> None:
         self.ns_exec(ns, "nft", "delete", "table", "inet", "swcut", check=False)
+
+    def cut_relay(self, ns: str, port: int) -> None:
+        """Drop every packet NOC host ``ns`` sends to the SMTP sink on ``port``."""
+        self._drop(ns, "swrelay", port)
+
+    def restore_relay(self, ns: str) -> None:
+        self.ns_exec(ns, "nft", "delete", "table", "inet", "swrelay", check=False)
+
+    def _drop(self, ns: str, table: str, port: int) -> None:
+        rules = (
+            f"table inet {table} {{\n chain out {{\n  type filter hook output priority 0;\n"
+            f"  ip daddr {self.hub} tcp dport {port} drop\n }}\n}}\n"
+        )
+        self.ns_exec(ns, "nft", "-f", "-", input=rules)
 
     def teardown(self) -> None:
         if self.nb_mgmt_if:
@@ -292,6 +302,7 @@ class Pair:
         for ns in ("noc", "nb"):
             self.topo.restore_paths(ns)
             self.topo.restore_journal(ns)
+            self.topo.restore_relay(ns)
         self.topo.restore_all()
 
 

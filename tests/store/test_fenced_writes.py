@@ -178,3 +178,39 @@ def test_a_stale_leaders_acceptance_written_before_the_new_claim_is_the_notifica
     assert b.record(facts, epoch=new.epoch)
     assert b.incident(1) == replace(incident, notified=at)
     assert b.restore().accepted == ()  # told: nothing to take at the next start
+
+
+def test_a_stale_leaders_acceptance_written_after_the_new_resume_is_the_leaders_to_read(
+    pair: tuple[SqlStore, SqlStore],
+) -> None:
+    """noc-b resumed (the incident never notified) and claimed the row; noc-a's write-down of
+    its relay's 250 lands only then (its finish leaves the row to noc-b's claim, its notified
+    fact is refused). Before the fix noc-b had nothing to learn it from until its next start
+    or lead: the leader now asks for the acceptances of the incidents it waits on
+    (``Outbox.accepted_of``, service/cluster.py) and feeds them as any relay's answer."""
+    a, b = pair
+    old = take(a, "noc-a")
+    incident = Incident(id=1, circuit=CID, start=T0, detected=T0 + 3 * S)
+    assert a.record([IncidentOpened(incident=incident)], epoch=old.epoch)
+    a.outbox.put(notice("<m1@x>"), T0 + 3 * S, epoch=old.epoch)
+    [mine] = a.outbox.claim_due(T0 + 3 * S, 5, epoch=old.epoch)
+    lapse(a, "noc-a")
+    new = take(b, "noc-b", LONG)
+    sup = Supervisor(plan(), b.restore(), node="noc-b")
+    assert not [e for e in sup.start(T0 + 60 * S) if isinstance(e, Record)]  # nothing to take
+    assert sup.pending()[0][0] == 1
+    [again] = b.outbox.claim_orphans(new.epoch)  # noc-b sends it again
+    assert again.id == mine.id
+    assert b.outbox.accepted_of([1]) == []
+    at = T0 + 4 * S
+    with a.batch():
+        assert a.outbox.finish(mine.id, [delivery(FAULT, True, at)], at, mine.epoch)
+        notified = IncidentNotified(incident=replace(incident, notified=at))
+        assert a.record([notified], epoch=old.epoch) is False
+    assert b.outbox.notices()[0].state is OutboxState.IN_FLIGHT  # noc-b's claim's to finish
+    [told] = b.outbox.accepted_of([1, 2])
+    assert (told.incident, told.kind, [r.at for r in told.results]) == (1, "opened", [at])
+    facts = [f for e in sup.handle(told, T0 + 61 * S) if isinstance(e, Record) for f in e.facts]
+    assert facts == [notified] and sup.pending() == []
+    assert b.record(facts, epoch=new.epoch)
+    assert b.incident(1) == replace(incident, notified=at)
