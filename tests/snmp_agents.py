@@ -11,7 +11,9 @@ SNMP traffic are real, only the BGP state is set by the test.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,3 +133,46 @@ def send_trap(topo: Topology, router: str, dest: str, trap_oid: str, *binds: str
         ROUTERS[router], "snmptrap", "-v2c", "-c", community, "-m", "", "-M", "/nonexistent",
         dest, "", trap_oid, *binds,
     )  # fmt: skip
+
+
+def trap_packet(trap_oid: str, *binds: str, community: str = COMMUNITY) -> bytes:
+    """The datagram ``snmptrap -v2c`` sends for this trap (caught on loopback), for ``flood``
+    to send many times."""
+    require_tool("snmptrap")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
+        sink.bind(("127.0.0.1", 0))
+        sink.settimeout(5)
+        dest = f"127.0.0.1:{sink.getsockname()[1]}"
+        subprocess.run(
+            ["snmptrap", "-v2c", "-c", community, "-m", "", "-M", "/nonexistent", dest, "",
+             trap_oid, *binds],
+            check=True,
+        )  # fmt: skip
+        return sink.recv(65535)
+
+
+FLOOD = """
+import socket, sys, time
+packet, host, port = bytes.fromhex(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+rate, seconds = float(sys.argv[4]), float(sys.argv[5])
+out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+start, sent = time.monotonic(), 0
+while time.monotonic() - start < seconds:
+    ahead = start + sent / rate - time.monotonic()
+    if ahead > 0:
+        time.sleep(ahead)
+    out.sendto(packet, (host, port))
+    sent += 1
+print(sent)
+"""
+
+
+def flood(
+    topo: Topology, router: str, dest: tuple[str, int], packet: bytes, *, rate: float,
+    seconds: float,
+) -> subprocess.Popen[str]:  # fmt: skip
+    """Send ``packet`` from the router's namespace to ``dest`` ``rate`` times a second for
+    ``seconds``; the process prints how many it sent and ends."""
+    argv = [sys.executable, "-c", FLOOD, packet.hex(), dest[0], str(dest[1]), str(rate),
+            str(seconds)]  # fmt: skip
+    return topo.popen(ROUTERS[router], argv, stdout=subprocess.PIPE, text=True)

@@ -12,7 +12,9 @@ A trap from a router's address (linkDown/linkUp, bgpBackwardTransition/bgpEstabl
 an interface (ifIndex, ifName or ifDescr) or a BGP peer; the paths behind it are re-probed at
 once in a short burst (``snmp_traps.burst``), ICMP or SNMP as configured, so a cut is
 confirmed in about a second instead of ``fail_after`` intervals. A trap that names nothing we
-know re-probes every path of that router: a burst is cheap, a missed cut is not.
+know re-probes every path of that router: a burst is cheap, a missed cut is not. A flood of
+traps is not: a path (or a router's agent) has one burst at a time, and a trap that comes
+during it earns one more after it (bursts.py).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from monitor.probes.snmp import V3, Agent, Interface, Reading, SnmpPoller, Trap,
 from monitor.probes.snmp.model import IF_DESCR, IF_NAME
 from monitor.probes.snmp.traps import TrapReceiver
 from monitor.service import tasks
+from monitor.service.bursts import Bursts
 
 log = logging.getLogger("slawatch.snmp")
 
@@ -169,7 +172,8 @@ class SnmpWatch:
         self.traps = settings.snmp_traps
         self.receiver: TrapReceiver | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._bursts: set[asyncio.Task[None]] = set()
+        self._probe_bursts = Bursts(self._probe_burst)  # keys: PathKey
+        self._poll_bursts = Bursts(self._poll_burst)  # keys: (circuit, router)
 
     def start(self) -> None:
         self.poller.start()
@@ -203,7 +207,9 @@ class SnmpWatch:
         self._spawn()
 
     async def close(self) -> None:
-        await tasks.stop([*self._tasks, *self._bursts])
+        await self._probe_bursts.close()
+        await self._poll_bursts.close()
+        await tasks.stop(self._tasks)
         if self.receiver is not None:
             self.receiver.close()
         self.poller.close()
@@ -253,25 +259,27 @@ class SnmpWatch:
             self._burst(plan, demarcs)
 
     def _burst(self, plan: RouterPlan, demarcs: frozenset[Demarc]) -> None:
+        icmp = [plan.key(d) for d in sorted(demarcs) if d not in plan.snmp_paths]
+        if icmp:
+            self._probe_bursts.ask(icmp)
+        if demarcs & plan.snmp_paths:
+            self._poll_bursts.ask([(plan.circuit, plan.router)])
+
+    async def _probe_burst(self, keys: list[PathKey]) -> None:
         assert self.traps is not None
         burst = self.traps.burst
-        icmp = [plan.key(d) for d in sorted(demarcs) if d not in plan.snmp_paths]
-        jobs = []
-        if icmp:
-            jobs.append(self._reprobe.probe_now(icmp, count=burst.count, spacing_s=burst.spacing_s))
-        if demarcs & plan.snmp_paths:
-            jobs.append(self._poll_burst(plan, burst.count, burst.spacing_s))
-        for job in jobs:
-            task = asyncio.create_task(job)
-            self._bursts.add(task)
-            task.add_done_callback(self._bursts.discard)
+        await self._reprobe.probe_now(keys, count=burst.count, spacing_s=burst.spacing_s)
 
-    async def _poll_burst(self, plan: RouterPlan, count: int, spacing_s: float) -> None:
-        for i in range(count):
+    async def _poll_burst(self, routers: list[tuple[str, Router]]) -> None:
+        """``burst.count`` polls of each router's current plan, ``burst.spacing_s`` apart."""
+        assert self.traps is not None
+        burst = self.traps.burst
+        for i in range(burst.count):
             if i:
-                await asyncio.sleep(spacing_s)
-            with contextlib.suppress(Exception):
-                await self.poll(plan)
+                await asyncio.sleep(burst.spacing_s)
+            for plan in [p for p in self.plans if (p.circuit, p.router) in routers]:
+                with contextlib.suppress(Exception):
+                    await self.poll(plan)
 
     def _note(self, plan: RouterPlan, demarcs: frozenset[Demarc], trap: Trap) -> None:
         """The trap itself, as evidence on every path it concerns."""

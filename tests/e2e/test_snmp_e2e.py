@@ -1,8 +1,5 @@
 """End to end with SNMP: the real daemon in the NOC namespace, real snmpd in the routers,
-traps from ``snmptrap``, links cut with ``ip link set down``.
-
-Probes are deliberately slow here (every 3 s, fail_after 3): the schedule alone needs 6 s
-or more to confirm a cut, so a cut confirmed in under 2 s was confirmed by the trap's burst.
+traps from ``snmptrap``, links cut with ``ip link set down`` (the set-up: snmp_daemon.py).
 """
 
 from __future__ import annotations
@@ -10,80 +7,32 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.e2e.daemon import Daemon
-from tests.snmp_agents import COMMUNITY, Agents, send_trap
+from tests.e2e.snmp_daemon import (
+    LINK_DOWN,
+    SLOW,
+    TRAP_PORT,
+    all_up,
+    launch,
+    path,
+    stop,
+)
+from tests.snmp_agents import Agents, send_trap
 from tests.topology import Topology
 
 pytestmark = pytest.mark.netns
 
-TRAP_PORT = 16162
-LINK_DOWN = "1.3.6.1.6.3.1.1.5.3"
-IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
-SLOW = 3.0
-
-
-def routers(topo: Topology, secret: Path) -> dict[str, Any]:
-    return {
-        role: {
-            "address": topo.router_address(role),
-            "snmp": {"version": "2c", "community": {"file": str(secret)}},
-            "poll_interval_s": 1,
-            "timeout_s": 0.5,
-            "interfaces": {"primary": {"if_name": "to-dp"}, "secondary": {"if_descr": "to-ds"}},
-        }
-        for role in ("active", "standby")
-    }
-
 
 @pytest.fixture
 def daemon(topology: Topology, tmp_path: Path) -> Iterator[tuple[Daemon, Agents]]:
-    agents = Agents.start(topology, tmp_path)
-    secret = tmp_path / "community"
-    secret.write_text(COMMUNITY + "\n", encoding="utf-8")
-    snmp_only = {
-        "id": "er-snmp-1",
-        "monthly_fee_yen": 100000,
-        "contacts": ["fault@customer.example"],
-        # SNMP decides these paths: their addresses answer nothing, so ICMP would say down
-        "paths": [
-            {"router": r, "demarc": d, "address": topology.unanswered_address, "probe": "snmp"}
-            for r in ("active", "standby")
-            for d in ("primary", "secondary")
-        ],
-        "routers": routers(topology, secret),
-    }
-    extra = {
-        "probe_interval_s": SLOW,
-        "probe_timeout_s": 0.5,
-        "circuit": {"routers": routers(topology, secret)},
-        "more_circuits": [snmp_only],
-        "snmp_traps": {"listen": f"0.0.0.0:{TRAP_PORT}", "community": {"file": str(secret)}},
-    }
-    d = Daemon.launch(topology, tmp_path, extra=extra)
+    d, agents = launch(topology, tmp_path)
     try:
         yield d, agents
     finally:
-        d.ensure_stopped()
-        agents.stop()
-        topology.restore_all()
-
-
-def path(d: Daemon, circuit: str, router: str, demarc: str) -> dict[str, Any]:
-    for c in d.get("/api/circuits") or []:
-        if c["id"] == circuit:
-            for p in c["paths"]:
-                if (p["router"], p["demarc"]) == (router, demarc):
-                    return dict(p)
-    return {}
-
-
-def all_up(d: Daemon, circuit: str) -> bool:
-    states = [c for c in d.get("/api/circuits") or [] if c["id"] == circuit]
-    return bool(states) and all(p["state"] == "up" for p in states[0]["paths"])
+        stop(d, agents, topology)
 
 
 def test_trap_confirms_a_cut_in_under_two_seconds(daemon: tuple[Daemon, Agents], topology):
