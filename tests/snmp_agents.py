@@ -5,7 +5,11 @@ Each agent listens on the router's NOC-facing address, port 161, and answers SNM
 real one of the namespace (interfaces ``to-noc``, ``to-dp``, ``to-ds``; snmpd caches it, so a
 change shows 2-3 s later). There is no BGP daemon here, so BGP4-MIB ``bgpPeerState`` is
 served through snmpd's ``pass_persist`` hook from one file per peer (``set_bgp``): the agent and the
-SNMP traffic are real, only the BGP state is set by the test.
+SNMP traffic are real, only the BGP state is set by the test (``set_bgp_raw``: any type and
+value, as a broken agent might answer).
+
+``ipv6=True`` also gives each router's NOC link an IPv6 address (``ROUTER_V6``, the NOC's end
+``NOC_V6``) and the agent listens there too.
 """
 
 from __future__ import annotations
@@ -27,16 +31,20 @@ V3_AUTH = "auth-key-for-tests"
 V3_PRIV = "priv-key-for-tests"
 TRAP_ENGINE_ID = "8000000001020304"
 BGP_STATE = ".1.3.6.1.2.1.15.3.1.2"
+ROUTER_V6 = {"active": "2001:db8:1::2", "standby": "2001:db8:1:4::2"}
+NOC_V6 = {"active": "2001:db8:1::1", "standby": "2001:db8:1:4::1"}
+"""Documentation prefixes, on the NOC <-> router links only (``ipv6=True``)."""
 
 PASS_SCRIPT = """#!/bin/sh
-# snmpd pass_persist hook: bgpPeerState.<peer> from the file $DIR/<peer> (GET only).
+# snmpd pass_persist hook: bgpPeerState.<peer> from the file $DIR/<peer> (GET only),
+# which holds the type on its first line and the value on its second.
 # (plain ``pass`` output is cached by snmpd for 30 s; pass_persist is asked every time)
 DIR="$(dirname "$0")/bgp"
 while read -r cmd; do
   case "$cmd" in
     PING) echo PONG ;;
     get) read -r oid; peer="${oid#BASE.}"
-         if [ -f "$DIR/$peer" ]; then echo "$oid"; echo integer; cat "$DIR/$peer"
+         if [ -f "$DIR/$peer" ]; then echo "$oid"; cat "$DIR/$peer"
          else echo NONE; fi ;;
     getnext) read -r oid; echo NONE ;;
     set) read -r oid; read -r value; echo not-writable ;;
@@ -52,12 +60,20 @@ class Agents:
 
     topo: Topology
     root: Path
+    ipv6: bool = False
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, topo: Topology, root: Path, routers: tuple[str, ...] = ("active", "standby")):
+    def start(
+        cls,
+        topo: Topology,
+        root: Path,
+        routers: tuple[str, ...] = ("active", "standby"),
+        *,
+        ipv6: bool = False,
+    ) -> Agents:
         require_tool("snmpd")
-        agents = cls(topo=topo, root=root)
+        agents = cls(topo=topo, root=root, ipv6=ipv6)
         try:
             for router in routers:
                 agents._start(router)
@@ -75,10 +91,18 @@ class Agents:
         script = d / "bgp.sh"
         script.write_text(PASS_SCRIPT, encoding="utf-8")
         script.chmod(0o755)
-        address = self.topo.router_address(router)
+        listen = f"udp:{self.topo.router_address(router)}:161"
+        if self.ipv6:
+            r = ROUTERS[router]
+            for ns, dev, address in (("noc", f"to-{r}", NOC_V6[router]),
+                                     (r, "to-noc", ROUTER_V6[router])):  # fmt: skip
+                self.topo.ns_exec(ns, "ip", "-6", "addr", "replace", f"{address}/64", "dev", dev,
+                                  "nodad")  # fmt: skip
+            listen += f",udp6:[{ROUTER_V6[router]}]:161"
         (d / "snmpd.conf").write_text(
-            f"agentAddress udp:{address}:161\n"
+            f"agentAddress {listen}\n"
             f"rocommunity {COMMUNITY} 198.18.0.0/15\n"
+            f"rocommunity6 {COMMUNITY} 2001:db8::/32\n"
             f"createUser {V3_USER} SHA {V3_AUTH} AES {V3_PRIV}\n"
             f"rouser {V3_USER} priv\n"
             f"pass_persist {BGP_STATE} /bin/sh {script}\n"
@@ -106,8 +130,13 @@ class Agents:
 
     def set_bgp(self, router: str, peer: str, state: int) -> None:
         """Make the agent of ``router`` report ``bgpPeerState.<peer> = state`` (6 = up)."""
+        self.set_bgp_raw(router, peer, "integer", str(state))
+
+    def set_bgp_raw(self, router: str, peer: str, kind: str, value: str) -> None:
+        """Make the agent answer ``bgpPeerState.<peer>`` with a value of any pass_persist
+        ``kind`` (integer, string, ipaddress, objectid...), right or wrong."""
         path = self.dir(router) / "bgp" / peer
-        path.write_text(f"{state}\n", encoding="utf-8")
+        path.write_text(f"{kind}\n{value}\n", encoding="utf-8")
 
     def clear_bgp(self, router: str, peer: str) -> None:
         (self.dir(router) / "bgp" / peer).unlink(missing_ok=True)

@@ -33,6 +33,7 @@ from monitor.core.inputs import Input, Probed, SnmpReading, SnmpSeen
 from monitor.core.model import Demarc, PathKey, ProbeResult, Router
 from monitor.probes.snmp import V3, Agent, Interface, Reading, SnmpPoller, Trap, TrapKind, V2c
 from monitor.probes.snmp.model import IF_DESCR, IF_NAME
+from monitor.probes.snmp.poller import unanswered
 from monitor.probes.snmp.traps import TrapReceiver
 from monitor.service import tasks
 from monitor.service.bursts import Bursts
@@ -216,20 +217,30 @@ class SnmpWatch:
 
     # -- polling -------------------------------------------------------------------------
     async def _poll_loop(self, plan: RouterPlan) -> None:
+        """Poll ``plan`` every ``interval_s`` until cancelled. It never ends on an error: the
+        paths SNMP decides would keep their last state for ever, unseen."""
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
-            await self.poll(plan)
+            try:
+                await self.poll(plan)
+            except Exception as exc:
+                log.error("SNMP: handling the poll of %s for %s failed; polling goes on: %r",
+                          plan.agent.name, plan.circuit, exc, exc_info=exc)  # fmt: skip
             await asyncio.sleep(max(plan.interval_s - (loop.time() - started), 0.0))
 
     async def poll(self, plan: RouterPlan) -> list[Reading]:
-        """Poll one router once; hand its readings on as evidence; feed its SNMP paths."""
+        """Poll one router once; hand its readings on as evidence; feed its SNMP paths. A
+        poll that raises (the poller never should) is a poll with no answer."""
         at = self._wall()
-        readings = await self.poller.poll(
-            plan.agent,
-            interfaces={d.value: i for d, i in plan.interfaces.items()},
-            peers={d.value: p for d, p in plan.peers.items()},
-        )
+        interfaces = {d.value: i for d, i in plan.interfaces.items()}
+        peers = {d.value: p for d, p in plan.peers.items()}
+        try:
+            readings = await self.poller.poll(plan.agent, interfaces=interfaces, peers=peers)
+        except Exception as exc:
+            log.error("SNMP: the poll of %s for %s raised: %r", plan.agent.name, plan.circuit,
+                      exc, exc_info=exc)  # fmt: skip
+            readings = unanswered(interfaces, peers, at, f"the poll raised {exc!r}")
         for r in readings:
             self._counters.snmp_reading(r.kind, r.ok)
         self._sink.feed(SnmpSeen(readings=tuple(_evidence(plan, r) for r in readings)))

@@ -36,11 +36,22 @@ def routers(topo: Topology, secret: Path) -> dict[str, Any]:
     }
 
 
-def launch(topology: Topology, tmp_path: Path) -> tuple[Daemon, Agents]:
-    """snmpd in both routers, then the daemon; the caller stops both (``stop``)."""
+def peer(topo: Topology, router: str) -> str:
+    """The BGP peer ``launch(bgp=True)`` gives each router's primary demarc of er-snmp-1."""
+    return topo.path_address(router, "primary")
+
+
+def launch(topology: Topology, tmp_path: Path, *, bgp: bool = False) -> tuple[Daemon, Agents]:
+    """snmpd in both routers, then the daemon; the caller stops both (``stop``). ``bgp``:
+    er-snmp-1's primary paths also need their router's BGP peer (``peer``) established."""
     agents = Agents.start(topology, tmp_path)
     secret = tmp_path / "community"
     secret.write_text(COMMUNITY + "\n", encoding="utf-8")
+    snmp_routers = routers(topology, secret)
+    if bgp:
+        for role, r in snmp_routers.items():
+            agents.set_bgp(role, peer(topology, role), 6)
+            r["bgp_peers"] = {"primary": peer(topology, role)}
     snmp_only = {
         "id": "er-snmp-1",
         "monthly_fee_yen": 100000,
@@ -51,7 +62,7 @@ def launch(topology: Topology, tmp_path: Path) -> tuple[Daemon, Agents]:
             for r in ("active", "standby")
             for d in ("primary", "secondary")
         ],
-        "routers": routers(topology, secret),
+        "routers": snmp_routers,
     }
     extra = {
         "probe_interval_s": SLOW,

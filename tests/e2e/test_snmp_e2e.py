@@ -18,6 +18,7 @@ from tests.e2e.snmp_daemon import (
     all_up,
     launch,
     path,
+    peer,
     stop,
 )
 from tests.snmp_agents import Agents, send_trap
@@ -96,3 +97,26 @@ def test_without_a_trap_the_schedule_is_slower(daemon: tuple[Daemon, Agents], to
     took = time.monotonic() - cut
     print(f"scheduled probes confirmed the cut in {took:.2f} s")
     assert took > 2.0 * SLOW - 1.0, took
+
+
+def test_an_agent_answering_garbage_fails_its_path_and_polling_goes_on(
+    topology: Topology, tmp_path: Path
+):
+    """The agent answers bgpPeerState with a string: the path SNMP decides reads that as a
+    failed probe (its other readings are up), and polling goes on, so the path comes back
+    when the agent does. (The poller raised, and the router's poll loop ended unseen: its
+    SNMP paths kept their last state for ever, up through any cut.)"""
+    d, agents = launch(topology, tmp_path, bgp=True)
+    try:
+        d.wait_for(lambda: all_up(d, "er-snmp-1"), 20, "SNMP-probed paths up")
+        agents.set_bgp_raw("active", peer(topology, "active"), "string", "established")
+        d.wait_for(lambda: path(d, "er-snmp-1", "active", "primary")["state"] == "down", 15,
+                   "a garbage answer read as a failed probe")  # fmt: skip
+        bgp = path(d, "er-snmp-1", "active", "primary")["snmp"]["bgpPeerState"]
+        assert "not an integer" in bgp["text"], bgp
+        assert path(d, "er-snmp-1", "active", "secondary")["state"] == "up"
+        agents.set_bgp("active", peer(topology, "active"), 6)
+        d.wait_for(lambda: path(d, "er-snmp-1", "active", "primary")["state"] == "up", 15,
+                   "the path up again: polling went on")  # fmt: skip
+    finally:
+        stop(d, agents, topology)

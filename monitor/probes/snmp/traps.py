@@ -3,11 +3,13 @@
 Each accepted notification becomes a :class:`Trap` handed to ``on_trap`` synchronously on the
 event loop; pysnmp drops messages with an unknown community or failed USM authentication
 before we see them (``rejected`` counts what our own parsing refused). SNMPv1 traps are
-accepted too (pysnmp translates them to v2 form).
+accepted too (pysnmp translates them to v2 form). A receiver on ``::`` takes IPv4 traps as
+well (a dual-stack socket); their source is given as the IPv4 address, as configured.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 from collections.abc import Callable, Sequence
@@ -98,7 +100,8 @@ class TrapReceiver:
         self, eng: Any, state: Any, context_engine: Any, context: Any, binds: Any, ctx: Any
     ) -> None:
         try:
-            _, (source, _port) = eng.message_dispatcher.get_transport_info(state)
+            _, address = eng.message_dispatcher.get_transport_info(state)
+            source = _plain_address(address[0])  # IPv6: (host, port, flowinfo, scope)
             values: dict[str, int | str] = {}
             for name, value in binds:
                 values[str(name)] = _plain(value)
@@ -127,3 +130,11 @@ def _plain(value: Any) -> int | str:
     if kind == "ObjectIdentifier" or kind == "ObjectName":
         return str(value)
     return text_of(value)
+
+
+def _plain_address(host: str) -> str:
+    """The sender's address as written in the config: ``::ffff:198.18.1.2`` (an IPv4 sender
+    seen by a dual-stack socket) as ``198.18.1.2``, no ``%scope``, IPv6 compressed."""
+    address = ipaddress.ip_address(host.split("%", 1)[0])
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
