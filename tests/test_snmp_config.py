@@ -247,3 +247,16 @@ async def test_a_poll_that_raises_is_a_failed_probe_and_polling_goes_on(
     assert all(not ok and e and "a bug in the poller" in e for _, ok, e in results), results
     assert {k.router for k, _, _ in results} == {Router.ACTIVE, Router.STANDBY}
     assert "a bug in the poller" in caplog.text
+
+
+def test_a_trap_with_a_garbage_if_index_still_re_probes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``snmptrap ... ifIndex.3 s abc``: the trap names no interface we can know, so every
+    path of the router is re-probed (it raised ValueError: no re-probe at all, and asyncio's
+    'Exception in callback' traceback in the log)."""
+    [plan] = plans(settings(monkeypatch))
+    garbage = trap(**{"1_3_6_1_2_1_2_2_1_1_3": "abc", "1_3_6_1_2_1_2_2_1_1_4": "4",
+                      "1_3_6_1_2_1_2_2_1_1_5": "²"})  # fmt: skip
+    assert garbage.if_indexes() == {3, 4, 5}  # the instance suffixes; "4" read as 4
+    only = trap(**{"1_3_6_1_6_3_1_1_4_1_0": "x", "1_3_6_1_2_1_2_2_1_1": "abc"})
+    assert only.if_indexes() == set()
+    assert demarcs_named(plan, only, lambda a, i: None) == {Demarc.PRIMARY, Demarc.SECONDARY}
