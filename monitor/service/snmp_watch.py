@@ -14,7 +14,8 @@ once in a short burst (``snmp_traps.burst``), ICMP or SNMP as configured, so a c
 confirmed in about a second instead of ``fail_after`` intervals. A trap that names nothing we
 know re-probes every path of that router: a burst is cheap, a missed cut is not. A flood of
 traps is not: a path (or a router's agent) has one burst at a time, and a trap that comes
-during it earns one more after it (bursts.py).
+during it earns one more after it (bursts.py). Nor is a record per trap: each path's
+evidence takes a flood's traps at a bounded rate, with the count held back (trap_budget.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +39,7 @@ from monitor.probes.snmp.poller import unanswered
 from monitor.probes.snmp.traps import TrapReceiver
 from monitor.service import tasks
 from monitor.service.bursts import Bursts
+from monitor.service.trap_budget import TrapBudget
 
 log = logging.getLogger("slawatch.snmp")
 
@@ -166,8 +169,11 @@ class SnmpWatch:
         counters: Counters,
         wall: Callable[[], datetime],
         poller: SnmpPoller | None = None,
+        mono: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sink, self._reprobe, self._counters, self._wall = sink, reprobe, counters, wall
+        self._mono = mono
+        self._budget = TrapBudget()
         self.poller = poller or SnmpPoller(wall=wall)
         self.plans = plans(settings)
         self.traps = settings.snmp_traps
@@ -203,6 +209,7 @@ class SnmpWatch:
         for task in self._tasks:
             task.cancel()
         self.plans = new
+        self._budget.retain({p.key(d) for p in new for d in p.paths})
         if settings.snmp_traps != self.traps:
             log.warning("snmp_traps changed: restart slawatch to apply it")
         self._spawn()
@@ -293,14 +300,20 @@ class SnmpWatch:
                     await self.poll(plan)
 
     def _note(self, plan: RouterPlan, demarcs: frozenset[Demarc], trap: Trap) -> None:
-        """The trap itself, as evidence on every path it concerns."""
+        """The trap itself, as evidence on every path it concerns that has budget left."""
         detail = " ".join(f"{k}={v}" for k, v in trap.varbinds.items() if not k.startswith(
             ("1.3.6.1.2.1.1.3.", "1.3.6.1.6.3.1.1.4.1.")))  # fmt: skip
         text = f"{trap.kind} {detail}".strip()
-        self._sink.feed(SnmpSeen(readings=tuple(
-            SnmpReading(path=plan.key(d), at=trap.at, kind="trap", ok=None, value=None, text=text)
-            for d in sorted(demarcs)
-        )))  # fmt: skip
+        now, readings = self._mono(), []
+        for d in sorted(demarcs):
+            held = self._budget.take(plan.key(d), now)
+            if held is None:
+                continue
+            note = f"{text} ({held} more traps held back before it)" if held else text
+            readings.append(SnmpReading(path=plan.key(d), at=trap.at, kind="trap", ok=None,
+                                        value=None, text=note))  # fmt: skip
+        if readings:
+            self._sink.feed(SnmpSeen(readings=tuple(readings)))
 
 
 def _evidence(plan: RouterPlan, r: Reading) -> SnmpReading:

@@ -4,11 +4,13 @@ addresses, naming an interface that stays up (snmp_daemon.py has the set-up).
 A trap asks for a burst of re-probes; a flood must not turn into a flood of SNMP polls (the
 router's agent, or its control plane's rate limit, then stops answering and every path SNMP
 decides goes down: a false outage, a notice to the customer and a credit the carrier does
-not owe) nor into a flood of ICMP rounds.
+not owe) nor into a flood of ICMP rounds, nor a journal record for every trap (each path's
+evidence is kept, at a bounded rate, with the count of those held back).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,7 +59,7 @@ def start_floods(topology: Topology, if_index: int) -> list:  # type: ignore[typ
 
 
 def test_a_trap_flood_fakes_no_outage_and_does_not_storm_the_routers(
-    daemon: tuple[Daemon, Agents], topology: Topology
+    daemon: tuple[Daemon, Agents], topology: Topology, tmp_path: Path
 ):
     d, _ = daemon
     d.wait_for(lambda: all_up(d, "er-test-1") and all_up(d, "er-snmp-1"), 30, "every path up")
@@ -83,6 +85,20 @@ def test_a_trap_flood_fakes_no_outage_and_does_not_storm_the_routers(
     # time (3 polls, each 2 readings) with at most one more queued
     assert polls < 40 * SECONDS * 4, polls
     assert probes < 40 * SECONDS * 4, probes
+    # 4 paths named (primary, both routers, both circuits): 10 at once, then 1 a second each
+    notes = trap_notes(tmp_path)
+    print(f"{len(notes)} traps recorded in the journal")
+    assert 4 <= len(notes) < 4 * (10 + 2 * SECONDS), len(notes)
+    assert any("held back" in n for n in notes), notes[-5:]
+
+
+def trap_notes(tmp: Path) -> list[str]:
+    """The texts of the traps the daemon's journal recorded."""
+    db = sqlite3.connect(f"file:{tmp / 'journal.db'}?mode=ro", uri=True, timeout=5)
+    try:
+        return [t for (t,) in db.execute("SELECT text FROM snmp_evidence WHERE kind = 'trap'")]
+    finally:
+        db.close()
 
 
 def test_a_cut_in_a_trap_flood_is_still_confirmed_at_once(
