@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -213,6 +213,10 @@ class SnmpWatch:
         if settings.snmp_traps != self.traps:
             log.warning("snmp_traps changed: restart slawatch to apply it")
         self._spawn()
+
+    def refused(self) -> Mapping[str, int]:
+        """The trap receiver's refusals by reason (none without one)."""
+        return {} if self.receiver is None else self.receiver.refused()
 
     async def close(self) -> None:
         await self._probe_bursts.close()

@@ -104,7 +104,8 @@ def all_up(d: Daemon, circuit: str) -> bool:
 
 
 def counter(d: Daemon, name: str) -> float:
-    """The sum of a counter's samples on /metrics (every label set)."""
+    """The sum of a counter's samples on /metrics (every label set; or the one sample, if
+    ``name`` has its labels: ``name{reason="x"}``)."""
     total = 0.0
     for line in d.text("/metrics").splitlines():
         if line.startswith((name + "{", name + " ")):

@@ -4,6 +4,7 @@ traps from ``snmptrap``, links cut with ``ip link set down`` (the set-up: snmp_d
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,14 +15,16 @@ from tests.e2e.daemon import Daemon
 from tests.e2e.snmp_daemon import (
     LINK_DOWN,
     SLOW,
+    TRAP_DEST,
     TRAP_PORT,
     all_up,
+    counter,
     launch,
     path,
     peer,
     stop,
 )
-from tests.snmp_agents import Agents, send_trap
+from tests.snmp_agents import V3_AUTH, V3_PRIV, Agents, send_trap
 from tests.topology import Topology
 
 pytestmark = pytest.mark.netns
@@ -120,3 +123,43 @@ def test_an_agent_answering_garbage_fails_its_path_and_polling_goes_on(
                    "the path up again: polling went on")  # fmt: skip
     finally:
         stop(d, agents, topology)
+
+
+GARBAGE = """
+import socket, sys
+out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for n in range(300):  # each different, as a scan or a fuzzer sends them
+    out.sendto(b"hello %d" % n, (sys.argv[1], int(sys.argv[2])))
+"""
+
+
+def test_refused_traps_are_counted_and_garbage_does_not_flood_the_log(
+    daemon: tuple[Daemon, Agents], topology: Topology, tmp_path: Path
+):
+    """A wrong community, an unknown v3 user and datagrams that are no SNMP at all are
+    dropped, counted by reason, and logged once; the receiver goes on taking traps. (They
+    were counted nowhere, though the README said so, and each garbage datagram logged
+    asyncio's 'Exception in callback' with a traceback: 300 of them, ~8,000 lines.)"""
+    d, _ = daemon
+    d.wait_for(lambda: all_up(d, "er-test-1"), 20, "all ICMP paths up")
+    log_lines = len((tmp_path / "daemon.log").read_text().splitlines())
+    dest = f"{TRAP_DEST['active']}:{TRAP_PORT}"
+    send_trap(topology, "active", dest, LINK_DOWN, community="guess")
+    topology.ns_exec(
+        "ra", "snmptrap", "-v3", "-e", "8000000001020304", "-u", "stranger", "-l", "authPriv",
+        "-a", "SHA", "-A", V3_AUTH, "-x", "AES", "-X", V3_PRIV, "-m", "", "-M", "/nonexistent",
+        dest, "", LINK_DOWN,
+    )  # fmt: skip
+    topology.ns_exec("ra", sys.executable, "-c", GARBAGE, TRAP_DEST["active"], str(TRAP_PORT))
+    before = counter(d, "slawatch_snmp_traps_total")
+    send_trap(topology, "active", dest, LINK_DOWN)
+    d.wait_for(lambda: counter(d, "slawatch_snmp_traps_total") > before, 5, "a good trap taken")
+    refused = {
+        reason: counter(d, f'slawatch_snmp_traps_refused_total{{reason="{reason}"}}')
+        for reason in ("community", "v3_user", "unparsable")
+    }
+    assert refused["community"] == 1 and refused["v3_user"] == 1, refused
+    assert 250 <= refused["unparsable"] <= 300, refused  # (UDP: a few may be lost)
+    added = (tmp_path / "daemon.log").read_text().splitlines()[log_lines:]
+    print(f"refused {refused}; {len(added)} log lines")
+    assert len(added) < 30, added[:40]
