@@ -260,3 +260,20 @@ def test_a_trap_with_a_garbage_if_index_still_re_probes(monkeypatch: pytest.Monk
     only = trap(**{"1_3_6_1_6_3_1_1_4_1_0": "x", "1_3_6_1_2_1_2_2_1_1": "abc"})
     assert only.if_indexes() == set()
     assert demarcs_named(plan, only, lambda a, i: None) == {Demarc.PRIMARY, Demarc.SECONDARY}
+
+
+def test_traps_from_many_strangers_are_logged_once_a_minute(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Traps (with the community) from 200 addresses that are no configured router: one
+    line, then a count, not a line each (each address made its text new, so the daemon's
+    repeat filter let every one through: a spoofed flood flooded the log)."""
+    quiet = Quiet()
+    watch = SnmpWatch(settings(monkeypatch), sink=Sink(enough=1), reprobe=quiet,
+                      counters=quiet, wall=lambda: T0)  # fmt: skip
+    with caplog.at_level("WARNING", logger="slawatch.snmp"):
+        for n in range(200):
+            watch.on_trap(Trap(source=f"10.0.{n // 250}.{n % 250 + 1}", kind=TrapKind.LINK_DOWN,
+                               oid="1.3.6.1.6.3.1.1.5.3", varbinds={}, at=T0))  # fmt: skip
+    strangers = [r for r in caplog.records if "not a configured router" in r.getMessage()]
+    assert len(strangers) == 1, [r.getMessage() for r in strangers[:5]]

@@ -39,6 +39,7 @@ from monitor.probes.snmp.poller import unanswered
 from monitor.probes.snmp.traps import TrapReceiver
 from monitor.service import tasks
 from monitor.service.bursts import Bursts
+from monitor.service.ratelimit import RateLimited
 from monitor.service.trap_budget import TrapBudget
 
 log = logging.getLogger("slawatch.snmp")
@@ -174,6 +175,7 @@ class SnmpWatch:
         self._sink, self._reprobe, self._counters, self._wall = sink, reprobe, counters, wall
         self._mono = mono
         self._budget = TrapBudget()
+        self._strangers = RateLimited(log, 60.0)  # each sender's line is new: no repeat filter
         self.poller = poller or SnmpPoller(wall=wall)
         self.plans = plans(settings)
         self.traps = settings.snmp_traps
@@ -271,7 +273,8 @@ class SnmpWatch:
         if not relevant:
             return
         if not mine:
-            log.warning("SNMP %s from %s: not a configured router, ignored", trap.kind, trap.source)
+            self._strangers.warning("SNMP %s from %s: not a configured router, ignored",
+                                    trap.kind, trap.source)  # fmt: skip
             return
         for plan in mine:
             demarcs = demarcs_named(plan, trap, self.poller.index_of)
