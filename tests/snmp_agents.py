@@ -9,7 +9,8 @@ SNMP traffic are real, only the BGP state is set by the test (``set_bgp_raw``: a
 value, as a broken agent might answer).
 
 ``ipv6=True`` also gives each router's NOC link an IPv6 address (``ROUTER_V6``, the NOC's end
-``NOC_V6``) and the agent listens there too.
+``NOC_V6``) and the agent listens there too. The routers in ``endless`` answer a walk of
+ifName that never ends (ifName.N, then ifName.N+1, ...: a broken agent), and no GET of it.
 """
 
 from __future__ import annotations
@@ -53,6 +54,22 @@ while read -r cmd; do
 done
 """.replace("BASE", BGP_STATE)
 
+IF_NAME = ".1.3.6.1.2.1.31.1.1.1.1"
+ENDLESS_SCRIPT = """#!/bin/sh
+# snmpd pass_persist hook over ifName (registered before IF-MIB's): GETNEXT ifName.N answers
+# ifName.N+1, so a walk of the column never ends; GET answers nothing.
+while read -r cmd; do
+  case "$cmd" in
+    PING) echo PONG ;;
+    get) read -r oid; echo NONE ;;
+    getnext) read -r oid; n="${oid#BASE}"; n="${n#.}"; n="${n%%.*}"; [ -z "$n" ] && n=0
+             echo "BASE.$((n + 1))"; echo string; echo "if$n" ;;
+    set) read -r oid; read -r value; echo not-writable ;;
+    *) exit 0 ;;
+  esac
+done
+""".replace("BASE", IF_NAME)
+
 
 @dataclass
 class Agents:
@@ -61,6 +78,7 @@ class Agents:
     topo: Topology
     root: Path
     ipv6: bool = False
+    endless: tuple[str, ...] = ()
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @classmethod
@@ -71,9 +89,10 @@ class Agents:
         routers: tuple[str, ...] = ("active", "standby"),
         *,
         ipv6: bool = False,
+        endless: tuple[str, ...] = (),
     ) -> Agents:
         require_tool("snmpd")
-        agents = cls(topo=topo, root=root, ipv6=ipv6)
+        agents = cls(topo=topo, root=root, ipv6=ipv6, endless=endless)
         try:
             for router in routers:
                 agents._start(router)
@@ -99,15 +118,19 @@ class Agents:
                 self.topo.ns_exec(ns, "ip", "-6", "addr", "replace", f"{address}/64", "dev", dev,
                                   "nodad")  # fmt: skip
             listen += f",udp6:[{ROUTER_V6[router]}]:161"
+        hooks = f"pass_persist {BGP_STATE} /bin/sh {script}\n"
+        if router in self.endless:
+            endless = d / "endless.sh"
+            endless.write_text(ENDLESS_SCRIPT, encoding="utf-8")
+            hooks += f"pass_persist -p 1 {IF_NAME} /bin/sh {endless}\n"
         (d / "snmpd.conf").write_text(
             f"agentAddress {listen}\n"
             f"rocommunity {COMMUNITY} 198.18.0.0/15\n"
             f"rocommunity6 {COMMUNITY} 2001:db8::/32\n"
             f"createUser {V3_USER} SHA {V3_AUTH} AES {V3_PRIV}\n"
             f"rouser {V3_USER} priv\n"
-            f"pass_persist {BGP_STATE} /bin/sh {script}\n"
             # a re-created interface replaces the old row of the same name, as on a router
-            "interface_replace_old yes\n",
+            "interface_replace_old yes\n" + hooks,
             encoding="utf-8",
         )
         env = dict(os.environ, SNMP_PERSISTENT_DIR=str(d))

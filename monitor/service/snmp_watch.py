@@ -249,7 +249,9 @@ class SnmpWatch:
         interfaces = {d.value: i for d, i in plan.interfaces.items()}
         peers = {d.value: p for d, p in plan.peers.items()}
         try:
-            readings = await self.poller.poll(plan.agent, interfaces=interfaces, peers=peers)
+            readings = await self.poller.poll(
+                plan.agent, interfaces=interfaces, peers=peers, deadline_s=deadline(plan)
+            )
         except Exception as exc:
             log.error("SNMP: the poll of %s for %s raised: %r", plan.agent.name, plan.circuit,
                       exc, exc_info=exc)  # fmt: skip
@@ -321,6 +323,15 @@ class SnmpWatch:
                                         value=None, text=note))  # fmt: skip
         if readings:
             self._sink.feed(SnmpSeen(readings=tuple(readings)))
+
+
+def deadline(plan: RouterPlan) -> float:
+    """How long a poll of ``plan`` may take: 3 poll intervals, and at least 4 unanswered
+    requests' worth (a GET, a walk, a GET again). An agent whose walk never ends (or that is
+    too slow to finish) is then a poll with no answer, not a poll loop that hangs for ever
+    with its paths' state frozen. (A Net-SNMP walk takes ~1 ms a row: 30 s is ~30,000.)"""
+    a = plan.agent
+    return max(3 * plan.interval_s, 4 * a.timeout_s * (a.retries + 1))
 
 
 def _evidence(plan: RouterPlan, r: Reading) -> SnmpReading:

@@ -41,10 +41,13 @@ def peer(topo: Topology, router: str) -> str:
     return topo.path_address(router, "primary")
 
 
-def launch(topology: Topology, tmp_path: Path, *, bgp: bool = False) -> tuple[Daemon, Agents]:
+def launch(
+    topology: Topology, tmp_path: Path, *, bgp: bool = False, endless: tuple[str, ...] = ()
+) -> tuple[Daemon, Agents]:
     """snmpd in both routers, then the daemon; the caller stops both (``stop``). ``bgp``:
-    er-snmp-1's primary paths also need their router's BGP peer (``peer``) established."""
-    agents = Agents.start(topology, tmp_path)
+    er-snmp-1's primary paths also need their router's BGP peer (``peer``) established.
+    ``endless``: routers whose agent's walk of ifName never ends (snmp_agents.py)."""
+    agents = Agents.start(topology, tmp_path, endless=endless)
     secret = tmp_path / "community"
     secret.write_text(COMMUNITY + "\n", encoding="utf-8")
     snmp_routers = routers(topology, secret)

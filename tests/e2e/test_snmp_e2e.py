@@ -163,3 +163,23 @@ def test_refused_traps_are_counted_and_garbage_does_not_flood_the_log(
     added = (tmp_path / "daemon.log").read_text().splitlines()[log_lines:]
     print(f"refused {refused}; {len(added)} log lines")
     assert len(added) < 30, added[:40]
+
+
+def test_an_agent_whose_walk_never_ends_fails_its_paths_instead_of_freezing_them(
+    topology: Topology, tmp_path: Path
+):
+    """The active router's agent answers a walk of ifName for ever (ifName.N, ifName.N+1,
+    ...). A poll has a deadline: the paths SNMP decides behind that router read it as a
+    failed probe, and the standby router's are polled as ever. (The poll never returned: the
+    router's poll loop hung on it, silently, and its paths had no state at all.)"""
+    d, agents = launch(topology, tmp_path, endless=("active",))
+    try:
+        d.wait_for(lambda: path(d, "er-snmp-1", "standby", "primary")["state"] == "up", 20,
+                   "the standby router's SNMP-probed paths up")  # fmt: skip
+        d.wait_for(lambda: path(d, "er-snmp-1", "active", "primary")["state"] == "down", 40,
+                   "the endless agent's paths down")  # fmt: skip
+        reading = path(d, "er-snmp-1", "active", "primary")["snmp"]["ifOperStatus"]
+        assert reading["ok"] is None and "no complete answer" in reading["text"], reading
+        assert path(d, "er-snmp-1", "standby", "secondary")["state"] == "up"
+    finally:
+        stop(d, agents, topology)

@@ -9,13 +9,15 @@ the name at the cached index no longer matches (a reboot or a line card change r
 the interfaces) the column is walked again and the GET repeated, in the same poll.
 
 Every failure is a :class:`Reading` with ``ok=None`` and an ``error`` (timeout, auth
-failure, no such interface, a value of the wrong type, an answer pysnmp could not take);
-nothing here raises for an unreachable or misbehaving agent. An agent at an IPv6 address is
+failure, no such interface, a value of the wrong type, an answer pysnmp could not take, no
+complete answer by the poll's deadline: an agent whose walk never ends); nothing here raises
+for an unreachable or misbehaving agent. An agent at an IPv6 address is
 polled over IPv6.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -123,15 +125,23 @@ class SnmpPoller:
         *,
         interfaces: Mapping[str, Interface] | None = None,
         peers: Mapping[str, str] | None = None,
+        deadline_s: float | None = None,
     ) -> list[Reading]:
         """One reading per interface (kind ifOperStatus) and per peer (kind bgpPeerState),
-        labelled with the mapping's keys."""
+        labelled with the mapping's keys; after ``deadline_s`` seconds, an error each."""
         interfaces, peers = interfaces or {}, peers or {}
         at = self._wall()
+        deadline = asyncio.timeout(deadline_s)
         try:
-            got = await self._get_all(agent, interfaces, peers)
+            async with deadline:
+                got = await self._get_all(agent, interfaces, peers)
         except (_PollError, PySnmpError) as exc:
             return unanswered(interfaces, peers, at, str(exc))
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            late = f"no complete answer in {deadline_s:g} s (a walk that never ends?)"
+            return unanswered(interfaces, peers, at, f"{agent.name}: {late}")
         out = [self._if_reading(agent, k, i, got, at) for k, i in interfaces.items()]
         out += [_bgp_reading(k, p, got, at) for k, p in peers.items()]
         return out
