@@ -1,7 +1,8 @@
-"""SNMP configuration and the daemon's trap -> path mapping, without a network."""
+"""SNMP configuration, the daemon's trap -> path mapping and its poll loop, without a network."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,10 @@ import yaml
 
 from monitor import config
 from monitor.core.errors import ConfigError
+from monitor.core.inputs import Probed
 from monitor.core.model import Demarc, Router
-from monitor.probes.snmp import Reading, Trap, TrapKind
-from monitor.service.snmp_watch import demarcs_named, path_result, plans
+from monitor.probes.snmp import Reading, SnmpPoller, Trap, TrapKind
+from monitor.service.snmp_watch import SnmpWatch, demarcs_named, path_result, plans
 
 ISSUE2 = Path(__file__).parent / "fixtures" / "issue2.yaml"
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -173,3 +175,105 @@ def test_snmp_path_result_needs_every_reading_up(monkeypatch: pytest.MonkeyPatch
     assert result.ok is False and result.error == "idle"
     assert path_result(plan, Demarc.PRIMARY, [up, lost], T0).error == "timeout"
     assert path_result(plan, Demarc.SECONDARY, [up], T0).ok is False  # nothing read for it
+
+
+class Raising(SnmpPoller):
+    """A poller with a bug: every poll raises (what no agent can make the real one do)."""
+
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    async def poll(self, agent: Any, **_: Any) -> list[Reading]:
+        raise RuntimeError("a bug in the poller")
+
+
+class Sink:
+    def __init__(self, enough: int) -> None:
+        self.probed: list[Probed] = []
+        self.enough, self.full = enough, asyncio.Event()
+
+    def feed(self, event: object) -> None:
+        pass
+
+    def on_probed(self, batch: Probed) -> None:
+        self.probed.append(batch)
+        if len(self.probed) >= self.enough:
+            self.full.set()
+
+
+class Quiet:
+    def snmp_reading(self, kind: str, ok: bool | None) -> None:
+        pass
+
+    def snmp_trap(self, kind: str, matched: bool) -> None:
+        pass
+
+    async def probe_now(self, keys: Any, *, count: int = 3, spacing_s: float = 0.2) -> None:
+        pass
+
+
+async def test_a_poll_that_raises_is_a_failed_probe_and_polling_goes_on(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whatever goes wrong in a poll, the paths SNMP decides get a failed probe and the next
+    poll comes: the router's poll loop ended at the first exception, unlogged, and its SNMP
+    paths kept their last state for ever."""
+    monkeypatch.setenv("SW_COMMUNITY", "s3cret")
+    data = yaml.safe_load(ISSUE2.read_text())
+    circuit = data["circuits"][0]
+    for p in circuit["paths"]:
+        p["probe"] = "snmp"
+    circuit["routers"] = {
+        role: {"address": address, "snmp": {"community": {"env": "SW_COMMUNITY"}},
+               "poll_interval_s": 0.05, "interfaces": {"primary": {"if_name": "xe-0/0/1"},
+                                                  "secondary": {"if_name": "xe-0/0/2"}}}
+        for role, address in (("active", "198.18.1.2"), ("standby", "198.18.1.6"))
+    }  # fmt: skip
+    sink, quiet = Sink(enough=6), Quiet()  # three polls of each router
+    watch = SnmpWatch(config.parse(data, "test.yaml"), sink=sink, reprobe=quiet, counters=quiet,
+                      wall=lambda: datetime.now(UTC), poller=Raising())  # fmt: skip
+    watch.start()
+    try:
+        async with asyncio.timeout(10):
+            await sink.full.wait()
+    finally:
+        await watch.close()
+    results = [
+        (k, ok, e) for b in sink.probed for k, ok, e in zip(b.targets, b.oks, b.errors, strict=True)
+    ]
+    assert all(not ok and e and "a bug in the poller" in e for _, ok, e in results), results
+    assert {k.router for k, _, _ in results} == {Router.ACTIVE, Router.STANDBY}
+    assert "a bug in the poller" in caplog.text
+
+
+def test_a_trap_with_a_garbage_if_index_still_re_probes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``snmptrap ... ifIndex.3 s abc``: the trap names no interface we can know, so every
+    path of the router is re-probed (it raised ValueError: no re-probe at all, and asyncio's
+    'Exception in callback' traceback in the log)."""
+    [plan] = plans(settings(monkeypatch))
+    garbage = trap(**{"1_3_6_1_2_1_2_2_1_1_3": "abc", "1_3_6_1_2_1_2_2_1_1_4": "4",
+                      "1_3_6_1_2_1_2_2_1_1_5": "²"})  # fmt: skip
+    assert garbage.if_indexes() == {3, 4, 5}  # the instance suffixes; "4" read as 4
+    only = trap(**{"1_3_6_1_6_3_1_1_4_1_0": "x", "1_3_6_1_2_1_2_2_1_1": "abc"})
+    assert only.if_indexes() == set()
+    assert demarcs_named(plan, only, lambda a, i: None) == {Demarc.PRIMARY, Demarc.SECONDARY}
+
+
+def test_traps_from_many_strangers_are_logged_once_a_minute(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Traps (with the community) from 200 addresses that are no configured router: one
+    line, then a count, not a line each (each address made its text new, so the daemon's
+    repeat filter let every one through: a spoofed flood flooded the log)."""
+    quiet = Quiet()
+    watch = SnmpWatch(settings(monkeypatch), sink=Sink(enough=1), reprobe=quiet,
+                      counters=quiet, wall=lambda: T0)  # fmt: skip
+    with caplog.at_level("WARNING", logger="slawatch.snmp"):
+        for n in range(200):
+            watch.on_trap(Trap(source=f"10.0.{n // 250}.{n % 250 + 1}", kind=TrapKind.LINK_DOWN,
+                               oid="1.3.6.1.6.3.1.1.5.3", varbinds={}, at=T0))  # fmt: skip
+    strangers = [r for r in caplog.records if "not a configured router" in r.getMessage()]
+    assert len(strangers) == 1, [r.getMessage() for r in strangers[:5]]

@@ -7,7 +7,7 @@ clamped at zero. See README "Metrics" for what each one means.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from prometheus_client import (
@@ -173,6 +173,15 @@ class Metrics:
             ["kind", "matched"],
             registry=r,
         )
+        self._refused = Series(
+            "slawatch_snmp_traps_refused_total",
+            "Messages the trap receiver refused, by reason: community (unknown), unparsable, "
+            "version, malformed, v3_user, v3_engine, v3_auth, v3_priv, v3_time, v3_level",
+            ["reason"],
+            counter=True,
+            registry=r,
+        )
+        self._refused_now: Callable[[], Mapping[str, int]] = dict
         self._dropped = Series(
             "slawatch_probe_results_dropped_total",
             "Probe results not used: stale (older than one already used for the path) or "
@@ -259,6 +268,11 @@ class Metrics:
         if epoch is not None:
             self._epoch.set(epoch)
 
+    def traps_refused(self, counts: Callable[[], Mapping[str, int]]) -> None:
+        """The trap receiver's refusals by reason, read at each scrape from ``counts()``
+        (totals since the start)."""
+        self._refused_now = counts
+
     def chain_head(self, seq: Callable[[], int]) -> None:
         """The chain head's record number, read at each scrape from ``seq()``."""
         self._chain_head.set_function(lambda: float(seq()))
@@ -339,6 +353,8 @@ class Metrics:
 
     def refresh(self) -> None:
         """Set the countdown gauges as of now; on the event loop (it reads the supervisor)."""
+        for reason, count in self._refused_now().items():
+            self._refused.set((reason,), float(count))
         rows = self._countdowns(self._wall())
         for gauge in (self._open, self._deadline):
             gauge.clear()

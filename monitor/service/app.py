@@ -94,6 +94,7 @@ class App:
                 s, sink=d, reprobe=d.scheduler, counters=self.metrics, wall=d.wall
             )
             self.snmp.start()
+            self.metrics.traps_refused(self.snmp.refused)
         backend = Backend(
             lambda: d.sup, store=store, ops=d.ops, wall=d.wall, history=d.history, cluster=d.cluster
         )

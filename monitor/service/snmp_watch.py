@@ -12,7 +12,10 @@ A trap from a router's address (linkDown/linkUp, bgpBackwardTransition/bgpEstabl
 an interface (ifIndex, ifName or ifDescr) or a BGP peer; the paths behind it are re-probed at
 once in a short burst (``snmp_traps.burst``), ICMP or SNMP as configured, so a cut is
 confirmed in about a second instead of ``fail_after`` intervals. A trap that names nothing we
-know re-probes every path of that router: a burst is cheap, a missed cut is not.
+know re-probes every path of that router: a burst is cheap, a missed cut is not. A flood of
+traps is not: a path (or a router's agent) has one burst at a time, and a trap that comes
+during it earns one more after it (bursts.py). Nor is a record per trap: each path's
+evidence takes a flood's traps at a bounded rate, with the count held back (trap_budget.py).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Hashable, Iterable, Sequence
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -31,8 +35,12 @@ from monitor.core.inputs import Input, Probed, SnmpReading, SnmpSeen
 from monitor.core.model import Demarc, PathKey, ProbeResult, Router
 from monitor.probes.snmp import V3, Agent, Interface, Reading, SnmpPoller, Trap, TrapKind, V2c
 from monitor.probes.snmp.model import IF_DESCR, IF_NAME
+from monitor.probes.snmp.poller import unanswered
 from monitor.probes.snmp.traps import TrapReceiver
 from monitor.service import tasks
+from monitor.service.bursts import Bursts
+from monitor.service.ratelimit import RateLimited
+from monitor.service.trap_budget import TrapBudget
 
 log = logging.getLogger("slawatch.snmp")
 
@@ -162,14 +170,19 @@ class SnmpWatch:
         counters: Counters,
         wall: Callable[[], datetime],
         poller: SnmpPoller | None = None,
+        mono: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sink, self._reprobe, self._counters, self._wall = sink, reprobe, counters, wall
+        self._mono = mono
+        self._budget = TrapBudget()
+        self._strangers = RateLimited(log, 60.0)  # each sender's line is new: no repeat filter
         self.poller = poller or SnmpPoller(wall=wall)
         self.plans = plans(settings)
         self.traps = settings.snmp_traps
         self.receiver: TrapReceiver | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._bursts: set[asyncio.Task[None]] = set()
+        self._probe_bursts = Bursts(self._probe_burst)  # keys: PathKey
+        self._poll_bursts = Bursts(self._poll_burst)  # keys: (circuit, router)
 
     def start(self) -> None:
         self.poller.start()
@@ -198,32 +211,51 @@ class SnmpWatch:
         for task in self._tasks:
             task.cancel()
         self.plans = new
+        self._budget.retain({p.key(d) for p in new for d in p.paths})
         if settings.snmp_traps != self.traps:
             log.warning("snmp_traps changed: restart slawatch to apply it")
         self._spawn()
 
+    def refused(self) -> Mapping[str, int]:
+        """The trap receiver's refusals by reason (none without one)."""
+        return {} if self.receiver is None else self.receiver.refused()
+
     async def close(self) -> None:
-        await tasks.stop([*self._tasks, *self._bursts])
+        await self._probe_bursts.close()
+        await self._poll_bursts.close()
+        await tasks.stop(self._tasks)
         if self.receiver is not None:
             self.receiver.close()
         self.poller.close()
 
     # -- polling -------------------------------------------------------------------------
     async def _poll_loop(self, plan: RouterPlan) -> None:
+        """Poll ``plan`` every ``interval_s`` until cancelled. It never ends on an error: the
+        paths SNMP decides would keep their last state for ever, unseen."""
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
-            await self.poll(plan)
+            try:
+                await self.poll(plan)
+            except Exception as exc:
+                log.error("SNMP: handling the poll of %s for %s failed; polling goes on: %r",
+                          plan.agent.name, plan.circuit, exc, exc_info=exc)  # fmt: skip
             await asyncio.sleep(max(plan.interval_s - (loop.time() - started), 0.0))
 
     async def poll(self, plan: RouterPlan) -> list[Reading]:
-        """Poll one router once; hand its readings on as evidence; feed its SNMP paths."""
+        """Poll one router once; hand its readings on as evidence; feed its SNMP paths. A
+        poll that raises (the poller never should) is a poll with no answer."""
         at = self._wall()
-        readings = await self.poller.poll(
-            plan.agent,
-            interfaces={d.value: i for d, i in plan.interfaces.items()},
-            peers={d.value: p for d, p in plan.peers.items()},
-        )
+        interfaces = {d.value: i for d, i in plan.interfaces.items()}
+        peers = {d.value: p for d, p in plan.peers.items()}
+        try:
+            readings = await self.poller.poll(
+                plan.agent, interfaces=interfaces, peers=peers, deadline_s=deadline(plan)
+            )
+        except Exception as exc:
+            log.error("SNMP: the poll of %s for %s raised: %r", plan.agent.name, plan.circuit,
+                      exc, exc_info=exc)  # fmt: skip
+            readings = unanswered(interfaces, peers, at, f"the poll raised {exc!r}")
         for r in readings:
             self._counters.snmp_reading(r.kind, r.ok)
         self._sink.feed(SnmpSeen(readings=tuple(_evidence(plan, r) for r in readings)))
@@ -243,7 +275,8 @@ class SnmpWatch:
         if not relevant:
             return
         if not mine:
-            log.warning("SNMP %s from %s: not a configured router, ignored", trap.kind, trap.source)
+            self._strangers.warning("SNMP %s from %s: not a configured router, ignored",
+                                    trap.kind, trap.source)  # fmt: skip
             return
         for plan in mine:
             demarcs = demarcs_named(plan, trap, self.poller.index_of)
@@ -253,35 +286,52 @@ class SnmpWatch:
             self._burst(plan, demarcs)
 
     def _burst(self, plan: RouterPlan, demarcs: frozenset[Demarc]) -> None:
+        icmp = [plan.key(d) for d in sorted(demarcs) if d not in plan.snmp_paths]
+        if icmp:
+            self._probe_bursts.ask(icmp)
+        if demarcs & plan.snmp_paths:
+            self._poll_bursts.ask([(plan.circuit, plan.router)])
+
+    async def _probe_burst(self, keys: list[PathKey]) -> None:
         assert self.traps is not None
         burst = self.traps.burst
-        icmp = [plan.key(d) for d in sorted(demarcs) if d not in plan.snmp_paths]
-        jobs = []
-        if icmp:
-            jobs.append(self._reprobe.probe_now(icmp, count=burst.count, spacing_s=burst.spacing_s))
-        if demarcs & plan.snmp_paths:
-            jobs.append(self._poll_burst(plan, burst.count, burst.spacing_s))
-        for job in jobs:
-            task = asyncio.create_task(job)
-            self._bursts.add(task)
-            task.add_done_callback(self._bursts.discard)
+        await self._reprobe.probe_now(keys, count=burst.count, spacing_s=burst.spacing_s)
 
-    async def _poll_burst(self, plan: RouterPlan, count: int, spacing_s: float) -> None:
-        for i in range(count):
+    async def _poll_burst(self, routers: list[tuple[str, Router]]) -> None:
+        """``burst.count`` polls of each router's current plan, ``burst.spacing_s`` apart."""
+        assert self.traps is not None
+        burst = self.traps.burst
+        for i in range(burst.count):
             if i:
-                await asyncio.sleep(spacing_s)
-            with contextlib.suppress(Exception):
-                await self.poll(plan)
+                await asyncio.sleep(burst.spacing_s)
+            for plan in [p for p in self.plans if (p.circuit, p.router) in routers]:
+                with contextlib.suppress(Exception):
+                    await self.poll(plan)
 
     def _note(self, plan: RouterPlan, demarcs: frozenset[Demarc], trap: Trap) -> None:
-        """The trap itself, as evidence on every path it concerns."""
+        """The trap itself, as evidence on every path it concerns that has budget left."""
         detail = " ".join(f"{k}={v}" for k, v in trap.varbinds.items() if not k.startswith(
             ("1.3.6.1.2.1.1.3.", "1.3.6.1.6.3.1.1.4.1.")))  # fmt: skip
         text = f"{trap.kind} {detail}".strip()
-        self._sink.feed(SnmpSeen(readings=tuple(
-            SnmpReading(path=plan.key(d), at=trap.at, kind="trap", ok=None, value=None, text=text)
-            for d in sorted(demarcs)
-        )))  # fmt: skip
+        now, readings = self._mono(), []
+        for d in sorted(demarcs):
+            held = self._budget.take(plan.key(d), now)
+            if held is None:
+                continue
+            note = f"{text} ({held} more traps held back before it)" if held else text
+            readings.append(SnmpReading(path=plan.key(d), at=trap.at, kind="trap", ok=None,
+                                        value=None, text=note))  # fmt: skip
+        if readings:
+            self._sink.feed(SnmpSeen(readings=tuple(readings)))
+
+
+def deadline(plan: RouterPlan) -> float:
+    """How long a poll of ``plan`` may take: 3 poll intervals, and at least 4 unanswered
+    requests' worth (a GET, a walk, a GET again). An agent whose walk never ends (or that is
+    too slow to finish) is then a poll with no answer, not a poll loop that hangs for ever
+    with its paths' state frozen. (A Net-SNMP walk takes ~1 ms a row: 30 s is ~30,000.)"""
+    a = plan.agent
+    return max(3 * plan.interval_s, 4 * a.timeout_s * (a.retries + 1))
 
 
 def _evidence(plan: RouterPlan, r: Reading) -> SnmpReading:

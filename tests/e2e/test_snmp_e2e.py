@@ -1,89 +1,42 @@
 """End to end with SNMP: the real daemon in the NOC namespace, real snmpd in the routers,
-traps from ``snmptrap``, links cut with ``ip link set down``.
-
-Probes are deliberately slow here (every 3 s, fail_after 3): the schedule alone needs 6 s
-or more to confirm a cut, so a cut confirmed in under 2 s was confirmed by the trap's burst.
+traps from ``snmptrap``, links cut with ``ip link set down`` (the set-up: snmp_daemon.py).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.e2e.daemon import Daemon
-from tests.snmp_agents import COMMUNITY, Agents, send_trap
+from tests.e2e.snmp_daemon import (
+    LINK_DOWN,
+    SLOW,
+    TRAP_DEST,
+    TRAP_PORT,
+    all_up,
+    counter,
+    launch,
+    path,
+    peer,
+    stop,
+)
+from tests.snmp_agents import V3_AUTH, V3_PRIV, Agents, send_trap
 from tests.topology import Topology
 
 pytestmark = pytest.mark.netns
 
-TRAP_PORT = 16162
-LINK_DOWN = "1.3.6.1.6.3.1.1.5.3"
-IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
-SLOW = 3.0
-
-
-def routers(topo: Topology, secret: Path) -> dict[str, Any]:
-    return {
-        role: {
-            "address": topo.router_address(role),
-            "snmp": {"version": "2c", "community": {"file": str(secret)}},
-            "poll_interval_s": 1,
-            "timeout_s": 0.5,
-            "interfaces": {"primary": {"if_name": "to-dp"}, "secondary": {"if_descr": "to-ds"}},
-        }
-        for role in ("active", "standby")
-    }
-
 
 @pytest.fixture
 def daemon(topology: Topology, tmp_path: Path) -> Iterator[tuple[Daemon, Agents]]:
-    agents = Agents.start(topology, tmp_path)
-    secret = tmp_path / "community"
-    secret.write_text(COMMUNITY + "\n", encoding="utf-8")
-    snmp_only = {
-        "id": "er-snmp-1",
-        "monthly_fee_yen": 100000,
-        "contacts": ["fault@customer.example"],
-        # SNMP decides these paths: their addresses answer nothing, so ICMP would say down
-        "paths": [
-            {"router": r, "demarc": d, "address": topology.unanswered_address, "probe": "snmp"}
-            for r in ("active", "standby")
-            for d in ("primary", "secondary")
-        ],
-        "routers": routers(topology, secret),
-    }
-    extra = {
-        "probe_interval_s": SLOW,
-        "probe_timeout_s": 0.5,
-        "circuit": {"routers": routers(topology, secret)},
-        "more_circuits": [snmp_only],
-        "snmp_traps": {"listen": f"0.0.0.0:{TRAP_PORT}", "community": {"file": str(secret)}},
-    }
-    d = Daemon.launch(topology, tmp_path, extra=extra)
+    d, agents = launch(topology, tmp_path)
     try:
         yield d, agents
     finally:
-        d.ensure_stopped()
-        agents.stop()
-        topology.restore_all()
-
-
-def path(d: Daemon, circuit: str, router: str, demarc: str) -> dict[str, Any]:
-    for c in d.get("/api/circuits") or []:
-        if c["id"] == circuit:
-            for p in c["paths"]:
-                if (p["router"], p["demarc"]) == (router, demarc):
-                    return dict(p)
-    return {}
-
-
-def all_up(d: Daemon, circuit: str) -> bool:
-    states = [c for c in d.get("/api/circuits") or [] if c["id"] == circuit]
-    return bool(states) and all(p["state"] == "up" for p in states[0]["paths"])
+        stop(d, agents, topology)
 
 
 def test_trap_confirms_a_cut_in_under_two_seconds(daemon: tuple[Daemon, Agents], topology):
@@ -147,3 +100,86 @@ def test_without_a_trap_the_schedule_is_slower(daemon: tuple[Daemon, Agents], to
     took = time.monotonic() - cut
     print(f"scheduled probes confirmed the cut in {took:.2f} s")
     assert took > 2.0 * SLOW - 1.0, took
+
+
+def test_an_agent_answering_garbage_fails_its_path_and_polling_goes_on(
+    topology: Topology, tmp_path: Path
+):
+    """The agent answers bgpPeerState with a string: the path SNMP decides reads that as a
+    failed probe (its other readings are up), and polling goes on, so the path comes back
+    when the agent does. (The poller raised, and the router's poll loop ended unseen: its
+    SNMP paths kept their last state for ever, up through any cut.)"""
+    d, agents = launch(topology, tmp_path, bgp=True)
+    try:
+        d.wait_for(lambda: all_up(d, "er-snmp-1"), 20, "SNMP-probed paths up")
+        agents.set_bgp_raw("active", peer(topology, "active"), "string", "established")
+        d.wait_for(lambda: path(d, "er-snmp-1", "active", "primary")["state"] == "down", 15,
+                   "a garbage answer read as a failed probe")  # fmt: skip
+        bgp = path(d, "er-snmp-1", "active", "primary")["snmp"]["bgpPeerState"]
+        assert "not an integer" in bgp["text"], bgp
+        assert path(d, "er-snmp-1", "active", "secondary")["state"] == "up"
+        agents.set_bgp("active", peer(topology, "active"), 6)
+        d.wait_for(lambda: path(d, "er-snmp-1", "active", "primary")["state"] == "up", 15,
+                   "the path up again: polling went on")  # fmt: skip
+    finally:
+        stop(d, agents, topology)
+
+
+GARBAGE = """
+import socket, sys
+out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for n in range(300):  # each different, as a scan or a fuzzer sends them
+    out.sendto(b"hello %d" % n, (sys.argv[1], int(sys.argv[2])))
+"""
+
+
+def test_refused_traps_are_counted_and_garbage_does_not_flood_the_log(
+    daemon: tuple[Daemon, Agents], topology: Topology, tmp_path: Path
+):
+    """A wrong community, an unknown v3 user and datagrams that are no SNMP at all are
+    dropped, counted by reason, and logged once; the receiver goes on taking traps. (They
+    were counted nowhere, though the README said so, and each garbage datagram logged
+    asyncio's 'Exception in callback' with a traceback: 300 of them, ~8,000 lines.)"""
+    d, _ = daemon
+    d.wait_for(lambda: all_up(d, "er-test-1"), 20, "all ICMP paths up")
+    log_lines = len((tmp_path / "daemon.log").read_text().splitlines())
+    dest = f"{TRAP_DEST['active']}:{TRAP_PORT}"
+    send_trap(topology, "active", dest, LINK_DOWN, community="guess")
+    topology.ns_exec(
+        "ra", "snmptrap", "-v3", "-e", "8000000001020304", "-u", "stranger", "-l", "authPriv",
+        "-a", "SHA", "-A", V3_AUTH, "-x", "AES", "-X", V3_PRIV, "-m", "", "-M", "/nonexistent",
+        dest, "", LINK_DOWN,
+    )  # fmt: skip
+    topology.ns_exec("ra", sys.executable, "-c", GARBAGE, TRAP_DEST["active"], str(TRAP_PORT))
+    before = counter(d, "slawatch_snmp_traps_total")
+    send_trap(topology, "active", dest, LINK_DOWN)
+    d.wait_for(lambda: counter(d, "slawatch_snmp_traps_total") > before, 5, "a good trap taken")
+    refused = {
+        reason: counter(d, f'slawatch_snmp_traps_refused_total{{reason="{reason}"}}')
+        for reason in ("community", "v3_user", "unparsable")
+    }
+    assert refused["community"] == 1 and refused["v3_user"] == 1, refused
+    assert 250 <= refused["unparsable"] <= 300, refused  # (UDP: a few may be lost)
+    added = (tmp_path / "daemon.log").read_text().splitlines()[log_lines:]
+    print(f"refused {refused}; {len(added)} log lines")
+    assert len(added) < 30, added[:40]
+
+
+def test_an_agent_whose_walk_never_ends_fails_its_paths_instead_of_freezing_them(
+    topology: Topology, tmp_path: Path
+):
+    """The active router's agent answers a walk of ifName for ever (ifName.N, ifName.N+1,
+    ...). A poll has a deadline: the paths SNMP decides behind that router read it as a
+    failed probe, and the standby router's are polled as ever. (The poll never returned: the
+    router's poll loop hung on it, silently, and its paths had no state at all.)"""
+    d, agents = launch(topology, tmp_path, endless=("active",))
+    try:
+        d.wait_for(lambda: path(d, "er-snmp-1", "standby", "primary")["state"] == "up", 20,
+                   "the standby router's SNMP-probed paths up")  # fmt: skip
+        d.wait_for(lambda: path(d, "er-snmp-1", "active", "primary")["state"] == "down", 40,
+                   "the endless agent's paths down")  # fmt: skip
+        reading = path(d, "er-snmp-1", "active", "primary")["snmp"]["ifOperStatus"]
+        assert reading["ok"] is None and "no complete answer" in reading["text"], reading
+        assert path(d, "er-snmp-1", "standby", "secondary")["state"] == "up"
+    finally:
+        stop(d, agents, topology)

@@ -3,8 +3,10 @@ line (see EngineProcess): the SNMP tests' handle on them.
 
 Requests: {"op": "poll", "agent": {...}, "interfaces": {key: [column, value]}, "peers": {...}},
 {"op": "listen", "host": h, "port": p, "communities": [...], "users": [[{v3}, engine_id]]},
-{"op": "traps", "count": n, "wait": s} (the traps received so far, waiting up to ``wait``
-seconds for ``count`` of them; they are then forgotten). First line: {"mode": "snmp"}.
+{"op": "traps", "count": n, "wait": s} (the traps received so far by every receiver started,
+waiting up to ``wait`` seconds for ``count`` of them; they are then forgotten). First line:
+{"mode": "snmp"}. A MonitorError is answered {"error": message}; any other exception (a bug:
+nothing here should raise) {"raised": repr}, and the server goes on.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ async def serve() -> None:
         traps.append(trap)
         arrived.set()
 
-    receiver: TrapReceiver | None = None
+    receivers: list[TrapReceiver] = []
     print(json.dumps({"mode": "snmp"}), flush=True)
     while line := await loop.run_in_executor(None, sys.stdin.readline):
         req = json.loads(line)
@@ -57,6 +59,7 @@ async def serve() -> None:
                 users = [(V3(**u), e) for u, e in req.get("users", [])]
                 receiver = TrapReceiver(on_trap, communities=req["communities"], users=users)
                 receiver.start(req["host"], req["port"])
+                receivers.append(receiver)
                 answer = {"address": receiver.address}
             elif req["op"] == "traps":
                 deadline = loop.time() + req["wait"]
@@ -70,8 +73,10 @@ async def serve() -> None:
                 traps.clear()
         except MonitorError as exc:
             answer = {"error": str(exc)}
+        except Exception as exc:
+            answer = {"raised": repr(exc)}
         print(json.dumps(answer), flush=True)
-    if receiver is not None:
+    for receiver in receivers:
         receiver.close()
     poller.close()
 

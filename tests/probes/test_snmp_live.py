@@ -17,6 +17,8 @@ from monitor.probes.snmp.model import IF_DESCR, IF_NAME
 from tests.probes.nsengine import EngineProcess
 from tests.snmp_agents import (
     COMMUNITY,
+    NOC_V6,
+    ROUTER_V6,
     TRAP_ENGINE_ID,
     V3_AUTH,
     V3_PRIV,
@@ -36,7 +38,7 @@ V3 = {"user": V3_USER, "auth_protocol": "sha", "auth_key": V3_AUTH, "priv_protoc
 
 @pytest.fixture(scope="module")
 def agents(icmp_topology: Topology, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agents]:
-    running = Agents.start(icmp_topology, tmp_path_factory.mktemp("snmpd"))
+    running = Agents.start(icmp_topology, tmp_path_factory.mktemp("snmpd"), ipv6=True)
     try:
         yield running
     finally:
@@ -161,6 +163,50 @@ def test_bgp_peer_state(snmp: EngineProcess, icmp_topology: Topology, agents: Ag
     assert gone["ok"] is None and "no BGP peer" in gone["error"], gone
 
 
+def test_a_wrongly_typed_answer_is_a_reading_with_an_error(
+    snmp: EngineProcess, icmp_topology: Topology, agents: Agents
+):
+    """An agent that answers bgpPeerState with a string (a broken agent, a proxy) gives that
+    reading an error; the other readings of the poll are unharmed, and nothing raises."""
+    spec = agent(icmp_topology)
+    peer = icmp_topology.path_address("active", "secondary")
+    agents.set_bgp_raw("active", peer, "string", "established")
+    try:
+        answer = snmp.call(op="poll", agent=spec, interfaces=FACING, peers={"secondary": peer})
+    finally:
+        agents.clear_bgp("active", peer)
+    assert "readings" in answer, answer
+    got = {f"{r['kind']}:{r['key']}": r for r in answer["readings"]}
+    bad = got["bgpPeerState:secondary"]
+    assert bad["ok"] is None and "not an integer" in bad["error"], bad
+    assert "OctetString" in bad["error"], bad
+    assert got["ifOperStatus:primary"]["ok"] is True, got
+
+
+def test_ipv6_agent_is_polled(snmp: EngineProcess, icmp_topology: Topology):
+    """A router configured by an IPv6 address (the config takes one) is polled over IPv6."""
+    spec = agent(icmp_topology, host=ROUTER_V6["active"])
+    answer = snmp.call(op="poll", agent=spec, interfaces=FACING)
+    assert "readings" in answer, answer
+    got = {r["key"]: r for r in answer["readings"]}
+    assert got["primary"]["ok"] is True and "to-dp" in got["primary"]["text"], got
+
+
+def test_a_new_timeout_applies_to_an_agent_already_polled(
+    snmp: EngineProcess, icmp_topology: Topology
+):
+    """A reload that raises a router's timeout_s (its agent is slow) must wait that long
+    from the next poll on: the poller kept the first timeout for each agent's address."""
+    host = icmp_topology.unanswered_address
+    for timeout_s, low, high in ((0.3, 0.2, 1.0), (1.5, 1.4, 3.0)):
+        spec = agent(icmp_topology, host=host, port=1161, timeout_s=timeout_s, retries=0)
+        started = time.monotonic()
+        got = poll(snmp, spec, interfaces=FACING)["ifOperStatus:primary"]
+        elapsed = time.monotonic() - started
+        assert got["ok"] is None and "No SNMP response" in got["error"], got
+        assert low < elapsed < high, (timeout_s, elapsed)
+
+
 @pytest.fixture(scope="module")
 def receiver(snmp: EngineProcess, tmp_path_factory: pytest.TempPathFactory) -> EngineProcess:
     users = [[V3 | {"user": "trapper"}, TRAP_ENGINE_ID]]
@@ -199,3 +245,17 @@ def test_v3_trap_from_a_known_engine(receiver: EngineProcess, icmp_topology: Top
     traps = receiver.call(op="traps", count=1, wait=5)["traps"]
     assert [t["kind"] for t in traps] == ["bgpBackwardTransition"], traps
     assert traps[0]["source"] == icmp_topology.router_address("standby")
+
+
+def test_a_receiver_on_ipv6_any_takes_ipv4_and_ipv6_traps(
+    receiver: EngineProcess, icmp_topology: Topology
+):
+    """``listen: "[::]:162"`` takes IPv4 traps too (a dual-stack socket): their source is the
+    router's IPv4 address, not ``::ffff:...``, so they match its configured address."""
+    answer = receiver.call(op="listen", host="::", port=TRAP_PORT + 1, communities=[COMMUNITY])
+    assert answer.get("address") == ["::", TRAP_PORT + 1], answer
+    send_trap(icmp_topology, "active", f"198.18.1.1:{TRAP_PORT + 1}", LINK_DOWN)
+    send_trap(icmp_topology, "active", f"udp6:[{NOC_V6['active']}]:{TRAP_PORT + 1}", LINK_DOWN)
+    traps = receiver.call(op="traps", count=2, wait=5)["traps"]
+    sources = sorted(t["source"] for t in traps)
+    assert sources == sorted([icmp_topology.router_address("active"), ROUTER_V6["active"]])

@@ -139,11 +139,21 @@ class Trap:
     at: datetime
 
     def if_indexes(self) -> set[int]:
-        """ifIndex values the trap names (from IF-MIB columns' instance suffixes)."""
+        """ifIndex values the trap names: ifTable columns' instance suffixes (``...2.2.1.
+        <column>.<ifIndex>``) and ifIndex values; a value that is no number names nothing
+        (a malformed trap still re-probes: it then names nothing we know)."""
         prefix = "1.3.6.1.2.1.2.2.1."
-        return {int(oid.rsplit(".", 1)[1]) for oid in self.varbinds if oid.startswith(prefix)} | {
-            int(v) for oid, v in self.varbinds.items() if oid.startswith(IF_INDEX + ".")
-        }
+        out = set()
+        for oid, value in self.varbinds.items():
+            if not oid.startswith(prefix):
+                continue
+            column, _, index = oid[len(prefix) :].partition(".")
+            if column.isdigit() and index.isdigit():
+                out.add(int(index))
+            text = str(value).strip()
+            if oid.startswith(IF_INDEX + ".") and text.isascii() and text.isdigit():
+                out.add(int(text))
+        return out
 
     def if_names(self) -> set[str]:
         """Interface names or descriptions carried in the trap (ifName, ifDescr)."""

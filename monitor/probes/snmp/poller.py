@@ -9,27 +9,34 @@ the name at the cached index no longer matches (a reboot or a line card change r
 the interfaces) the column is walked again and the GET repeated, in the same poll.
 
 Every failure is a :class:`Reading` with ``ok=None`` and an ``error`` (timeout, auth
-failure, no such interface); nothing here raises for an unreachable or misbehaving agent.
+failure, no such interface, a value of the wrong type, an answer pysnmp could not take, no
+complete answer by the poll's deadline: an agent whose walk never ends); nothing here raises
+for an unreachable or misbehaving agent. An agent at an IPv6 address is
+polled over IPv6.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
     ObjectIdentity,
     ObjectType,
     SnmpEngine,
+    Udp6TransportTarget,
     UdpTransportTarget,
     UsmUserData,
     get_cmd,
     walk_cmd,
 )
 from pysnmp.hlapi.v3arch.asyncio import auth as usm
+from pysnmp.proto.rfc1902 import Counter32, Counter64, Gauge32, Integer32, Unsigned32
 from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
 
 from monitor.clock import Wall, utcnow
@@ -64,6 +71,7 @@ PRIV = {
     "aes256": usm.USM_PRIV_CFB256_AES,
 }
 _MISSING = (NoSuchInstance, NoSuchObject, EndOfMibView)
+_NUMBERS = (Integer32, Unsigned32, Gauge32, Counter32, Counter64)
 
 
 def auth_data(credentials: V2c | V3) -> Any:
@@ -96,7 +104,7 @@ class SnmpPoller:
     def __init__(self, *, wall: Wall = utcnow) -> None:
         self._wall = wall
         self._engine: Any = None
-        self._targets: dict[str, Any] = {}
+        self._targets: dict[tuple[str, int, float, int], Any] = {}
         self._indexes: dict[tuple[str, Interface], int] = {}
 
     def start(self) -> None:
@@ -117,19 +125,23 @@ class SnmpPoller:
         *,
         interfaces: Mapping[str, Interface] | None = None,
         peers: Mapping[str, str] | None = None,
+        deadline_s: float | None = None,
     ) -> list[Reading]:
         """One reading per interface (kind ifOperStatus) and per peer (kind bgpPeerState),
-        labelled with the mapping's keys."""
+        labelled with the mapping's keys; after ``deadline_s`` seconds, an error each."""
         interfaces, peers = interfaces or {}, peers or {}
         at = self._wall()
+        deadline = asyncio.timeout(deadline_s)
         try:
-            got = await self._get_all(agent, interfaces, peers)
-        except _PollError as exc:
-            return [
-                Reading(key=k, kind=kind, at=at, ok=None, error=str(exc))
-                for kind, keys in (("ifOperStatus", interfaces), ("bgpPeerState", peers))
-                for k in keys
-            ]
+            async with deadline:
+                got = await self._get_all(agent, interfaces, peers)
+        except (_PollError, PySnmpError) as exc:
+            return unanswered(interfaces, peers, at, str(exc))
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            late = f"no complete answer in {deadline_s:g} s (a walk that never ends?)"
+            return unanswered(interfaces, peers, at, f"{agent.name}: {late}")
         out = [self._if_reading(agent, k, i, got, at) for k, i in interfaces.items()]
         out += [_bgp_reading(k, p, got, at) for k, p in peers.items()]
         return out
@@ -174,7 +186,9 @@ class SnmpPoller:
                 ok=None,
                 error=f"no interface {interface.label} on {agent.name}",
             )
-        value = int(status)
+        value = _integer(status)
+        if value is None:
+            return _wrong_type(key, "ifOperStatus", f"{IF_OPER_STATUS}.{index}", status, at)
         return Reading(
             key=key,
             kind="ifOperStatus",
@@ -200,12 +214,17 @@ class SnmpPoller:
 
     # -- the two SNMP operations ----------------------------------------------------------
     async def _target(self, agent: Agent) -> Any:
-        target = self._targets.get(agent.name)
+        """The agent's transport target; a new one when its timeout or retries change (a
+        reload), as a target keeps those it was made with."""
+        key = (agent.host, agent.port, agent.timeout_s, agent.retries)
+        target = self._targets.get(key)
         if target is None:
-            target = await UdpTransportTarget.create(
+            kind = Udp6TransportTarget if ":" in agent.host else UdpTransportTarget
+            target = await kind.create(
                 (agent.host, agent.port), timeout=agent.timeout_s, retries=agent.retries
             )
-            self._targets[agent.name] = target
+            self._targets = {k: t for k, t in self._targets.items() if k[:2] != key[:2]}
+            self._targets[key] = target
         return target
 
     async def _get(self, agent: Agent, oids: list[str]) -> dict[str, Any]:
@@ -243,6 +262,17 @@ class SnmpPoller:
         return out
 
 
+def unanswered(
+    interfaces: Mapping[str, Any], peers: Mapping[str, Any], at: datetime, error: str
+) -> list[Reading]:
+    """A reading with ``error`` for each interface and peer of a poll that got no answer."""
+    return [
+        Reading(key=k, kind=kind, at=at, ok=None, error=error)
+        for kind, keys in (("ifOperStatus", interfaces), ("bgpPeerState", peers))
+        for k in keys
+    ]
+
+
 class _PollError(Exception):
     """The agent did not answer usefully (timeout, authentication, an error status)."""
 
@@ -260,7 +290,9 @@ def _bgp_reading(key: str, peer: str, got: Mapping[str, Any], at: datetime) -> R
         return Reading(
             key=key, kind="bgpPeerState", at=at, ok=None, error=f"no BGP peer {peer} in BGP4-MIB"
         )
-    value = int(state)
+    value = _integer(state)
+    if value is None:
+        return _wrong_type(key, "bgpPeerState", f"{BGP_PEER_STATE}.{peer}", state, at)
     return Reading(
         key=key,
         kind="bgpPeerState",
@@ -268,4 +300,22 @@ def _bgp_reading(key: str, peer: str, got: Mapping[str, Any], at: datetime) -> R
         ok=value == BGP_ESTABLISHED,
         value=value,
         text=f"peer {peer} {BGP_STATE_NAMES.get(value, str(value))}",
+    )
+
+
+def _integer(value: Any) -> int | None:
+    """A status column's value (an INTEGER in the MIB; any number will do); None for a
+    string, an address or anything else that is not a number."""
+    return int(value) if isinstance(value, _NUMBERS) else None
+
+
+def _wrong_type(key: str, kind: str, oid: str, value: Any, at: datetime) -> Reading:
+    """The reading of an agent that answered ``oid`` with a value that is not an integer."""
+    shown = text_of(value)[:40]
+    return Reading(
+        key=key,
+        kind=kind,
+        at=at,
+        ok=None,
+        error=f"{oid} is {type(value).__name__} {shown!r}, not an integer",
     )
