@@ -61,6 +61,7 @@ from monitor.core.bounds import check_year
 from monitor.core.errors import InputError
 from monitor.core.intervals import Span
 from monitor.core.model import Announced, Interval, Withdrawal
+from monitor.core.restore import REMOVED
 from monitor.core.tracker import Incident
 
 EXPIRING_WITHIN = timedelta(days=30)
@@ -291,7 +292,8 @@ def _circuit_month(
     until = seen.now if terms.retired_at is None else min(seen.now, terms.retired_at)
     stop = min(end, max(until, start))
     since = stop if seen.first is None else min(max(seen.first, start), stop)
-    incidents = sorted((i for i in incidents if _touches(i, start, end)), key=_order)
+    incidents = sorted((_retire(i, terms) for i in incidents if _touches(i, start, end)),
+                       key=_order)  # fmt: skip
     listed = [a for a in _assessed(incidents, terms, seen) if _listed(a, month)]
     credits = [_credits(a, month) for a in listed]
     parts = [_part(c) for c in credits]
@@ -346,6 +348,15 @@ def _circuit_month(
             )
         ),
     )
+
+
+def _retire(incident: Incident, terms: CircuitTerms) -> Incident:
+    """``incident``, closed when its circuit's monitoring ended if it is still open in the
+    journal (the daemon has not run since the circuit left ``circuits:``): as the daemon
+    closes it (restore.py), never grown to "now", months after the circuit was retired."""
+    if terms.retired_at is None or incident.end is not None:
+        return incident
+    return replace(incident, end=max(terms.retired_at, incident.start), closed_reason=REMOVED)
 
 
 def _in_service(terms: CircuitTerms, month: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from monitor import config
 from monitor.cli import main
 from monitor.core.errors import ConfigError
+from monitor.store.sqlite import open_sqlite
 from tests.report import scenario
 
 OSAKA = """\
@@ -135,3 +137,75 @@ def test_check_config_shows_a_retired_circuit(
     assert main(["check-config", "--no-secrets", str(path)]) == 0
     out = capsys.readouterr().out
     assert "retired circuit er-osaka-2: fee ¥123,457/month, not monitored since 2026-11-01" in out
+
+
+def test_incidents_begun_after_retired_at_are_named_not_dropped_in_silence(
+    recorded: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """retired_at written too early (the daemon went on monitoring): the month's incidents
+    would leave the report with the circuit, ¥123,457 owed and no word said."""
+    cfg, without = recorded
+    circuits, err = report(write(cfg, without + retired("2026-09-30T12:00:00+09:00")), capsys)
+    assert list(circuits) == ["er-tokyo-1"]
+    assert "er-osaka-2 (4)" in err and "retired_at" in err
+    # one of them (10-25) begun after a retirement on 10-20: priced, and named
+    circuits, err = report(write(cfg, without + retired("2026-10-20T00:00:00+09:00")), capsys)
+    assert circuits["er-osaka-2"]["credit_yen"] == 123457
+    assert "er-osaka-2 (1)" in err
+
+
+KEEP = """\
+timezone: Asia/Tokyo
+journal: {journal}
+circuits:
+  - id: er-keep
+    monthly_fee_yen: 1000
+    contacts: [noc@example.com]
+    paths: [{{router: active, demarc: primary, address: 198.18.1.2}}]
+"""
+NYC_MONITORED = """\
+  - id: er-nyc
+    monthly_fee_yen: 300000
+    timezone: America/New_York
+    contacts: [noc@example.com]
+    paths: [{router: active, demarc: primary, address: 198.18.9.2}]
+"""
+NYC_RETIRED = """\
+retired_circuits:
+  - {id: er-nyc, monthly_fee_yen: 300000, timezone: America/New_York,
+     retired_at: '2027-03-14T12:00:00-04:00'}
+"""
+
+
+def test_an_incident_open_at_retired_at_ends_there_across_dst(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """er-nyc went down at 01:30 EST on 2027-03-14, the night clocks go forward, and left
+    monitoring at 12:00 EDT with the outage still open in the journal (no daemon ran since):
+    9.5 h of outage (1/30) and its missed notice (1/30): ¥20,000, claimable until 06-14, not
+    an outage grown to the report's "now" (over 14 days: the whole fee, never claimable)."""
+    base = KEEP.format(journal=tmp_path / "journal.db")
+    settings = config.load(write(tmp_path / "x.yaml", base + NYC_MONITORED))
+    down = datetime.fromisoformat("2027-03-14T01:30:00-05:00")
+    first = down - timedelta(days=20)
+    results = [(first, True), *((down + k * scenario.MIN, False) for k in range(3))]
+    lines = [json.dumps({"t": t.isoformat(), "kind": "probe", "circuit": "er-nyc",
+                         "path": "active/primary", "ok": ok}) for t, ok in results]  # fmt: skip
+    journal = open_sqlite(tmp_path / "journal.db")
+    try:
+        journal.started(first)
+        scenario.record(settings, lines, journal)
+        assert [i.end for i in journal.incidents()] == [None]
+    finally:
+        journal.close()
+    cfg = write(tmp_path / "x.yaml", base + NYC_RETIRED)
+    args = ["report", "--config", str(cfg), "--month", "2027-03", "--now",
+            "2027-05-01T00:00:00+09:00", "--format", "json", "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    nyc = {c["circuit"]: c for c in json.loads(capsys.readouterr().out)["circuits"]}["er-nyc"]
+    assert (nyc["credit"], nyc["credit_yen"]) == ("1/15", 20000)
+    claims = [(c["kind"], c["credit"], c["claim_by"]) for c in nyc["claims"]]
+    assert sorted(claims) == [("notify", "1/30", "2027-06-14"), ("outage", "1/30", "2027-06-14")]
+    assert nyc["unavailable_s"] == 9.5 * 3600
+    # service from 03-01 00:00 EST to the retirement (13 days and 11 hours: 12:00 EDT is 16:00Z)
+    assert nyc["service_s"] == (13 * 24 + 11) * 3600
