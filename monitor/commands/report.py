@@ -187,7 +187,8 @@ def _job(
 
 def _warn_unpriced(job: Job, source: str, stream: TextIO) -> None:
     """Name the circuits with incidents in the months that no report can price (neither
-    configured nor retired), rather than leave them out in silence: their credits are owed."""
+    configured nor retired, or retired before they began), rather than leave them out in
+    silence: their credits are owed."""
     unknown = Counter(
         i.circuit for m in job.months for i in job.incidents[m] if i.circuit not in job.terms
     )
@@ -197,6 +198,19 @@ def _warn_unpriced(job: Job, source: str, stream: TextIO) -> None:
             f"slawatch report: warning: the journal holds incidents of circuits not in "
             f"{source}, left out of this report: {listed}; to price them, list each under "
             "retired_circuits: with its monthly_fee_yen and retired_at\n"
+        )
+    late = Counter(
+        i.circuit
+        for i in {i.id: i for m in job.months for i in job.incidents[m]}.values()
+        if (t := job.terms.get(i.circuit)) and t.retired_at and i.start >= t.retired_at
+    )
+    if late:
+        listed = ", ".join(f"{c} ({n})" for c, n in sorted(late.items()))
+        stream.write(
+            f"slawatch report: warning: the journal holds incidents of retired circuits that "
+            f"began at or after their retired_at in {source} (outside their service time; in "
+            f"a later month, left out): {listed}; check each one's retired_at (when the "
+            "daemon stopped monitoring it)\n"
         )
 
 
