@@ -9,6 +9,7 @@ import contextlib
 import gc
 import logging
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -171,8 +172,13 @@ async def test_a_stop_waits_for_writes_that_get_through_however_long_they_take(
 ) -> None:
     """A stop during a mass outage (bench/mass_outage_bench.py: 2,076 writes queued, lost
     after a fixed 10 s) writes every queued incident, path change and notice: it gives up
-    only once none gets through for DRAIN_S. Here the queue needs several times DRAIN_S."""
+    only once none gets through for DRAIN_S. Here the queue needs several times DRAIN_S; each
+    write that gets through asks systemd for 2 x DRAIN_S more (past TimeoutStopSec)."""
     monkeypatch.setattr(daemon_mod, "DRAIN_S", 1.0)
+    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    systemd.bind(str(tmp_path / "notify"))
+    systemd.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
     monkeypatch.setattr(writer_mod, "MAX_BATCH", 1)  # one write a (slow) commit
     h = Harness(tmp_path)
     d = await h.start()
@@ -202,3 +208,9 @@ async def test_a_stop_waits_for_writes_that_get_through_however_long_they_take(
         assert [s for (s,) in changes].count("down") == 4, (changes, queued)
     finally:
         journal.close()
+    told: list[bytes] = []
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            told.append(systemd.recv(256))
+    systemd.close()
+    assert told and set(told) == {b"EXTEND_TIMEOUT_USEC=2000000"}, told
