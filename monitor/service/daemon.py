@@ -32,7 +32,7 @@ from monitor.core.plan import Plan
 from monitor.core.supervisor import Supervisor
 from monitor.metrics import Metrics
 from monitor.notify.transport import Transport
-from monitor.service import tasks
+from monitor.service import systemd, tasks
 from monitor.service.cluster import Cluster, peers
 from monitor.service.notifier import Notifier
 from monitor.service.operations import Operations
@@ -50,7 +50,8 @@ HEARTBEAT_S = 10.0
 """Heartbeat period: an unmonitored gap after a crash is known to within this."""
 
 DRAIN_S = 10.0
-"""At a stop, how long queued journal writes may take before the daemon gives up on them."""
+"""At a stop, queued journal writes are waited for as long as they get through; the daemon
+gives up on them only once none has been written for this long (a journal refusing them)."""
 
 FEED_SLICE = 128
 """Probe results handed to the supervisor at once, at most: a bigger batch goes in slices, one
@@ -61,6 +62,13 @@ evidence capture, record, metrics and log line: 344 closes in one batch held the
 recorded as an unmonitored gap, with every probe and delivery behind it."""
 
 LEVELS = {Level.INFO: logging.INFO, Level.WARNING: logging.WARNING, Level.ERROR: logging.ERROR}
+
+
+def _more_time() -> None:
+    """At a stop, while journal writes get through: ask systemd for more time than its
+    ``TimeoutStopSec`` (each time, twice :data:`DRAIN_S` from now), so the service manager does
+    not kill a stop that is still writing what it owes (a no-op outside systemd)."""
+    systemd.notify(f"EXTEND_TIMEOUT_USEC={int(2 * DRAIN_S * 1_000_000)}")
 
 
 def targets(plan: Plan) -> list[Probe]:
@@ -189,14 +197,12 @@ class Daemon:
             self.feed(self._slices.popleft())
         if self._notifier is not None:
             await self._notifier.close()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(DRAIN_S):
-                await self.writer.drained()
+        await self.writer.drain(stalled_s=DRAIN_S, moved=_more_time)
         await tasks.stop(self._tasks)
         refused = self.writer.failing_since is not None
         lost = self.writer.cancel_all()
         if lost:
-            why = "refused by the journal" if refused else f"not written within {DRAIN_S:g} s"
+            why = "refused by the journal" if refused else f"none written for {DRAIN_S:g} s"
             log.error("stopping with %d journal write(s) %s: they are lost", lost, why)
         with contextlib.suppress(Exception):
             now = self.wall()

@@ -88,6 +88,8 @@ class Writer(Generic[S]):
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._moved = asyncio.Event()
+        """Set each time a batch leaves the queue (durable, or failed for its own reasons)."""
         self._on_error, self._on_write = on_error, on_write
         self._complain = RateLimited(log, every_s=10.0)
         self.failing_since: float | None = None
@@ -116,6 +118,22 @@ class Writer(Generic[S]):
         while self._jobs:
             await self._idle.wait()
 
+    async def drain(self, *, stalled_s: float, moved: Callable[[], None] = lambda: None) -> bool:
+        """As :meth:`drained`, for as long as the writes get through: give up (False) only
+        once no write has left the queue for ``stalled_s`` seconds (a journal that refuses
+        them, a hung disk). A slow journal behind a long queue (a region gone dark: thousands
+        of incidents and notices queued at a stop) is waited for, however long it takes;
+        ``moved`` hears each step, e.g. to ask the service manager for more time."""
+        while self._jobs:
+            self._moved.clear()
+            try:
+                async with asyncio.timeout(stalled_s):
+                    await self._moved.wait()
+            except TimeoutError:
+                return False
+            moved()
+        return True
+
     async def run(self) -> None:
         """Carry out the queue until cancelled."""
         while True:
@@ -128,6 +146,7 @@ class Writer(Generic[S]):
             outcomes = await self._durably(batch)
             for _ in batch:
                 self._jobs.popleft()
+            self._moved.set()
             for job, (ok, value) in zip(batch, outcomes, strict=True):
                 if not ok:
                     if not job.future.done():

@@ -9,14 +9,19 @@ import contextlib
 import gc
 import logging
 import re
+import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pytest
 
 from monitor.core.errors import JournalError
+from monitor.service import daemon as daemon_mod
+from monitor.service import writer as writer_mod
 from monitor.service.writer import Writer
+from monitor.store import open_store
 from tests import support
 from tests.service.harness import Harness
 from tests.service.test_reliability import fill
@@ -135,3 +140,77 @@ async def test_a_stop_on_a_full_journal_reports_the_lost_writes_once(
     assert len(lost) == 1, lost
     assert re.fullmatch(r"stopping with \d+ journal write\(s\) refused by the journal: they "
                         r"are lost", lost[0]), lost  # fmt: skip
+
+
+class SlowDisk:
+    """The daemon's store behind a disk that holds every write while ``held`` is set, then
+    takes ``each_s`` more for each (a slow fsync): the writes get through, slowly."""
+
+    def __init__(self, store: Any, each_s: float) -> None:
+        self.store, self.each_s = store, each_s
+        self.free = asyncio.Event()
+        self.free.set()
+
+    def hold(self) -> None:
+        self.free.clear()
+
+    def release(self) -> None:
+        self.free.set()
+
+    async def run(self, call: Callable[[Any], T]) -> T:
+        await self.free.wait()
+
+        def slowly(s: Any) -> T:
+            time.sleep(self.each_s)
+            return call(s)
+
+        return cast(T, await self.store.run(slowly))
+
+
+async def test_a_stop_waits_for_writes_that_get_through_however_long_they_take(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stop during a mass outage (bench/mass_outage_bench.py: 2,076 writes queued, lost
+    after a fixed 10 s) writes every queued incident, path change and notice: it gives up
+    only once none gets through for DRAIN_S. Here the queue needs several times DRAIN_S; each
+    write that gets through asks systemd for 2 x DRAIN_S more (past TimeoutStopSec)."""
+    monkeypatch.setattr(daemon_mod, "DRAIN_S", 1.0)
+    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    systemd.bind(str(tmp_path / "notify"))
+    systemd.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    monkeypatch.setattr(writer_mod, "MAX_BATCH", 1)  # one write a (slow) commit
+    h = Harness(tmp_path)
+    d = await h.start()
+    disk = SlowDisk(d.writer._store, each_s=0.25)
+    d.writer._store = disk
+    try:
+        await h.until(lambda: d.sup.last_probe)
+        disk.hold()
+        h.prober.ok = False
+        incident = await h.until(lambda: d.sup.tracker.open_incident("c1"))
+        h.prober.ok = True
+        await h.until(lambda: d.sup.tracker.open_incident("c1") is None)
+        await h.until(lambda: len(d.writer._jobs) >= 10)  # 2.5 s of writes at least
+        queued = len(d.writer._jobs)
+    finally:
+        disk.release()
+        with caplog.at_level(logging.ERROR, logger="slawatch"):
+            await h.stop()
+    assert not [r.getMessage() for r in caplog.records if "lost" in r.getMessage()]
+    journal = open_store(h.settings.journal)
+    try:
+        [stored] = journal.incidents()
+        assert stored.id == incident.id and stored.end is not None, (stored, queued)
+        kinds = sorted(n.notice.kind for n in journal.outbox.notices(incident.id))
+        assert kinds == ["opened", "recovered"], (kinds, queued)
+        changes = journal.db.query("SELECT state FROM path_changes ORDER BY id")
+        assert [s for (s,) in changes].count("down") == 4, (changes, queued)
+    finally:
+        journal.close()
+    told: list[bytes] = []
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            told.append(systemd.recv(256))
+    systemd.close()
+    assert told and set(told) == {b"EXTEND_TIMEOUT_USEC=2000000"}, told
