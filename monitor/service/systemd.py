@@ -10,13 +10,17 @@ import socket
 
 
 def notify(state: str) -> bool:
-    """Send ``state`` (e.g. ``"READY=1"``) to systemd; False when there is no socket."""
+    """Send ``state`` (e.g. ``"READY=1"``) to systemd; False when there is no socket, or when
+    it takes no more now. Never waits: it runs on the event loop, and a unix datagram socket
+    whose reader is behind (its queue holds ``net.unix.max_dgram_qlen`` datagrams, 10 by
+    default) blocks a sender for as long as the reader stays behind."""
     address = os.environ.get("NOTIFY_SOCKET")
     if not address:
         return False
     if address.startswith("@"):  # abstract namespace
         address = "\0" + address[1:]
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
         try:
             sock.sendto(state.encode(), address)
         except OSError:
