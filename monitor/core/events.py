@@ -12,6 +12,10 @@ from datetime import datetime
 from monitor.core.model import Interval, PathKey
 from monitor.core.paths import Change
 
+REMOVED = "removed from monitoring"
+"""An incident's ``closed_reason`` when its circuit left the configuration (a reload, a start,
+or a report of a retired circuit whose incident the journal still holds open)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Incident:

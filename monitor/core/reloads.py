@@ -22,12 +22,12 @@ from dataclasses import replace
 from datetime import datetime
 
 from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Record
+from monitor.core.events import REMOVED
 from monitor.core.inputs import Delivered
 from monitor.core.model import PathState
 from monitor.core.owing import Owing
 from monitor.core.plan import Plan, changes
 from monitor.core.reads import Reads
-from monitor.core.restore import REMOVED
 from monitor.core.tracker import Event, Incident, IncidentClosed, IncidentNotified
 
 

@@ -59,9 +59,9 @@ from monitor.core.assess import Assessment, CircuitTerms, assess
 from monitor.core.availability import measure
 from monitor.core.bounds import check_year
 from monitor.core.errors import InputError
+from monitor.core.events import REMOVED
 from monitor.core.intervals import Span
 from monitor.core.model import Announced, Interval, Withdrawal
-from monitor.core.restore import REMOVED
 from monitor.core.tracker import Incident
 
 EXPIRING_WITHIN = timedelta(days=30)

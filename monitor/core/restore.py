@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Record
+from monitor.core.events import REMOVED
 from monitor.core.inputs import Control, Resume
 from monitor.core.model import Interval
 from monitor.core.owing import Owing
@@ -31,8 +32,6 @@ from monitor.core.tracker import (
     IncidentOpened,
     OutageWaiting,
 )
-
-REMOVED = "removed from monitoring"
 
 
 class Restoring(Owing, Reads):

@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from monitor.core.deadlines import Ledger
 from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Record
 from monitor.core.errors import InputError
+from monitor.core.events import REMOVED
 from monitor.core.evidence import Recorder
 from monitor.core.facts import Fact, SnmpObserved, Unmonitored
 from monitor.core.held import Held
@@ -58,7 +59,7 @@ from monitor.core.inputs import (
 from monitor.core.model import Interval, PathKey
 from monitor.core.plan import Plan
 from monitor.core.reloads import Reloading
-from monitor.core.restore import REMOVED, Restoring
+from monitor.core.restore import Restoring
 from monitor.core.sends import blind_send, disagree_send
 from monitor.core.tracker import (
     BlindEnded,
