@@ -188,30 +188,28 @@ def _job(
 def _warn_unpriced(job: Job, source: str, stream: TextIO) -> None:
     """Name the circuits with incidents in the months that no report can price (neither
     configured nor retired, or retired before they began), rather than leave them out in
-    silence: their credits are owed."""
-    unknown = Counter(
-        i.circuit for m in job.months for i in job.incidents[m] if i.circuit not in job.terms
-    )
-    if unknown:
-        listed = ", ".join(f"{c} ({n})" for c, n in sorted(unknown.items()))
-        stream.write(
-            f"slawatch report: warning: the journal holds incidents of circuits not in "
-            f"{source}, left out of this report: {listed}; to price them, list each under "
-            "retired_circuits: with its monthly_fee_yen and retired_at\n"
-        )
+    silence: their credits are owed. Each incident counts once, whatever months it touches."""
+    every = {i.id: i for m in job.months for i in job.incidents[m]}.values()
+    unknown = Counter(i.circuit for i in every if i.circuit not in job.terms)
     late = Counter(
         i.circuit
-        for i in {i.id: i for m in job.months for i in job.incidents[m]}.values()
+        for i in every
         if (t := job.terms.get(i.circuit)) and t.retired_at and i.start >= t.retired_at
     )
-    if late:
-        listed = ", ".join(f"{c} ({n})" for c, n in sorted(late.items()))
-        stream.write(
-            f"slawatch report: warning: the journal holds incidents of retired circuits that "
-            f"began at or after their retired_at in {source} (outside their service time; in "
-            f"a later month, left out): {listed}; check each one's retired_at (when the "
-            "daemon stopped monitoring it)\n"
-        )
+    for counts, what, fix in (
+        (unknown, f"circuits not in {source}, left out of this report",
+         "to price them, list each under retired_circuits: with its monthly_fee_yen and "
+         "retired_at"),
+        (late, f"retired circuits that began at or after their retired_at in {source} "
+         "(outside their service time; in a later month, left out)",
+         "check each one's retired_at (when the daemon stopped monitoring it)"),
+    ):  # fmt: skip
+        if counts:
+            listed = ", ".join(f"{c} ({n})" for c, n in sorted(counts.items()))
+            stream.write(
+                f"slawatch report: warning: the journal holds incidents of {what}: {listed}; "
+                f"{fix}\n"
+            )
 
 
 def _jobs(asked: int | None, months: int) -> int:
