@@ -7,7 +7,7 @@ APT_PKGS := fping snmpd snmp snmptrapd prometheus iproute2 chromium fonts-ipafon
 
 .PHONY: run test lint typecheck unit apt bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml monitor/probes/_native.c
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'

@@ -29,6 +29,13 @@ echo that waited in the queue because the loop was busy is sent late, never coun
 result's ``at`` is when it really went out). Any other refusal is an immediate loss whose
 error says why. A timeout is a result, never an exception.
 
+C. Where the install could build it (gcc and the Python headers), ``_native.c`` runs the three
+per-echo loops: queueing a batch's echoes (``enqueue``: their bytes and a ``Probe`` each), a
+send burst (``send``) and a drain (``drain``: recvmmsg, 64 packets a call, and the fast path
+of the matching). They do exactly what the Python loops here do (tests/probes/
+test_icmp_native.py holds them to it); whatever the fast path does not take, and every error,
+is still handled here. ``native=False``, a fake socket, or no build: the Python loops.
+
 Clocks. The send time is read from the loop's clock (``time.monotonic_ns``) right before
 ``sendto``. The receive time is the kernel's time-stamp of the reply's arrival (SO_TIMESTAMPNS,
 see icmp_socket), moved onto the loop's clock by the offset between the two clocks measured at
@@ -43,8 +50,8 @@ from __future__ import annotations
 import errno
 import heapq
 import itertools
-import math
 import os
+import socket
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -53,10 +60,11 @@ from typing import TYPE_CHECKING, NamedTuple, cast
 
 from monitor.clock import Wall, utcnow
 from monitor.core.errors import InputError
-from monitor.probes.icmp_flight import Batch, Family, Probe, address, same_host
+from monitor.probes.icmp_flight import Batch, Family, Probe, address
 from monitor.probes.icmp_loop import Cancellable, Reactor, Timer
-from monitor.probes.icmp_packet import TOKEN_LEN, Echoes, parse
-from monitor.probes.icmp_socket import ANCILLARY, STAMPS, IcmpSocket, Opener, open_icmp_socket
+from monitor.probes.icmp_packet import Echoes
+from monitor.probes.icmp_receive import NATIVE, Receiving, grain
+from monitor.probes.icmp_socket import IcmpSocket, Opener, open_icmp_socket
 
 if TYPE_CHECKING:
     import asyncio
@@ -69,16 +77,8 @@ RATE = 50_000.0
 """Default send rate, echoes per second: 10,000 paths at 1 s use a fifth of it."""
 BURST = 128
 """Default bucket size: echoes sent back to back before the loop drains replies again."""
-EXPIRY_GRAIN_S = 0.02
-"""Deadlines are checked on multiples of this (loop clock): a burst's timeouts are reported up
-to 20 ms after its deadline (a late reply is still judged by its own RTT), and the bursts of a
-batch share one wake-up instead of one each (every wake-up costs CPU: probing.py)."""
 RETRY_SEND_S = 0.001
 """Delay before retrying a send the kernel refused for lack of buffer space."""
-RECV_BYTES = 256
-"""Bytes read of a packet: an echo reply is 44 with its IPv4 header; an ICMP error about our
-echo needs at most 152 (two IPv4 headers with options, the error's header, our echo). The
-kernel drops what does not fit, none of which is needed."""
 _RETRY_ERRNOS = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS})
 _WIRE = 65536
 
@@ -98,11 +98,12 @@ class IcmpStats(NamedTuple):
     errors_received: int = 0
 
 
-class IcmpEngine:
+class IcmpEngine(Receiving):
     """Echo probes to many targets over one socket per address family.
 
     ``wall`` gives aware UTC datetimes (the results' ``at``); ``ident`` the echo identifier
-    (default: random); ``rate``/``burst`` pace sends; ``opener`` opens sockets (a seam).
+    (default: random); ``rate``/``burst`` pace sends; ``opener`` opens sockets (a seam);
+    ``native`` False keeps the per-echo loops in Python even where the C ones were built.
     """
 
     def __init__(
@@ -113,6 +114,7 @@ class IcmpEngine:
         rate: float = RATE,
         burst: int = BURST,
         opener: Opener = open_icmp_socket,
+        native: bool = True,
     ) -> None:
         if rate <= 0 or burst < 1:
             raise InputError(f"ICMP pacing: rate must be > 0 and burst >= 1 (got {rate}, {burst})")
@@ -132,6 +134,8 @@ class IcmpEngine:
         self._refused_since: float | None = None  # loop time the kernel began refusing sends
         self._seq = int.from_bytes(os.urandom(4), "big")
         self._loop: Reactor | None = None
+        self._want_native = native and NATIVE is not None
+        self._native = False  # True once every socket is a real one (and NATIVE was built)
         self._closed = False
         self._counts = dict.fromkeys(IcmpStats._fields, 0)
 
@@ -145,6 +149,11 @@ class IcmpEngine:
         """``"raw"`` or ``"dgram"``: the kind of the IPv4 socket (after ``start``)."""
         fam = self._families.get(False)
         return "unopened" if fam is None else "raw" if fam.raw else "dgram"
+
+    @property
+    def native(self) -> bool:
+        """Whether the per-echo loops run in C (built, wanted, and on real sockets)."""
+        return self._native
 
     async def start(self) -> None:
         """Open the IPv4 socket (IPv6 opens on first use) on the running asyncio loop;
@@ -195,6 +204,8 @@ class IcmpEngine:
             sock, raw = self._opener(v6)
             echoes = Echoes(self.ident, self._nonce, v6=v6)
             fam = self._families[v6] = Family(sock, raw, v6, echoes)
+            real = all(isinstance(f.sock, socket.socket) for f in self._families.values())
+            self._native = self._want_native and real
             self._loop.add_reader(sock.fileno(), self._drain, fam)
         return fam
 
@@ -274,17 +285,13 @@ class IcmpEngine:
             self._counts["send_errors"] += 1
             error = "not sent: 65,536 echoes in flight already (lower the rate or the timeout)"
             self._end(batch, index, error)
-        seq, slots, append = self._seq, self._slots, self._queue.append
-        for index in range(n):
-            addr, v6, dest = resolved[index]
-            fam = families[v6]
-            seq = (seq + 1) & 0xFFFFFFFF
-            while slots[seq & 0xFFFF] is not None:  # skip wire numbers still in flight
-                seq = (seq + 1) & 0xFFFFFFFF
-            wire = seq & 0xFFFF
-            request, expect = fam.pair(seq)
-            p = slots[wire] = Probe(addr, dest, fam, wire, request, expect, batch, index)
-            append(p)
+        if self._native:
+            fams = self._families.get(False), self._families.get(True)
+            params = tuple(None if f is None else f.params for f in fams)
+            queue, slots = self._queue, self._slots
+            seq = NATIVE.enqueue(resolved, fams, params, slots, queue, batch, self._seq, n)
+        else:
+            seq = self._enqueue(resolved, families, batch, n)
         self._seq = seq
         self._inflight += n
         if n and self._pump_handle is None:
@@ -292,6 +299,28 @@ class IcmpEngine:
         if not targets:
             batch.future.set_result(None)
         return batch
+
+    def _enqueue(
+        self,
+        resolved: list[tuple[str, bool, tuple[str, int], bytes]],
+        families: dict[bool, Family],
+        batch: Batch,
+        n: int,
+    ) -> int:
+        """Queue a Probe for each of the first ``n`` targets, each on the next free wire
+        sequence; the last sequence used. (_native.enqueue does exactly this, in C.)"""
+        seq, slots, append = self._seq, self._slots, self._queue.append
+        for index in range(n):
+            addr, v6, dest, sockaddr = resolved[index]
+            fam = families[v6]
+            seq = (seq + 1) & 0xFFFFFFFF
+            while slots[seq & 0xFFFF] is not None:  # skip wire numbers still in flight
+                seq = (seq + 1) & 0xFFFFFFFF
+            wire = seq & 0xFFFF
+            request, expect = fam.pair(seq)
+            p = slots[wire] = Probe(addr, dest, sockaddr, fam, wire, request, expect, batch, index)
+            append(p)
+        return seq
 
     def _pump(self) -> None:
         """Send as many queued echoes as the bucket allows; come back when it refills."""
@@ -313,34 +342,55 @@ class IcmpEngine:
     def _send(self, n: int, now: float) -> tuple[int, bool]:
         """Send up to ``n`` queued echoes as one burst, each timed right before its
         ``sendto``: (echoes taken off the queue, whether the kernel asked to retry later)."""
-        queue, clock = self._queue, time.monotonic_ns
-        sent: list[Probe] = []
+        queue, sent, left = self._queue, [], n
         wall = self._wall()
-        for done in range(n):
-            p = queue.popleft()
-            b = p.batch
-            try:
-                p.sent = clock()
-                p.fam.sendto(p.packet, p.dest)
-            except OSError as exc:
-                if exc.errno not in _RETRY_ERRNOS:
-                    self._refuse(p, f"send: {exc}")
-                    continue
-                if sent or self._refused_since is None:
-                    self._refused_since = now
-                if now - self._refused_since > b.timeout:
-                    self._refuse(p, "send: no buffer space for a whole timeout")
-                    continue
-                queue.appendleft(p)
-                self._sent(sent)
-                return done, True
-            if b.at is None:
-                b.ats[p.index] = wall
-            sent.append(p)
+        while left:
+            got, exc = self._send_some(left, wall)
+            sent += got
+            left -= len(got)
+            if exc is None:
+                break
+            p = queue.popleft()  # the refused echo, left at the head
+            left -= 1
+            if exc.errno not in _RETRY_ERRNOS:
+                self._refuse(p, f"send: {exc}")
+                continue
+            if sent or self._refused_since is None:
+                self._refused_since = now
+            if now - self._refused_since > p.batch.timeout:
+                self._refuse(p, "send: no buffer space for a whole timeout")
+                continue
+            queue.appendleft(p)
+            self._sent(sent)
+            return n - left - 1, True
         if sent:
             self._refused_since = None
         self._sent(sent)
         return n, False
+
+    def _send_some(self, n: int, wall: datetime) -> tuple[list[Probe], OSError | None]:
+        """Send up to ``n`` echoes off the queue's head, in order: (those sent, the error of
+        the first refused, which stays at the head with its ``sent`` time set). In C where
+        it was built (_native.send does exactly this), else here."""
+        queue = self._queue
+        if self._native:
+            fds = self._families.get(False), self._families.get(True)
+            fd4, fd6 = (-1 if f is None else f.fd for f in fds)
+            return NATIVE.send(queue, n, fd4, fd6, wall)
+        clock, sent = time.monotonic_ns, list[Probe]()
+        for _ in range(n):
+            p = queue[0]
+            try:
+                p.sent = clock()
+                p.fam.sendto(p.packet, p.dest)
+            except OSError as exc:
+                return sent, exc
+            queue.popleft()
+            b = p.batch
+            if b.at is None:
+                b.ats[p.index] = wall
+            sent.append(p)
+        return sent, None
 
     def _refuse(self, p: Probe, error: str) -> None:
         self._counts["send_errors"] += 1
@@ -365,143 +415,8 @@ class IcmpEngine:
                     deadline = end + sent[start].batch.timeout
                     heapq.heappush(heap, (deadline, next(self._order), sent[start:i]))
                     start = i
-        if self._timer is None or self._timer.when() > _grain(heap[0][0]):
+        if self._timer is None or self._timer.when() > grain(heap[0][0]):
             self._arm()
-
-    # -- receiving -----------------------------------------------------------------------------
-    def _drain(self, fam: Family) -> None:
-        """Read every queued packet, not just one, on each wake-up (the hot path)."""
-        recvmsg, slots, skip, kind = fam.sock.recvmsg, self._slots, fam.skip, fam.reply_kind
-        strip_ip, mono = fam.strip_ip, time.monotonic_ns
-        offset = time.time_ns() - mono()  # kernel stamps (CLOCK_REALTIME) -> the loop's clock
-        received = stamped = 0
-        while True:
-            try:
-                packet, anc, _, source = recvmsg(RECV_BYTES, ANCILLARY)
-            except OSError:  # EAGAIN: drained; anything else: nothing more to read now
-                break
-            stamp = STAMPS.get(anc[0][1]) if anc else None
-            if stamp is not None:
-                sec, ns = stamp.unpack(anc[0][2])
-                rx, kernel = sec * 1_000_000_000 + ns - offset, 1
-            else:
-                rx, kernel = mono(), 0
-            icmp = (packet[0] & 15) << 2 if strip_ip and packet else 0  # past the IPv4 header
-            wire = packet[icmp + 6] << 8 | packet[icmp + 7] if len(packet) >= icmp + 8 else 0
-            p = slots[wire]
-            if (
-                p is None
-                or packet[icmp + skip :] != p.expect
-                or (skip and (packet[icmp] != kind or packet[icmp + 1]))
-                or source[0] != p.addr
-            ):
-                self._on_packet(fam, packet, source[0], rx, kernel)
-                continue
-            # _answer, inline for a reply within its timeout: this runs for every echo
-            rtt, b = (rx - p.sent) / 1e9, p.batch
-            if rtt > b.timeout:
-                self._answer(p, rx)
-                continue
-            slots[wire] = None
-            b.rtts[p.index] = rtt if rtt > 0 else 0.0
-            b.left -= 1
-            if not b.left and not b.future.done():
-                b.future.set_result(None)
-            received += 1
-            stamped += kernel
-        self._inflight -= received
-        counts = self._counts
-        counts["received"] += received
-        counts["kernel_stamped"] += stamped
-
-    def _answer(self, p: Probe, rx: int) -> bool:
-        """``p``'s reply arrived at ``rx`` (loop clock, ns): its RTT, or a timeout if that
-        exceeds the timeout (however soon the loop read it). True for an RTT."""
-        rtt = (rx - p.sent) / 1e9
-        b = p.batch
-        if rtt > b.timeout:
-            self._counts["timeouts"] += 1
-            self._fail(p, "timeout")
-            return False
-        self._slots[p.wire] = None
-        self._inflight -= 1
-        b.rtts[p.index] = rtt if rtt > 0 else 0.0
-        b.left -= 1  # Batch.ended(), inline: this runs for every reply
-        if not b.left and not b.future.done():
-            b.future.set_result(None)
-        return True
-
-    def _on_packet(self, fam: Family, packet: bytes, source: str, rx: int, kernel: int) -> None:
-        """The slow path: an ICMP error about one of our echoes, a reply the fast comparison
-        missed (e.g. an IPv6 source written another way), or a stranger's packet."""
-        parsed = parse(packet, v6=fam.v6, has_ip_header=fam.strip_ip)
-        p = None if parsed is None else self._slots[parsed.seq]
-        counts = self._counts
-        if (
-            parsed is None
-            or p is None
-            or p.fam is not fam
-            or (fam.raw and parsed.ident != self.ident)
-            or (parsed.token is not None and parsed.token != p.packet[-TOKEN_LEN:])
-        ):
-            counts["foreign_ignored"] += 1
-        elif parsed.reply and same_host(source, p.addr):
-            if self._answer(p, rx):
-                counts["received"] += 1
-                counts["kernel_stamped"] += kernel
-        elif not parsed.reply and parsed.quoted_dest and same_host(parsed.quoted_dest, p.addr):
-            counts["errors_received"] += 1
-            self._fail(p, f"{parsed.error} from {source}")
-        else:
-            counts["foreign_ignored"] += 1
-
-    def _fail(self, p: Probe, error: str) -> None:
-        """End ``p`` with ok=False and ``error``."""
-        self._slots[p.wire] = None
-        self._inflight -= 1
-        self._end(p.batch, p.index, error)
-
-    def _end(self, b: Batch, index: int, error: str) -> None:
-        """Record that echo ``index`` of ``b`` failed (sent or not) and why."""
-        b.errors[index] = error
-        if b.ats[index] is None:  # never sent: its time is now
-            b.ats[index] = self._wall()
-        b.ended()
-
-    # -- timeouts ------------------------------------------------------------------------------
-    def _arm(self) -> None:
-        """Point the single timer at the earliest deadline (or at nothing)."""
-        assert self._loop is not None
-        if self._timer is not None:
-            self._timer.cancel()
-        heap = self._expiry
-        self._timer = self._loop.call_at(_grain(heap[0][0]), self._expire) if heap else None
-
-    def _expire(self) -> None:
-        """Time out every probe of every burst whose deadline has passed (answered probes
-        stay in their burst's list; they are skipped here, a whole batch at once when it has
-        ended already)."""
-        assert self._loop is not None
-        for fam in list(self._families.values()):  # a late loop may not have read them yet:
-            self._drain(fam)  # replies that arrived in time (the kernel says when) count
-        now, heap, slots = self._loop.time(), self._expiry, self._slots
-        timeouts = 0
-        while heap and heap[0][0] <= now:
-            burst = heapq.heappop(heap)[2]
-            if not burst[0].batch.left:
-                continue
-            for p in burst:
-                if slots[p.wire] is p:
-                    timeouts += 1
-                    self._fail(p, "timeout")
-        self._counts["timeouts"] += timeouts
-        self._timer = None
-        self._arm()
-
-
-def _grain(deadline: float) -> float:
-    """``deadline`` rounded up to a multiple of EXPIRY_GRAIN_S."""
-    return math.ceil(deadline / EXPIRY_GRAIN_S) * EXPIRY_GRAIN_S
 
 
 async def _waited(batch: Batch) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import socket
+import struct
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
@@ -30,7 +31,9 @@ class Family:
 
     __slots__ = (
         "echoes",
+        "fd",
         "pair",
+        "params",
         "raw",
         "reply_kind",
         "sendto",
@@ -42,7 +45,7 @@ class Family:
 
     def __init__(self, sock: IcmpSocket, raw: bool, v6: bool, echoes: Echoes) -> None:
         self.sock, self.raw, self.v6, self.echoes = sock, raw, v6, echoes
-        self.sendto = sock.sendto
+        self.sendto, self.fd = sock.sendto, sock.fileno()
         self.strip_ip = raw and not v6  # only IPv4 raw sockets hand us the IP header
         # Leading reply bytes left out of the comparison: none on IPv4 raw sockets (the
         # checksum is ours to check); the checksum on IPv6 (the kernel checked it, over a
@@ -53,6 +56,8 @@ class Family:
             echoes.pair if not self.skip else self._pair_from_skip
         )
         """``pair(seq)``: (request, its reply as compared: from byte ``skip`` on)."""
+        self.params = echoes.params(self.skip)
+        """The same, for the C ``enqueue`` (``Echoes.params``)."""
 
     def _pair_from_skip(self, seq: int) -> tuple[bytes, bytes]:
         request, reply = self.echoes.pair(seq)
@@ -99,14 +104,27 @@ class Batch:
 
 class Probe:
     """One echo in flight: ``expect`` is its reply as its family compares it; ``sent`` the
-    loop clock right before its ``sendto``, in ns."""
+    loop clock right before its ``sendto``, in ns; ``sockaddr`` the destination as the C
+    library's ``struct sockaddr_in``/``sockaddr_in6`` (for the native path, icmp_native)."""
 
-    __slots__ = ("addr", "batch", "dest", "expect", "fam", "index", "packet", "sent", "wire")
+    __slots__ = (
+        "addr",
+        "batch",
+        "dest",
+        "expect",
+        "fam",
+        "index",
+        "packet",
+        "sent",
+        "sockaddr",
+        "wire",
+    )
 
     def __init__(
         self,
         addr: str,
         dest: tuple[str, int],
+        sockaddr: bytes,
         fam: Family,
         wire: int,
         packet: bytes,
@@ -114,19 +132,45 @@ class Probe:
         batch: Batch,
         index: int,
     ) -> None:
-        self.addr, self.dest, self.fam, self.wire = addr, dest, fam, wire
+        self.addr, self.dest, self.sockaddr, self.fam, self.wire = addr, dest, sockaddr, fam, wire
         self.packet, self.expect, self.batch, self.index = packet, expect, batch, index
         self.sent = 0
 
 
 @functools.lru_cache(maxsize=65536)
-def address(target: str) -> tuple[str, bool, tuple[str, int]]:
-    """(canonical address, is IPv6, sendto's address) of a target; InputError if it is not an
-    IP address. Cached: the daemon probes the same few thousand addresses again and again."""
+def address(target: str) -> tuple[str, bool, tuple[str, int], bytes]:
+    """(canonical address, is IPv6, sendto's address, the same as a C ``struct sockaddr``) of
+    a target; InputError if it is not an IP address. Cached: the daemon probes the same few
+    thousand addresses again and again."""
     try:
-        return canon(target), ":" in target, (target, 0)
+        return canon(target), ":" in target, (target, 0), sockaddr(target)
     except (OSError, ValueError):
         raise InputError(f"ICMP target {target!r} is not an IP address") from None
+
+
+def sockaddr(target: str) -> bytes:
+    """``target`` as Linux's ``struct sockaddr_in`` (16 bytes) or ``sockaddr_in6`` (28, with
+    the scope of an address such as ``fe80::1%eth0``), port 0; OSError if not an address."""
+    if ":" not in target:
+        return _SOCKADDR_IN.pack(socket.AF_INET, b"", socket.inet_pton(socket.AF_INET, target))
+    host, _, scope = target.partition("%")
+    packed = socket.inet_pton(socket.AF_INET6, host)
+    return _SOCKADDR_IN6.pack(socket.AF_INET6, b"", 0, packed, _scope_id(scope))
+
+
+def _scope_id(scope: str) -> int:
+    """The interface index of an IPv6 scope (a name or a number); 0 for none or an unknown
+    name, whose sends the kernel then refuses (an immediate loss that says why)."""
+    if scope.isdigit():
+        return int(scope)
+    try:
+        return socket.if_nametoindex(scope) if scope else 0
+    except OSError:
+        return 0
+
+
+_SOCKADDR_IN = struct.Struct("=H2s4s8x")  # family (host order), port, address, zero
+_SOCKADDR_IN6 = struct.Struct("=H2sI16sI")  # family, port, flow information, address, scope
 
 
 def canon(address: str) -> str:
