@@ -179,27 +179,30 @@ static Probe *new_probe(void) {
 
 /* -- Batches: what drain and send touch of icmp_flight.Batch, a run of replies at a time -- */
 typedef struct {
-    PyObject *b, *rtts; /* borrowed from the probes that name them */
+    PyObject *b, *rtts; /* held while the run is on them */
     double timeout;
     long left;
     int dirty;
 } Run;
 
-/* Write back the count of the batch the run was on (b.left). 0, or -1 on error. */
-static int run_flush(Run *r) {
-    if (r->b == NULL || !r->dirty) return 0;
-    PyObject *left = PyLong_FromLong(r->left);
-    int result = left == NULL ? -1 : PyObject_SetAttr(r->b, s_left, left);
-    Py_XDECREF(left);
+/* Write back the count of the batch the run was on (b.left) and let go of it. 0, or -1. */
+static int run_end(Run *r) {
+    int result = 0;
+    if (r->b != NULL && r->dirty) {
+        PyObject *left = PyLong_FromLong(r->left);
+        result = left == NULL ? -1 : PyObject_SetAttr(r->b, s_left, left);
+        Py_XDECREF(left);
+    }
     r->dirty = 0;
+    Py_CLEAR(r->b);
+    Py_CLEAR(r->rtts);
     return result;
 }
 
 /* Make ``b`` the run's batch (reading its timeout, RTT list and count). 0, or -1. */
 static int run_on(Run *r, PyObject *b) {
     if (r->b == b) return 0;
-    if (run_flush(r) < 0) return -1;
-    r->b = NULL;
+    if (run_end(r) < 0) return -1;
     PyObject *t = PyObject_GetAttr(b, s_timeout), *rtts = NULL, *left = NULL;
     int result = -1;
     if (t == NULL || (rtts = PyObject_GetAttr(b, s_rtts)) == NULL ||
@@ -212,8 +215,8 @@ static int run_on(Run *r, PyObject *b) {
     r->timeout = PyFloat_AsDouble(t);
     r->left = PyLong_AsLong(left);
     if (PyErr_Occurred()) goto done;
-    r->b = b;
-    r->rtts = rtts; /* borrowed: the batch keeps its list */
+    r->b = Py_NewRef(b);
+    r->rtts = Py_NewRef(rtts);
     result = 0;
 done:
     Py_XDECREF(t);
@@ -296,11 +299,11 @@ static PyObject *native_drain(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "drain: slots must hold 65,536 entries, skip 0-8");
         return NULL;
     }
+    Run run = {0};
     PyObject *ended = PyList_New(0), *others = PyList_New(0);
     if (ended == NULL || others == NULL) goto fail;
     long long offset = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
     long received = 0, stamped = 0;
-    Run run = {0};
     for (;;) {
         for (int i = 0; i < VLEN; i++) {
             iovs[i].iov_base = bufs[i];
@@ -327,9 +330,15 @@ static PyObject *native_drain(PyObject *self, PyObject *args) {
         }
         if (got < VLEN) break;
     }
-    if (run_flush(&run) < 0) goto fail;
+    if (run_end(&run) < 0) goto fail;
     return Py_BuildValue("(llNN)", received, stamped, ended, others);
 fail:
+    if (run.b != NULL) { /* the counts taken so far still hold: write them back */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (run_end(&run) < 0) PyErr_Clear();
+        PyErr_Restore(type, value, tb);
+    }
     Py_XDECREF(ended);
     Py_XDECREF(others);
     return NULL;
