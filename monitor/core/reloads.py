@@ -7,7 +7,9 @@ from monitoring", recorded and told to the contacts who were told of it; its out
 waiting on the control targets (doubt.py) are opened first, with their own start and
 detection (the removal closes the last one, if no path came back). A relay may accept their
 notices after the removal: the acceptance by a contact the circuit had then is still the
-incident's notification (``_delivered_left``). One found open in the journal at a start, for
+incident's notification (``_delivered_left``), for a day after the removal (LEFT_KEEP: later,
+the notice is past its deadline whenever it went out, and the table would only grow). One
+found open in the journal at a start, for
 a circuit no longer configured, is closed the same way (restore.py; its contacts are no
 longer known, so the log says so).
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitor.core.effects import Effect, Level, Log, Metric, MetricName, Record
 from monitor.core.events import REMOVED
@@ -30,12 +32,16 @@ from monitor.core.plan import Plan, changes
 from monitor.core.reads import Reads
 from monitor.core.tracker import Event, Incident, IncidentClosed, IncidentNotified
 
+LEFT_KEEP = timedelta(days=1)
+"""How long after its circuit's removal an unnotified incident still takes its acceptance."""
+
 
 class Reloading(Owing, Reads):
     """The supervisor's reloads; see the module docstring."""
 
-    _left: dict[int, tuple[Incident, tuple[str, ...]]]
-    """Unnotified incidents of circuits a reload removed, with the circuit's contacts then."""
+    _left: dict[int, tuple[Incident, tuple[str, ...], datetime]]
+    """Unnotified incidents of circuits a reload removed, with the circuit's contacts then and
+    the time of the removal."""
     _after: Callable[[Sequence[Event], datetime], list[Effect]]
     _closed: Callable[[Incident, datetime], list[Effect]]
 
@@ -90,8 +96,10 @@ class Reloading(Owing, Reads):
                 self.ledger.forget(e.incident.id)
         circuit = self.plan.circuit(cid)
         assert circuit is not None
+        for iid in [i for i, (_, _, at) in self._left.items() if now - at > LEFT_KEEP]:
+            del self._left[iid]
         self._left.update(
-            (i.id, (i, circuit.contacts)) for i in known.values() if i.notified is None
+            (i.id, (i, circuit.contacts, now)) for i in known.values() if i.notified is None
         )
         paths = tuple(f"{p.key.router}/{p.key.demarc}" for p in circuit.paths)
         return [*effects, Metric(name=MetricName.FORGET, labels=(cid, *paths))]
@@ -103,7 +111,10 @@ class Reloading(Owing, Reads):
         left = self._left.get(d.incident) if d.incident is not None else None
         if left is None:
             return []
-        incident, contacts = left
+        incident, contacts, removed = left
+        if now - removed > LEFT_KEEP:
+            del self._left[incident.id]
+            return []
         at = d.told(contacts)
         if at is None:
             return []

@@ -116,7 +116,7 @@ class Supervisor(Restoring, Reloading):
         self.rtt: dict[PathKey | Control, float | None] = {}
         self.snmp: dict[PathKey, dict[str, SnmpReading]] = {}
         self.evidence = Recorder()
-        self._left: dict[int, tuple[Incident, tuple[str, ...]]] = {}
+        self._left: dict[int, tuple[Incident, tuple[str, ...], datetime]] = {}
         self._windows = {w.id: w for w in resume.windows if w.id is not None}
         self._terms = self._make_terms()
         self._orphans = self._resume(resume)

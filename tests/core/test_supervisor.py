@@ -258,6 +258,25 @@ def test_a_notice_accepted_after_its_circuit_was_removed_is_its_notification() -
     assert (n.notified, n.end, n.closed_reason) == (s.now + S, removed, REMOVED)
 
 
+def test_removed_circuits_unnotified_incidents_are_let_go_after_a_day() -> None:
+    """They waited for an acceptance for ever: one entry per such incident, never emptied.
+    A day after the removal the notice is past its deadline whenever it went out."""
+    others = [circuit(f"er-osaka-{n}") for n in range(2)]
+    for late in ("acceptance", "reload"):
+        s = Story(plan(circuit(), *others))
+        s.run(3, False)
+        [send] = s.sends(NoticeKind.OPENED)
+        s.feed(Reload(plan=plan(*others)))
+        assert set(s.sup._left) == {send.notice.incident}
+        s.now += timedelta(days=1, seconds=1)
+        if late == "reload":  # a later reload lets go of what it finds old
+            s.feed(Reload(plan=plan(others[1])))
+            assert not s.sup._left
+        accepted(s, send, s.now)  # too late to be its notification: not taken
+        assert not [f for f in s.facts() if isinstance(f, IncidentNotified)]
+        assert not s.sup._left, late
+
+
 def test_restart_resumes_the_open_incident_and_its_gauges() -> None:
     s = Story()
     s.run(3, False)
