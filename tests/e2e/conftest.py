@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.daemon import Daemon
+from tests.e2e.snmp_daemon import launch, stop
+from tests.snmp_agents import Agents
 from tests.topology import Topology
 
 
@@ -20,3 +22,13 @@ def daemon(topology: Topology, tmp_path: Path) -> Iterator[Daemon]:
     finally:
         d.ensure_stopped()
         topology.restore_all()
+
+
+@pytest.fixture
+def snmp_daemon(topology: Topology, tmp_path: Path) -> Iterator[tuple[Daemon, Agents]]:
+    """The daemon with SNMP on, and snmpd in both routers (snmp_daemon.py)."""
+    d, agents = launch(topology, tmp_path)
+    try:
+        yield d, agents
+    finally:
+        stop(d, agents, topology)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,17 +29,8 @@ from tests.topology import Topology
 pytestmark = pytest.mark.netns
 
 
-@pytest.fixture
-def daemon(topology: Topology, tmp_path: Path) -> Iterator[tuple[Daemon, Agents]]:
-    d, agents = launch(topology, tmp_path)
-    try:
-        yield d, agents
-    finally:
-        stop(d, agents, topology)
-
-
-def test_trap_confirms_a_cut_in_under_two_seconds(daemon: tuple[Daemon, Agents], topology):
-    d, _ = daemon
+def test_trap_confirms_a_cut_in_under_two_seconds(snmp_daemon: tuple[Daemon, Agents], topology):
+    d, _ = snmp_daemon
     d.wait_for(lambda: all_up(d, "er-test-1"), 20, "all ICMP paths up")
     topology.cut("active", "primary")
     sent = time.monotonic()
@@ -60,9 +50,9 @@ def test_trap_confirms_a_cut_in_under_two_seconds(daemon: tuple[Daemon, Agents],
 
 
 def test_incident_timeline_shows_the_traps_and_the_routers_view(
-    daemon: tuple[Daemon, Agents], topology: Topology
+    snmp_daemon: tuple[Daemon, Agents], topology: Topology
 ):
-    d, _ = daemon
+    d, _ = snmp_daemon
     d.wait_for(lambda: all_up(d, "er-test-1"), 20, "all ICMP paths up")
     topology.cut_all()
     sent = time.monotonic()
@@ -79,8 +69,10 @@ def test_incident_timeline_shows_the_traps_and_the_routers_view(
     assert any("ifOperStatus" in t and "down" in t for t in texts), texts
 
 
-def test_snmp_probed_paths_follow_the_router(daemon: tuple[Daemon, Agents], topology: Topology):
-    d, _ = daemon
+def test_snmp_probed_paths_follow_the_router(
+    snmp_daemon: tuple[Daemon, Agents], topology: Topology
+):
+    d, _ = snmp_daemon
     d.wait_for(lambda: all_up(d, "er-snmp-1"), 20, "SNMP-probed paths up (ICMP would fail)")
     topology.cut("standby", "secondary")
     d.wait_for(lambda: path(d, "er-snmp-1", "standby", "secondary")["state"] == "down", 15,
@@ -90,9 +82,9 @@ def test_snmp_probed_paths_follow_the_router(daemon: tuple[Daemon, Agents], topo
     d.wait_for(lambda: all_up(d, "er-snmp-1"), 15, "SNMP-probed path up again")
 
 
-def test_without_a_trap_the_schedule_is_slower(daemon: tuple[Daemon, Agents], topology):
+def test_without_a_trap_the_schedule_is_slower(snmp_daemon: tuple[Daemon, Agents], topology):
     """The control for the first test: the same cut, no trap, takes fail_after intervals."""
-    d, _ = daemon
+    d, _ = snmp_daemon
     d.wait_for(lambda: all_up(d, "er-test-1"), 20, "all ICMP paths up")
     topology.cut("active", "secondary")
     cut = time.monotonic()
@@ -134,13 +126,13 @@ for n in range(300):  # each different, as a scan or a fuzzer sends them
 
 
 def test_refused_traps_are_counted_and_garbage_does_not_flood_the_log(
-    daemon: tuple[Daemon, Agents], topology: Topology, tmp_path: Path
+    snmp_daemon: tuple[Daemon, Agents], topology: Topology, tmp_path: Path
 ):
     """A wrong community, an unknown v3 user and datagrams that are no SNMP at all are
     dropped, counted by reason, and logged once; the receiver goes on taking traps. (They
     were counted nowhere, though the README said so, and each garbage datagram logged
     asyncio's 'Exception in callback' with a traceback: 300 of them, ~8,000 lines.)"""
-    d, _ = daemon
+    d, _ = snmp_daemon
     d.wait_for(lambda: all_up(d, "er-test-1"), 20, "all ICMP paths up")
     log_lines = len((tmp_path / "daemon.log").read_text().splitlines())
     dest = f"{TRAP_DEST['active']}:{TRAP_PORT}"

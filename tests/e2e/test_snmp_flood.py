@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,10 +25,8 @@ from tests.e2e.snmp_daemon import (
     TRAP_PORT,
     all_up,
     counter,
-    launch,
     path,
     paths,
-    stop,
 )
 from tests.snmp_agents import Agents, flood, trap_packet
 from tests.topology import Topology
@@ -41,15 +38,6 @@ RATE = 200.0
 SECONDS = 8.0
 
 
-@pytest.fixture
-def daemon(topology: Topology, tmp_path: Path) -> Iterator[tuple[Daemon, Agents]]:
-    d, agents = launch(topology, tmp_path)
-    try:
-        yield d, agents
-    finally:
-        stop(d, agents, topology)
-
-
 def start_floods(topology: Topology, if_index: int) -> list:  # type: ignore[type-arg]
     packet = trap_packet(LINK_DOWN, f"{IF_INDEX}.{if_index}", "i", str(if_index))
     return [
@@ -59,9 +47,9 @@ def start_floods(topology: Topology, if_index: int) -> list:  # type: ignore[typ
 
 
 def test_a_trap_flood_fakes_no_outage_and_does_not_storm_the_routers(
-    daemon: tuple[Daemon, Agents], topology: Topology, tmp_path: Path
+    snmp_daemon: tuple[Daemon, Agents], topology: Topology, tmp_path: Path
 ):
-    d, _ = daemon
+    d, _ = snmp_daemon
     d.wait_for(lambda: all_up(d, "er-test-1") and all_up(d, "er-snmp-1"), 30, "every path up")
     polls, probes = counter(d, "slawatch_snmp_polls_total"), counter(d, "slawatch_probes_total")
     floods = start_floods(topology, 3)  # ifIndex 3 is to-dp, which stays up throughout
@@ -102,11 +90,11 @@ def trap_notes(tmp: Path) -> list[str]:
 
 
 def test_a_cut_in_a_trap_flood_is_still_confirmed_at_once(
-    daemon: tuple[Daemon, Agents], topology: Topology
+    snmp_daemon: tuple[Daemon, Agents], topology: Topology
 ):
     """A trap that arrives while its paths' burst is running gets a burst of its own after
     it (never dropped): the cut is confirmed by bursts, not by the slow schedule."""
-    d, _ = daemon
+    d, _ = snmp_daemon
     d.wait_for(lambda: all_up(d, "er-test-1"), 30, "every ICMP path up")
     floods = start_floods(topology, 3)
     try:
