@@ -207,8 +207,8 @@ class Resuming:
         verdict = self.vantage.verdict(circuit.paths)
         if verdict.agree or verdict.up_since is None:
             return
-        if waiting:
-            self._waiting.ended(circuit.id, verdict.up_since)
+        if waiting:  # journalled, for a new leader to resume (doubt.py)
+            self._journal(self._waiting.ended(circuit.id, verdict.up_since), events)
         else:
             self._close(circuit, verdict.up_since, events)
 
