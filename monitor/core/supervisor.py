@@ -242,12 +242,14 @@ class Supervisor(Restoring, Reloading):
             effects: list[Effect] = [
                 Metric(name=MetricName.NOTIFICATION_LATENCY, value=max(latency, 0.0))
             ]
-            if late is not None:
-                verdict = "in time: the breach counted is void" if i.notified <= late else (
-                    "after the deadline: the breach stands")  # fmt: skip
+            if late is not None:  # in time only if written down late (by another NOC host)
+                verdict = (
+                    "in time (written down late): the breach counted is void"
+                    if i.notified <= late
+                    else "after the deadline: the breach stands"
+                )
                 effects.append(Log(level=Level.WARNING, text=f"incident {i.id} on {i.circuit}: "
                     f"a relay accepted a notice at {i.notified:%Y-%m-%d %H:%M:%S.%f} UTC, "
-                    "written down late (by another NOC host), "
                     f"{verdict} (deadline {late:%Y-%m-%d %H:%M:%S} UTC)"))  # fmt: skip
             return effects
         if isinstance(e, VantageDisagreed):

@@ -100,7 +100,7 @@ def test_a_closed_incident_whose_breach_was_counted_is_still_awaited() -> None:
     s.feed(notice(incident, "opened", answer(FAULT, incident.detected + S)))
     assert told(s) == [incident.detected + S]
     [warning] = [e for e in s.effects if isinstance(e, Log) and "breach counted" in e.text]
-    assert "in time: the breach counted is void" in warning.text
+    assert "in time (written down late): the breach counted is void" in warning.text
     assert s.sup.awaited() == []
 
 
