@@ -18,7 +18,9 @@ is the clock + 30 minutes. From the clock it derives a fixed schedule:
 An outage that closes before its first notice went out (the journal was unwritable, the
 daemon busy, a ten-minute flap, an outage that ended before the result that detected it) still
 owed that notice from the clock on: ``close`` returns it with the RECOVERED. After the close,
-the entry stays only to watch the deadline (warning and breach) until a notice is accepted.
+the entry stays only to watch the deadline (warning and breach) until a notice is accepted;
+once its breach is counted, its id is kept (``late``, until a notice is accepted): another NOC
+host's write-down of a relay's earlier acceptance may still come, and disprove the breach.
 An outage that owes no notice at all (voided, or ended inside the maintenance window its
 detection fell in: ``sla.notify_deadline`` and ``assess`` say so, and the caller tells
 ``close``) gets only the RECOVERED its groups' OPENED call for, and nothing more is watched.
@@ -135,6 +137,8 @@ class Ledger:
         """Each entry's next time (absent: nothing more scheduled)."""
         self._heap: list[tuple[datetime, int]] = []
         """(next time, incident), with stale pairs left in until they surface."""
+        self._late: dict[int, datetime] = {}
+        """Closed incidents whose breach was counted, no notice accepted yet: their deadline."""
 
     def _touch(self, entry: _Entry) -> None:
         """Work out again when ``entry`` is next due (after it changed)."""
@@ -175,16 +179,19 @@ class Ledger:
             entry.notified = entry.notified or notified
         self._touch(entry)
 
-    def notified(self, incident: int) -> None:
-        """A notice for the incident was accepted by a relay: no warning or breach follows."""
+    def notified(self, incident: int) -> datetime | None:
+        """A notice for the incident was accepted by a relay: no warning or breach follows.
+        The deadline of a closed incident whose breach was counted already, if it was one."""
+        late = self._late.pop(incident, None)
         entry = self._open.get(incident)
         if entry is None:
-            return
+            return late
         entry.notified = True
         if entry.closed:
             self._drop(incident)
         else:
             self._touch(entry)
+        return late
 
     def close(self, incident: int, at: datetime, *, owes: bool) -> list[Action]:
         """The incident ended at ``at``. If it ``owes`` a notice (it has a notification
@@ -225,7 +232,8 @@ class Ledger:
         notices are stored in order): no OPENED is owed anew, so a group added since is not
         told of an old outage. A notice is owed while some of its recipients have no row of
         it. Nothing for an incident with a notice stored before groups were. Its deadline
-        stays watched (warning, breach) while it is ahead and no notice was accepted. Rows
+        stays watched (warning, breach) while it is ahead and no notice was accepted; once
+        passed, its breach counted, it is kept as late (see the module doc). Rows
         stored before the outbox kept groups count for the groups they share recipients with
         (:func:`_credited`)."""
         stored = _credited(stored, policy.groups)
@@ -250,6 +258,8 @@ class Ledger:
         if deadline is not None and deadline > now and not notified:
             self._open[incident] = entry
             self._touch(entry)
+        elif deadline is not None and not notified:
+            self._late[incident] = deadline
         return [
             a
             for a in actions
@@ -259,6 +269,7 @@ class Ledger:
     def forget(self, incident: int) -> None:
         """Stop watching an incident (its circuit is no longer monitored)."""
         self._drop(incident)
+        self._late.pop(incident, None)
 
     def due(self, now: datetime) -> list[Action]:
         """Every action whose time has come, each returned once: only the entries whose next
@@ -275,6 +286,7 @@ class Ledger:
             actions.extend(self._due(entry, now))
             if entry.closed and f"{ActionKind.BREACH}" in entry.emitted:
                 self._drop(entry.incident)  # nothing more can be owed
+                self._late[entry.incident] = entry.deadline
             else:
                 self._touch(entry)
         return sorted(actions, key=lambda a: a.due)
@@ -289,6 +301,11 @@ class Ledger:
     def pending(self) -> list[tuple[int, str, datetime]]:
         """(incident, circuit, deadline) of open incidents still waiting for a notice."""
         return [(e.incident, e.circuit, e.deadline) for e in self._open.values() if not e.notified]
+
+    def awaited(self) -> list[int]:
+        """The incidents a relay's acceptance would still change: those :meth:`pending`, and
+        those closed whose breach was counted (see the module doc)."""
+        return [i for i, _, _ in self.pending()] + list(self._late)
 
     # -- internals -----------------------------------------------------------------------
     def _schedule(self, e: _Entry) -> list[tuple[datetime, str, ActionKind, Group | None]]:

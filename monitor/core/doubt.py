@@ -14,8 +14,12 @@ behind it.
 
 Each change of an episode is journalled (an ``OutageWaiting`` fact), so a restart resumes it
 (``Doubting.restore_waiting``), and a circuit leaving the configuration opens it first
-(``Doubting.unwait``). With two NOC hosts the episodes stay in memory: a new leader judges
-the circuits from its own view (``reassess``), not from another host's control targets.
+(``Doubting.unwait``). With two NOC hosts the leader journals its episodes (a leader's fact,
+fenced by its lease epoch), and a new leader resumes them as a restart does, with their own
+start and detection: a leader that died during the wait lost the outage before (its path back
+before the takeover, 30 s later: nothing left to open), or its detection (opened at the
+takeover). Its own control targets decide: another host's targets in doubt are not watched
+from here, so such an episode counts as seen, as if they had left the configuration.
 """
 
 from __future__ import annotations

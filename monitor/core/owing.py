@@ -53,6 +53,10 @@ class Owing:
         return notify_deadline(i, terms) is not None
 
     def _track(self, incident: Incident) -> None:
+        """Watch ``incident``'s notices and deadline: a leader's (a standby, started while
+        the journal holds an incident open, owes nothing: the leader does)."""
+        if not self.leading:
+            return
         circuit = self.plan.circuit(incident.circuit)
         assert circuit is not None
         deadline = notify_deadline(incident, self._terms[circuit.id])

@@ -47,6 +47,11 @@ class Reads:
         """(incident, circuit, deadline) of incidents still waiting for an accepted notice."""
         return self.ledger.pending()
 
+    def awaited(self) -> list[int]:
+        """The incidents a relay's acceptance would still change: the :meth:`pending` ones,
+        and those closed whose notification breach was counted (deadlines.py)."""
+        return self.ledger.awaited()
+
     def _known(self, key: PathKey | Control) -> bool:
         if isinstance(key, Control):
             return any(t.name == key.name for t in self.plan.controls)

@@ -168,7 +168,7 @@ class Restoring(Owing, Reads):
         t.blind_intervals.extend(i for i in resume.blind if i.end is not None)
         for spell in (i for i in resume.blind if i.end is None):
             t.restore_blind(spell.start)
-        waits = resume.waiting if t.vantage is None else ()  # two hosts: doubt.py
+        waits = resume.waiting if t.vantage is None or self.leading else ()  # doubt.py
         t.restore_waiting(waits)
         self._gone = [w for w in waits if self.plan.circuit(w.circuit) is None]
         t.afresh_unopened()

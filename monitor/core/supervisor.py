@@ -235,10 +235,23 @@ class Supervisor(Restoring, Reloading):
             self.evidence.capture(e.incident, "closed", now)
             return self._closed(e.incident, now)
         if isinstance(e, IncidentNotified):
-            self.ledger.notified(e.incident.id)
-            assert e.incident.notified is not None
-            latency = (e.incident.notified - e.incident.detected).total_seconds()
-            return [Metric(name=MetricName.NOTIFICATION_LATENCY, value=max(latency, 0.0))]
+            late = self.ledger.notified(e.incident.id)
+            i = e.incident
+            assert i.notified is not None
+            latency = (i.notified - i.detected).total_seconds()
+            effects: list[Effect] = [
+                Metric(name=MetricName.NOTIFICATION_LATENCY, value=max(latency, 0.0))
+            ]
+            if late is not None:  # in time only if written down late (by another NOC host)
+                verdict = (
+                    "in time (written down late): the breach counted is void"
+                    if i.notified <= late
+                    else "after the deadline: the breach stands"
+                )
+                effects.append(Log(level=Level.WARNING, text=f"incident {i.id} on {i.circuit}: "
+                    f"a relay accepted a notice at {i.notified:%Y-%m-%d %H:%M:%S.%f} UTC, "
+                    f"{verdict} (deadline {late:%Y-%m-%d %H:%M:%S} UTC)"))  # fmt: skip
+            return effects
         if isinstance(e, VantageDisagreed):
             alert = [disagree_send(e, self.plan.notify.noc, self.plan.timezone)]
             return [

@@ -48,8 +48,9 @@ class Doubting:
             self._open(circuit, start, at, single, events)
 
     def _journal(self: _Tracker, episode: Episode | None, events: list[Event]) -> None:
-        """Record ``episode`` as it stands now (one NOC host only: doubt.py)."""
-        if episode is not None and self.vantage is None:
+        """Record ``episode`` as it stands now (with two NOC hosts, a leader's fact: a
+        standby makes no episode, and the supervisor records none once the lead is lost)."""
+        if episode is not None:
             events.append(episode.fact())
 
     def _settle(self: _Tracker, events: list[Event]) -> None:
@@ -121,12 +122,21 @@ class Doubting:
         one failure short of down: the journal cannot say how many of its failures the
         daemon saw before it stopped, so its first result after the start decides (a
         failure: blind from that run, as if the daemon had seen the ones before it; an
-        answer: the monitor saw). The outage opens with its own start and detection."""
+        answer: the monitor saw). The outage opens with its own start and detection.
+
+        With two NOC hosts (a new leader's, or a restarted node's, taking the lead) the
+        control targets are left as they are: the journal's are the old leader's, and this
+        node's own replace them (``adopt_paths``). Those runs decide: a wait this node
+        journalled while it led, its runs going on since, is decided as it would have been;
+        another host's targets in doubt are not watched from here, so the monitor counts as
+        having seen (as for targets that left the configuration: ``verdict``)."""
         for fact in waits:
             if fact.circuit not in self._circuits:
                 continue
             e = Episode.of(fact)
             self._waiting.resume(e)
+            if self.vantage is not None:
+                continue
             for name, run_start in e.doubt.items():
                 h = self._controls.get(name)
                 if h is None or h.state is PathState.DOWN:

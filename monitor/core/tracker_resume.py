@@ -101,8 +101,9 @@ class Resuming:
         """After the restore: the paths of a circuit all down with no open incident and no
         outage waiting (``restore_waiting``) start afresh (unknown), so fresh results open its
         outage: its states are older than its removal from the configuration, or it was
-        waiting on the control targets when a daemon that kept the wait in memory only (or
-        another NOC host) stopped. Not while blind: such an outage opens when sight returns,
+        waiting on the control targets when a daemon that kept the wait in memory only (a
+        version before it was journalled) stopped, or this is a standby's start (the leader
+        resumes the wait). Not while blind: such an outage opens when sight returns,
         if still down."""
         if self.blind:
             return
@@ -207,8 +208,8 @@ class Resuming:
         verdict = self.vantage.verdict(circuit.paths)
         if verdict.agree or verdict.up_since is None:
             return
-        if waiting:
-            self._waiting.ended(circuit.id, verdict.up_since)
+        if waiting:  # journalled, for a new leader to resume (doubt.py)
+            self._journal(self._waiting.ended(circuit.id, verdict.up_since), events)
         else:
             self._close(circuit, verdict.up_since, events)
 

@@ -10,13 +10,15 @@ few milliseconds) of the leader's last renewal. Every ``news_s`` (1 s) the node 
 is alive, while its results flow, for ``ClusterPlan.alive_s`` (three probe intervals and two
 news periods, so it never blinks stale between two words), and reads the other nodes'
 liveness and path changes, which it hands to the supervisor; a leader reads too the relays'
-acceptances of notices about the incidents it still waits to see notified, and hands them
-over as any relay's answer (:class:`Delivered`: the live rule decides). They are another
+acceptances of notices about the incidents it still waits to see notified (closed ones whose
+notification breach it counted included: ``Supervisor.awaited``), and hands them over as any
+relay's answer (:class:`Delivered`: the live rule decides). They are another
 node's news: a leader that lost its lease between a relay's 250 and its write-down writes the
 delivery down whenever its link lets it, and its notified fact is refused (a leader's fact).
 Landing before this node resumed from the journal, the delivery is taken at the resume
 (core/restore.py); landing after, before or after this node's claim of the row, it is taken
-here, within ``news_s``.
+here, within ``news_s``, even after this node counted the incident's breach (the write-down
+disproves it; before, only the next start or lead took it).
 
 Leadership changes are the daemon's to carry out (``on_lead``/``on_follow``): the new leader
 resumes from the journal and claims what the old one left in flight.

@@ -142,8 +142,11 @@ def test_a_peer_seeing_a_path_answer_while_waiting_closes_the_outage() -> None:
     alone, and nothing closed it while a live peer saw the circuit up)."""
     t, events = noc_a_confirms(doubt=True)
     assert opened(events) == []  # waiting on gw
-    assert not [e for e in events if isinstance(e, OutageWaiting)]  # in memory: doubt.py
+    [w] = [e for e in events if isinstance(e, OutageWaiting)]  # journalled: doubt.py
+    assert (w.start, w.detected, w.end) == (T0 + S, T0 + 3 * S, None)
     events += t.peer_seen("noc-b", AP, PathState.UP, T0 + 3100 * MS, T0 + 3200 * MS)
+    ended = [e for e in events if isinstance(e, OutageWaiting)][1:2]
+    assert [w.end for w in ended] == [T0 + 3100 * MS]  # for a new leader to resume
     events += t.observe_control("gw", T0 + 3600 * MS, True)
     ends = {i.id: i.end for i in closed(events)}
     [incident] = opened(events)

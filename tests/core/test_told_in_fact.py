@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from monitor.core.effects import MetricName, Record
+from monitor.core.effects import Log, MetricName, Record
 from monitor.core.inputs import Delivered, Resume
 from monitor.core.notices import Delivery, NoticeKind
 from monitor.core.supervisor import Supervisor
-from monitor.core.tracker import Incident, IncidentNotified
+from monitor.core.tracker import Incident, IncidentClosed, IncidentNotified
 from tests.core.helpers import CID, MIN
 from tests.core.test_supervisor import BOSS, FAULT, NOC, S, Story, opened, plan
 
@@ -86,3 +86,28 @@ def test_a_time_in_the_journal_stands_and_a_standby_records_nothing() -> None:
     standby = Supervisor(plan(), Resume(incidents=(incident,), accepted=proven), node="noc-b",
                          leading=False)  # fmt: skip
     assert not [e for e in standby.start(s.now + MIN) if isinstance(e, Record)]
+
+
+def test_a_closed_incident_whose_breach_was_counted_is_still_awaited() -> None:
+    """A leader reads the acceptances of the incidents it awaits (service/cluster.py): a closed
+    one whose breach it counted is one of them, for a late write-down may disprove the
+    breach (tests/store/test_breach_told_late.py: before the fix it was no longer awaited)."""
+    s, incident = outage()
+    s.run(2, True)
+    s.travel(31 * MIN)
+    assert s.metric(MetricName.BREACHES)
+    assert s.sup.pending() == [] and s.sup.awaited() == [incident.id]
+    s.feed(notice(incident, "opened", answer(FAULT, incident.detected + S)))
+    assert told(s) == [incident.detected + S]
+    [warning] = [e for e in s.effects if isinstance(e, Log) and "breach counted" in e.text]
+    assert "in time (written down late): the breach counted is void" in warning.text
+    assert s.sup.awaited() == []
+
+
+def test_a_lead_awaits_a_closed_incident_whose_deadline_passed_unnotified() -> None:
+    s, _ = outage()
+    s.run(2, True)
+    [c] = [f.incident for f in s.facts() if isinstance(f, IncidentClosed)]
+    told_opened = {c.id: {("opened", "primary"): frozenset({FAULT})}}
+    again = Story(resume=Resume(incidents=(c,), notices=told_opened), now=s.now + 40 * MIN)
+    assert again.sup.awaited() == [c.id]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from monitor.core.effects import MetricName
 from monitor.core.facts import ProbeEvidence
 from monitor.core.inputs import Control, PeerPath, Peers, Probed, Resume
 from monitor.core.model import Interval, PathKey, PathState, ProbeResult
@@ -20,7 +21,7 @@ from monitor.core.notices import NoticeKind
 from monitor.core.plan import ClusterPlan, ControlPlan
 from monitor.core.supervisor import Supervisor
 from monitor.core.tracker import BlindEnded, BlindStarted, Incident, IncidentClosed
-from tests.core.helpers import CID, PATHS, T0
+from tests.core.helpers import CID, MIN, PATHS, T0
 from tests.core.test_supervisor import NOC, S, Story, closed, opened, plan
 
 CLUSTER = ClusterPlan(node="noc-a", lease_s=30, renew_s=5, fresh_s=3, news_s=1)
@@ -198,3 +199,21 @@ def test_a_new_leader_that_sees_continues_no_blind_spell_and_ends_the_journal_s(
     [ended] = [f for f in standby.facts() if isinstance(f, BlindEnded)]
     assert ended.interval == Interval(start=spell.start, end=standby.now)
     assert not [f for f in standby.facts() if isinstance(f, BlindStarted)]
+
+
+def test_a_standby_started_during_an_open_incident_owes_nothing() -> None:
+    """The journal holds an incident open (noc-a's); noc-b starts, standing by. Its ledger
+    tracked the incident as a leader's does: at its start it owed the opened notice, whose
+    outbox write under no lease was refused, and the refusal, landing just after this node
+    took a free lease, stopped its lead for a renewal (5 s) and dropped its first notices
+    (tests/store/test_breach_told_late.py's log); 30 minutes on, it counted a breach of the
+    leader's deadline and logged it as an error (before the fix)."""
+    left = Incident(id=7, circuit=CID, start=T0, detected=T0 + 2 * S)
+    s = Story()
+    s.sup = Supervisor(replace(plan(), cluster=CLUSTER), Resume(incidents=(left,)), node="noc-b",
+                       leading=False)  # fmt: skip
+    s.effects = s.sup.start(s.now)
+    s.run(3, False)
+    s.travel(40 * MIN)
+    assert s.sends() == [] and not s.metric(MetricName.BREACHES)
+    assert s.sup.pending() == []
