@@ -19,8 +19,9 @@ An outage that closes before its first notice went out (the journal was unwritab
 daemon busy, a ten-minute flap, an outage that ended before the result that detected it) still
 owed that notice from the clock on: ``close`` returns it with the RECOVERED. After the close,
 the entry stays only to watch the deadline (warning and breach) until a notice is accepted;
-once its breach is counted, its id is kept (``late``, until a notice is accepted): another NOC
-host's write-down of a relay's earlier acceptance may still come, and disprove the breach.
+once its breach is counted, its id is kept (``late``, until a notice is accepted, for a day
+after the deadline at most: LATE_KEEP): another NOC host's write-down of a relay's earlier
+acceptance may still come, and disprove the breach.
 An outage that owes no notice at all (voided, or ended inside the maintenance window its
 detection fell in: ``sla.notify_deadline`` and ``assess`` say so, and the caller tells
 ``close``) gets only the RECOVERED its groups' OPENED call for, and nothing more is watched.
@@ -52,6 +53,12 @@ from monitor.core.sla import NOTIFY_WITHIN
 
 PRIMARY = "primary"
 NOC = "noc"
+
+
+LATE_KEEP = timedelta(days=1)
+"""How long after its deadline a breached incident's acceptances are still read: another NOC
+host's write-down lands within seconds of the relay's answer, or with its writer's next
+batch; a day covers a writer held up by a full disk or a stalled journal."""
 
 
 class ActionKind(StrEnum):
@@ -302,10 +309,14 @@ class Ledger:
         """(incident, circuit, deadline) of open incidents still waiting for a notice."""
         return [(e.incident, e.circuit, e.deadline) for e in self._open.values() if not e.notified]
 
-    def awaited(self) -> list[int]:
+    def awaited(self, now: datetime) -> list[int]:
         """The incidents a relay's acceptance would still change: those :meth:`pending`, and
-        those closed whose breach was counted (see the module doc)."""
-        return [i for i, _, _ in self.pending()] + list(self._late)
+        those closed whose breach was counted, up to LATE_KEEP after their deadline (a
+        write-down later than that is not waited for: see the module doc)."""
+        late = self._late
+        for incident in [i for i, deadline in late.items() if now - deadline > LATE_KEEP]:
+            del late[incident]
+        return [i for i, _, _ in self.pending()] + list(late)
 
     # -- internals -----------------------------------------------------------------------
     def _schedule(self, e: _Entry) -> list[tuple[datetime, str, ActionKind, Group | None]]:

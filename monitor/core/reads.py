@@ -47,10 +47,10 @@ class Reads:
         """(incident, circuit, deadline) of incidents still waiting for an accepted notice."""
         return self.ledger.pending()
 
-    def awaited(self) -> list[int]:
+    def awaited(self, now: datetime) -> list[int]:
         """The incidents a relay's acceptance would still change: the :meth:`pending` ones,
-        and those closed whose notification breach was counted (deadlines.py)."""
-        return self.ledger.awaited()
+        and those closed whose notification breach was counted (deadlines.py), for a day."""
+        return self.ledger.awaited(now)
 
     def _known(self, key: PathKey | Control) -> bool:
         if isinstance(key, Control):

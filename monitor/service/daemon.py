@@ -321,7 +321,7 @@ class Daemon:
     def _waiting(self) -> list[int]:
         """The incidents this node, leading, still waits to see notified (its ledger's),
         those closed whose breach it counted included: a late write-down may disprove it."""
-        return self.sup.awaited() if self.sup.leading else []
+        return self.sup.awaited(self.wall()) if self.sup.leading else []
 
     def _follow(self, why: str) -> None:
         """This node lost the lead: it keeps probing and recording its own view, and owes

@@ -12,7 +12,7 @@ breach, 1/30 of the monthly charges, that the journal's deliveries disprove.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitor.core.effects import Log, MetricName, Record
 from monitor.core.inputs import Delivered, Resume
@@ -96,12 +96,12 @@ def test_a_closed_incident_whose_breach_was_counted_is_still_awaited() -> None:
     s.run(2, True)
     s.travel(31 * MIN)
     assert s.metric(MetricName.BREACHES)
-    assert s.sup.pending() == [] and s.sup.awaited() == [incident.id]
+    assert s.sup.pending() == [] and s.sup.awaited(s.now) == [incident.id]
     s.feed(notice(incident, "opened", answer(FAULT, incident.detected + S)))
     assert told(s) == [incident.detected + S]
     [warning] = [e for e in s.effects if isinstance(e, Log) and "breach counted" in e.text]
     assert "in time (written down late): the breach counted is void" in warning.text
-    assert s.sup.awaited() == []
+    assert s.sup.awaited(s.now) == []
 
 
 def test_a_lead_awaits_a_closed_incident_whose_deadline_passed_unnotified() -> None:
@@ -110,4 +110,6 @@ def test_a_lead_awaits_a_closed_incident_whose_deadline_passed_unnotified() -> N
     [c] = [f.incident for f in s.facts() if isinstance(f, IncidentClosed)]
     told_opened = {c.id: {("opened", "primary"): frozenset({FAULT})}}
     again = Story(resume=Resume(incidents=(c,), notices=told_opened), now=s.now + 40 * MIN)
-    assert again.sup.awaited() == [c.id]
+    assert again.sup.awaited(again.now) == [c.id]
+    # not for ever: a write-down a day after the deadline is not waited for
+    assert again.sup.awaited(again.now + timedelta(days=1)) == []

@@ -65,6 +65,8 @@ def test_the_reload_log_names_the_settings_that_changed(tmp_path: Path) -> None:
 class Engine(ScriptedProber):
     """The App's engine, scripted: every probe answers ``ok``, stamped now."""
 
+    mode, native = "scripted", True
+
     async def start(self) -> None:
         """Nothing to open."""
 
