@@ -31,7 +31,7 @@ from typing import Any, Literal, Protocol
 
 from monitor.core.chain import EMPTY, ChainHead
 from monitor.core.effects import Send
-from monitor.core.errors import FencedError
+from monitor.core.errors import FencedError, InputError
 from monitor.core.inputs import Delivered
 from monitor.core.notices import Delivery, NoticeFacts
 from monitor.core.plan import NotifyPlan
@@ -390,9 +390,31 @@ class Notifier:
             if not self._gate.may_send() or self._gate.epoch != item.epoch:  # the lead ended
                 self._claimed_epoch = None  # while it waited: the next leader, this node
                 return  # again or not, finds it in flight and sends it, same Message-ID
-            results = await self._attempt(item.notice, item.epoch)
+            try:
+                results = await self._attempt(item.notice, item.epoch)
+            except InputError as exc:  # a stored row no relay could ever take: a damaged
+                results = self._unsendable(item.notice, exc)  # journal, or a bug of ours
         self._finish(item.id, results, epoch=item.epoch)
         self._told(item.notice, results)
+
+    def _unsendable(self, notice: Notice, exc: InputError) -> tuple[Delivery, ...]:
+        """Every recipient refused for good, and the operator told why: retrying the row
+        at every start would fail the same way (and the task died with it, unseen)."""
+        log.error("notice %s (incident %s, %s) cannot be sent and is given up: %s",
+                  notice.message_id, notice.incident_id, notice.kind, exc)  # fmt: skip
+        reply = f"not sent: {exc}"
+        return tuple(
+            Delivery(
+                recipient=r,
+                relay=None,
+                accepted=False,
+                at=None,
+                code=None,
+                reply=reply,
+                permanent=True,
+            )
+            for r in notice.recipients
+        )
 
     async def _attempt(self, notice: Notice, epoch: int) -> tuple[Delivery, ...]:
         """Deliver ``notice`` while this node leads under ``epoch``, its claim's: a lead
