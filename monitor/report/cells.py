@@ -84,7 +84,11 @@ def stamp(at: datetime, tz: tzinfo) -> str:
 
 def duration(seconds: float) -> str:
     """``H:MM:SS``; fractions of a second are dropped (the JSON keeps them)."""
-    whole = max(int(seconds), 0)
+    return _hms(max(int(seconds), 0))
+
+
+@functools.lru_cache(maxsize=8192)  # an incident's duration and counted time are mostly one
+def _hms(whole: int) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
