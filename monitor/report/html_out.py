@@ -42,9 +42,10 @@ Span = tuple[str, str, str]
 
 @dataclass(frozen=True, slots=True)
 class CircuitView:
-    """One circuit's section of the page: plain values, and its many small pieces drawn here
-    (:func:`_drawn`) as Markup: the summary's pairs, the timeline's spans, the incidents' and
-    the claims' rows; ``n`` numbers it in the page (the id of its hatch pattern)."""
+    """One circuit's section of the page: plain values, and as Markup its many small pieces
+    drawn here: the summary's pairs, the timeline's spans (a line break where there are
+    none, as month.html drew), the incidents' and the claims' rows; ``n`` numbers it in the
+    page (the id of its hatch pattern)."""
 
     n: int
     circuit: str
@@ -146,8 +147,9 @@ def _circuit(w: Words, c: CircuitMonth, n: int) -> CircuitView:
     )
 
 
-# The pieces of month.html a section has many of (a year: a million values), drawn here as
-# month.html would: every value escaped (t, html.text); the rest is this module's own text.
+# The pieces of a section it has many of (a year: a million values), drawn here as month.html
+# drew them: every value escaped (t, html.text) but the coordinates and the classes this
+# module writes itself.
 
 
 def _summary(pairs: list[tuple[str, str]]) -> html.Markup:
