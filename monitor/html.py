@@ -5,8 +5,10 @@ HTML part (``monitor/notify``) each keep their templates beside their renderer, 
 ``<package>/templates/``; they render them through :func:`render`, so every value that reaches
 a page is escaped unless a template says otherwise, on purpose. A piece that is the same in
 many places of a big page (the report's day ticks) can be drawn once by a template macro
-(:func:`macro`) and placed as it is. The only module that imports jinja2 (and its markupsafe):
-a leaf below the adapters, importing nothing of ours.
+(:func:`macro`) and placed as it is; the rows of a page of a million values can be drawn in
+Python, each value escaped by :func:`text` (the same bytes as autoescape). The only module
+that imports jinja2 (and its markupsafe): a leaf below the adapters, importing nothing of
+ours.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, cast
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup as Markup  # for the renderers' types: pieces drawn ahead
+from markupsafe import escape
 
 
 @functools.cache
@@ -43,3 +46,14 @@ def macro(package: str, template: str, name: str, /) -> Callable[..., Markup]:
     times; their values get no other escaping than the macro's."""
     module = environment(package).get_template(template).module
     return cast("Callable[..., Markup]", getattr(module, name))
+
+
+def text(value: str) -> str:
+    """``value`` escaped as autoescape escapes it (markupsafe's ``escape``: ``& < > ' "``),
+    as a plain string, for markup drawn in Python and then placed as :class:`Markup`. The same
+    bytes as the template's escaping; the same speed for text that needs it, and for the
+    common text that does not (digits, dates, words), no call to markupsafe and no Markup made:
+    a year's report escapes a million values, and escape() costs a microsecond each."""
+    if "&" in value or "<" in value or ">" in value or "'" in value or '"' in value:
+        return str(escape(value))
+    return value

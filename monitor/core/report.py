@@ -302,7 +302,7 @@ def _circuit_month(
         circuit=terms.circuit, month=month, fee_yen=terms.fee_yen, parts=parts
     )
     today = seen.now.astimezone(terms.tz).date()
-    shares = iter(_shares([credit for c in credits for _, credit, _ in c], total))
+    shares = iter(sla.shares_yen([credit for c in credits for _, credit, _ in c], total))
     entries = tuple(
         Entry(
             assessment=a,
@@ -383,21 +383,6 @@ def _assessed(incidents: list[Incident], terms: CircuitTerms, seen: _Seen) -> li
     lead = lo - terms.lead_in  # a gap just before an outage's start is beside it
     gaps = [s for s in seen.gaps if (s.end is None or s.end >= lead) and s.start < hi]
     return [assess(i, near, now=seen.now, blind=blind, gaps=gaps) for i in incidents]
-
-
-def _shares(credits: list[Fraction], total: sla.MonthTotal) -> list[int]:
-    """Each claim's ``share_yen`` of the capped total (module docstring), in order."""
-    if not credits or not total.uncapped:
-        return [0] * len(credits)
-    scale = total.fee_yen * total.credit / total.uncapped  # yen per unit of credit, capped
-    exact = [c * scale for c in credits]
-    shares = [x.numerator // x.denominator for x in exact]  # exact >= 0: rounded down
-    left = total.credit_yen - sum(shares)
-    if left:
-        remainders = [x - q for x, q in zip(exact, shares, strict=True)]
-        for n in sorted(range(len(credits)), key=lambda n: (-remainders[n], n))[:left]:
-            shares[n] += 1
-    return shares
 
 
 def _order(i: Incident) -> tuple[datetime, int]:

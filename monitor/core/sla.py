@@ -10,6 +10,8 @@ until :func:`yen` rounds down.
 from __future__ import annotations
 
 import calendar
+import functools
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
@@ -95,6 +97,7 @@ def notify_deadline(
     return window[1] + NOTIFY_WITHIN
 
 
+@functools.lru_cache(maxsize=4096)  # per circuit's fees; Fraction arithmetic is slow
 def notify_credit(fee_yen: int, static_nat_fee_yen: int = 0) -> Fraction:
     """The credit for a missed notification as a fraction of the **base** fee (§3): 1/30 of
     the monthly charges, which are the base fee plus the static NAT option's fee."""
@@ -119,6 +122,7 @@ def month_of(at: datetime, tz: tzinfo) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
+@functools.lru_cache(maxsize=4096)  # a year's report asks for each of 365 days thousands of times
 def add_months(day: date, months: int) -> date:
     """Same day of month ``months`` later, or that month's last day where there is none."""
     index = day.year * 12 + (day.month - 1) + months
@@ -165,6 +169,25 @@ class MonthTotal:
             credit=credit,
             credit_yen=yen(fee_yen, credit),
         )
+
+
+def shares_yen(credits: list[Fraction], total: MonthTotal) -> list[int]:
+    """Each credit's share of the month's **capped** total in whole yen (§4), in order: the
+    total split in proportion to the credits, rounded down, the yen left by rounding to the
+    largest remainders (ties: the earlier credit), so the shares add up to the total."""
+    if not credits or not total.uncapped:
+        return [0] * len(credits)
+    # c * fee * credit / uncapped (yen per unit of credit, capped) as integers p / q: exact
+    fee_scaled = total.fee_yen * total.credit.numerator * total.uncapped.denominator
+    down = total.credit.denominator * total.uncapped.numerator
+    exact = [(c.numerator * fee_scaled, c.denominator * down) for c in credits]
+    shares = [p // q for p, q in exact]  # exact >= 0: rounded down
+    if left := total.credit_yen - sum(shares):
+        d = math.lcm(*(q for _, q in exact))  # the remainders over one denominator, d
+        remainders = [p % q * (d // q) for p, q in exact]
+        for n in sorted(range(len(credits)), key=lambda n: (-remainders[n], n))[:left]:
+            shares[n] += 1
+    return shares
 
 
 def fraction_text(value: Fraction) -> str:

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from fractions import Fraction
 
 from monitor.core import sla
@@ -54,17 +54,27 @@ def when(at: datetime | None, tz: tzinfo, *, seconds: bool = True) -> str:
     """``2026-10-05 00:40:00`` in ``tz`` (no offset: the circuit's zone is stated once)."""
     if at is None:
         return "-"
-    t = at.astimezone(tz)  # an f-string, not strftime: twice as fast, and a year's HTML
-    day = f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"  # has 175,000
-    return f"{day}:{t.second:02d}" if seconds else day
+    text = local(at, tz)
+    return text if seconds else text[:16]
 
 
 def short(at: datetime | None, tz: tzinfo) -> str:
     """``10-05 00:40:00``: a table cell (the report's heading gives the year)."""
-    if at is None:
-        return "-"
-    t = at.astimezone(tz)  # an f-string: a year's report formats a million of these
-    return f"{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+    return "-" if at is None else local(at, tz)[5:]
+
+
+def local(at: datetime, tz: tzinfo) -> str:
+    """``2026-10-05 00:40:00``: ``at`` in ``tz``, to the second. A year's report shows each
+    instant in several places (a row, the timeline, a notice, both months of an outage
+    across a month's end) and formats a million of them: made once per value (cached by
+    the UTC instant: equal local times in a zone can be two instants, a fold)."""
+    return _local(at if at.tzinfo is UTC else at.astimezone(UTC), tz)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _local(at: datetime, tz: tzinfo) -> str:
+    t = at.astimezone(tz)  # an f-string, not strftime: twice as fast
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
 
 
 def stamp(at: datetime, tz: tzinfo) -> str:
@@ -74,7 +84,11 @@ def stamp(at: datetime, tz: tzinfo) -> str:
 
 def duration(seconds: float) -> str:
     """``H:MM:SS``; fractions of a second are dropped (the JSON keeps them)."""
-    whole = max(int(seconds), 0)
+    return _hms(max(int(seconds), 0))
+
+
+@functools.lru_cache(maxsize=8192)  # an incident's duration and counted time are mostly one
+def _hms(whole: int) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
@@ -265,9 +279,15 @@ def claim_rows(w: Words, c: CircuitMonth) -> list[tuple[str, ...]]:
 
 
 def _claim_credit(w: Words, c: CircuitMonth, cl: Claim) -> str:
-    amount = yen(w, sla.yen(c.fee_yen, cl.credit))
-    if cl.kind == "outage":
-        return w("of_base", fraction=cl.credit, yen=amount)
+    return _credit_of(w, c.fee_yen, cl.kind == "outage", cl.credit)
+
+
+@functools.lru_cache(maxsize=16384)
+def _credit_of(w: Words, fee_yen: int, outage: bool, credit: Fraction) -> str:
+    """Cached as :func:`credit` is: a circuit's claims take a handful of values."""
+    amount = yen(w, sla.yen(fee_yen, credit))
+    if outage:
+        return w("of_base", fraction=credit, yen=amount)
     return w("of_charges", fraction=sla.NOTIFY_BREACH_CREDIT, yen=amount)
 
 

@@ -2,17 +2,20 @@
 browser, for mail, and as the source of the PDF.
 
 The page is ``templates/report.html``, drawn through :func:`monitor.html.render`: this module
-only prepares plain values (cells.py's strings, the timeline's coordinates to 0.1, flags) and
-the template places them, so every piece of text is escaped by autoescape, whatever its
+prepares plain values (cells.py's strings, the timeline's coordinates to 0.1, flags) and the
+template places them, escaped by autoescape; the pieces a section has many of (the summary's
+pairs, the timeline's spans, the tables' rows) are drawn here, each value escaped by
+:func:`monitor.html.text` (the same bytes). Every piece of text is escaped, whatever its
 origin: circuit ids, maintenance notes and exclusion reasons come from operators and must not
 be able to add markup. A Content-Security-Policy in the page that forbids scripts and every
 fetch backs this up in a browser.
 
-Speed: a year of 1,000 circuits is 12,000 circuit sections and each value the template places
-is a call of markupsafe's ``escape``. Each incident's cells are made once, as a tuple the
-template unpacks; what is the same for every circuit of a month (31 day ticks, the numbers of
-six) or of a page (the table heads) is drawn once by a macro of ``templates/parts.html``,
-cached, and placed as it is (:func:`monitor.html.macro`).
+Speed: a year of 1,000 circuits is 12,000 circuit sections and a million values. Through the
+template, each was a call of markupsafe's ``escape`` and a Markup made (a microsecond each, a
+sixth of the page); drawn here, a value with nothing to escape costs a few ``in`` tests. What
+is the same for every circuit of a month (31 day ticks, the numbers of six) or of a page (the
+table heads) is drawn once by a macro of ``templates/parts.html``, cached, and placed as it is
+(:func:`monitor.html.macro`).
 """
 
 from __future__ import annotations
@@ -39,20 +42,20 @@ Span = tuple[str, str, str]
 
 @dataclass(frozen=True, slots=True)
 class CircuitView:
-    """One circuit's section of the page, as plain values; ``n`` numbers it in the page (the
-    id of its hatch pattern)."""
+    """One circuit's section of the page: plain values, and as Markup its many small pieces
+    drawn here: the summary's pairs, the timeline's spans (a line break where there are
+    none, as month.html drew), the incidents' and the claims' rows; ``n`` numbers it in the
+    page (the id of its hatch pattern)."""
 
     n: int
     circuit: str
-    summary: list[tuple[str, str]]
+    summary: html.Markup
     label: str
     ticks: html.Markup
-    maintenance: list[Span]
-    unmonitored: list[Span]
-    outages: list[Span]
-    rows: list[tuple[object, ...]]
+    spans: html.Markup
+    rows: html.Markup
     lists: list[tuple[str, list[str]]]
-    claims: list[tuple[object, ...]]
+    claims: html.Markup
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +79,7 @@ class _Scale:
         )
 
 
-def _spans(spans: Iterable[tuple[datetime, datetime, str]], scale: _Scale) -> list[Span]:
+def _placed(spans: Iterable[tuple[datetime, datetime, str]], scale: _Scale) -> list[Span]:
     out = []
     for lo, hi, title in spans:
         x0, x1 = scale.x(lo), scale.x(hi)
@@ -122,36 +125,81 @@ def _timeline(w: Words, c: CircuitMonth) -> tuple[list[Span], list[Span], list[S
     outages = (
         (s.start, s.end or c.measured_to, title("legend_outage", s.start, s.end)) for s in c.outages
     )
-    return _spans(maint, scale), _spans(unmonitored, scale), _spans(outages, scale)
+    return _placed(maint, scale), _placed(unmonitored, scale), _placed(outages, scale)
 
 
 def _circuit(w: Words, c: CircuitMonth, n: int) -> CircuitView:
-    rows = [
-        (e.incident.excluded is not None, e.assessment.notify_breach, *cells.row(w, c, e))
-        for e in c.entries
-    ]
     lists = [
         (w("exclusions"), cells.exclusion_lines(w, c)),
         (w("gaps"), cells.gap_lines(w, c)),
         (w("maintenance_list"), cells.maintenance_lines(w, c)),
     ]
-    claims = [
-        (*cells.claim_row(w, c, cl), cl.expired, cl.expiring) for cl in cells.claims_in_order(c)
-    ]
-    maintenance, unmonitored, outages = _timeline(w, c)
     return CircuitView(
         n=n,
         circuit=c.circuit,
-        summary=cells.summary(w, c),
+        summary=_summary(cells.summary(w, c)),
         label=w("timeline", month=c.month),
         ticks=_days(c.start, c.end, c.tz),
-        maintenance=maintenance,
-        unmonitored=unmonitored,
-        outages=outages,
-        rows=rows,
+        spans=_spans(w, c, n),
+        rows=_rows(w, c),
         lists=[(heading, lines) for heading, lines in lists if lines],
-        claims=claims,
+        claims=_claims(w, c),
     )
+
+
+# The pieces of a section it has many of (a year: a million values), drawn here as month.html
+# drew them: every value escaped (t, html.text) but the coordinates and the classes this
+# module writes itself.
+
+
+def _summary(pairs: list[tuple[str, str]]) -> html.Markup:
+    t = html.text
+    return html.Markup("".join([f"<dt>{t(k)}</dt><dd>{t(v)}</dd>\n" for k, v in pairs]) or "\n")
+
+
+def _spans(w: Words, c: CircuitMonth, n: int) -> html.Markup:
+    """The timeline's maintenance (blue), unmonitored time (amber, hatched with the section's
+    pattern ``n``) and outages (red, on top): a line break if none."""
+    t, out = html.text, []
+    for kind, fill, spans in zip(_KINDS, ("#4a7bd0", f"url(#hatch{n})", "#d93025"),
+                                 _timeline(w, c), strict=True):  # fmt: skip
+        out += [
+            f"<rect class='{kind}' x='{x}' y='6' width='{width}' height='18' fill='{fill}'>"
+            f"<title>{t(title)}</title></rect>\n"
+            for x, width, title in spans
+        ]
+    return html.Markup("".join(out) or "\n")
+
+
+_KINDS = ("maintenance", "unmonitored", "outage")
+
+
+def _rows(w: Words, c: CircuitMonth) -> html.Markup:
+    """The incidents' table rows: an excluded one struck through, a late notice in red."""
+    t, out = html.text, []
+    for e in c.entries:
+        ident, start, end, dur, counted, tier, credit, notice, claim = map(t, cells.row(w, c, e))
+        excluded = " class='excluded'" if e.incident.excluded is not None else ""
+        late = " class='bad keep'" if e.assessment.notify_breach else ""
+        out.append(
+            f"<tr{excluded}><td>{ident}</td><td>{start}</td><td>{end}</td><td class='num'>{dur}"
+            f"</td><td class='num'>{counted}</td><td>{tier}</td><td>{credit}</td><td{late}>"
+            f"{notice}</td><td>{claim}</td></tr>\n"
+        )
+    return html.Markup("".join(out))
+
+
+def _claims(w: Words, c: CircuitMonth) -> html.Markup:
+    """The claims' table rows, the state of an expired one red, of an expiring one amber."""
+    t, out = html.text, []
+    for cl in cells.claims_in_order(c):
+        ident, kind, credit, share, by, state = map(t, cells.claim_row(w, c, cl))
+        flag = "bad" if cl.expired else "warn" if cl.expiring else ""
+        out.append(
+            f"<tr><td>{ident}</td><td>{kind}</td><td>{credit}</td><td>{share}</td><td>{by}</td>"
+            f"<td class='{flag}'>{state}</td></tr>\n"
+        )
+    return html.Markup("".join(out))
 
 
 @dataclass(frozen=True, slots=True)

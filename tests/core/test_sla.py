@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from monitor.core import sla
 from monitor.core.model import MaintenanceWindow
@@ -134,3 +136,34 @@ def test_yen_rounds_down_and_cap() -> None:
     )
     assert total.uncapped == Fraction(4, 3)
     assert total.credit == 1 and total.credit_yen == 300_000
+
+
+def _shares_by_fractions(credits: list[Fraction], total: sla.MonthTotal) -> list[int]:
+    """The rule of §4 as written, in Fraction arithmetic (what shares_yen computes in ints)."""
+    if not credits or not total.uncapped:
+        return [0] * len(credits)
+    exact = [c * total.fee_yen * total.credit / total.uncapped for c in credits]
+    shares = [x.numerator // x.denominator for x in exact]
+    left = total.credit_yen - sum(shares)
+    ranked = sorted(range(len(credits)), key=lambda n: (-(exact[n] - shares[n]), n))
+    for n in ranked[:left]:
+        shares[n] += 1
+    return shares
+
+
+CREDITS = st.sampled_from(
+    [t[2] for t in sla.TIERS] + [Fraction(1), sla.notify_credit(100_000, 7_001)]
+)
+
+
+@given(
+    credits=st.lists(CREDITS, max_size=40),
+    fee=st.integers(min_value=1, max_value=10**9),
+)
+def test_shares_of_the_capped_total_in_yen_are_the_rule_in_fractions(
+    credits: list[Fraction], fee: int
+) -> None:
+    total = sla.MonthTotal.of(circuit="c", month="2026-10", fee_yen=fee, parts=credits)
+    shares = sla.shares_yen(credits, total)
+    assert shares == _shares_by_fractions(credits, total)
+    assert sum(shares) == (total.credit_yen if total.uncapped else 0)
