@@ -239,8 +239,12 @@ class Daemon:
 
     # -- inputs --------------------------------------------------------------------------------
     def feed(self, event: Input) -> None:
-        """Hand one input to the supervisor now and carry out what it decides."""
-        self._carry_out(self.sup.handle(event, self.wall()))
+        """Hand one input to the supervisor now and carry out what it decides. A batch of
+        probe results that decided nothing leaves the supervisor's timer where it was (no
+        capture, no deadline: its next_timer() moves only with an event), so the timer loop
+        is not woken to ask again (a wake-up per slice: ~80 a second at 10,000 paths)."""
+        effects = self.sup.handle(event, self.wall())
+        self._carry_out(effects, wake=bool(effects) or not isinstance(event, Probed))
 
     def on_outcomes(self, keys: list[Hashable], outcomes: Outcomes) -> None:
         """A batch of ICMP outcomes from the scheduler, by position (its keys are PathKeys
@@ -329,7 +333,7 @@ class Daemon:
         self.metrics.cluster(leader=False, epoch=None)
 
     # -- effects -------------------------------------------------------------------------------
-    def _carry_out(self, effects: list[Effect]) -> None:
+    def _carry_out(self, effects: list[Effect], *, wake: bool = True) -> None:
         notifier = self._notifier
         assert notifier is not None
         for e in effects:
@@ -341,7 +345,8 @@ class Daemon:
                 self.metrics.apply(e)
             elif isinstance(e, Log):
                 log.log(LEVELS[e.level], "%s", e.text)
-        self._wake.set()
+        if wake:  # the timer loop asks the supervisor again when it next wants a Tick
+            self._wake.set()
 
     def _record(self, e: Record) -> None:
         """Journal facts; a leader's under its lease epoch, so that if it no longer holds the
