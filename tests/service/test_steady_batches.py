@@ -10,15 +10,19 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from monitor.core.inputs import Probed
 from monitor.core.model import Demarc, PathKey, Router
 from monitor.metrics import Metrics
+from monitor.service import daemon
 from monitor.service.daemon import Daemon
 from monitor.service.transports import build_transport
 from monitor.store import open_store
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
-from tests.service.harness import T0, Clock, settings
+from tests.service import test_big_batches as big
+from tests.service.harness import T0, Clock, settings, until
 from tests.service.test_big_batches import Silent
 
 KEYS = tuple(PathKey(circuit="c1", router=r, demarc=d) for r in Router for d in Demarc)
@@ -47,6 +51,28 @@ async def test_only_a_batch_that_decides_something_wakes_the_timer(tmp_path: Pat
         # failure, a second one; the third: every path down, an incident opens
         assert woken == [True, True, False, False, False, True]
         assert d.sup.tracker.open_incident("c1") is not None
+    finally:
+        await d.stop()
+        await store.close()
+
+
+async def test_slices_that_decide_nothing_go_in_one_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big batch is fed in slices; those that decide nothing one after another in the same
+    turn of the loop (up to FEED_TURN_S), not a turn each: a turn costs the loop's own round.
+    With no time for more (FEED_TURN_S 0), a slice a turn, as before."""
+    clock = Clock(T0 + timedelta(seconds=10))
+    d, store, _ = await big.daemon(tmp_path, clock)  # every circuit down, an incident each
+    try:
+        monkeypatch.setattr(daemon, "FEED_TURN_S", 60.0)  # a slow machine's turn is no test
+        d.on_probed(big.batch(4, ok=True))  # a first success after the failures: no change
+        assert not d._slices  # four slices, all fed now
+        monkeypatch.setattr(daemon, "FEED_TURN_S", 0.0)
+        d.on_probed(big.batch(5, ok=False))  # the run broken again: no change either
+        assert len(d._slices) == 3  # one slice this turn, the rest one a turn
+        await until(lambda: not d._slices)
+        assert big.open_count(d) == big.CIRCUITS
     finally:
         await d.stop()
         await store.close()
