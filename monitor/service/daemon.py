@@ -56,8 +56,9 @@ DRAIN_S = 10.0
 gives up on them only once none has been written for this long (a journal refusing them)."""
 
 FEED_SLICE = 128
-"""Probe results handed to the supervisor at once, at most: a bigger batch goes in slices, one
-a turn of the event loop. A region recovering at once closes an incident for nearly every
+"""Probe results handed to the supervisor at once, at most: a bigger batch goes in slices, the
+event loop turning between them (after a slice that decided something, or ``FEED_TURN_S``
+of slices that decided nothing). A region recovering at once closes an incident for nearly every
 result of a batch (each circuit's first path to answer twice), ~1.4 ms each with its notice,
 evidence capture, record, metrics and log line: 344 closes in one batch held the loop for
 0.5 s of CPU in the mass-outage bench (1,000 circuits); ten times as many would be a stall,
