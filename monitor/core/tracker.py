@@ -60,6 +60,7 @@ from monitor.core.events import (
 )
 from monitor.core.model import Interval, PathKey, PathState
 from monitor.core.paths import Change, Hysteresis
+from monitor.core.tracker_batch import Batching
 from monitor.core.tracker_doubt import Doubting
 from monitor.core.tracker_resume import Resuming
 from monitor.core.vantage import Call, Vantage
@@ -83,7 +84,7 @@ __all__ = [
 ]
 
 
-class Tracker(Doubting, Resuming):
+class Tracker(Batching, Doubting, Resuming):
     """Incident tracker over many circuits; see the module docstring."""
 
     def __init__(

@@ -56,12 +56,20 @@ DRAIN_S = 10.0
 gives up on them only once none has been written for this long (a journal refusing them)."""
 
 FEED_SLICE = 128
-"""Probe results handed to the supervisor at once, at most: a bigger batch goes in slices, one
-a turn of the event loop. A region recovering at once closes an incident for nearly every
+"""Probe results handed to the supervisor at once, at most: a bigger batch goes in slices, the
+event loop turning between them (after a slice that decided something, or ``FEED_TURN_S``
+of slices that decided nothing). A region recovering at once closes an incident for nearly every
 result of a batch (each circuit's first path to answer twice), ~1.4 ms each with its notice,
 evidence capture, record, metrics and log line: 344 closes in one batch held the loop for
 0.5 s of CPU in the mass-outage bench (1,000 circuits); ten times as many would be a stall,
 recorded as an unmonitored gap, with every probe and delivery behind it."""
+
+FEED_TURN_S = 0.005
+"""Slices that decide nothing (nearly all: paths up answering again, ~0.3 ms a slice at
+10,000 paths) are fed one after another in one turn of the event loop, for up to this long; a
+slice that decides something ends the turn (after its effects are carried out), so a turn is
+at most this plus one slice. A turn per slice cost ~0.5 us a result more at 10,000 paths (the
+loop's own round, bench/shell_bench.py)."""
 
 LEVELS = {Level.INFO: logging.INFO, Level.WARNING: logging.WARNING, Level.ERROR: logging.ERROR}
 
@@ -239,8 +247,17 @@ class Daemon:
 
     # -- inputs --------------------------------------------------------------------------------
     def feed(self, event: Input) -> None:
-        """Hand one input to the supervisor now and carry out what it decides."""
-        self._carry_out(self.sup.handle(event, self.wall()))
+        """Hand one input to the supervisor now and carry out what it decides. A batch of
+        probe results that decided nothing leaves the supervisor's timer where it was (no
+        capture, no deadline: its next_timer() moves only with an event), so the timer loop
+        is not woken to ask again (a wake-up per slice: ~80 a second at 10,000 paths)."""
+        self._decide(event)
+
+    def _decide(self, event: Input) -> bool:
+        """:meth:`feed`; whether the supervisor decided anything (returned effects)."""
+        effects = self.sup.handle(event, self.wall())
+        self._carry_out(effects, wake=bool(effects) or not isinstance(event, Probed))
+        return bool(effects)
 
     def on_outcomes(self, keys: list[Hashable], outcomes: Outcomes) -> None:
         """A batch of ICMP outcomes from the scheduler, by position (its keys are PathKeys
@@ -270,12 +287,15 @@ class Daemon:
             self._feed_slice()
 
     def _feed_slice(self) -> None:
-        """Feed the next slice of a big batch (``FEED_SLICE``); the one after it at the
-        loop's next turn, so probes, deliveries and the watchdog run in between."""
+        """Feed the next slice of a big batch (``FEED_SLICE``), and the ones after it that
+        decide nothing for up to ``FEED_TURN_S``; the rest at the loop's next turn, so
+        probes, deliveries and the watchdog run in between."""
         self._slicing = None
         try:
-            if self._slices:
-                self.feed(self._slices.popleft())
+            until = time.monotonic() + FEED_TURN_S
+            while self._slices:
+                if self._decide(self._slices.popleft()) or time.monotonic() >= until:
+                    break
         finally:
             if self._slices:
                 self._slicing = asyncio.get_running_loop().call_soon(self._feed_slice)
@@ -330,7 +350,7 @@ class Daemon:
         self.metrics.cluster(leader=False, epoch=None)
 
     # -- effects -------------------------------------------------------------------------------
-    def _carry_out(self, effects: list[Effect]) -> None:
+    def _carry_out(self, effects: list[Effect], *, wake: bool = True) -> None:
         notifier = self._notifier
         assert notifier is not None
         for e in effects:
@@ -342,7 +362,8 @@ class Daemon:
                 self.metrics.apply(e)
             elif isinstance(e, Log):
                 log.log(LEVELS[e.level], "%s", e.text)
-        self._wake.set()
+        if wake:  # the timer loop asks the supervisor again when it next wants a Tick
+            self._wake.set()
 
     def _record(self, e: Record) -> None:
         """Journal facts; a leader's under its lease epoch, so that if it no longer holds the

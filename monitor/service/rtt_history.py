@@ -143,7 +143,7 @@ class RttHistory:
             return
         bucket = int(batch.ats[0].timestamp()) // BUCKET_S
         rings = self._rings
-        for key, _, ok, rtt in batch.rows():
+        for key, ok, rtt in zip(batch.targets, batch.oks, batch.rtts, strict=True):
             ring = rings.get(key)
             if ring is None:
                 if not isinstance(key, PathKey):

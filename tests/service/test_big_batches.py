@@ -108,7 +108,10 @@ async def test_every_outage_ends_and_is_told_but_the_loop_runs_between_slices(
     try:
         d.on_probed(batch(4, ok=True))
         d.on_probed(batch(5, ok=True))  # each circuit's second success: every outage ends
-        assert open_count(d) == CIRCUITS  # not one turn of the loop for them all
+        # not one turn of the loop for them all: at most the first slice's closes (32
+        # circuits) now, if the slices before it (deciding nothing) were all fed in this
+        # turn (daemon.FEED_TURN_S), else none
+        assert open_count(d) >= CIRCUITS - FEED_SLICE // 4
         await until(lambda: open_count(d) == 0)
     finally:
         await d.stop()
