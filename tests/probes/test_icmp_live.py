@@ -51,6 +51,18 @@ async def test_every_reply_is_timed_by_the_kernels_receive_stamp(engine: IcmpEng
     assert engine.stats.received == engine.stats.kernel_stamped == 200
 
 
+@pytest.mark.parametrize("native", [True, False], ids=["c", "python"])
+async def test_both_loops_on_real_sockets_answer_alike(native: bool) -> None:
+    """The daemon's engine on raw sockets runs the C loops (where built: test_icmp_native
+    fails otherwise); ``native=False`` the Python ones. Both see every reply, kernel-timed."""
+    engine = await started(native=native)
+    async with engine:
+        assert engine.native is native
+        results = await engine.probe_many(["127.0.0.1", "::1"] * 300, timeout=2.0)
+        assert all(r.ok and r.rtt is not None and 0 <= r.rtt < 1 for r in results)
+        assert engine.stats.received == engine.stats.kernel_stamped == 600
+
+
 async def test_ipv6_loopback(engine: IcmpEngine) -> None:
     try:  # IPv6 may be disabled in the kernel
         with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
