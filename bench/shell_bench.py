@@ -60,9 +60,9 @@ from monitor.service.transports import build_transport  # noqa: E402
 from monitor.store import open_store  # noqa: E402
 from monitor.store.aio import AsyncStore  # noqa: E402
 from monitor.store.base import Store  # noqa: E402
+from tests.service.harness import many_circuits  # noqa: E402
 
 T0 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
-ROLES = [(r, d) for r in ("active", "standby") for d in ("primary", "secondary")]
 SLOTS = 10  # a 1 s ring's slots (probing.BATCH_WINDOW_S)
 
 
@@ -89,27 +89,10 @@ class Instant:
 
 
 def settings(tmp: Path, paths: int) -> config.Settings:
-    return config.parse(
-        {
-            "probe_interval_s": 1,
-            "probe_timeout_s": 1,
-            "journal": str(tmp / "journal.db"),
-            "notify": {"from": "slawatch@noc.example", "maildir": str(tmp / "maildir")},
-            "circuits": [
-                {
-                    "id": f"c{c:05d}",
-                    "monthly_fee_yen": 300000,
-                    "contacts": ["fault@cust.example"],
-                    "paths": [
-                        {"router": r, "demarc": d, "address": f"10.{c >> 8}.{c & 255}.{i + 1}"}
-                        for i, (r, d) in enumerate(ROLES)
-                    ],
-                }
-                for c in range(paths // 4)
-            ],
-        },
-        "bench",
-    )
+    ids = [f"c{c:05d}" for c in range(paths // 4)]
+    return many_circuits(tmp, ids, lambda c, i: f"10.{c >> 8}.{c & 255}.{i + 1}",
+                         contact=lambda c: "fault@cust.example",
+                         probe_interval_s=1, probe_timeout_s=1)  # fmt: skip
 
 
 async def build(tmp: Path, paths: int, wall: Clock | None) -> tuple[Daemon, AsyncStore[Store]]:

@@ -8,7 +8,7 @@ forward. The journal, the outbox, the mailer and the relays are real.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,43 @@ class ScriptedProber:
         await asyncio.sleep(0)
         n, at = len(targets), self.clock()
         return [at] * n, [0.001 if self.ok else None] * n, [None if self.ok else "timeout"] * n
+
+
+ROLES = [(r, d) for r in ("active", "standby") for d in ("primary", "secondary")]
+"""A circuit's four paths' (router, demarc), in the order of their addresses' last number."""
+
+
+def many_circuits(
+    tmp: Path,
+    ids: Sequence[str],
+    address: Callable[[int, int], str],
+    *,
+    contact: Callable[[int], str] = lambda c: f"fault{c}@cust.example",
+    **options: Any,
+) -> config.Settings:
+    """``ids``, each a circuit on four paths (ROLES), path ``i`` of circuit ``c`` (its place
+    in ``ids``) probing ``address(c, i)``; every notice to a Maildir. ``options``: top-level
+    settings (fail_after, probe_interval_s...)."""
+    return config.parse(
+        {
+            **options,
+            "journal": str(tmp / "journal.db"),
+            "notify": {"from": "slawatch@noc.example", "maildir": str(tmp / "maildir")},
+            "circuits": [
+                {
+                    "id": cid,
+                    "monthly_fee_yen": 300000,
+                    "contacts": [contact(c)],
+                    "paths": [
+                        {"router": r, "demarc": d, "address": address(c, i)}
+                        for i, (r, d) in enumerate(ROLES)
+                    ],
+                }
+                for c, cid in enumerate(ids)
+            ],
+        },
+        "many",
+    )
 
 
 def settings(

@@ -21,10 +21,9 @@ from monitor.service.transports import build_transport
 from monitor.store import open_store
 from monitor.store.aio import AsyncStore
 from monitor.store.base import Store
-from tests.service.harness import T0, Clock, until
+from tests.service.harness import ROLES, T0, Clock, many_circuits, until
 
 CIRCUITS = FEED_SLICE  # four results each: a batch is four slices
-ROLES = [(r, d) for r in ("active", "standby") for d in ("primary", "secondary")]
 
 
 class Silent:
@@ -36,31 +35,9 @@ class Silent:
 
 
 def settings(tmp: Path) -> config.Settings:
-    return config.parse(
-        {
-            "fail_after": 3,
-            "recover_after": 2,
-            "journal": str(tmp / "journal.db"),
-            "notify": {"from": "slawatch@noc.example", "maildir": str(tmp / "maildir")},
-            "circuits": [
-                {
-                    "id": f"c{c}",
-                    "monthly_fee_yen": 300000,
-                    "contacts": [f"fault{c}@cust.example"],
-                    "paths": [
-                        {
-                            "router": r,
-                            "demarc": d,
-                            "address": f"127.0.{c // 50}.{4 * (c % 50) + i + 1}",
-                        }
-                        for i, (r, d) in enumerate(ROLES)
-                    ],
-                }
-                for c in range(CIRCUITS)
-            ],
-        },
-        "test",
-    )
+    ids = [f"c{c}" for c in range(CIRCUITS)]
+    return many_circuits(tmp, ids, lambda c, i: f"127.0.{c // 50}.{4 * (c % 50) + i + 1}",
+                         fail_after=3, recover_after=2)  # fmt: skip
 
 
 def batch(second: int, *, ok: bool) -> Probed:

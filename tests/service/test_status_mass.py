@@ -11,35 +11,15 @@ import time
 from pathlib import Path
 
 from monitor import config
-from tests.service.harness import Harness
+from tests.service.harness import Harness, many_circuits
 
 N = 1000
 
 
 def region(tmp: Path) -> config.Settings:
-    return config.parse(
-        {
-            "probe_interval_s": 1,
-            "probe_timeout_s": 1,
-            "journal": str(tmp / "journal.db"),
-            "notify": {"from": "slawatch@noc.example", "maildir": str(tmp / "maildir")},
-            "circuits": [
-                {
-                    "id": f"c{c:04d}",
-                    "monthly_fee_yen": 300000,
-                    "contacts": [f"fault{c}@cust.example"],
-                    "paths": [
-                        {"router": r, "demarc": d, "address": f"127.{c // 200}.{c % 200}.{n + 1}"}
-                        for n, (r, d) in enumerate(
-                            (r, d) for r in ("active", "standby") for d in ("primary", "secondary")
-                        )
-                    ],
-                }
-                for c in range(N)
-            ],
-        },
-        "region",
-    )
+    ids = [f"c{c:04d}" for c in range(N)]
+    return many_circuits(tmp, ids, lambda c, i: f"127.{c // 200}.{c % 200}.{i + 1}",
+                         probe_interval_s=1, probe_timeout_s=1)  # fmt: skip
 
 
 async def blocks(work: asyncio.Future[object]) -> tuple[float, float]:
