@@ -29,7 +29,7 @@ from monitor.core.tracker import (
     IncidentOpened,
     PathChanged,
 )
-from monitor.store.records import OutboxState
+from monitor.store.records import Lease, OutboxItem, OutboxState
 from monitor.store.sql import SqlStore
 from tests.core.helpers import CID, PATHS
 from tests.core.test_supervisor import FAULT, plan
@@ -148,6 +148,30 @@ def test_a_stale_leaders_late_finish_leaves_the_new_claim_alone(
     assert b.outbox.deliveries(item.id) == [*sent, *deferred]  # what the relay said, kept
 
 
+def claimed_then_lost(a: SqlStore, b: SqlStore) -> tuple[Incident, OutboxItem, Lease, Lease]:
+    """noc-a leads, records an outage and claims its opened notice; its lease lapses and
+    noc-b takes the lead: (the incident, noc-a's claim, noc-a's lease, noc-b's)."""
+    old = take(a, "noc-a")
+    incident = Incident(id=1, circuit=CID, start=T0, detected=T0 + 3 * S)
+    assert a.record([IncidentOpened(incident=incident)], epoch=old.epoch)
+    a.outbox.put(notice("<m1@x>"), T0 + 3 * S, epoch=old.epoch)
+    [mine] = a.outbox.claim_due(T0 + 3 * S, 5, epoch=old.epoch)
+    lapse(a, "noc-a")
+    return incident, mine, old, take(b, "noc-b", LONG)
+
+
+def stale_write_down(
+    a: SqlStore, incident: Incident, mine: OutboxItem, old: Lease, at: datetime
+) -> IncidentNotified:
+    """noc-a, no longer leading, writes down its relay's acceptance at ``at`` as the journal
+    writer carries it out (one commit): the delivery is kept, the notified fact refused."""
+    with a.batch():
+        assert a.outbox.finish(mine.id, [delivery(FAULT, True, at)], at, mine.epoch)
+        notified = IncidentNotified(incident=replace(incident, notified=at))
+        assert a.record([notified], epoch=old.epoch) is False
+    return notified
+
+
 def test_a_stale_leaders_acceptance_written_before_the_new_claim_is_the_notification(
     pair: tuple[SqlStore, SqlStore],
 ) -> None:
@@ -157,18 +181,9 @@ def test_a_stale_leaders_acceptance_written_before_the_new_claim_is_the_notifica
     incident as never notified, with nothing to send again: 30 minutes from detection, a
     notification breach its own deliveries table disproves (tests/e2e/test_notified_takeover.py)."""
     a, b = pair
-    old = take(a, "noc-a")
-    incident = Incident(id=1, circuit=CID, start=T0, detected=T0 + 3 * S)
-    assert a.record([IncidentOpened(incident=incident)], epoch=old.epoch)
-    a.outbox.put(notice("<m1@x>"), T0 + 3 * S, epoch=old.epoch)
-    [mine] = a.outbox.claim_due(T0 + 3 * S, 5, epoch=old.epoch)
-    lapse(a, "noc-a")
-    new = take(b, "noc-b", LONG)
+    incident, mine, old, new = claimed_then_lost(a, b)
     at = T0 + 4 * S
-    with a.batch():  # as the journal writer carries them out: one commit
-        assert a.outbox.finish(mine.id, [delivery(FAULT, True, at)], at, mine.epoch)
-        notified = IncidentNotified(incident=replace(incident, notified=at))
-        assert a.record([notified], epoch=old.epoch) is False
+    stale_write_down(a, incident, mine, old, at)
     assert b.outbox.claim_orphans(new.epoch) == []  # nothing to send again
     resume = b.restore()
     assert [i.notified for i in resume.incidents] == [None]
@@ -189,13 +204,7 @@ def test_a_stale_leaders_acceptance_written_after_the_new_resume_is_the_leaders_
     or lead: the leader now asks for the acceptances of the incidents it waits on
     (``Outbox.accepted_of``, service/cluster.py) and feeds them as any relay's answer."""
     a, b = pair
-    old = take(a, "noc-a")
-    incident = Incident(id=1, circuit=CID, start=T0, detected=T0 + 3 * S)
-    assert a.record([IncidentOpened(incident=incident)], epoch=old.epoch)
-    a.outbox.put(notice("<m1@x>"), T0 + 3 * S, epoch=old.epoch)
-    [mine] = a.outbox.claim_due(T0 + 3 * S, 5, epoch=old.epoch)
-    lapse(a, "noc-a")
-    new = take(b, "noc-b", LONG)
+    incident, mine, old, new = claimed_then_lost(a, b)
     sup = Supervisor(plan(), b.restore(), node="noc-b")
     assert not [e for e in sup.start(T0 + 60 * S) if isinstance(e, Record)]  # nothing to take
     assert sup.pending()[0][0] == 1
@@ -203,10 +212,7 @@ def test_a_stale_leaders_acceptance_written_after_the_new_resume_is_the_leaders_
     assert again.id == mine.id
     assert b.outbox.accepted_of([1]) == []
     at = T0 + 4 * S
-    with a.batch():
-        assert a.outbox.finish(mine.id, [delivery(FAULT, True, at)], at, mine.epoch)
-        notified = IncidentNotified(incident=replace(incident, notified=at))
-        assert a.record([notified], epoch=old.epoch) is False
+    notified = stale_write_down(a, incident, mine, old, at)
     assert b.outbox.notices()[0].state is OutboxState.IN_FLIGHT  # noc-b's claim's to finish
     [told] = b.outbox.accepted_of([1, 2])
     assert (told.incident, told.kind, [r.at for r in told.results]) == (1, "opened", [at])
