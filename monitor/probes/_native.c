@@ -101,27 +101,6 @@ typedef struct {
     long long sent;
 } Probe;
 
-static PyTypeObject ProbeType;
-
-static int Probe_init(Probe *self, PyObject *args, PyObject *kw) {
-    PyObject *o[7];
-    if (kw != NULL && PyDict_GET_SIZE(kw)) {
-        PyErr_SetString(PyExc_TypeError, "Probe takes positional arguments only");
-        return -1;
-    }
-    if (!PyArg_ParseTuple(args, "OOOOlOOOn", &o[0], &o[1], &o[2], &o[3], &self->wire, &o[4], &o[5],
-                          &o[6], &self->index))
-        return -1;
-    PyObject **fields[] = {&self->addr, &self->dest, &self->sockaddr, &self->fam,
-                           &self->packet, &self->expect, &self->batch};
-    for (int i = 0; i < 7; i++) {
-        Py_INCREF(o[i]);
-        Py_XSETREF(*fields[i], o[i]);
-    }
-    self->sent = 0;
-    return 0;
-}
-
 static int Probe_traverse(Probe *self, visitproc visit, void *arg) {
     Py_VISIT(self->fam);
     Py_VISIT(self->batch);
@@ -156,11 +135,9 @@ static PyMemberDef Probe_members[] = {
 
 static PyTypeObject ProbeType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "monitor.probes._native.Probe",
-    .tp_doc = "One echo in flight (icmp_flight.Probe, in C).",
+    .tp_doc = "One echo in flight (icmp_flight.Probe, in C): made by enqueue only.",
     .tp_basicsize = sizeof(Probe),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Probe_init,
     .tp_dealloc = (destructor)Probe_dealloc,
     .tp_traverse = (traverseproc)Probe_traverse,
     .tp_clear = (inquiry)Probe_clear,
