@@ -404,7 +404,8 @@ static void build(const Echo *e, unsigned long seq, unsigned char *req, unsigned
     if (!e->v6) {
         unsigned long s = (e->sum + 2UL * wire + (seq >> 16)) % 0xFFFF;
         creq = 0xFFFF ^ (s ? (unsigned)s : 0xFFFF);
-        unsigned long r = ((s ? s : 0xFFFF) + (0xFFFFUL ^ 0x0800)) % 0xFFFF;
+        /* a reply differs from its request only in the type word: ones' complement less it */
+        unsigned long r = ((s ? s : 0xFFFF) + (0xFFFFUL ^ e->req_word) + e->rep_word) % 0xFFFF;
         crep = 0xFFFF ^ (r ? (unsigned)r : 0xFFFF);
     }
     unsigned char *out[2] = {req, rep};
@@ -422,14 +423,13 @@ static void build(const Echo *e, unsigned long seq, unsigned char *req, unsigned
 
 static int echo_of(PyObject *params, Echo *e) {
     Py_buffer payload;
-    if (!PyArg_ParseTuple(params, "IIIpIy*", &e->ident, &e->sum, &e->skip, &e->v6, &e->req_word,
-                          &payload))
+    if (!PyArg_ParseTuple(params, "IIIpIIy*", &e->ident, &e->sum, &e->skip, &e->v6, &e->req_word,
+                          &e->rep_word, &payload))
         return -1;
     int ok = payload.len == 12 && e->skip <= 8;
     if (ok) memcpy(e->payload, payload.buf, 12);
     PyBuffer_Release(&payload);
     if (!ok) PyErr_SetString(PyExc_ValueError, "enqueue: a 12-byte payload, skip 0-8");
-    e->rep_word = e->v6 ? 129 << 8 : 0;
     return ok ? 0 : -1;
 }
 

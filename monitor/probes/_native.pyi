@@ -8,7 +8,7 @@ from monitor.probes.icmp_flight import Batch, Family, Probe
 def enqueue(
     resolved: list[tuple[str, bool, tuple[str, int], bytes]],
     fams: tuple[Family | None, Family | None],
-    params: tuple[tuple[int, int, int, bool, int, bytes] | None, ...],
+    params: tuple[tuple[int, int, int, bool, int, int, bytes] | None, ...],
     slots: list[Probe | None],
     queue: deque[Probe],
     batch: Batch,

@@ -113,11 +113,12 @@ class Echoes:
         self._sum = (_REQUEST_WORD + self._ident + _words(self._payload)) % 0xFFFF
         self._pack = _PAIR.pack
 
-    def params(self, skip: int) -> tuple[int, int, int, bool, int, bytes]:
+    def params(self, skip: int) -> tuple[int, int, int, bool, int, int, bytes]:
         """What the C ``enqueue`` (_native.c) needs to build ``pair``'s bytes itself:
-        (identifier, constant words' sum, reply bytes skipped, IPv6, request type word,
-        payload before the 32-bit sequence)."""
-        return self._ident, self._sum, skip, self._v6, self._kinds[0] << 8, self._payload
+        (identifier, constant words' sum, reply bytes skipped, IPv6, request and reply type
+        words, payload before the 32-bit sequence)."""
+        request, reply = self._kinds
+        return self._ident, self._sum, skip, self._v6, request << 8, reply << 8, self._payload
 
     def pair(self, seq: int) -> tuple[bytes, bytes]:
         """(request, its reply) for 32-bit sequence ``seq``, wire sequence ``seq & 0xFFFF``.
