@@ -10,9 +10,10 @@ The figures are :func:`monitor.core.report.month_report`'s, the same as ``GET /a
 clock; with ``--events``, the last event, as replay does), so a report can be made again
 exactly. Progress goes to stderr, and only when stderr is a terminal or ``--progress`` asks.
 
-The journal is read once; then each month is made and drawn on its own (report_parts.py), in
-parallel processes when there are several months and CPUs (``--jobs``), and the document is
-put together in order: the same bytes however many processes drew it.
+The journal's windows and intervals are read once; then each month's incidents are read,
+and the month made and drawn, on its own (report_parts.py), in parallel processes when there
+are several months and CPUs (``--jobs``), and the document is put together in order: the same
+bytes however many processes drew it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import gc
 import os
 import sys
 from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -30,11 +33,13 @@ from monitor import config
 from monitor.clock import utcnow
 from monitor.commands.replay import replay_file
 from monitor.commands.report_parts import Job, draw
+from monitor.core.assess import CircuitTerms
 from monitor.core.errors import InputError
 from monitor.core.location import is_postgres, journal_name
 from monitor.core.model import LANGS
 from monitor.core.report import Source, SourceKind, fetch_span, parse_month
 from monitor.core.times import parse_instant
+from monitor.core.tracker import Incident
 from monitor.report import FORMATS, assemble, pdf, pieces
 from monitor.store import open_store
 from monitor.store.base import Store
@@ -131,9 +136,8 @@ def run(args: argparse.Namespace) -> int:
     gc.disable()
     try:
         job = _job(args, settings, wanted, now, circuits, fmt)
-        if circuits is None:
-            _warn_unpriced(job, settings.source, sys.stderr)
-        parts = draw(job, _jobs(args.jobs, len(wanted)), progress.step)
+        drawn = draw(job, _jobs(args.jobs, len(wanted)), progress.step)
+        parts = [d.text for d in drawn]
         progress.step(f"writing {args.format}")
         if args.format == "pdf":
             pdf.print_pdf(assemble(parts, wanted, job.source, fmt, args.lang), Path(args.output))
@@ -143,6 +147,9 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
         if collecting:
             gc.enable()
+    if circuits is None:
+        unpriced = [i for d in drawn for i in d.unpriced]
+        _warn_unpriced(unpriced, job.terms, settings.source, sys.stderr)
     return 0
 
 
@@ -164,19 +171,19 @@ def _job(
         every = list(result.incidents.values())
         return Job(
             months=wanted, fmt=fmt, lang=args.lang, terms=terms, now=at, circuits=circuits,
-            incidents={m: every for m in wanted},
+            incidents=lambda month: every,
             blind=result.tracker.blind_spans(), first_seen=result.first_seen,
             source=Source(kind=SourceKind.EVENTS, name=Path(args.events).name),
             withdrawn=result.withdrawals,
         )  # fmt: skip
     where: str | Path = args.journal or settings.journal
-    journal = open_journal(where, args.journal, settings.journal_password_file)
+    password = settings.journal_password_file
+    journal = open_journal(where, args.journal, password)
     try:
         only = circuits[0] if circuits else None
         return Job(
             months=wanted, fmt=fmt, lang=args.lang, terms=terms, now=now or utcnow(),
-            circuits=circuits,
-            incidents={m: journal.incidents(only, *fetch_span(m)) for m in wanted},
+            circuits=circuits, incidents=MonthsOf(where=where, password=password, circuit=only),
             blind=journal.blind_intervals(), gaps=journal.gaps(), announced=journal.windows(),
             first_seen=journal.first_results(), withdrawn=journal.withdrawals(),
             source=Source(kind=SourceKind.JOURNAL, name=journal_name(where)),
@@ -185,16 +192,36 @@ def _job(
         journal.close()
 
 
-def _warn_unpriced(job: Job, source: str, stream: TextIO) -> None:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MonthsOf:
+    """A month's incidents from the journal at ``where`` (only ``circuit``'s, if given), read
+    in the process that draws the month, with a connection of its own (none crosses a fork)."""
+
+    where: str | Path
+    password: Path | None
+    circuit: str | None
+
+    def __call__(self, month: str) -> list[Incident]:
+        password = self.password if is_postgres(self.where) else None
+        journal = open_store(self.where, password_file=password, check=False, read=True)
+        try:
+            return journal.incidents(self.circuit, *fetch_span(month))
+        finally:
+            journal.close()
+
+
+def _warn_unpriced(
+    unpriced: Iterable[Incident], terms: Mapping[str, CircuitTerms], source: str, stream: TextIO
+) -> None:
     """Name the circuits with incidents in the months that no report can price (neither
     configured nor retired, or retired before they began), rather than leave them out in
     silence: their credits are owed. Each incident counts once, whatever months it touches."""
-    every = {i.id: i for m in job.months for i in job.incidents[m]}.values()
-    unknown = Counter(i.circuit for i in every if i.circuit not in job.terms)
+    every = {i.id: i for i in unpriced}.values()
+    unknown = Counter(i.circuit for i in every if i.circuit not in terms)
     late = Counter(
         i.circuit
         for i in every
-        if (t := job.terms.get(i.circuit)) and t.retired_at and i.start >= t.retired_at
+        if (t := terms.get(i.circuit)) and t.retired_at and i.start >= t.retired_at
     )
     for counts, what, fix in (
         (unknown, f"circuits not in {source}, left out of this report",

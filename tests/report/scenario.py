@@ -155,16 +155,20 @@ def build(tmp: Path) -> tuple[Path, Path, Path]:
     events_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     journal = open_sqlite(tmp / "journal.db")
     try:
-        journal.started(jst(STARTED))
-        journal.stopped(jst(GAP[0]))
-        journal.started(jst(GAP[1]))
-        record(settings, lines, journal)
-        window = MaintenanceWindow(
-            start=jst(API_WINDOW[0]), end=jst(API_WINDOW[1]), note=HOSTILE_NOTE
-        )
-        journal.add_window("er-tokyo-1", window, "api", jst("2026-10-19T12:00"))
-        [excluded] = [i for i in journal.incidents() if i.start == jst(EXCLUDED_START)]
-        journal.exclude(excluded.id, HOSTILE_REASON, jst("2026-10-16T10:00"))
+        fill(journal, settings, lines)
     finally:
         journal.close()
     return cfg, tmp / "journal.db", events_file
+
+
+def fill(journal: SqlStore, settings: config.Settings, lines: Iterable[str]) -> None:
+    """The scenario's journal: runs and a gap, the recorded events, an API window and an
+    exclusion."""
+    journal.started(jst(STARTED))
+    journal.stopped(jst(GAP[0]))
+    journal.started(jst(GAP[1]))
+    record(settings, lines, journal)
+    window = MaintenanceWindow(start=jst(API_WINDOW[0]), end=jst(API_WINDOW[1]), note=HOSTILE_NOTE)
+    journal.add_window("er-tokyo-1", window, "api", jst("2026-10-19T12:00"))
+    [excluded] = [i for i in journal.incidents() if i.start == jst(EXCLUDED_START)]
+    journal.exclude(excluded.id, HOSTILE_REASON, jst("2026-10-16T10:00"))

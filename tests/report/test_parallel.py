@@ -46,19 +46,20 @@ def test_the_months_are_drawn_in_other_processes_in_order(tmp_path: Path) -> Non
         import os
         from datetime import UTC, datetime
         from monitor.commands import report_parts
-        from monitor.commands.report_parts import Job, draw
+        from monitor.commands.report_parts import Drawn, Job, draw
 
-        report_parts.part = lambda job, k: f"{job.months[k]} {os.getpid()}"
+        report_parts.part = lambda job, k: Drawn(text=f"{job.months[k]} {os.getpid()}")
         months = [f"2026-{m:02d}" for m in range(1, 13)]
         job = Job(months=months, fmt="text", lang="en", terms={}, now=datetime.now(UTC),
-                  circuits=None, incidents={})
+                  circuits=None, incidents=lambda month: [])
         steps = []
-        parts = draw(job, 3, steps.append)
+        parts = [d.text for d in draw(job, 3, steps.append)]
         assert steps == months, steps
         assert [p.split()[0] for p in parts] == months, parts
         pids = {int(p.split()[1]) for p in parts}
         assert os.getpid() not in pids and 1 <= len(pids) <= 3, pids
-        assert draw(job, 1, steps.append) == [f"{m} {os.getpid()}" for m in months]
+        alone = [d.text for d in draw(job, 1, steps.append)]
+        assert alone == [f"{m} {os.getpid()}" for m in months]
         print("ok", len(pids))
         """
     )
@@ -81,7 +82,7 @@ def test_a_worker_that_dies_is_a_clear_error() -> None:
 
         report_parts.part = lambda job, k: os._exit(9)
         job = Job(months=["2026-01", "2026-02"], fmt="text", lang="en", terms={},
-                  now=datetime.now(UTC), circuits=None, incidents={})
+                  now=datetime.now(UTC), circuits=None, incidents=lambda month: [])
         try:
             draw(job, 2, lambda month: None)
         except MonitorError as exc:
