@@ -86,9 +86,10 @@ def assess(
     blind and unmonitored intervals (an open one extends to ``now``); ``gaps`` of the result
     are those beside the incident (:func:`gap_beside`)."""
     end = incident.end if incident.end is not None else max(now, incident.start)
-    counted = sla.counted_duration(incident.start, end, terms.maintenance)
+    spans = sla.maintenance_spans(terms.maintenance) if terms.maintenance else []
+    counted = sla.counted_within(incident.start, end, spans)
     tier, credit = sla.tier_of(counted)
-    deadline = notify_deadline(incident, terms)
+    deadline = notify_deadline(incident, terms, spans)
     breach = sla.notify_breach(deadline, incident.notified, now)
     excluded = incident.excluded is not None
     return Assessment(
@@ -115,13 +116,18 @@ def assess(
     )
 
 
-def notify_deadline(incident: Incident, terms: CircuitTerms) -> datetime | None:
+def notify_deadline(
+    incident: Incident, terms: CircuitTerms, spans: Sequence[intervals.Span] | None = None
+) -> datetime | None:
     """The incident's notification deadline (§6.4), None when it owes no notice: voided
     (§6.2), or ended inside the maintenance window its detection fell in. The report's and the
-    deadline ledger's one answer."""
+    deadline ledger's one answer. ``spans``: ``terms.maintenance`` as
+    :func:`sla.maintenance_spans` gave them, if the caller has them already."""
     if incident.voided:
         return None
-    return sla.notify_deadline(incident.detected, incident.end, terms.maintenance)
+    if spans is None:
+        spans = sla.maintenance_spans(terms.maintenance)
+    return sla.deadline_within(incident.detected, incident.end, spans)
 
 
 def gap_beside(
@@ -138,9 +144,14 @@ def gap_beside(
     return start - lead_in <= gap_end <= start
 
 
-def _seen(start: datetime, end: datetime, spans: Iterable[Interval], now: datetime) -> timedelta:
+def _seen(start: datetime, end: datetime, spans: Sequence[Interval], now: datetime) -> timedelta:
     """How much of ``[start, end)`` the intervals cover (an open one runs to ``now``)."""
+    if not spans:  # the monitor saw most outages whole
+        return _NONE
     return intervals.overlap(start, end, intervals.union(intervals.closed(spans, now)))
+
+
+_NONE = timedelta(0)
 
 
 def month_totals(

@@ -79,8 +79,15 @@ def counted_duration(
     start: datetime, end: datetime, maintenance: Sequence[MaintenanceWindow]
 ) -> timedelta:
     """(end - start) minus its overlap with announced maintenance (§6.3); never negative."""
+    return counted_within(start, end, maintenance_spans(maintenance))
+
+
+def counted_within(start: datetime, end: datetime, spans: Sequence[Span]) -> timedelta:
+    """:func:`counted_duration` with the maintenance as :func:`maintenance_spans` gave it."""
     raw = max(end - start, timedelta(0))
-    return max(raw - intervals.overlap(start, end, maintenance_spans(maintenance)), timedelta(0))
+    if not spans:
+        return raw
+    return max(raw - intervals.overlap(start, end, spans), timedelta(0))
 
 
 def notify_deadline(
@@ -89,7 +96,14 @@ def notify_deadline(
     """Detection + 30 min; if detected inside announced maintenance, the clock starts when
     the window (merged with any windows it runs into) ends, if the outage is still open then
     (§6.4). None when the outage ended inside the window: no notification is owed."""
-    window = intervals.containing(maintenance_spans(maintenance), detected)
+    return deadline_within(detected, end, maintenance_spans(maintenance))
+
+
+def deadline_within(
+    detected: datetime, end: datetime | None, spans: Sequence[Span]
+) -> datetime | None:
+    """:func:`notify_deadline` with the maintenance as :func:`maintenance_spans` gave it."""
+    window = intervals.containing(spans, detected) if spans else None
     if window is None:
         return detected + NOTIFY_WITHIN
     if end is not None and end <= window[1]:
