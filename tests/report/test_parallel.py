@@ -94,3 +94,35 @@ def test_a_worker_that_dies_is_a_clear_error() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "died" in done.stdout and "--jobs 1" in done.stdout
+
+
+def test_a_journal_a_worker_cannot_read_is_the_journal_error() -> None:
+    """Each worker reads its months from the journal: when that fails (the database went
+    away meanwhile, say), the command gets the store's own error (its message names the
+    journal and the fix), not a pool's traceback."""
+    script = textwrap.dedent(
+        """
+        from datetime import UTC, datetime
+        from monitor.commands.report_parts import Job, draw
+        from monitor.core.errors import JournalError
+
+        def unreadable(month):
+            raise JournalError(f"journal db: cannot read {month}; check the server")
+
+        job = Job(months=["2026-01", "2026-02", "2026-03"], fmt="text", lang="en", terms={},
+                  now=datetime.now(UTC), circuits=None, incidents=unreadable)
+        for jobs in (1, 2):
+            try:
+                draw(job, jobs, lambda month: None)
+            except JournalError as exc:
+                print(jobs, exc)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "1 journal db: cannot read 2026-01; check the server",
+        "2 journal db: cannot read 2026-01; check the server",
+    ], done.stdout
