@@ -7,16 +7,15 @@ and what to do about it, as one :class:`ConfigError`. See ``config/example.yaml`
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Self
 from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import (
     Field,
-    StrictBool,
     StrictFloat,
     StrictInt,
     ValidationError,
@@ -24,28 +23,24 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.config.circuits import CircuitConfig
 from monitor.config.customers import CustomerConfig, check_customers
 from monitor.config.evidence import EvidenceConfig
-from monitor.config.fields import (
-    Address,
-    Email,
-    Strict,
-    check_address,
-    check_aware,
-    check_host_port,
-    check_zone,
-    not_a_number,
-    split_host_port,
-    twice,
+from monitor.config.fields import Strict, check_zone
+from monitor.config.host import (
+    ClusterConfig,
+    ControlTargetConfig,
+    HttpConfig,
+    NotifyConfig,
+    SmtpRelayConfig,
 )
 from monitor.config.retired import RetiredCircuitConfig, check_retired
-from monitor.config.snmp import RouterConfig, TrapsConfig, read_secret
+from monitor.config.snmp import TrapsConfig, read_secret
 from monitor.core.assess import CircuitTerms
-from monitor.core.bounds import BoundsError, check_time, check_window
 from monitor.core.deadlines import Group, policy_groups
 from monitor.core.errors import ConfigError
 from monitor.core.location import check_postgres_url, is_postgres
-from monitor.core.model import Demarc, MaintenanceWindow, PathKey, Router
+from monitor.core.model import PathKey
 from monitor.core.plan import (
     CircuitPlan,
     ClusterPlan,
@@ -55,238 +50,17 @@ from monitor.core.plan import (
     Plan,
 )
 
-__all__ = ["Settings", "load", "load_demo", "load_or_demo", "parse", "read_secret"]
+__all__ = [
+    "Settings",
+    "SmtpRelayConfig",
+    "load",
+    "load_demo",
+    "load_or_demo",
+    "parse",
+    "read_secret",
+]
 
 DEMO_CONFIG = "demo.yaml"
-
-
-class PathConfig(Strict):
-    """One router x demarc path. ``probe: snmp`` takes its state from the router's SNMP view
-    of the demarc (ifOperStatus, and bgpPeerState where configured) instead of ICMP."""
-
-    router: Router
-    demarc: Demarc
-    address: Address
-    probe: Literal["icmp", "snmp"] = "icmp"
-
-    _check_address = field_validator("address")(check_address)
-
-
-class MaintenanceConfig(Strict):
-    """An announced suspension; ``announced_at`` is when the customer was told (default:
-    ``start``): the window excludes time only from then (SLA.md §1)."""
-
-    start: datetime
-    end: datetime
-    note: str = ""
-    announced_at: datetime | None = None
-
-    _not_a_number = field_validator("start", "end", "announced_at", mode="before")(not_a_number)
-    _check_aware = field_validator("start", "end", "announced_at")(
-        lambda v: None if v is None else check_aware(v)
-    )
-
-    @model_validator(mode="after")
-    def _sane(self) -> Self:
-        """core/bounds.py: within 2000..2100, end after start, at most a year long; and
-        told of before it ended."""
-        try:
-            check_window(self.start, self.end)
-            if self.announced_at is not None:
-                check_time(self.announced_at, "announced_at")
-        except BoundsError as exc:
-            raise ValueError(str(exc)) from None
-        if self.announced_at is not None and self.announced_at >= self.end:
-            raise ValueError(
-                f"announced_at {self.announced_at.isoformat()} is not before end "
-                f"{self.end.isoformat()}: a window told of after it ended excludes nothing; "
-                "drop the window or fix the date"
-            )
-        return self
-
-    def window(self) -> MaintenanceWindow:
-        return MaintenanceWindow(
-            start=self.start, end=self.end, note=self.note, announced_at=self.announced_at
-        )
-
-
-class ContactConfig(Strict):
-    address: Email
-    lang: Literal["ja", "en"] = "ja"
-
-
-def _contact(value: Any) -> Any:
-    return {"address": value} if isinstance(value, str) else value
-
-
-Contact = Annotated[ContactConfig, Field()]
-
-
-class EscalationConfig(Strict):
-    """A contact group notified ``after_min`` minutes after detection if still open."""
-
-    name: str
-    after_min: StrictFloat = Field(ge=0)
-    contacts: tuple[ContactConfig, ...]
-
-    _contacts = field_validator("contacts", mode="before")(
-        lambda v: [_contact(c) for c in v] if isinstance(v, list) else v
-    )
-
-
-class CircuitConfig(Strict):
-    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
-    monthly_fee_yen: StrictInt = Field(gt=0)
-    static_nat_fee_yen: StrictInt = Field(default=0, ge=0)
-    contacts: tuple[ContactConfig, ...]
-    paths: tuple[PathConfig, ...]
-    maintenance: tuple[MaintenanceConfig, ...] = ()
-    timezone: str | None = None
-    probe_interval_s: StrictFloat | None = Field(default=None, gt=0, le=3600)
-    escalation: tuple[EscalationConfig, ...] = ()
-    routers: dict[Router, RouterConfig] = Field(default_factory=dict)
-
-    _contacts = field_validator("contacts", mode="before")(
-        lambda v: [_contact(c) for c in v] if isinstance(v, list) else v
-    )
-
-    @model_validator(mode="after")
-    def _snmp_paths(self) -> Self:
-        for i, p in enumerate(self.paths):
-            if p.probe != "snmp":
-                continue
-            router = self.routers.get(p.router)
-            if router is None or (
-                p.demarc not in router.interfaces and p.demarc not in router.bgp_peers
-            ):
-                raise ValueError(
-                    f"paths[{i}] has probe: snmp, so routers.{p.router}.interfaces.{p.demarc} "
-                    f"(or bgp_peers.{p.demarc}) must say what to poll"
-                )
-        return self
-
-    @model_validator(mode="after")
-    def _no_copies(self) -> Self:
-        """Copy-paste mistakes: two ICMP paths probing one address (the circuit would be down
-        whenever that host is, and no path measured on its own; an SNMP path's address is not
-        probed), or one address twice in a list of contacts."""
-        probed: dict[str, int] = {}
-        for i, p in enumerate(self.paths):
-            if p.probe != "icmp":
-                continue
-            if p.address in probed:
-                first = self.paths[probed[p.address]]
-                raise ValueError(
-                    f"circuit {self.id}: paths[{probed[p.address]}] ({first.router}/"
-                    f"{first.demarc}) and paths[{i}] ({p.router}/{p.demarc}) both probe "
-                    f"{p.address}; give each path the address of its own far end"
-                )
-            probed[p.address] = i
-        lists = [("contacts", self.contacts)]
-        lists += [(f"escalation[{n}].contacts", e.contacts) for n, e in enumerate(self.escalation)]
-        for where, contacts in lists:
-            again = twice(c.address for c in contacts)
-            if again is not None:
-                raise ValueError(
-                    f"circuit {self.id}: {where} lists {again} twice; list each contact once"
-                )
-        return self
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str | None) -> str | None:
-        return None if value is None else check_zone(value)
-
-    @field_validator("contacts")
-    @classmethod
-    def _some_contacts(cls, contacts: tuple[ContactConfig, ...]) -> tuple[ContactConfig, ...]:
-        if not contacts:
-            raise ValueError("list at least one designated fault contact (an email address)")
-        return contacts
-
-    @field_validator("paths")
-    @classmethod
-    def _unique_paths(cls, paths: tuple[PathConfig, ...]) -> tuple[PathConfig, ...]:
-        if not paths:
-            raise ValueError("list the circuit's router x demarc paths (normally 4)")
-        seen: set[tuple[Router, Demarc]] = set()
-        for p in paths:
-            if (p.router, p.demarc) in seen:
-                raise ValueError(
-                    f"duplicate path {p.router}/{p.demarc}; list each router x demarc pair once"
-                )
-            seen.add((p.router, p.demarc))
-        return paths
-
-
-class ControlTargetConfig(Strict):
-    name: str = Field(min_length=1)
-    address: Address
-
-    _check_address = field_validator("address")(check_address)
-
-
-class HttpConfig(Strict):
-    listen: str = "127.0.0.1:9713"
-    token_file: Path | None = None
-    max_connections: StrictInt = Field(default=256, ge=8, le=65536)
-    request_timeout_s: StrictFloat = Field(default=10.0, gt=0, le=300)
-
-    _listen = field_validator("listen")(lambda v: check_host_port(v))
-
-    @property
-    def host_port(self) -> tuple[str, int]:
-        return split_host_port(self.listen)
-
-
-class SmtpRelayConfig(Strict):
-    host: str = Field(min_length=1)
-    port: StrictInt = Field(default=25, gt=0, lt=65536)
-    tls: Literal["none", "starttls", "implicit"] = "none"
-    username: str | None = None
-    password_file: Path | None = None
-    password_env: str | None = None
-    timeout_s: StrictFloat = Field(default=10.0, gt=0, le=300)
-    ca_file: Path | None = None
-    verify: StrictBool = True
-    name: str | None = None
-
-
-class NotifyConfig(Strict):
-    from_: Email = Field(default="slawatch@localhost", alias="from")
-    noc: tuple[Email, ...] = ()
-    noc_lang: Literal["ja", "en"] = "ja"
-    warn_before_deadline_min: StrictFloat = Field(default=10, ge=0, lt=30)
-    reminder_every_min: StrictFloat | None = Field(default=60, gt=0)
-    smtp: tuple[SmtpRelayConfig, ...] = ()
-    maildir: Path = Path("./var/maildir")
-
-    @field_validator("noc")
-    @classmethod
-    def _noc_once(cls, noc: tuple[str, ...]) -> tuple[str, ...]:
-        again = twice(noc)
-        if again is not None:
-            raise ValueError(f"{again} is listed twice; list each address once")
-        return noc
-
-
-class ClusterConfig(Strict):
-    """Two NOC hosts sharing one PostgreSQL journal: this host's ``node`` name (unique among
-    them), the leader lease's length and how often it is renewed, in seconds."""
-
-    node: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9._-]+$")
-    lease_s: StrictFloat = Field(default=30.0, gt=0, le=600)
-    renew_s: StrictFloat = Field(default=5.0, gt=0, le=60)
-
-    @model_validator(mode="after")
-    def _margin(self) -> Self:
-        if self.lease_s <= 2 * self.renew_s:
-            raise ValueError(
-                f"lease_s ({self.lease_s:g}) must be more than twice renew_s "
-                f"({self.renew_s:g}): the leader stops sending lease_s - 2 renew_s after a "
-                "renewal; e.g. lease_s: 30, renew_s: 5"
-            )
-        return self
 
 
 class Settings(Strict):
