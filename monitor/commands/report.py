@@ -181,9 +181,10 @@ def _job(
     journal = open_journal(where, args.journal, password)
     try:
         only = circuits[0] if circuits else None
+        months_of = MonthsOf(where=where, given=args.journal, password=password, circuit=only)
         return Job(
             months=wanted, fmt=fmt, lang=args.lang, terms=terms, now=now or utcnow(),
-            circuits=circuits, incidents=MonthsOf(where=where, password=password, circuit=only),
+            circuits=circuits, incidents=months_of,
             blind=journal.blind_intervals(), gaps=journal.gaps(), announced=journal.windows(),
             first_seen=journal.first_results(), withdrawn=journal.withdrawals(),
             source=Source(kind=SourceKind.JOURNAL, name=journal_name(where)),
@@ -198,12 +199,12 @@ class MonthsOf:
     in the process that draws the month, with a connection of its own (none crosses a fork)."""
 
     where: str | Path
+    given: str | None
     password: Path | None
     circuit: str | None
 
     def __call__(self, month: str) -> list[Incident]:
-        password = self.password if is_postgres(self.where) else None
-        journal = open_store(self.where, password_file=password, check=False, read=True)
+        journal = open_journal(self.where, self.given, self.password)
         try:
             return journal.incidents(self.circuit, *fetch_span(month))
         finally:
@@ -213,16 +214,12 @@ class MonthsOf:
 def _warn_unpriced(
     unpriced: Iterable[Incident], terms: Mapping[str, CircuitTerms], source: str, stream: TextIO
 ) -> None:
-    """Name the circuits with incidents in the months that no report can price (neither
+    """Name the circuits of the ``unpriced`` incidents (report_parts.unpriced(): neither
     configured nor retired, or retired before they began), rather than leave them out in
     silence: their credits are owed. Each incident counts once, whatever months it touches."""
     every = {i.id: i for i in unpriced}.values()
     unknown = Counter(i.circuit for i in every if i.circuit not in terms)
-    late = Counter(
-        i.circuit
-        for i in every
-        if (t := terms.get(i.circuit)) and t.retired_at and i.start >= t.retired_at
-    )
+    late = Counter(i.circuit for i in every if i.circuit in terms)  # report_parts.unpriced()
     for counts, what, fix in (
         (unknown, f"circuits not in {source}, left out of this report",
          "to price them, list each under retired_circuits: with its monthly_fee_yen and "

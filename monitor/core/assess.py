@@ -147,11 +147,8 @@ def gap_beside(
 def _seen(start: datetime, end: datetime, spans: Sequence[Interval], now: datetime) -> timedelta:
     """How much of ``[start, end)`` the intervals cover (an open one runs to ``now``)."""
     if not spans:  # the monitor saw most outages whole
-        return _NONE
+        return intervals.ZERO
     return intervals.overlap(start, end, intervals.union(intervals.closed(spans, now)))
-
-
-_NONE = timedelta(0)
 
 
 def month_totals(
